@@ -1,0 +1,128 @@
+// The `durable` command line. Exit codes: 0 success, 1 a problem with the user's input (bad arguments, a
+// mapping or service with errors), 2 an internal error (a bug: reported with a short message; the stack
+// only with DURABLE_DEBUG=1). `runCli` takes its I/O as a parameter so tests drive it in-process.
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { formatDiagnostic, type Diagnostic } from '../mappings/index.js';
+import { checkService } from '../compiler/check.js';
+import { VERSION } from './version.js';
+
+export interface CliIO {
+  cwd: string;
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Record<string, string | undefined>;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_USER_ERROR = 1;
+export const EXIT_INTERNAL_ERROR = 2;
+
+const processIO: CliIO = {
+  cwd: process.cwd(),
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  env: process.env,
+};
+
+/** Thrown by a command for a user error with a message already fit to print. */
+export class UserError extends Error {}
+
+export async function runCli(argv: readonly string[], io: CliIO = processIO): Promise<number> {
+  let exitCode = EXIT_OK;
+  const program = buildProgram(io, (code) => (exitCode = code));
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USER_ERROR;
+    if (error instanceof UserError) {
+      io.stderr(`durable: ${error.message}\n`);
+      return EXIT_USER_ERROR;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr(`durable: internal error: ${message}\nThis is a bug in durability-compiler; please report it with the command you ran.${io.env.DURABLE_DEBUG ? '' : ' Set DURABLE_DEBUG=1 for the stack trace.'}\n`);
+    if (io.env.DURABLE_DEBUG && error instanceof Error && error.stack) io.stderr(error.stack + '\n');
+    return EXIT_INTERNAL_ERROR;
+  }
+}
+
+function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
+  const program = new Command('durable')
+    .description('Compile a TypeScript service with a durability mapping into primary and backup builds, run them, and compare durability configurations.')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .exitOverride();
+  const command = (name: string) => program.command(name).configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');
+
+  command('check')
+    .description('Check a durability mapping against the service it describes; prints diagnostics as path:line:col - error DURnnnn: message.')
+    .argument('<service>', 'the service source file (TypeScript) with @state fields')
+    .requiredOption('-m, --mapping <file>', 'the durability mapping (XML)')
+    .action(async (service: string, options: { mapping: string }) => {
+      const result = await checkService(path.resolve(io.cwd, service), path.resolve(io.cwd, options.mapping));
+      printDiagnostics(result.diagnostics, io);
+      setExitCode(result.diagnostics.some((d) => d.severity === 'error') ? EXIT_USER_ERROR : EXIT_OK);
+    });
+
+  command('compile')
+    .description('Compile the service under a mapping into <out>/primary, <out>/backup and <out>/manifest.json.')
+    .argument('<service>', 'the service source file (TypeScript) with @state fields')
+    .requiredOption('-m, --mapping <file>', 'the durability mapping (XML)')
+    .requiredOption('-o, --out <dir>', 'the output directory')
+    .action(notYetBuilt('compile', 4));
+
+  command('inspect')
+    .description('Show what the analysis finds in a service: state objects, their update and read methods, and which service methods touch them.')
+    .argument('<service>', 'the service source file (TypeScript) with @state fields')
+    .option('-m, --mapping <file>', 'also show the mechanism each state object is mapped to')
+    .option('--json', 'print JSON instead of a table')
+    .action(notYetBuilt('inspect', 4));
+
+  command('serve')
+    .description('Run a compiled build as a primary or a backup.')
+    .argument('<build>', 'the directory `durable compile --out` wrote')
+    .addOption(new Option('--role <role>', 'this node\'s role').choices(['primary', 'backup']).makeOptionMandatory())
+    .requiredOption('--http <host:port>', 'where to serve the HTTP JSON RPC')
+    .requiredOption('--repl <host:port>', 'where to listen for replication peers')
+    .option('--backups <host:port,...>', 'the backups\' --repl addresses (primary)')
+    .option('--join <host:port>', 'join a running primary at its --repl address (backup)')
+    .option('--db <url>', 'sqlite:PATH (default), postgres://… or mysql://…')
+    .option('--key-file <file>', 'the cluster key (default: $DURABLE_CLUSTER_KEY)')
+    .option('--insecure', 'allow replication without a cluster key (loopback only)')
+    .option('--min-acks <n>', 'backups that must acknowledge each write; below that, writes get 503')
+    .action(notYetBuilt('serve', 5));
+
+  command('compare')
+    .description('Run an example under several mappings and report throughput and latency side by side, with a chart.')
+    .argument('<example>', 'counter or matchmaker (or a directory with a service and mappings)')
+    .option('--configs <names>', 'comma-separated mapping names (default: all of the example\'s mappings)')
+    .option('--clients <list>', 'client counts to measure', '1,2,4,8,12,16')
+    .option('--requests <n>', 'requests per measurement')
+    .option('--db <url>', 'database for database mappings (default: a fresh SQLite file)')
+    .option('--json', 'print results as JSON')
+    .option('--out <dir>', 'where to write results.json and the chart')
+    .action(notYetBuilt('compare', 6));
+
+  return program;
+}
+
+function notYetBuilt(name: string, issue: number): () => never {
+  return () => {
+    throw new UserError(`'durable ${name}' is not available in this version yet (tracked as issue #${issue}); 'durable check' is. See the README's Status section.`);
+  };
+}
+
+function printDiagnostics(diagnostics: readonly Diagnostic[], io: CliIO): void {
+  if (diagnostics.length === 0) return;
+  for (const d of diagnostics) io.stdout(formatDiagnostic(d, io.cwd) + '\n');
+  const errors = diagnostics.filter((d) => d.severity === 'error').length;
+  const warnings = diagnostics.length - errors;
+  const parts = [errors > 0 ? plural(errors, 'error') : '', warnings > 0 ? plural(warnings, 'warning') : ''].filter(Boolean);
+  io.stdout(`\nFound ${parts.join(' and ')}.\n`);
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}

@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The `durable` command. The CLI is TypeScript compiled into dist/ by `npm run build` (run by `npm ci`
+// and `npm install` through the prepare script).
+let cli;
+try {
+  cli = await import('../dist/bin/cli.js');
+} catch (error) {
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('dist/bin/cli.js')) throw error;
+  process.stderr.write('durable: the CLI is not built yet (dist/ is missing). Run `npm run build` in the durability-compiler package.\n');
+  process.exit(2);
+}
+process.exitCode = await cli.runCli(process.argv.slice(2));

@@ -1,0 +1,65 @@
+// What the analysis finds in a service's source: the service class, its `@state` fields, each field's
+// state class and that class's methods (which update the object, which only read it, which are not
+// deterministic). Keeps the ts-morph nodes so that binding and generation can ask the type checker more.
+import type { ClassDeclaration, MethodDeclaration, PropertyDeclaration, Type } from 'ts-morph';
+import type { SourcePosition } from '../../mappings/index.js';
+
+/** A place in a source file, for diagnostics and for "because …" explanations. */
+export interface SourceLocation {
+  file: string;
+  position: SourcePosition;
+}
+
+export interface ParameterInfo {
+  name: string;
+  optional: boolean;
+  rest: boolean;
+  type: Type;
+}
+
+/** Why the analysis believes something, with where: "assigns this.value" at service.ts:5:5. */
+export interface Evidence extends SourceLocation {
+  description: string;
+}
+
+export interface StateMethodInfo extends SourceLocation {
+  name: string;
+  declaration: MethodDeclaration;
+  /** The class that declares it (a base class for an inherited method). */
+  declaringClass: string;
+  parameters: ParameterInfo[];
+  isAsync: boolean;
+  /** First write found, directly or through a helper; absent for a read-only method. */
+  updates?: Evidence;
+  /** Calls whose result differs from run to run (clock, randomness), directly or through a helper. */
+  nondeterminism: Evidence[];
+}
+
+export interface StateClassInfo extends SourceLocation {
+  name: string;
+  declaration: ClassDeclaration;
+  /** Instance methods, inherited ones included; an override replaces the base method. */
+  methods: Map<string, StateMethodInfo>;
+}
+
+export interface StateFieldInfo extends SourceLocation {
+  name: string;
+  declaration: PropertyDeclaration;
+  typeText: string;
+  /** Absent when the field's type is not a class declared in the user's sources (reported). */
+  stateClass?: StateClassInfo;
+}
+
+export interface ServiceInfo extends SourceLocation {
+  name: string;
+  declaration: ClassDeclaration;
+  stateFields: StateFieldInfo[];
+}
+
+export function requiredParameterCount(method: StateMethodInfo): number {
+  return method.parameters.filter((p) => !p.optional && !p.rest).length;
+}
+
+export function acceptsArgumentIndex(method: StateMethodInfo, index: number): boolean {
+  return index < method.parameters.length || method.parameters.some((p) => p.rest);
+}

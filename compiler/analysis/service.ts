@@ -1,0 +1,85 @@
+// Finds the service class and its `@state` fields. The decorator is recognised by where it is imported
+// from ('durability-compiler', under any local name or through a namespace import), not by its spelling,
+// so an unrelated decorator that happens to be called `state` is left alone.
+import { Node, type ClassDeclaration, type Decorator, type SourceFile } from 'ts-morph';
+import { diagnostic, type Diagnostic } from '../../mappings/index.js';
+import type { ServiceInfo, StateFieldInfo } from './model.js';
+import { locate, readStateClass } from './state-class.js';
+
+export const PACKAGE_NAME = 'durability-compiler';
+
+export function exportedClasses(sourceFile: SourceFile): ClassDeclaration[] {
+  return sourceFile.getClasses().filter((c) => c.isExported() && c.getName() !== undefined);
+}
+
+export function readService(declaration: ClassDeclaration): { service: ServiceInfo; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const isStateDecorator = stateDecoratorMatcher(declaration.getSourceFile());
+  const stateFields: StateFieldInfo[] = [];
+
+  for (const member of declaration.getMembers()) {
+    if (!Node.isDecoratable(member)) continue;
+    const marker = member.getDecorators().find(isStateDecorator);
+    if (!marker) continue;
+    if (!Node.isPropertyDeclaration(member) || member.isStatic()) {
+      const what = Node.isPropertyDeclaration(member) ? 'a static field' : describeMember(member);
+      diagnostics.push(
+        diagnostic('DUR2013', `@state marks ${what}; it belongs on an instance field that holds a state object (e.g. \`@state counter = new Counter();\`).`, locate(marker)),
+      );
+      continue;
+    }
+    const name = member.getName();
+    const type = member.getType().getNonNullableType();
+    const classDeclaration = type
+      .getSymbol()
+      ?.getDeclarations()
+      .find((d): d is ClassDeclaration => Node.isClassDeclaration(d));
+    const field: StateFieldInfo = { name, declaration: member, typeText: type.getText(member), ...locate(member.getNameNode()) };
+    const sourceFile = classDeclaration?.getSourceFile();
+    if (!classDeclaration || !sourceFile || sourceFile.isDeclarationFile() || sourceFile.isInNodeModules()) {
+      const why = classDeclaration ? 'is declared outside your sources, so its methods cannot be analysed' : 'is not a class';
+      diagnostics.push(
+        diagnostic(
+          'DUR2008',
+          `State field '${name}' has type '${field.typeText}', which ${why}. A state object is an instance of a class of your own (wrap the data in one, e.g. \`class Accounts { balances = new Map<string, number>(); … }\`), or remove @state.`,
+          locate(member.getNameNode()),
+        ),
+      );
+    } else {
+      field.stateClass = readStateClass(classDeclaration);
+    }
+    stateFields.push(field);
+  }
+  return {
+    service: { name: declaration.getName()!, declaration, ...locate(declaration.getNameNode() ?? declaration), stateFields },
+    diagnostics,
+  };
+}
+
+function describeMember(member: Node): string {
+  if (Node.isMethodDeclaration(member)) return `the method '${member.getName()}'`;
+  if (Node.isGetAccessorDeclaration(member) || Node.isSetAccessorDeclaration(member)) return `the accessor '${member.getName()}'`;
+  return 'a member that is not a field';
+}
+
+/** Recognises `@state` (or its alias) imported from the package, and `@ns.state` of a namespace import. */
+function stateDecoratorMatcher(sourceFile: SourceFile): (decorator: Decorator) => boolean {
+  const localNames = new Set<string>();
+  const namespaces = new Set<string>();
+  for (const declaration of sourceFile.getImportDeclarations()) {
+    if (declaration.getModuleSpecifierValue() !== PACKAGE_NAME) continue;
+    for (const named of declaration.getNamedImports()) {
+      if (named.getName() === 'state') localNames.add(named.getAliasNode()?.getText() ?? 'state');
+    }
+    const namespace = declaration.getNamespaceImport();
+    if (namespace) namespaces.add(namespace.getText());
+  }
+  return (decorator) => {
+    const expression = decorator.getExpression();
+    if (Node.isIdentifier(expression)) return localNames.has(expression.getText());
+    if (Node.isPropertyAccessExpression(expression)) {
+      return expression.getName() === 'state' && namespaces.has(expression.getExpression().getText());
+    }
+    return false;
+  };
+}

@@ -1,0 +1,23 @@
+// `durable check`: the mapping read on its own, then bound to the service's source. Reports every problem
+// it can find in one run; binding is skipped only when the mapping has no usable root or service name.
+import path from 'node:path';
+import { loadMapping, sortDiagnostics, type Diagnostic, type DurabilityMapping } from '../mappings/index.js';
+import type { ServiceInfo } from './analysis/model.js';
+import { loadServiceProject } from './analysis/project.js';
+import { bindMapping } from './binding/bind.js';
+
+export interface CheckResult {
+  diagnostics: Diagnostic[];
+  mapping?: DurabilityMapping;
+  service?: ServiceInfo;
+}
+
+export async function checkService(serviceFile: string, mappingFile: string): Promise<CheckResult> {
+  const loaded = await loadMapping(path.resolve(mappingFile));
+  const project = loadServiceProject(serviceFile);
+  const diagnostics = [...loaded.diagnostics, ...project.diagnostics];
+  if (!loaded.mapping || !project.sourceFile) return { diagnostics: sortDiagnostics(diagnostics), mapping: loaded.mapping };
+
+  const bound = bindMapping({ mapping: loaded.mapping, mentionedStates: loaded.mentionedStates ?? [], sourceFile: project.sourceFile });
+  return { diagnostics: sortDiagnostics([...diagnostics, ...bound.diagnostics]), mapping: loaded.mapping, service: bound.service };
+}
