@@ -18,6 +18,6 @@ export async function checkService(serviceFile: string, mappingFile: string): Pr
   const diagnostics = [...loaded.diagnostics, ...project.diagnostics];
   if (!loaded.mapping || !project.sourceFile) return { diagnostics: sortDiagnostics(diagnostics), mapping: loaded.mapping };
 
-  const bound = bindMapping({ mapping: loaded.mapping, mentionedStates: loaded.mentionedStates ?? [], sourceFile: project.sourceFile });
+  const bound = bindMapping({ mapping: loaded.mapping, mentionedStates: loaded.mentionedStates ?? [], statesWithRecovery: loaded.statesWithRecovery ?? [], sourceFile: project.sourceFile });
   return { diagnostics: sortDiagnostics([...diagnostics, ...bound.diagnostics]), mapping: loaded.mapping, service: bound.service };
 }

@@ -41,13 +41,21 @@ export interface ReadMappingResult {
    * call their fields unmapped.
    */
   mentionedStates: string[];
+  /** States that have a `<recovery>` element, valid or not, for the same reason. */
+  statesWithRecovery: string[];
 }
 
 export function readMapping(root: XmlElement, file: string): ReadMappingResult {
   const reader = new MappingReader(file);
   const mapping = reader.read(root);
-  const mentionedStates = root.children.filter((c) => c.name === 'state').flatMap((c) => attribute(c, 'name')?.value.trim() ?? []);
-  return { mapping, diagnostics: reader.diagnostics, mentionedStates };
+  const states = root.children.filter((c) => c.name === 'state');
+  const names = (list: XmlElement[]) => list.flatMap((c) => attribute(c, 'name')?.value.trim() ?? []);
+  return {
+    mapping,
+    diagnostics: reader.diagnostics,
+    mentionedStates: names(states),
+    statesWithRecovery: names(states.filter((s) => s.children.some((c) => c.name === 'recovery'))),
+  };
 }
 
 class MappingReader {
@@ -191,13 +199,14 @@ class MappingReader {
     );
     const name = this.named(el, 'name');
     if (!name) return undefined;
+    // A method reported here stays in the model with no steps, so binding does not call it unmapped too.
     if (el.children.length === 0 && el.text.text.trim() === '') {
       this.report('DUR2006', `Method '${name.name}' of a database state has no <sql>. Add the statement(s) that store its change, e.g. <sql>UPDATE … WHERE id = arg[0]</sql>.`, el.position);
-      return undefined;
+      return { ...name, steps: [] };
     }
     if (el.children.length === 0) {
       this.report('DUR1008', `Put the SQL of method '${name.name}' inside <sql>…</sql> rather than directly in <method>.`, firstTextPosition(el)!);
-      return undefined;
+      return { ...name, steps: [] };
     }
     return { ...name, steps: this.sqlBlock(el, true) };
   }

@@ -29,6 +29,11 @@ export interface StateMethodInfo extends SourceLocation {
   declaringClass: string;
   parameters: ParameterInfo[];
   isAsync: boolean;
+  /**
+   * `private` or `#private`: called only by the object's own methods, whose mapping covers its effects;
+   * the service cannot call it.
+   */
+  isPrivate: boolean;
   /** First write found, directly or through a helper; absent for a read-only method. */
   updates?: Evidence;
   /** Calls whose result differs from run to run (clock, randomness), directly or through a helper. */

@@ -44,7 +44,7 @@ export function loadServiceProject(serviceFile: string): LoadedService {
     return {
       project,
       diagnostics: syntax.map((d) =>
-        diagnostic('DUR0002', `${ts.flattenDiagnosticMessageText(d.messageText, ' ')} (TS${d.code}). Fix the service source first; tsc reports the same.`, {
+        diagnostic('DUR0002', `${ts.flattenDiagnosticMessageText(d.messageText, ' ').replace(/\.$/, '')} (TS${d.code}). Fix the service source first; tsc reports the same.`, {
           file: absolute,
           position: lines.position(d.start ?? 0),
         }),

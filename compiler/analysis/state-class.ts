@@ -2,7 +2,7 @@
 // which are not deterministic. A method updates the object when it writes a field reached from `this`
 // (assignment, ++/--, delete, a mutating call such as push/splice/set/clear, Object.assign), directly,
 // through a local alias of such a field, or through another method of the object that does.
-import { Node, SyntaxKind, type ClassDeclaration, type MethodDeclaration } from 'ts-morph';
+import { Node, Scope, SyntaxKind, type ClassDeclaration, type MethodDeclaration } from 'ts-morph';
 import { LineMap } from '../../mappings/index.js';
 import type { Evidence, StateClassInfo, StateMethodInfo } from './model.js';
 
@@ -72,6 +72,7 @@ export function readStateClass(declaration: ClassDeclaration): StateClassInfo {
         type: p.getType(),
       })),
       isAsync: method.isAsync(),
+      isPrivate: method.getScope() === Scope.Private || method.getName().startsWith('#'),
       updates: writes[0],
       nondeterminism: dedupe(nondeterminism),
     });

@@ -24,6 +24,8 @@ export interface BindInput {
   mapping: DurabilityMapping;
   /** `<state name>` values written in the mapping, invalid entries included. */
   mentionedStates: readonly string[];
+  /** States with a `<recovery>` element, invalid ones included. */
+  statesWithRecovery: readonly string[];
   sourceFile: SourceFile;
 }
 
@@ -32,7 +34,7 @@ export interface BindResult {
   diagnostics: Diagnostic[];
 }
 
-export function bindMapping({ mapping, mentionedStates, sourceFile }: BindInput): BindResult {
+export function bindMapping({ mapping, mentionedStates, statesWithRecovery, sourceFile }: BindInput): BindResult {
   const diagnostics: Diagnostic[] = [];
   const inMapping = (code: DiagnosticCode, message: string, position: SourcePosition) =>
     diagnostics.push(diagnostic(code, message, { file: mapping.file, position }));
@@ -61,7 +63,7 @@ export function bindMapping({ mapping, mentionedStates, sourceFile }: BindInput)
       inMapping('DUR2002', `<state name="${state.field.name}"> names no @state field of ${service.name}.${hint}`, state.field.position);
       continue;
     }
-    if (field.stateClass) bindState(state, field.stateClass, inMapping);
+    if (field.stateClass) bindState(state, field.stateClass, inMapping, statesWithRecovery.includes(state.field.name));
   }
 
   const mentioned = new Set(mentionedStates);
@@ -80,7 +82,7 @@ export function bindMapping({ mapping, mentionedStates, sourceFile }: BindInput)
 
 type Report = (code: DiagnosticCode, message: string, position: SourcePosition) => void;
 
-function bindState(state: StateMapping, cls: StateClassInfo, report: Report): void {
+function bindState(state: StateMapping, cls: StateClassInfo, report: Report, hasRecoveryElement: boolean): void {
   const method = (ref: MethodReference | undefined, role: string) => (ref ? resolveMethod(ref, role, cls, report) : undefined);
 
   const checkpoint = method(state.checkpoint, '<checkpoint>');
@@ -94,7 +96,7 @@ function bindState(state: StateMapping, cls: StateClassInfo, report: Report): vo
 
   switch (state.mechanism) {
     case 'database':
-      return bindDatabase(state, cls, report);
+      return bindDatabase(state, cls, report, hasRecoveryElement);
     case 'replication':
       return bindReplication(state, cls, report);
     case 'reconstruction': {
@@ -109,7 +111,7 @@ function bindState(state: StateMapping, cls: StateClassInfo, report: Report): vo
   }
 }
 
-function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, report: Report): void {
+function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, report: Report, hasRecoveryElement: boolean): void {
   const mapped = new Set<string>();
   for (const entry of state.methods) {
     mapped.add(entry.name);
@@ -136,11 +138,12 @@ function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, report: 
   }
 
   for (const m of cls.methods.values()) {
-    if (!m.updates || mapped.has(m.name)) continue;
+    if (!m.updates || m.isPrivate || mapped.has(m.name)) continue;
     report('DUR2006', `${cls.name}.${m.name} updates the object (it ${describe(m.updates)}) but has no <method name="${m.name}"> with <sql> in database state '${state.field.name}', so its changes would never reach the database. Add the statement(s) that store them.`, state.position);
   }
 
   if (!state.recovery) {
+    if (hasRecoveryElement) return; // present but invalid: already reported
     report('DUR2011', `Database state '${state.field.name}' has no <recovery>: after a failover the object would start empty although its rows are in the database. Add <recovery><query>SELECT …</query><apply method="…" args="…"/></recovery>.`, state.position);
     return;
   }
@@ -158,20 +161,20 @@ function bindReplication(state: ReplicationStateMapping, cls: StateClassInfo, re
   const overrides = new Map(state.methods.map((m) => [m.name, m]));
   for (const entry of state.methods) resolveMethod(entry, '<method>', cls, report);
   for (const m of cls.methods.values()) {
-    if (!m.updates || m.nondeterminism.length === 0) continue;
+    if (!m.updates || m.isPrivate || m.nondeterminism.length === 0) continue;
     const override = overrides.get(m.name);
     const mode = override?.update ?? state.update;
     const position = override?.updatePosition ?? state.updatePosition;
     if (mode !== 'repeat' || !position) continue;
-    const cause = m.nondeterminism[0]!;
-    report('DUR2007', `update="repeat" re-runs ${cls.name}.${m.name} on the backup, but it calls ${cause.description} (${where(cause)}), so the backup would diverge. Use update="state" for it${override ? '' : `: <method name="${m.name}" update="state"/>`}.`, position);
+    const causes = m.nondeterminism.map((c) => `${c.description} (${where(c)})`).join(' and ');
+    report('DUR2007', `update="repeat" re-runs ${cls.name}.${m.name} on the backup, but it calls ${causes}, so the backup would diverge. Use update="state" for it${override ? '' : `: <method name="${m.name}" update="state"/>`}.`, position);
   }
 }
 
 function resolveMethod(ref: MethodReference, role: string, cls: StateClassInfo, report: Report): StateMethodInfo | undefined {
   const found = cls.methods.get(ref.name);
   if (found) return found;
-  const names = [...cls.methods.keys()];
+  const names = [...cls.methods.values()].filter((m) => !m.isPrivate).map((m) => m.name);
   report('DUR2004', `${role} names '${ref.name}', which is not a method of ${cls.name}.${suggestion(ref.name, names)} Its methods are: ${names.join(', ') || 'none'}.`, ref.position);
   return undefined;
 }

@@ -1,0 +1,5 @@
+import { state } from 'durability-compiler';
+
+export class Wallets {
+  @state balances = new Map<string, number>();
+}

@@ -1,0 +1,5 @@
+import { state } from 'durability-compiler';
+
+export class Broken {
+  @state value = new Array<number>(;
+}
