@@ -1,0 +1,102 @@
+// The `durable` command as a user meets it: the installed binary, its help, its exit codes (0 success,
+// 1 the user's input, 2 an internal error), and no stack traces.
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../bin/cli.js';
+import { durable } from './support/cli.js';
+
+const root = path.resolve(import.meta.dirname, '..');
+const bin = path.join(root, 'bin', 'durable.js');
+const run = promisify(execFile);
+
+async function spawnDurable(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: root });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const COMMANDS = ['check', 'compile', 'inspect', 'serve', 'compare'];
+
+describe('the durable binary', () => {
+  it('prints help listing every command, exit 0', async () => {
+    const { code, stdout } = await spawnDurable(['--help']);
+    expect(code).toBe(0);
+    for (const command of COMMANDS) expect(stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+  });
+
+  it('checks an example with no output and exit 0', async () => {
+    const result = await spawnDurable(['check', 'examples/matchmaker/service.ts', '--mapping', 'examples/matchmaker/mappings/pb+db.xml']);
+    expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it('exits 1 with diagnostics for a bad mapping', async () => {
+    const result = await spawnDurable(['check', 'test/corpus/service.ts', '--mapping', 'test/corpus/mappings/14-unknown-mechanism.xml']);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^test\/corpus\/mappings\/14-unknown-mechanism\.xml:8:30 - error DUR1005: /m);
+  });
+});
+
+describe('durable check on every example mapping', () => {
+  const examples = path.join(root, 'examples');
+  const mappings = readdirSync(examples).flatMap((example) =>
+    readdirSync(path.join(examples, example, 'mappings')).map((file) => [example, file] as const),
+  );
+  it.each(mappings)('%s %s: exit 0, no output', async (example, file) => {
+    const result = await durable(['check', `examples/${example}/service.ts`, '--mapping', `examples/${example}/mappings/${file}`], root);
+    expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+});
+
+describe('user errors exit 1 with a message for a person', () => {
+  it.each(COMMANDS)('%s --help exits 0', async (command) => {
+    const result = await durable([command, '--help'], root);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Usage: durable ${command}`);
+  });
+
+  it.each([
+    [['check', 'examples/counter/service.ts', '--mapping', 'nowhere.xml'], /error DUR0001: Cannot read the mapping file '.*nowhere\.xml': no such file\./],
+    [['check', 'nowhere.ts', '--mapping', 'examples/counter/mappings/pb.xml'], /error DUR0001: Cannot read the service source '.*nowhere\.ts': no such file\./],
+    [['check', 'examples/counter/service.ts', '--mapping', 'examples'], /error DUR0001: Cannot read the mapping file '.*examples': it is a directory\./],
+  ])('durable %j', async (args, message) => {
+    const result = await durable(args, root);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(message);
+    expect(result.stdout + result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it.each([
+    [['check', 'examples/counter/service.ts'], /required option '-m, --mapping <file>' not specified/],
+    [['check', '-m', 'x.xml'], /missing required argument 'service'/],
+    [['chek'], /unknown command 'chek'/],
+    [['check', '--frobnicate', 'x.ts', '-m', 'y.xml'], /unknown option '--frobnicate'/],
+    [['serve', 'build', '--role', 'leader', '--http', ':1', '--repl', ':2'], /argument 'leader' is invalid/],
+    [['compile', 'examples/counter/service.ts', '-m', 'examples/counter/mappings/pb.xml', '-o', 'out'], /'durable compile' is not available in this version yet/],
+  ])('durable %j', async (args, message) => {
+    const result = await durable(args, root);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+it('reports an internal error as a bug with exit 2, the stack only on request', async () => {
+  const failing = (env: Record<string, string>) => {
+    let stderr = '';
+    const io = { cwd: root, env, stdout: () => { throw new Error('stdout closed'); }, stderr: (t: string) => (stderr += t) };
+    return runCli(['check', 'test/corpus/service.ts', '--mapping', 'test/corpus/mappings/14-unknown-mechanism.xml'], io).then((code) => ({ code, stderr }));
+  };
+  const quiet = await failing({});
+  expect(quiet.code).toBe(2);
+  expect(quiet.stderr).toMatch(/^durable: internal error: stdout closed\nThis is a bug in durability-compiler/);
+  expect(quiet.stderr).not.toMatch(/^\s+at /m);
+  const debug = await failing({ DURABLE_DEBUG: '1' });
+  expect(debug.stderr).toMatch(/^\s+at /m);
+});
