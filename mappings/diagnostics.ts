@@ -38,7 +38,7 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR1003: { severity: 'error', title: 'An attribute the element does not take.' },
   DUR1004: { severity: 'error', title: 'A required attribute or child element is missing.' },
   DUR1005: { severity: 'error', title: 'Unknown durability mechanism in `type`.' },
-  DUR1006: { severity: 'error', title: 'An attribute value outside the allowed set (update, sync, dialect, args).' },
+  DUR1006: { severity: 'error', title: 'An attribute value it does not allow (an update or sync mode, a dialect, a name, a column list).' },
   DUR1007: { severity: 'error', title: 'The same state object, method or section is given twice.' },
   DUR1008: { severity: 'error', title: 'Text where the language expects only elements.' },
   DUR1009: { severity: 'error', title: 'Malformed `arg[N]` placeholder.' },
