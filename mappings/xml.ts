@@ -57,8 +57,10 @@ export function parseXml(source: string, file: string): XmlParseResult {
   }
   const validation = XMLValidator.validate(source, { allowBooleanAttributes: false });
   if (validation !== true) {
+    // The validator leaves out the column (and sometimes the line) for some errors, such as an
+    // unterminated comment; the start of the line is the best place to point at then.
     const { msg, line, col } = validation.err;
-    return fail(`Malformed XML: ${msg.replace(/\.$/, '')}.`, { line, column: col });
+    return fail(`Malformed XML: ${msg.replace(/\.$/, '')}.`, { line: line ?? 1, column: col ?? 1 });
   }
 
   const parser = new XMLParser({
@@ -75,10 +77,17 @@ export function parseXml(source: string, file: string): XmlParseResult {
     commentPropName: '#comment',
     cdataPropName: '#cdata',
   });
-  const nodes = parser.parse(source) as OrderedNode[];
-  const elements = nodes.filter((n) => elementName(n) !== undefined);
-  if (elements.length === 0) return fail('The mapping has no root element; expected <durability service="…">.', { line: 1, column: 1 });
-  return { root: toElement(elements[0]!, source, lines), diagnostics: [] };
+  // The parser is stricter than the validator in places (an unclosed processing instruction passes
+  // one and not the other), and the position re-scan trusts what both accepted: anything either throws
+  // is a malformed document, reported as such rather than as a crash.
+  try {
+    const nodes = parser.parse(source) as OrderedNode[];
+    const elements = nodes.filter((n) => elementName(n) !== undefined);
+    if (elements.length === 0) return fail('The mapping has no root element; expected <durability service="…">.', { line: 1, column: 1 });
+    return { root: toElement(elements[0]!, source, lines), diagnostics: [] };
+  } catch (error) {
+    return fail(`Malformed XML: ${(error as Error).message.replace(/\.$/, '')}.`, { line: 1, column: 1 });
+  }
 }
 
 function elementName(node: OrderedNode): string | undefined {
@@ -100,19 +109,23 @@ function toElement(node: OrderedNode, source: string, lines: LineMap): XmlElemen
 /** Reads `<name a="v" b='w'>` from `start`; the validator already accepted it, so the scan is simple. */
 function scanStartTag(source: string, start: number, lines: LineMap) {
   const attributes: XmlAttribute[] = [];
+  const end = source.length;
   let i = start + 1;
-  while (i < source.length && !/[\s/>]/.test(source[i]!)) i++;
+  while (i < end && !/[\s/>]/.test(source[i]!)) i++;
   for (;;) {
-    while (/\s/.test(source[i]!)) i++;
+    while (i < end && /\s/.test(source[i]!)) i++;
+    if (i >= end) throw new Error(`Start tag at offset ${start} is not closed`);
     if (source[i] === '>') return { attributes, contentStart: i + 1, selfClosing: false };
     if (source[i] === '/') return { attributes, contentStart: i + 2, selfClosing: true };
     const nameStart = i;
-    while (!/[\s=]/.test(source[i]!)) i++;
+    while (i < end && !/[\s=>]/.test(source[i]!)) i++;
     const name = source.slice(nameStart, i);
-    while (source[i] !== '"' && source[i] !== "'") i++;
+    while (i < end && source[i] !== '"' && source[i] !== "'") i++;
+    if (i >= end) throw new Error(`Attribute '${name}' has no quoted value`);
     const quote = source[i]!;
     const valueStart = i + 1;
     const valueEnd = source.indexOf(quote, valueStart);
+    if (valueEnd < 0) throw new Error(`The value of attribute '${name}' is not closed`);
     attributes.push({
       name,
       value: decodeEntities(source.slice(valueStart, valueEnd)),
@@ -154,20 +167,22 @@ function decodeContent(source: string, from: number, lines: LineMap): XmlText {
   };
   while (i < source.length) {
     if (source.startsWith('<!--', i)) {
-      i = source.indexOf('-->', i) + 3;
+      i = indexAfter(source, '-->', i);
     } else if (source.startsWith('<![CDATA[', i)) {
-      const end = source.indexOf(']]>', i);
+      const end = indexAfter(source, ']]>', i) - 3;
       if (depth === 0) for (let k = i + 9; k < end; k++) push(source[k]!, k);
       i = end + 3;
     } else if (source.startsWith('</', i)) {
       if (depth === 0) break;
       depth--;
-      i = source.indexOf('>', i) + 1;
+      i = indexAfter(source, '>', i);
+    } else if (source.startsWith('<?', i)) {
+      i = indexAfter(source, '?>', i);
     } else if (source[i] === '<') {
       const tag = scanStartTag(source, i, lines);
       if (!tag.selfClosing) depth++;
       i = tag.contentStart;
-    } else if (source[i] === '&') {
+    } else if (source[i] === '&' && source.indexOf(';', i) > i) {
       const end = source.indexOf(';', i);
       const decoded = decodeEntity(source.slice(i + 1, end)) ?? source.slice(i, end + 1);
       if (depth === 0) push(decoded, i);
@@ -182,4 +197,10 @@ function decodeContent(source: string, from: number, lines: LineMap): XmlText {
     text,
     positionAt: (index) => lines.position(offsets[index] ?? endOffset),
   };
+}
+
+/** The offset just past the next `needle` at or after `from`; the end of the text if there is none. */
+function indexAfter(source: string, needle: string, from: number): number {
+  const at = source.indexOf(needle, from);
+  return at < 0 ? source.length : at + needle.length;
 }
