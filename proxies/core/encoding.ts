@@ -1,0 +1,135 @@
+// Values on the wire: the arguments of a repeated call, the new values of recorded changes, replies and
+// snapshots. JSON with tags for what JSON loses (undefined, NaN, ±Infinity, -0, bigint, Date, Map, Set,
+// instances of the service's own classes) and, inside a state object's graph, object identities: each
+// object carries the id both replicas know it by, and an object already in the graph is sent as a
+// reference to that id, so a change that moves an object moves it on the backup too.
+import { ObjectIds } from './object-ids.js';
+
+/** A JSON value, as sent. */
+export type Encoded = null | boolean | number | string | Encoded[] | { [key: string]: Encoded };
+
+/** Classes whose instances may appear in state, by name; both replicas are built from the same source. */
+export type ClassRegistry = ReadonlyMap<string, new (...args: never[]) => object>;
+
+export class EncodingError extends Error {}
+
+const TAG = '$';
+
+/**
+ * Encodes `value`. With `ids`, objects get (or keep) identities in that graph, objects the backups
+ * already know become references, and every object sent in full is added to `sent`; without `ids`, the
+ * value is copied as a plain tree (arguments, replies).
+ */
+export function encode(value: unknown, classes: ClassRegistry, ids?: ObjectIds, sent?: Set<object>): Encoded {
+  const seen = new Map<object, true>();
+  const walk = (v: unknown): Encoded => {
+    switch (typeof v) {
+      case 'undefined':
+        return { [TAG]: 'u' };
+      case 'boolean':
+      case 'string':
+        return v;
+      case 'number':
+        if (Number.isNaN(v)) return { [TAG]: 'n', v: 'NaN' };
+        if (!Number.isFinite(v)) return { [TAG]: 'n', v: v > 0 ? 'Infinity' : '-Infinity' };
+        if (Object.is(v, -0)) return { [TAG]: 'n', v: '-0' };
+        return v;
+      case 'bigint':
+        return { [TAG]: 'b', v: v.toString() };
+      case 'object': {
+        if (v === null) return null;
+        if (v instanceof Date) return { [TAG]: 'd', v: v.getTime() };
+        if (ids) {
+          const known = ids.idOf(v);
+          if (known !== undefined && ids.isKnownToReplicas(v)) return { [TAG]: 'r', id: known };
+        } else if (seen.has(v)) {
+          throw new EncodingError('A value refers to itself; only state objects may contain cycles.');
+        }
+        seen.set(v, true);
+        const id = ids ? ids.assign(v) : undefined;
+        if (ids) {
+          ids.markSent(v);
+          sent?.add(v);
+        }
+        const withId = (body: Record<string, Encoded>): Encoded => (id === undefined ? body : { ...body, id });
+        // Array.from visits holes as undefined: sparse arrays arrive dense.
+        if (Array.isArray(v)) return withId({ [TAG]: 'a', v: Array.from(v, walk) });
+        if (v instanceof Map) return withId({ [TAG]: 'm', v: [...v].map(([k, x]) => [walk(k), walk(x)]) });
+        if (v instanceof Set) return withId({ [TAG]: 's', v: [...v].map(walk) });
+        const proto = Object.getPrototypeOf(v);
+        const fields: Record<string, Encoded> = {};
+        for (const key of Object.keys(v)) fields[key] = walk((v as Record<string, unknown>)[key]);
+        if (proto === Object.prototype || proto === null) return withId({ [TAG]: 'o', v: fields });
+        const name = (proto.constructor as { name?: string } | undefined)?.name;
+        if (!name || classes.get(name) !== proto.constructor) {
+          throw new EncodingError(`Cannot send an instance of ${name ?? 'an anonymous class'}: it is not one of the service's state classes. Keep state in plain objects, arrays, Maps, Sets, Dates or classes of the service's source.`);
+        }
+        return withId({ [TAG]: 'c', c: name, v: fields });
+      }
+      default:
+        throw new EncodingError(`Cannot send a ${typeof v} (${String(v).slice(0, 40)}); state and arguments must be data.`);
+    }
+  };
+  return walk(value);
+}
+
+/** Decodes what `encode` produced; with `ids`, registers every object under the id it was sent with. */
+export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds): unknown {
+  const walk = (e: Encoded): unknown => {
+    if (e === null || typeof e !== 'object' || Array.isArray(e)) {
+      if (Array.isArray(e)) throw new EncodingError('Malformed encoding: a bare array.');
+      return e;
+    }
+    const tag = e[TAG];
+    const id = typeof e.id === 'number' ? e.id : undefined;
+    const register = <T extends object>(o: T): T => {
+      if (ids && id !== undefined) ids.register(o, id);
+      return o;
+    };
+    switch (tag) {
+      case 'u':
+        return undefined;
+      case 'n':
+        return Number(e.v);
+      case 'b':
+        return BigInt(e.v as string);
+      case 'd':
+        return new Date(e.v as number);
+      case 'r': {
+        const target = ids?.objectOf(e.id as number);
+        if (target === undefined) throw new EncodingError(`Malformed update: object #${String(e.id)} is unknown here.`);
+        return target;
+      }
+      case 'a': {
+        const out = register([] as unknown[]);
+        for (const x of e.v as Encoded[]) out.push(walk(x));
+        return out;
+      }
+      case 'm': {
+        const out = register(new Map<unknown, unknown>());
+        for (const [k, x] of e.v as [Encoded, Encoded][]) out.set(walk(k), walk(x));
+        return out;
+      }
+      case 's': {
+        const out = register(new Set<unknown>());
+        for (const x of e.v as Encoded[]) out.add(walk(x));
+        return out;
+      }
+      case 'o':
+      case 'c': {
+        let out: Record<string, unknown>;
+        if (tag === 'c') {
+          const cls = classes.get(e.c as string);
+          if (!cls) throw new EncodingError(`Malformed update: class '${String(e.c)}' is not a state class of this service.`);
+          out = Object.create(cls.prototype) as Record<string, unknown>;
+        } else out = {};
+        register(out);
+        for (const [key, x] of Object.entries(e.v as Record<string, Encoded>)) out[key] = walk(x);
+        return out;
+      }
+      default:
+        throw new EncodingError(`Malformed encoding: unknown tag ${JSON.stringify(tag)}.`);
+    }
+  };
+  return walk(encoded);
+}
