@@ -187,17 +187,12 @@ export function argumentReferences(statement: SqlStatement): ArgumentReference[]
  * does not take it for a binding (knex does not look inside quotes).
  */
 export function toKnexRaw(statement: SqlStatement, args: readonly unknown[]): { sql: string; bindings: unknown[] } {
-  let sql = '';
-  const bindings: unknown[] = [];
-  for (const segment of statement.segments) {
-    if (typeof segment === 'string') {
-      sql += segment.replace(/\?/g, '\\?');
-    } else {
-      sql += '?';
-      bindings.push(resolveArgument(segment, args));
-    }
-  }
-  return { sql, bindings };
+  return { sql: knexSqlText(statement), bindings: argumentReferences(statement).map((ref) => resolveArgument(ref, args)) };
+}
+
+/** The statement's text for knex.raw alone: `?` per reference, literal `?` escaped. */
+export function knexSqlText(statement: SqlStatement): string {
+  return statement.segments.map((s) => (typeof s === 'string' ? s.replace(/\?/g, '\\?') : '?')).join('');
 }
 
 /**

@@ -113,7 +113,7 @@ export type WireChange =
  * sends in full (it was attached during the action) is dropped: the full value, encoded now, already
  * holds its effect.
  */
-export function encodeChanges(changes: readonly Change[], classes: ClassRegistry, ids: ObjectIds): WireChange[] {
+export function encodeChanges(changes: readonly Change[], classes: ClassRegistry, ids: ObjectIds, sentByAction?: Set<object>): WireChange[] {
   const sentInFull = new Set<object>();
   const out: WireChange[] = [];
   const value = (v: unknown) => encode(v, classes, ids, sentInFull);
@@ -154,6 +154,7 @@ export function encodeChanges(changes: readonly Change[], classes: ClassRegistry
         break;
     }
   }
+  for (const object of sentInFull) sentByAction?.add(object);
   return out;
 }
 

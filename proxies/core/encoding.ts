@@ -18,9 +18,10 @@ const TAG = '$';
 /**
  * Encodes `value`. With `ids`, objects get (or keep) identities in that graph, objects the backups
  * already know become references, and every object sent in full is added to `sent`; without `ids`, the
- * value is copied as a plain tree (arguments, replies).
+ * value is copied as a plain tree (arguments, replies). `full` sends every object in full once (a
+ * snapshot for a replica that knows nothing yet), keeping the ids it has.
  */
-export function encode(value: unknown, classes: ClassRegistry, ids?: ObjectIds, sent?: Set<object>): Encoded {
+export function encode(value: unknown, classes: ClassRegistry, ids?: ObjectIds, sent?: Set<object>, full = false): Encoded {
   const seen = new Map<object, true>();
   const walk = (v: unknown): Encoded => {
     switch (typeof v) {
@@ -41,7 +42,7 @@ export function encode(value: unknown, classes: ClassRegistry, ids?: ObjectIds, 
         if (v instanceof Date) return { [TAG]: 'd', v: v.getTime() };
         if (ids) {
           const known = ids.idOf(v);
-          if (known !== undefined && ids.isKnownToReplicas(v)) return { [TAG]: 'r', id: known };
+          if (known !== undefined && (full ? seen.has(v) : ids.isKnownToReplicas(v))) return { [TAG]: 'r', id: known };
         } else if (seen.has(v)) {
           throw new EncodingError('A value refers to itself; only state objects may contain cycles.');
         }

@@ -62,6 +62,11 @@ export class ObjectIds {
   markSent(object: object): void {
     this.unsent.delete(object);
   }
+
+  /** The action that sent it aborted: the backups never received it. */
+  markUnsent(object: object): void {
+    if (this.ids.has(object)) this.unsent.add(object);
+  }
 }
 
 /** The objects directly inside a value, in the order encoding visits them. */

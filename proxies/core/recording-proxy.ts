@@ -1,0 +1,225 @@
+// What the three mechanisms share: the state object behind a membrane, one change log per action (a
+// request, or a whole transaction), undo on abort, and the calls the service made on the object, in
+// order, each with the stretch of the log it produced. Subclasses decide what a commit needs from that.
+import type { Mechanism } from '../../mappings/model.js';
+import { undo, type Change } from './changes.js';
+import { decode, encode, type ClassRegistry } from './encoding.js';
+import { Membrane } from './membrane.js';
+import { ObjectIds } from './object-ids.js';
+import type { Action, CommitPart, DurabilityProxy } from './types.js';
+
+/** A top-level call of a state-object method during an action, and the log entries it produced. */
+export interface CallRecord {
+  method: string;
+  /** The arguments as they were when the call began (a method may change them). */
+  args: unknown[];
+  /** The object-id counter before the call, so a backup re-running it numbers new objects alike. */
+  idsBefore: number;
+  from: number;
+  to: number;
+}
+
+export interface ActionRecord {
+  log: Change[];
+  calls: CallRecord[];
+  /** What the mechanism prepared for the commit so far (replication ships some of it mid-action). */
+  shipped: unknown[];
+  /** Log entries up to here are already in `shipped`. */
+  shippedTo: number;
+  /** Objects this action sent in full: unsent again if it aborts. */
+  sent: Set<object>;
+  /** The mapping's own checkpoint, taken when the action began (only with `<checkpoint>`). */
+  checkpoint?: unknown;
+  transactional: boolean;
+}
+
+export interface ProxyOptions<T extends object> {
+  name: string;
+  /** Creates the empty state object: the constructor the service's field initializer calls. */
+  create: () => T;
+  classes: ClassRegistry;
+  /** The mapping's `<checkpoint method>` and `<restore method>`, when given. */
+  checkpointMethod?: string;
+  restoreMethod?: string;
+}
+
+export abstract class RecordingProxy<T extends object = object> implements DurabilityProxy<T> {
+  abstract readonly mechanism: Mechanism;
+  readonly name: string;
+  protected raw: T;
+  protected ids = new ObjectIds();
+  protected membrane: Membrane;
+  private proxy: T;
+  protected readonly actions = new Map<number, ActionRecord>();
+  private active: ActionRecord | undefined;
+  /** Set while the proxy itself replays or recovers: changes are then not an action's. */
+  protected maintenance = false;
+
+  constructor(protected readonly options: ProxyOptions<T>) {
+    this.name = options.name;
+    this.raw = options.create();
+    this.membrane = this.newMembrane();
+    this.proxy = this.membrane.wrapRoot(this.raw);
+  }
+
+  get object(): T {
+    return this.proxy;
+  }
+
+  /** Replaces the state object wholesale (recovery, a snapshot from the primary). */
+  protected replaceObject(raw: T, ids = new ObjectIds()): void {
+    this.raw = raw;
+    this.ids = ids;
+    this.membrane = this.newMembrane();
+    this.proxy = this.membrane.wrapRoot(raw);
+  }
+
+  private newMembrane(): Membrane {
+    const maintenanceLog: Change[] = [];
+    return new Membrane(
+      {
+        name: this.name,
+        changeLog: () => {
+          if (this.maintenance) {
+            maintenanceLog.length = 0;
+            return maintenanceLog;
+          }
+          return this.active?.log;
+        },
+        aroundCall: (method, args, run) => this.aroundCall(method, args, run),
+      },
+      this.ids,
+    );
+  }
+
+  private aroundCall(method: string, args: unknown[], run: () => unknown): unknown {
+    const record = this.active;
+    if (!record || this.maintenance) return run();
+    const call: CallRecord = { method, args: this.snapshotArgs(method, args), idsBefore: this.ids.next, from: record.log.length, to: -1 };
+    record.calls.push(call);
+    this.callStarted(record, call);
+    const finish = () => {
+      call.to = record.log.length;
+      this.callFinished(record, call);
+    };
+    let result: unknown;
+    try {
+      result = run();
+    } catch (error) {
+      finish();
+      throw error;
+    }
+    if (result instanceof Promise) return result.finally(finish);
+    finish();
+    return result;
+  }
+
+  /** Hooks around a top-level call, for mechanisms that ship calls rather than changes. */
+  protected callStarted(_record: ActionRecord, _call: CallRecord): void {}
+  protected callFinished(_record: ActionRecord, _call: CallRecord): void {}
+
+  /** Copies a call's arguments before it runs, where the subclass needs them later. */
+  protected snapshotArgs(_method: string, args: unknown[]): unknown[] {
+    return args;
+  }
+
+  protected copyArgs(args: unknown[]): unknown[] {
+    return decode(encode(args.map((a) => this.membrane.unwrap(a)), this.options.classes), this.options.classes) as unknown[];
+  }
+
+  async init(): Promise<void> {}
+
+  abstract recover(): Promise<void>;
+
+  protected abstract partFor(record: ActionRecord): CommitPart;
+
+  startA(action: Action & { transactional?: boolean }): void {
+    let record = this.actions.get(action.id);
+    if (!record) {
+      record = { log: [], calls: [], shipped: [], shippedTo: 0, sent: new Set(), transactional: action.transactional ?? false };
+      if (this.options.checkpointMethod) record.checkpoint = this.checkpoint();
+      this.actions.set(action.id, record);
+    }
+    this.active = record;
+  }
+
+  commitA(action: Action): CommitPart {
+    const record = this.actions.get(action.id);
+    this.active = undefined;
+    if (!record || record.transactional) return {};
+    return this.partFor(record);
+  }
+
+  abortA(action: Action): void {
+    const record = this.actions.get(action.id);
+    this.active = undefined;
+    if (!record) return;
+    this.actions.delete(action.id);
+    for (const object of record.sent) this.ids.markUnsent(object);
+    if (this.options.restoreMethod && record.checkpoint !== undefined) {
+      this.restore(record.checkpoint);
+      this.afterRestore();
+    } else {
+      undo(record.log);
+    }
+  }
+
+  /** After the mapping's restore replaced the object's insides: replicas must be told (replication). */
+  protected afterRestore(): void {}
+
+  releaseA(action: Action): void {
+    this.actions.delete(action.id);
+  }
+
+  startTA(action: Action): void {
+    this.startA({ ...action, transactional: true });
+    this.active = undefined;
+  }
+
+  commitTA(action: Action): CommitPart {
+    const record = this.actions.get(action.id);
+    this.active = undefined;
+    return record ? this.partFor(record) : {};
+  }
+
+  abortTA(action: Action): void {
+    this.abortA(action);
+  }
+
+  checkpoint(): unknown {
+    return this.withoutRecording(() => {
+      if (this.options.checkpointMethod) return this.callRaw(this.options.checkpointMethod, []);
+      return encode(this.raw, this.options.classes);
+    });
+  }
+
+  restore(checkpoint: unknown): void {
+    this.withoutRecording(() => {
+      if (this.options.restoreMethod) {
+        this.callRaw(this.options.restoreMethod, [checkpoint]);
+        return;
+      }
+      const copy = decode(checkpoint as never, this.options.classes) as Record<string, unknown>;
+      const target = this.raw as Record<string, unknown>;
+      for (const key of Object.keys(target)) delete target[key];
+      Object.assign(target, copy);
+    });
+  }
+
+  protected withoutRecording<R>(fn: () => R): R {
+    const was = this.maintenance;
+    this.maintenance = true;
+    try {
+      return fn();
+    } finally {
+      this.maintenance = was;
+    }
+  }
+
+  /** Calls a method on the real object (recovery, checkpoints): no action, nothing recorded. */
+  protected callRaw(method: string, args: unknown[]): unknown {
+    const fn = (this.raw as Record<string, unknown>)[method];
+    if (typeof fn !== 'function') throw new Error(`State object '${this.name}' has no method '${method}'.`);
+    return (fn as (...a: unknown[]) => unknown).apply(this.raw, args);
+  }
+}

@@ -1,0 +1,64 @@
+// The interface every durability proxy implements (Chapter IV.C.2: init, recover, invoke, and the
+// action control startA/commitA/startTA/commitTA/abortTA, plus checkpoint/restore), and the pieces of a
+// commit that proxies hand to the action controller. `invoke` is the JS Proxy's trap path: the object
+// the service holds (`proxy.object`) is a Proxy whose traps record what the proxy needs.
+import type { Mechanism } from '../../mappings/model.js';
+import type { Encoded } from './encoding.js';
+import type { WireChange } from './changes.js';
+import type { SqlStatementWork } from '../database/store.js';
+
+/** One atomic action: a request, or the requests of one transaction until it commits. */
+export interface Action {
+  readonly id: number;
+}
+
+/** What a replicated object contributes to a commit: the calls to repeat and the changes to apply. */
+export interface ReplicatedUpdate {
+  object: string;
+  entries: ReplicatedEntry[];
+}
+
+export type ReplicatedEntry =
+  /** Re-run `method(args)` on the backup; `ids` is the primary's next object id before the call. */
+  | { call: string; args: Encoded; ids: number }
+  | { changes: WireChange[] }
+  /** The whole object, when changes cannot describe what happened (a mapping's restore replaced it). */
+  | { snapshot: Encoded; ids: number };
+
+/** What a database object contributes to a commit: its mapped statements with their arguments. */
+export interface SqlWork {
+  object: string;
+  method: string;
+  /** Ready for knex.raw: the arguments already resolved and bound. */
+  statements: SqlStatementWork[];
+}
+
+export interface CommitPart {
+  replicated?: ReplicatedUpdate;
+  sql?: SqlWork[];
+}
+
+export interface DurabilityProxy<T extends object = object> {
+  readonly name: string;
+  readonly mechanism: Mechanism;
+  /** What the service holds and calls: the JS Proxy in front of the state object. */
+  readonly object: T;
+  /** First start of a primary: create what the mechanism needs (tables). Never on a backup. */
+  init(): Promise<void>;
+  /** After a failure or on a promoted backup: rebuild the state object from what survived. */
+  recover(): Promise<void>;
+  /** Begin recording an action's changes to this object. */
+  startA(action: Action): void;
+  /** The action ended well: what must be made durable for it (possibly nothing). */
+  commitA(action: Action): CommitPart;
+  /** The action failed (threw, or its commit failed): put the object back as it was before it. */
+  abortA(action: Action): void;
+  /** The action's changes are durable: forget what undo needed. */
+  releaseA(action: Action): void;
+  startTA(action: Action): void;
+  commitTA(action: Action): CommitPart;
+  abortTA(action: Action): void;
+  /** A copy of the object's state for undo (the mapping's `<checkpoint>`, or a structured clone). */
+  checkpoint(): unknown;
+  restore(checkpoint: unknown): void;
+}

@@ -1,0 +1,181 @@
+// The database under the database proxy: one knex connection pool for SQLite (better-sqlite3, WAL, every
+// commit fsynced), PostgreSQL (pg) or MariaDB/MySQL (mysql2), and the two tables the run-time keeps
+// beside the mapped ones: `durable_meta` (the epoch, the fencing token every commit checks) and
+// `durable_requests` (each committed request's id and reply: exactly-once, and the decision record for
+// updates a backup holds as prepared). A group of requests commits in one transaction, each in its own
+// savepoint, so one request's rejected statement fails it and those after it, not those before it.
+import knexFactory, { type Knex } from 'knex';
+import type { Dialect } from '../../mappings/model.js';
+
+export interface SqlStatementWork {
+  sql: string;
+  bindings: unknown[];
+}
+
+export interface DatabaseRecord {
+  /** The request id, or an internal key: the decision record. */
+  key: string;
+  /** The reply, as sent, for a retry of the same request id. */
+  reply: string;
+  seq: number;
+  statements: SqlStatementWork[];
+}
+
+export interface CommitResult {
+  /** How many records (a prefix of the group) are committed. */
+  committed: number;
+  /** Why the record after them failed, when one did. */
+  failure?: Error;
+}
+
+export class FencedError extends Error {
+  constructor(readonly epoch: number, readonly current: number) {
+    super(`This node's epoch ${epoch} is stale: the database is at epoch ${current}, so another node has taken over. Refusing to commit.`);
+  }
+}
+
+export class DatabaseStore {
+  private constructor(
+    readonly knex: Knex,
+    readonly dialect: Dialect,
+    readonly url: string,
+  ) {}
+
+  static async open(url: string): Promise<DatabaseStore> {
+    const { dialect, config } = knexConfig(url);
+    const knex = knexFactory(config);
+    const store = new DatabaseStore(knex, dialect, url);
+    try {
+      await knex.raw('SELECT 1');
+    } catch (error) {
+      await knex.destroy();
+      throw new Error(`Cannot connect to the database at ${redact(url)}: ${(error as Error).message}`);
+    }
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.knex.destroy();
+  }
+
+  /** The run-time's own tables; idempotent. The epoch starts at 1. */
+  async ensureSystemTables(): Promise<void> {
+    const text = this.dialect === 'mysql' ? 'LONGTEXT' : 'TEXT';
+    await this.knex.raw(`CREATE TABLE IF NOT EXISTS durable_meta (name VARCHAR(64) PRIMARY KEY, value BIGINT NOT NULL)`);
+    await this.knex.raw(`CREATE TABLE IF NOT EXISTS durable_requests (request_key VARCHAR(255) PRIMARY KEY, reply ${text} NOT NULL, seq BIGINT NOT NULL)`);
+    const insert = this.dialect === 'mysql' ? 'INSERT IGNORE INTO' : 'INSERT INTO';
+    const conflict = this.dialect === 'mysql' ? '' : ' ON CONFLICT (name) DO NOTHING';
+    await this.knex.raw(`${insert} durable_meta (name, value) VALUES ('epoch', 1)${conflict}`);
+  }
+
+  async epoch(): Promise<number> {
+    const rows = await this.rows(this.knex, `SELECT value FROM durable_meta WHERE name = 'epoch'`);
+    return Number(rows[0]?.value ?? 0);
+  }
+
+  /** Raises the epoch to `epoch` (a promotion); false if it is already there or beyond. */
+  async claimEpoch(epoch: number): Promise<boolean> {
+    const changed = await this.knex('durable_meta').where({ name: 'epoch' }).andWhere('value', '<', epoch).update({ value: epoch });
+    return Number(changed) === 1;
+  }
+
+  /**
+   * Commits a group in one transaction, after checking (and locking) the epoch so that a node that has
+   * been replaced cannot commit. Returns how many records committed; the first failing record and those
+   * after it are rolled back.
+   */
+  async commit(epoch: number, records: readonly DatabaseRecord[]): Promise<CommitResult> {
+    let committed = 0;
+    let failure: Error | undefined;
+    await this.knex.transaction(async (trx) => {
+      const lock = this.dialect === 'sqlite' ? '' : ' FOR UPDATE';
+      const rows = await this.rows(trx, `SELECT value FROM durable_meta WHERE name = 'epoch'${lock}`);
+      const current = Number(rows[0]?.value ?? 0);
+      if (current !== epoch) throw new FencedError(epoch, current);
+      for (const record of records) {
+        try {
+          await trx.transaction(async (savepoint) => {
+            for (const statement of record.statements) await savepoint.raw(statement.sql, statement.bindings as Knex.RawBinding[]);
+            await savepoint('durable_requests').insert({ request_key: record.key, reply: record.reply, seq: record.seq });
+          });
+          committed++;
+        } catch (error) {
+          failure = error as Error;
+          break;
+        }
+      }
+    });
+    return { committed, failure };
+  }
+
+  /** Which of these keys have a committed decision record. */
+  async decided(keys: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < keys.length; i += 500) {
+      const rows = await this.knex('durable_requests').select('request_key').whereIn('request_key', keys.slice(i, i + 500));
+      for (const row of rows as { request_key: string }[]) found.add(row.request_key);
+    }
+    return found;
+  }
+
+  /** The reply recorded for a request id, if that request committed here. */
+  async reply(key: string): Promise<string | undefined> {
+    const rows = (await this.knex('durable_requests').select('reply').where({ request_key: key })) as { reply: string }[];
+    return rows[0]?.reply;
+  }
+
+  /** Forgets all but the newest `keep` request records (the documented retention). */
+  async prune(keep: number): Promise<void> {
+    const rows = await this.rows(this.knex, 'SELECT MAX(seq) AS top FROM durable_requests');
+    const top = Number(rows[0]?.top ?? 0);
+    if (top > keep) await this.knex('durable_requests').where('seq', '<=', top - keep).delete();
+  }
+
+  /** Rows of a raw query, whatever shape the driver returns them in. */
+  async rows(runner: Knex | Knex.Transaction, sql: string, bindings: readonly unknown[] = []): Promise<Record<string, unknown>[]> {
+    const result = await runner.raw(sql, bindings as Knex.RawBinding[]);
+    if (this.dialect === 'postgres') return result.rows;
+    if (this.dialect === 'mysql') return result[0];
+    return result;
+  }
+}
+
+export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config } {
+  if (url.startsWith('sqlite:')) {
+    const filename = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!filename) throw new Error(`The SQLite URL '${url}' names no file; write sqlite:PATH, e.g. sqlite:./state.db.`);
+    return {
+      dialect: 'sqlite',
+      config: {
+        client: 'better-sqlite3',
+        connection: { filename },
+        useNullAsDefault: true,
+        // One connection: SQLite has one writer, and a single connection keeps transactions in order.
+        pool: {
+          min: 1,
+          max: 1,
+          afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
+            try {
+              conn.pragma('journal_mode = WAL');
+              conn.pragma('synchronous = FULL'); // every commit reaches the disk before it returns
+              conn.pragma('busy_timeout = 5000');
+              done(null, conn);
+            } catch (error) {
+              done(error as Error, conn);
+            }
+          },
+        },
+      },
+    };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { dialect: 'postgres', config: { client: 'pg', connection: url, pool: { min: 0, max: 4 } } };
+  if (/^(mysql|mariadb):\/\//.test(url)) {
+    return { dialect: 'mysql', config: { client: 'mysql2', connection: url.replace(/^mariadb:/, 'mysql:'), pool: { min: 0, max: 4 } } };
+  }
+  throw new Error(`Unsupported database URL '${redact(url)}'. Use sqlite:PATH, postgres://user@host:port/db or mysql://user@host:port/db.`);
+}
+
+/** The URL without its password, for messages. */
+export function redact(url: string): string {
+  return url.replace(/(\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}

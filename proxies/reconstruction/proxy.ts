@@ -1,0 +1,25 @@
+// The reconstruction proxy (Chapter IV.C.2): volatile state. Nothing is made durable; after a failure
+// (or on a promoted backup) the object is created empty, then, if the mapping names one, its
+// `<recovery method>` runs. It still records changes, so a request that throws, or an aborted
+// transaction, leaves no partial change in memory.
+import type { ReconstructionStateMapping } from '../../mappings/model.js';
+import { RecordingProxy, type ProxyOptions } from '../core/recording-proxy.js';
+import type { CommitPart } from '../core/types.js';
+
+export class ReconstructionProxy<T extends object = object> extends RecordingProxy<T> {
+  readonly mechanism = 'reconstruction' as const;
+
+  constructor(options: ProxyOptions<T>, private readonly mapping?: ReconstructionStateMapping) {
+    super({ ...options, checkpointMethod: mapping?.checkpoint?.name, restoreMethod: mapping?.restore?.name });
+  }
+
+  async recover(): Promise<void> {
+    this.replaceObject(this.options.create());
+    const rebuild = this.mapping?.rebuild?.name;
+    if (rebuild) this.withoutRecording(() => this.callRaw(rebuild, []));
+  }
+
+  protected partFor(): CommitPart {
+    return {};
+  }
+}
