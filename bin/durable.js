@@ -9,4 +9,11 @@ try {
   process.stderr.write('durable: the CLI is not built yet (dist/ is missing). Run `npm run build` in the durability-compiler package.\n');
   process.exit(2);
 }
+// `durable check … | head` closes the pipe early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
 process.exitCode = await cli.runCli(process.argv.slice(2));

@@ -33,6 +33,7 @@ interface CatalogueEntry {
 export const DIAGNOSTIC_CATALOGUE = {
   DUR0001: { severity: 'error', title: 'A file named on the command line cannot be read.' },
   DUR0002: { severity: 'error', title: 'The service source does not parse as TypeScript.' },
+  DUR0003: { severity: 'error', title: "The service's tsconfig.json cannot be read." },
   DUR1001: { severity: 'error', title: 'The mapping is not well-formed XML.' },
   DUR1002: { severity: 'error', title: 'An element the mapping language does not have, or one in the wrong place.' },
   DUR1003: { severity: 'error', title: 'An attribute the element does not take.' },
@@ -58,7 +59,8 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR2010: { severity: 'warning', title: 'SQL mapped to a method that never updates the object.' },
   DUR2011: { severity: 'error', title: 'A database object has no `<recovery>`, so a failover would lose it.' },
   DUR2012: { severity: 'error', title: '`arg[N].path` names a property the parameter\'s type does not have.' },
-  DUR2013: { severity: 'error', title: 'The `@state` decorator is used on something other than an instance field.' },
+  DUR2013: { severity: 'error', title: 'The `@state` decorator is used on something other than a named instance field, or called as `@state()`.' },
+  DUR2014: { severity: 'error', title: 'A state class uses a pattern the durability proxy cannot see through (arrow-function properties, `#private` members, extending a built-in collection).' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CATALOGUE;

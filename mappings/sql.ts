@@ -38,6 +38,8 @@ const IDENT_START = /[A-Za-z_]/;
 const IDENT_PART = /[A-Za-z0-9_$]/;
 const PLACEHOLDER = /^arg\[(\d+)\]((?:\.[A-Za-z_$][A-Za-z0-9_$]*)*)/;
 const PLACEHOLDER_START = /^arg\s*\[/;
+/** PostgreSQL dollar quoting: `$$` or `$tag$`, a tag being an identifier. */
+const DOLLAR_TAG = /^\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$/;
 
 export function parseSql(input: XmlText): ParsedSql {
   const { text } = input;
@@ -92,9 +94,9 @@ export function parseSql(input: XmlText): ParsedSql {
       if (c === "'") checkQuotedPlaceholders(i + 1, end);
       literal += text.slice(i, end + 1);
       i = end + 1;
-    } else if (c === '$' && /^\$[A-Za-z_]*\$/.test(text.slice(i)) && !IDENT_PART.test(text[i - 1] ?? ' ')) {
+    } else if (c === '$' && DOLLAR_TAG.test(text.slice(i, i + 64)) && !IDENT_PART.test(text[i - 1] ?? ' ')) {
       mark(i);
-      const tag = /^\$[A-Za-z_]*\$/.exec(text.slice(i))![0];
+      const tag = DOLLAR_TAG.exec(text.slice(i, i + 64))![0];
       const end = indexOrEnd(text, tag, i + tag.length, tag.length);
       checkQuotedPlaceholders(i + tag.length, end);
       literal += text.slice(i, end);
@@ -112,10 +114,10 @@ export function parseSql(input: XmlText): ParsedSql {
         const match = PLACEHOLDER.exec(tail);
         const after = match ? tail[match[0].length] : undefined;
         if (!match || after === '.' || after === '[') {
-          const shown = /^arg\s*\[[^\]\s;,)]*\]?(?:\.[^\s;,)]*)?/.exec(tail)![0];
+          const shown = /^arg\s*\[[^\]\s;,)]*\]?(?:\[[^\]]*\]?|\.[^\s;,)]*)*/.exec(tail)![0];
           problems.push({
             kind: 'malformed-placeholder',
-            message: `Malformed placeholder '${shown}'. Write arg[N] or arg[N].property, where N is the argument's index counted from 0.`,
+            message: `Malformed placeholder '${shown.replace(/\s+/g, ' ')}'. Write arg[N] or arg[N].property, where N is the argument's index counted from 0.`,
             position: input.positionAt(i),
           });
           literal += shown;

@@ -37,28 +37,21 @@ interface OrderedNode {
   ':@'?: Record<string, string>;
 }
 
-export function parseXml(source: string, file: string): XmlParseResult {
+export function parseXml(text: string, file: string): XmlParseResult {
+  // A byte-order mark is not a column an editor shows.
+  const source = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const lines = new LineMap(source);
-  const fail = (message: string, position?: SourcePosition): XmlParseResult => ({
-    diagnostics: [diagnostic('DUR1001', message, { file, position })],
+  const fail = (message: string, position: SourcePosition, code: 'DUR1001' | 'DUR1002' | 'DUR1003' | 'DUR1012' = 'DUR1001'): XmlParseResult => ({
+    diagnostics: [diagnostic(code, message, { file, position })],
   });
 
   if (source.trim() === '') return fail('The mapping file is empty. It needs a <durability service="…"> element.', { line: 1, column: 1 });
-  const doctype = /<!DOCTYPE/i.exec(source);
-  if (doctype) {
-    return {
-      diagnostics: [
-        diagnostic('DUR1012', 'Document type declarations (<!DOCTYPE …>) are not allowed in a mapping; remove it.', {
-          file,
-          position: lines.position(doctype.index),
-        }),
-      ],
-    };
-  }
+  const lexical = lexicalProblem(source);
+  if (lexical) return fail(lexical.message, lines.position(lexical.offset), lexical.code);
   const validation = XMLValidator.validate(source, { allowBooleanAttributes: false });
   if (validation !== true) {
-    // The validator leaves out the column (and sometimes the line) for some errors, such as an
-    // unterminated comment; the start of the line is the best place to point at then.
+    // The validator leaves out the column (and sometimes the line) for some errors; the start of the
+    // line is the best place to point at then.
     const { msg, line, col } = validation.err;
     return fail(`Malformed XML: ${msg.replace(/\.$/, '')}.`, { line: line ?? 1, column: col ?? 1 });
   }
@@ -77,17 +70,83 @@ export function parseXml(source: string, file: string): XmlParseResult {
     commentPropName: '#comment',
     cdataPropName: '#cdata',
   });
-  // The parser is stricter than the validator in places (an unclosed processing instruction passes
-  // one and not the other), and the position re-scan trusts what both accepted: anything either throws
-  // is a malformed document, reported as such rather than as a crash.
+  let nodes: OrderedNode[];
   try {
-    const nodes = parser.parse(source) as OrderedNode[];
-    const elements = nodes.filter((n) => elementName(n) !== undefined);
-    if (elements.length === 0) return fail('The mapping has no root element; expected <durability service="…">.', { line: 1, column: 1 });
-    return { root: toElement(elements[0]!, source, lines), diagnostics: [] };
+    nodes = parser.parse(source) as OrderedNode[];
   } catch (error) {
+    // The parser is stricter than the validator in a few places (nesting depth, for one).
     return fail(`Malformed XML: ${(error as Error).message.replace(/\.$/, '')}.`, { line: 1, column: 1 });
   }
+  const elements = nodes.filter((n) => elementName(n) !== undefined);
+  if (elements.length === 0) return fail('The mapping has no root element; expected <durability service="…">.', { line: 1, column: 1 });
+  if (elements.length > 1) {
+    return fail('A mapping has one root element, <durability>; move this element inside it or remove it.', lines.position(startOf(elements[1]!)), 'DUR1012');
+  }
+  try {
+    return { root: toElement(elements[0]!, source, lines), diagnostics: [] };
+  } catch (error) {
+    if (error instanceof XmlSyntaxError) return fail(error.message, lines.position(error.offset));
+    throw error;
+  }
+}
+
+/** A problem the position re-scan finds in text both XML readers accepted. */
+class XmlSyntaxError extends Error {
+  constructor(message: string, readonly offset: number) {
+    super(message);
+  }
+}
+
+const RESERVED_NAMES = /^(?:__proto__|constructor|prototype)$/;
+
+/**
+ * What the XML readers report badly or not at all: unclosed comments, CDATA sections and processing
+ * instructions, a DTD, names the parser refuses for its own safety, and undefined or out-of-range
+ * entity references. Checked on the text with comments, CDATA and processing instructions blanked out.
+ */
+function lexicalProblem(source: string): { code: 'DUR1001' | 'DUR1002' | 'DUR1003' | 'DUR1012'; message: string; offset: number } | undefined {
+  let masked = '';
+  let i = 0;
+  const blocks: [string, string, string][] = [['<!--', '-->', 'comment'], ['<![CDATA[', ']]>', 'CDATA section'], ['<?', '?>', 'processing instruction']];
+  outer: while (i < source.length) {
+    for (const [open, close, what] of blocks) {
+      if (!source.startsWith(open, i)) continue;
+      const end = source.indexOf(close, i + open.length);
+      if (end < 0) return { code: 'DUR1001', message: `Malformed XML: this ${what} is never closed with '${close}'.`, offset: i };
+      masked += source.slice(i, end + close.length).replace(/[^\n]/g, ' ');
+      i = end + close.length;
+      continue outer;
+    }
+    masked += source[i];
+    i++;
+  }
+  const doctype = /<!DOCTYPE/i.exec(masked);
+  if (doctype) return { code: 'DUR1012', message: 'Document type declarations (<!DOCTYPE …>) are not allowed in a mapping; remove it.', offset: doctype.index };
+  for (const m of masked.matchAll(/<\/?([^\s/>!?]+)|\s([^\s=<>"'/]+)\s*=\s*["']/g)) {
+    const name = m[1] ?? m[2]!;
+    if (!RESERVED_NAMES.test(name)) continue;
+    const isElement = m[1] !== undefined;
+    return {
+      code: isElement ? 'DUR1002' : 'DUR1003',
+      message: isElement ? `Element <${name}> is not part of the mapping language.` : `Unknown attribute '${name}'.`,
+      offset: m.index + (isElement ? 0 : 1),
+    };
+  }
+  for (const m of masked.matchAll(/&([^;\s<&"']*)(;?)/g)) {
+    const body = m[1]!;
+    if (m[2] === ';' && decodeEntity(body) !== undefined) continue;
+    const message = m[2] !== ';'
+      ? "Malformed XML: a bare '&' must be written '&amp;'."
+      : /^#/.test(body)
+        ? `Malformed XML: '&${body};' is not a valid character reference.`
+        : `Malformed XML: unknown entity '&${body};'. XML has &lt; &gt; &amp; &quot; &apos; and numeric references such as &#60;.`;
+    return { code: 'DUR1001', message, offset: m.index };
+  }
+  return undefined;
+}
+
+function startOf(node: OrderedNode): number {
+  return (node as unknown as Record<symbol, { startIndex: number }>)[metaSymbol]!.startIndex;
 }
 
 function elementName(node: OrderedNode): string | undefined {
@@ -97,10 +156,12 @@ function elementName(node: OrderedNode): string | undefined {
 }
 
 function toElement(node: OrderedNode, source: string, lines: LineMap): XmlElement {
-  const name = elementName(node)!;
-  const start = (node as unknown as Record<symbol, { startIndex: number }>)[metaSymbol]!.startIndex;
+  const key = elementName(node)!;
+  const start = startOf(node);
+  // The name as written: the parser renames a few (`toString` becomes `__toString`).
+  const name = /^<([^\s/>]+)/.exec(source.slice(start, start + 200))?.[1] ?? key;
   const { attributes, contentStart, selfClosing } = scanStartTag(source, start, lines);
-  const childNodes = (node[name] as OrderedNode[] | undefined) ?? [];
+  const childNodes = (node[key] as OrderedNode[] | undefined) ?? [];
   const children = childNodes.filter((n) => elementName(n) !== undefined).map((n) => toElement(n, source, lines));
   const text = selfClosing ? emptyText(lines.position(contentStart)) : decodeContent(source, contentStart, lines);
   return { name, position: lines.position(start), attributes, children, text };
@@ -114,18 +175,18 @@ function scanStartTag(source: string, start: number, lines: LineMap) {
   while (i < end && !/[\s/>]/.test(source[i]!)) i++;
   for (;;) {
     while (i < end && /\s/.test(source[i]!)) i++;
-    if (i >= end) throw new Error(`Start tag at offset ${start} is not closed`);
+    if (i >= end) throw new XmlSyntaxError('Malformed XML: this start tag is never closed.', start);
     if (source[i] === '>') return { attributes, contentStart: i + 1, selfClosing: false };
     if (source[i] === '/') return { attributes, contentStart: i + 2, selfClosing: true };
     const nameStart = i;
     while (i < end && !/[\s=>]/.test(source[i]!)) i++;
     const name = source.slice(nameStart, i);
     while (i < end && source[i] !== '"' && source[i] !== "'") i++;
-    if (i >= end) throw new Error(`Attribute '${name}' has no quoted value`);
+    if (i >= end) throw new XmlSyntaxError(`Malformed XML: attribute '${name}' has no quoted value.`, nameStart);
     const quote = source[i]!;
     const valueStart = i + 1;
     const valueEnd = source.indexOf(quote, valueStart);
-    if (valueEnd < 0) throw new Error(`The value of attribute '${name}' is not closed`);
+    if (valueEnd < 0) throw new XmlSyntaxError(`Malformed XML: the value of attribute '${name}' is never closed.`, nameStart);
     attributes.push({
       name,
       value: decodeEntities(source.slice(valueStart, valueEnd)),
@@ -138,10 +199,15 @@ function scanStartTag(source: string, start: number, lines: LineMap) {
 
 const NAMED_ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
 
+/** The character an entity reference stands for; undefined for an unknown name or an invalid code point. */
 function decodeEntity(body: string): string | undefined {
-  if (body.startsWith('#x')) return String.fromCodePoint(parseInt(body.slice(2), 16));
-  if (body.startsWith('#')) return String.fromCodePoint(parseInt(body.slice(1), 10));
-  return NAMED_ENTITIES[body];
+  const numeric = /^#x([0-9a-fA-F]{1,6})$|^#([0-9]{1,7})$/.exec(body);
+  if (numeric) {
+    const code = numeric[1] !== undefined ? parseInt(numeric[1], 16) : parseInt(numeric[2]!, 10);
+    const valid = code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) && code !== 0xfffe && code !== 0xffff);
+    return valid ? String.fromCodePoint(code) : undefined;
+  }
+  return Object.prototype.hasOwnProperty.call(NAMED_ENTITIES, body) ? NAMED_ENTITIES[body] : undefined;
 }
 
 function decodeEntities(raw: string): string {

@@ -1,7 +1,8 @@
 // The `durable` command as a user meets it: the installed binary, its help, its exit codes (0 success,
 // 1 the user's input, 2 an internal error), and no stack traces.
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -34,6 +35,13 @@ describe('the durable binary', () => {
   it('checks an example with no output and exit 0', async () => {
     const result = await spawnDurable(['check', 'examples/matchmaker/service.ts', '--mapping', 'examples/matchmaker/mappings/pb+db.xml']);
     expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it('stops quietly when its reader closes the pipe early', async () => {
+    const command = `"${process.execPath}" "${bin}" check test/corpus/service.ts --mapping test/corpus/mappings/59-writes-through-calls-and-aliases.xml | head -c 10`;
+    const { stdout, stderr } = await run('/bin/sh', ['-c', command], { cwd: root });
+    expect(stdout).toHaveLength(10);
+    expect(stderr).toBe('');
   });
 
   it('exits 1 with diagnostics for a bad mapping', async () => {
@@ -70,6 +78,17 @@ describe('user errors exit 1 with a message for a person', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(message);
     expect(result.stdout + result.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('reports a broken tsconfig.json beside the service as DUR0003, not a crash', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'durable-tsconfig-'));
+    writeFileSync(path.join(dir, 'tsconfig.json'), '{ "compilerOptions": { "target": "es2022",');
+    writeFileSync(path.join(dir, 'service.ts'), 'export class S {}\n');
+    writeFileSync(path.join(dir, 'm.xml'), '<durability service="S"/>\n');
+    const result = await durable(['check', 'service.ts', '--mapping', 'm.xml'], dir);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^tsconfig\.json - error DUR0003: The TypeScript configuration .*tsconfig\.json \(the nearest to the service\) cannot be read: /m);
+    expect(result.stderr).toBe('');
   });
 
   it.each([

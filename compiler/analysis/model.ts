@@ -24,7 +24,8 @@ export interface Evidence extends SourceLocation {
 
 export interface StateMethodInfo extends SourceLocation {
   name: string;
-  declaration: MethodDeclaration;
+  /** A method, or a field holding a function (reported as unsupported when it is an arrow function). */
+  declaration: MethodDeclaration | PropertyDeclaration;
   /** The class that declares it (a base class for an inherited method). */
   declaringClass: string;
   parameters: ParameterInfo[];
@@ -45,6 +46,8 @@ export interface StateClassInfo extends SourceLocation {
   declaration: ClassDeclaration;
   /** Instance methods, inherited ones included; an override replaces the base method. */
   methods: Map<string, StateMethodInfo>;
+  /** Patterns the run-time's Proxy cannot see through: each one an error. */
+  unsupported: Evidence[];
 }
 
 export interface StateFieldInfo extends SourceLocation {
@@ -53,6 +56,8 @@ export interface StateFieldInfo extends SourceLocation {
   typeText: string;
   /** Absent when the field's type is not a class declared in the user's sources (reported). */
   stateClass?: StateClassInfo;
+  /** Its @state was reported as misused: binding says nothing more about it. */
+  rejected?: boolean;
 }
 
 export interface ServiceInfo extends SourceLocation {

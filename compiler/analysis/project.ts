@@ -23,9 +23,15 @@ const DEFAULT_OPTIONS: ts.CompilerOptions = {
 export function loadServiceProject(serviceFile: string): LoadedService {
   const absolute = path.resolve(serviceFile);
   const tsConfigFilePath = ts.findConfigFile(path.dirname(absolute), ts.sys.fileExists);
-  const project = tsConfigFilePath
-    ? new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true })
-    : new Project({ compilerOptions: DEFAULT_OPTIONS });
+  let project: Project;
+  try {
+    project = tsConfigFilePath
+      ? new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true })
+      : new Project({ compilerOptions: DEFAULT_OPTIONS });
+  } catch (error) {
+    const message = `The TypeScript configuration ${tsConfigFilePath} (the nearest to the service) cannot be read: ${(error as Error).message.replace(/\.$/, '')}. Fix it; check uses the same options your build does.`;
+    return { project: new Project({ compilerOptions: DEFAULT_OPTIONS }), diagnostics: [diagnostic('DUR0003', message, { file: tsConfigFilePath })] };
+  }
 
   if (!existsSync(absolute)) {
     return { project, diagnostics: [diagnostic('DUR0001', `Cannot read the service source '${serviceFile}': ${describeFsError({ code: 'ENOENT' })}.`)] };

@@ -1,7 +1,7 @@
 // Finds the service class and its `@state` fields. The decorator is recognised by where it is imported
 // from ('durability-compiler', under any local name or through a namespace import), not by its spelling,
 // so an unrelated decorator that happens to be called `state` is left alone.
-import { Node, type ClassDeclaration, type Decorator, type SourceFile } from 'ts-morph';
+import { Node, type ClassDeclaration, type Decorator, type PropertyDeclaration, type SourceFile } from 'ts-morph';
 import { diagnostic, type Diagnostic } from '../../mappings/index.js';
 import type { ServiceInfo, StateFieldInfo } from './model.js';
 import { locate, readStateClass } from './state-class.js';
@@ -21,23 +21,33 @@ export function readService(declaration: ClassDeclaration): { service: ServiceIn
     if (!Node.isDecoratable(member)) continue;
     const marker = member.getDecorators().find(isStateDecorator);
     if (!marker) continue;
-    if (!Node.isPropertyDeclaration(member) || member.isStatic()) {
-      const what = Node.isPropertyDeclaration(member) ? 'a static field' : describeMember(member);
+    if (Node.isCallExpression(marker.getExpression())) {
+      diagnostics.push(diagnostic('DUR2013', 'Write @state without parentheses: it is a decorator, not a decorator factory.', locate(marker)));
+      if (Node.isPropertyDeclaration(member)) stateFields.push(rejectedField(member));
+      continue;
+    }
+    if (!Node.isPropertyDeclaration(member) || member.isStatic() || member.getName().startsWith('#')) {
+      const what = !Node.isPropertyDeclaration(member) ? describeMember(member) : member.isStatic() ? 'a static field' : `the #private field ${member.getName()}, which the generated service cannot reach (use \`private\`)`;
       diagnostics.push(
         diagnostic('DUR2013', `@state marks ${what}; it belongs on an instance field that holds a state object (e.g. \`@state counter = new Counter();\`).`, locate(marker)),
       );
+      if (Node.isPropertyDeclaration(member)) stateFields.push(rejectedField(member));
       continue;
     }
-    const name = member.getName();
+    // The name as the mapping writes it: 'quoted' names without their quotes.
+    const name = member.getSymbol()?.getName() ?? member.getName();
     const type = member.getType().getNonNullableType();
-    const classDeclaration = type
-      .getSymbol()
-      ?.getDeclarations()
-      .find((d): d is ClassDeclaration => Node.isClassDeclaration(d));
+    const declarations = type.getSymbol()?.getDeclarations() ?? [];
+    const classDeclaration = declarations.find((d): d is ClassDeclaration => Node.isClassDeclaration(d));
+    const isClassExpression = declarations.some((d) => Node.isClassExpression(d));
     const field: StateFieldInfo = { name, declaration: member, typeText: type.getText(member), ...locate(member.getNameNode()) };
     const sourceFile = classDeclaration?.getSourceFile();
     if (!classDeclaration || !sourceFile || sourceFile.isDeclarationFile() || sourceFile.isInNodeModules()) {
-      const why = classDeclaration ? 'is declared outside your sources, so its methods cannot be analysed' : 'is not a class';
+      const why = classDeclaration
+        ? 'is declared outside your sources, so its methods cannot be analysed'
+        : isClassExpression
+          ? 'is a class expression; declare the state class by name at module level'
+          : 'is not a class';
       diagnostics.push(
         diagnostic(
           'DUR2008',
@@ -48,12 +58,18 @@ export function readService(declaration: ClassDeclaration): { service: ServiceIn
     } else {
       field.stateClass = readStateClass(classDeclaration);
     }
+    if (!field.stateClass) field.rejected = true;
     stateFields.push(field);
   }
   return {
     service: { name: declaration.getName()!, declaration, ...locate(declaration.getNameNode() ?? declaration), stateFields },
     diagnostics,
   };
+}
+
+/** A field whose @state was reported: kept so the mapping's entry for it is not reported as well. */
+function rejectedField(member: PropertyDeclaration): StateFieldInfo {
+  return { name: member.getSymbol()?.getName() ?? member.getName(), declaration: member, typeText: '', rejected: true, ...locate(member.getNameNode()) };
 }
 
 function describeMember(member: Node): string {
@@ -75,7 +91,8 @@ function stateDecoratorMatcher(sourceFile: SourceFile): (decorator: Decorator) =
     if (namespace) namespaces.add(namespace.getText());
   }
   return (decorator) => {
-    const expression = decorator.getExpression();
+    let expression = decorator.getExpression();
+    if (Node.isCallExpression(expression)) expression = expression.getExpression(); // @state(), reported
     if (Node.isIdentifier(expression)) return localNames.has(expression.getText());
     if (Node.isPropertyAccessExpression(expression)) {
       return expression.getName() === 'state' && namespaces.has(expression.getExpression().getText());

@@ -1,8 +1,20 @@
 // Reads a state class: its instance methods (inherited ones too), which of them update the object and
-// which are not deterministic. A method updates the object when it writes a field reached from `this`
-// (assignment, ++/--, delete, a mutating call such as push/splice/set/clear, Object.assign), directly,
-// through a local alias of such a field, or through another method of the object that does.
-import { Node, Scope, SyntaxKind, type ClassDeclaration, type MethodDeclaration } from 'ts-morph';
+// which are not deterministic. A method updates the object when it writes something reached from
+// `this` (assignment, destructuring assignment, ++/--, delete, a mutating call such as
+// push/splice/set/clear, Object.assign), directly, through a local alias of such a thing (including what
+// a call on state returns: `this.byId.get(k)`, `this.items.find(…)`), or through another method of the
+// object that does. It also reports patterns the run-time's Proxy cannot see through.
+import {
+  Node,
+  Scope,
+  SyntaxKind,
+  type ArrowFunction,
+  type ClassDeclaration,
+  type FunctionDeclaration,
+  type FunctionExpression,
+  type MethodDeclaration,
+  type PropertyDeclaration,
+} from 'ts-morph';
 import { LineMap } from '../../mappings/index.js';
 import type { Evidence, StateClassInfo, StateMethodInfo } from './model.js';
 
@@ -14,106 +26,145 @@ const MUTATING_METHODS = new Set([
 
 /** Calls whose result differs from one run to the next: re-running them on a backup diverges. */
 const NONDETERMINISTIC_CALLS = new Set([
-  'Date.now', 'Math.random', 'crypto.randomUUID', 'crypto.getRandomValues', 'crypto.randomBytes',
+  'Date', 'Date.now', 'Math.random', 'crypto.randomUUID', 'crypto.getRandomValues', 'crypto.randomBytes',
   'crypto.randomInt', 'globalThis.crypto.randomUUID', 'randomUUID', 'randomBytes', 'randomInt',
   'performance.now', 'process.hrtime', 'process.hrtime.bigint',
 ]);
 
+/** Calls that return a new collection: changing that collection changes no state (its elements may be state). */
+const FRESH_COLLECTION = new Set(['slice', 'map', 'filter', 'concat', 'flat', 'flatMap', 'toSorted', 'toReversed', 'toSpliced', 'with', 'keys']);
+
+/** Array methods whose callback's element parameter is not the first (reduce's is the second). */
+const ELEMENT_PARAMETER: Record<string, number> = { reduce: 1, reduceRight: 1 };
+
+type FunctionLike = MethodDeclaration | ArrowFunction | FunctionExpression | FunctionDeclaration;
+
+interface Member {
+  declaration: MethodDeclaration | PropertyDeclaration;
+  fn: FunctionLike;
+}
+
 interface DirectEffects {
   writes: Evidence[];
   nondeterminism: Evidence[];
-  /** Methods of this object the body calls: `this.x()` by name, `super.x()` by declaration. */
-  calls: Array<{ name: string } | { declaration: MethodDeclaration }>;
+  /** Functions the body calls whose effects count as its own: `this.x()`, `super.x()`, module helpers. */
+  calls: Array<{ name: string } | { fn: FunctionLike; nondeterminismOnly: boolean }>;
 }
 
 export function readStateClass(declaration: ClassDeclaration): StateClassInfo {
   const chain: ClassDeclaration[] = [];
   for (let c: ClassDeclaration | undefined = declaration; c; c = c.getBaseClass()) chain.push(c);
-  const byName = new Map<string, MethodDeclaration>();
+  const unsupported: Evidence[] = [];
+  const byName = new Map<string, Member>();
   for (const cls of [...chain].reverse()) {
-    for (const method of cls.getInstanceMethods()) byName.set(method.getName(), method);
+    for (const method of cls.getInstanceMethods()) byName.set(method.getName(), { declaration: method, fn: method });
+    for (const property of cls.getInstanceProperties()) {
+      if (Node.isPropertyDeclaration(property) && property.getName().startsWith('#')) {
+        unsupported.push({ description: `the #private field ${property.getName()} (a Proxy cannot reach #private members: use \`private\` instead)`, ...locate(property) });
+      }
+      const init = Node.isPropertyDeclaration(property) ? property.getInitializer() : undefined;
+      if (Node.isPropertyDeclaration(property) && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) {
+        byName.set(property.getName(), { declaration: property, fn: init });
+        if (Node.isArrowFunction(init)) {
+          unsupported.push({ description: `the arrow-function property ${property.getName()} (its \`this\` is the object itself, not the proxy, so its changes would go unrecorded: write it as a method)`, ...locate(property) });
+        }
+      }
+    }
+    for (const method of cls.getInstanceMethods()) {
+      if (method.getName().startsWith('#')) unsupported.push({ description: `the #private method ${method.getName()} (use \`private\` instead)`, ...locate(method) });
+    }
+  }
+  const outsideBase = chain[chain.length - 1]!.getExtends();
+  if (outsideBase) {
+    unsupported.push({ description: `its base class ${outsideBase.getExpression().getText()}, which is not a class of your sources (wrap a Map, Set or array in a field instead of extending it)`, ...locate(outsideBase) });
   }
 
-  const effects = new Map<MethodDeclaration, DirectEffects>();
-  const direct = (m: MethodDeclaration) => {
-    let found = effects.get(m);
-    if (!found) effects.set(m, (found = directEffects(m)));
+  const effects = new Map<FunctionLike, DirectEffects>();
+  const direct = (fn: FunctionLike) => {
+    let found = effects.get(fn);
+    if (!found) effects.set(fn, (found = directEffects(fn)));
     return found;
   };
-  // Transitive closure over the object's own method calls; `visiting` breaks recursion.
-  const closure = (m: MethodDeclaration, visiting: Set<MethodDeclaration>): { writes: Evidence[]; nondeterminism: Evidence[] } => {
-    const own = direct(m);
-    const writes = [...own.writes];
+  // Transitive closure over the calls; `visiting` breaks recursion.
+  const closure = (fn: FunctionLike, visiting: Set<FunctionLike>, nondeterminismOnly: boolean) => {
+    const own = direct(fn);
+    const writes = nondeterminismOnly ? [] : [...own.writes];
     const nondeterminism = [...own.nondeterminism];
-    visiting.add(m);
+    visiting.add(fn);
     for (const call of own.calls) {
-      const target = 'name' in call ? byName.get(call.name) : call.declaration;
+      const target = 'name' in call ? byName.get(call.name)?.fn : call.fn;
       if (!target || visiting.has(target)) continue;
-      const inner = closure(target, visiting);
+      const inner = closure(target, visiting, nondeterminismOnly || ('nondeterminismOnly' in call && call.nondeterminismOnly));
       writes.push(...inner.writes);
       nondeterminism.push(...inner.nondeterminism);
     }
-    visiting.delete(m);
+    visiting.delete(fn);
     return { writes, nondeterminism };
   };
 
   const methods = new Map<string, StateMethodInfo>();
-  for (const [name, method] of byName) {
-    const { writes, nondeterminism } = closure(method, new Set());
+  for (const [name, member] of byName) {
+    const { writes, nondeterminism } = closure(member.fn, new Set(), false);
+    const isPrivate = (Node.isMethodDeclaration(member.declaration) || Node.isPropertyDeclaration(member.declaration)) && member.declaration.getScope() === Scope.Private;
     methods.set(name, {
       name,
-      declaration: method,
-      declaringClass: (method.getParent() as ClassDeclaration).getName() ?? '(anonymous class)',
-      ...locate(method),
-      parameters: method.getParameters().map((p) => ({
+      declaration: member.declaration,
+      declaringClass: (member.declaration.getParent() as ClassDeclaration).getName() ?? '(anonymous class)',
+      ...locate(member.declaration),
+      parameters: member.fn.getParameters().map((p) => ({
         name: p.getName(),
         optional: p.isOptional() || p.hasInitializer(),
         rest: p.isRestParameter(),
         type: p.getType(),
       })),
-      isAsync: method.isAsync(),
-      isPrivate: method.getScope() === Scope.Private || method.getName().startsWith('#'),
+      isAsync: member.fn.isAsync(),
+      isPrivate: isPrivate || name.startsWith('#'),
       updates: writes[0],
       nondeterminism: dedupe(nondeterminism),
     });
   }
-  return { name: declaration.getName() ?? '(anonymous class)', declaration, ...locate(declaration), methods };
+  return { name: declaration.getName() ?? '(anonymous class)', declaration, ...locate(declaration), methods, unsupported };
 }
 
-function directEffects(method: MethodDeclaration): DirectEffects {
-  const result: DirectEffects = { writes: [], nondeterminism: [] , calls: [] };
-  const body = method.getBody();
+function directEffects(fn: FunctionLike): DirectEffects {
+  const result: DirectEffects = { writes: [], nondeterminism: [], calls: [] };
+  const body = fn.getBody();
   if (!body) return result;
   const aliases = collectAliases(body);
-  const isStateReference = (node: Node): boolean => rootedInThis(node, aliases);
+  const isWriteTarget = (node: Node): boolean => rootedInThis(node, aliases, false);
   const write = (node: Node, description: string) => result.writes.push({ description, ...locate(node) });
 
   body.forEachDescendant((node) => {
     if (Node.isBinaryExpression(node) && isAssignmentOperator(node.getOperatorToken().getKind())) {
       const target = node.getLeft();
-      if (isStateReference(target)) write(node, `assigns ${short(target)}`);
+      if (isWriteTarget(target) || destructuresIntoState(target, aliases)) write(node, `assigns ${short(target)}`);
     } else if ((Node.isPrefixUnaryExpression(node) || Node.isPostfixUnaryExpression(node)) && isIncrementOrDecrement(node.getOperatorToken())) {
-      if (isStateReference(node.getOperand())) write(node, `${node.getOperatorToken() === SyntaxKind.PlusPlusToken ? 'increments' : 'decrements'} ${short(node.getOperand())}`);
+      if (isWriteTarget(node.getOperand())) write(node, `${node.getOperatorToken() === SyntaxKind.PlusPlusToken ? 'increments' : 'decrements'} ${short(node.getOperand())}`);
     } else if (Node.isDeleteExpression(node)) {
-      if (isStateReference(node.getExpression())) write(node, `deletes ${short(node.getExpression())}`);
+      if (isWriteTarget(node.getExpression())) write(node, `deletes ${short(node.getExpression())}`);
     } else if (Node.isCallExpression(node)) {
-      const callee = node.getExpression();
+      const callee = unwrapExpression(node.getExpression());
       const calleeText = callee.getText().replace(/\s+/g, '').replace(/\?\./g, '.');
       if (NONDETERMINISTIC_CALLS.has(calleeText)) result.nondeterminism.push({ description: `${calleeText}()`, ...locate(node) });
       if (Node.isPropertyAccessExpression(callee)) {
-        const receiver = callee.getExpression();
+        const receiver = unwrapExpression(callee.getExpression());
         const name = callee.getName();
+        const firstArgument = node.getArguments()[0];
         if (Node.isThisExpression(receiver)) result.calls.push({ name });
         else if (Node.isSuperExpression(receiver)) {
-          const base = (method.getParent() as ClassDeclaration).getBaseClass();
+          const base = (fn.getFirstAncestorByKind(SyntaxKind.ClassDeclaration) ?? undefined)?.getBaseClass();
           const target = base && findInstanceMethod(base, name);
-          if (target) result.calls.push({ declaration: target });
-        } else if (MUTATING_METHODS.has(name) && isStateReference(receiver)) write(node, `calls ${short(receiver)}.${name}()`);
-        else if (calleeText === 'Object.assign' && node.getArguments()[0] && isStateReference(node.getArguments()[0]!)) {
-          write(node, `calls Object.assign on ${short(node.getArguments()[0]!)}`);
+          if (target) result.calls.push({ fn: target, nondeterminismOnly: false });
+        } else if (MUTATING_METHODS.has(name) && rootedInThis(receiver, aliases, true)) write(node, `calls ${short(receiver)}.${name}()`);
+        else if (calleeText === 'Object.assign' && firstArgument && (Node.isThisExpression(unwrapExpression(firstArgument)) || isWriteTarget(firstArgument) || rootedInThis(firstArgument, aliases, true))) {
+          write(node, `calls Object.assign on ${short(firstArgument)}`);
         }
+      } else if (Node.isIdentifier(callee)) {
+        // A module-level helper: its clock or randomness is the method's too.
+        const helper = callee.getSymbol()?.getDeclarations().find((d): d is FunctionDeclaration => Node.isFunctionDeclaration(d));
+        if (helper && !helper.getSourceFile().isInNodeModules() && !helper.getSourceFile().isDeclarationFile()) result.calls.push({ fn: helper, nondeterminismOnly: true });
       }
-    } else if (Node.isNewExpression(node) && node.getExpression().getText() === 'Date' && node.getArguments().length === 0) {
+    } else if (Node.isNewExpression(node) && node.getExpression().getText() === 'Date' && (node.getArguments()?.length ?? 0) === 0) {
       result.nondeterminism.push({ description: 'new Date()', ...locate(node) });
     }
   });
@@ -130,8 +181,9 @@ function findInstanceMethod(cls: ClassDeclaration, name: string): MethodDeclarat
 
 /**
  * Local names that refer into the object's state: `const q = this.queue`, `const { queue } = this`,
- * `for (const m of this.machines)`, and the parameters of callbacks handed to a state collection
- * (`this.machines.forEach(m => …)`). Collected to a fixpoint, so aliases of aliases count too.
+ * `const m = this.byId.get(k)`, `for (const m of this.machines)`, and the element parameter of callbacks
+ * handed to a state collection (`this.machines.forEach(m => …)`). Collected to a fixpoint, so aliases of
+ * aliases count too.
  */
 function collectAliases(body: Node): Set<string> {
   const aliases = new Set<string>();
@@ -141,18 +193,20 @@ function collectAliases(body: Node): Set<string> {
     body.forEachDescendant((node) => {
       if (Node.isVariableDeclaration(node)) {
         const init = node.getInitializer();
-        if (init && (Node.isThisExpression(init) || rootedInThis(init, aliases))) addBindingNames(node.getNameNode(), aliases);
-      } else if (Node.isForOfStatement(node) || Node.isForInStatement(node)) {
-        if (Node.isForOfStatement(node) && rootedInThis(node.getExpression(), aliases)) {
+        if (init && (Node.isThisExpression(unwrapExpression(init)) || rootedInThis(init, aliases, true))) addBindingNames(node.getNameNode(), aliases);
+      } else if (Node.isForOfStatement(node)) {
+        if (rootedInThis(node.getExpression(), aliases, true)) {
           const init = node.getInitializer();
           if (Node.isVariableDeclarationList(init)) for (const d of init.getDeclarations()) addBindingNames(d.getNameNode(), aliases);
         }
       } else if (Node.isCallExpression(node)) {
         const callee = node.getExpression();
-        if (Node.isPropertyAccessExpression(callee) && rootedInThis(callee.getExpression(), aliases)) {
+        if (Node.isPropertyAccessExpression(callee) && rootedInThis(callee.getExpression(), aliases, true)) {
+          const element = ELEMENT_PARAMETER[callee.getName()] ?? 0;
           for (const arg of node.getArguments()) {
             if (Node.isArrowFunction(arg) || Node.isFunctionExpression(arg)) {
-              for (const p of arg.getParameters()) addBindingNames(p.getNameNode(), aliases);
+              const parameter = arg.getParameters()[element];
+              if (parameter) addBindingNames(parameter.getNameNode(), aliases);
             }
           }
         }
@@ -170,24 +224,52 @@ function addBindingNames(name: Node, into: Set<string>): void {
   });
 }
 
-/** `this.a`, `this.a[b].c`, `(this.a as X)!.b`, or the same below an alias; bare `this` does not count. */
-function rootedInThis(node: Node, aliases: ReadonlySet<string>): boolean {
+/**
+ * `this.a`, `this.a[b].c`, `(this.a as X)!.b`, `this.a.get(k)!.b` (what a call on state returns may be
+ * state), or the same below an alias. A bare alias counts only where `bare` allows it (an alias of an
+ * alias), never as a write target: `best = m` rebinds a local, it changes nothing in the object.
+ */
+function rootedInThis(node: Node, aliases: ReadonlySet<string>, bare: boolean): boolean {
   let current = node;
   let accessed = false;
   for (;;) {
     if (Node.isPropertyAccessExpression(current) || Node.isElementAccessExpression(current)) {
       current = current.getExpression();
       accessed = true;
+    } else if (Node.isCallExpression(current) && Node.isPropertyAccessExpression(unwrapExpression(current.getExpression()))) {
+      const callee = unwrapExpression(current.getExpression()) as Node & { getExpression(): Node; getName(): string };
+      if (!accessed && FRESH_COLLECTION.has(callee.getName())) return false; // `this.items.slice()` is a copy
+      current = callee.getExpression();
+      accessed = true;
     } else if (Node.isNonNullExpression(current) || Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isTypeAssertion(current)) {
       current = current.getExpression();
     } else if (Node.isThisExpression(current)) {
       return accessed;
     } else if (Node.isIdentifier(current)) {
-      return aliases.has(current.getText());
+      return aliases.has(current.getText()) && (accessed || bare);
     } else {
       return false;
     }
   }
+}
+
+/** `[this.a, this.b] = …` and `({ a: this.a } = …)`: a destructuring assignment into state. */
+function destructuresIntoState(target: Node, aliases: ReadonlySet<string>): boolean {
+  if (!Node.isArrayLiteralExpression(target) && !Node.isObjectLiteralExpression(target)) return false;
+  let found = false;
+  target.forEachDescendant((n, traversal) => {
+    if ((Node.isPropertyAccessExpression(n) || Node.isElementAccessExpression(n)) && rootedInThis(n, aliases, false)) {
+      found = true;
+      traversal.stop();
+    }
+  });
+  return found;
+}
+
+function unwrapExpression(node: Node): Node {
+  let current = node;
+  while (Node.isNonNullExpression(current) || Node.isParenthesizedExpression(current)) current = current.getExpression();
+  return current;
 }
 
 function isAssignmentOperator(kind: SyntaxKind): boolean {

@@ -64,11 +64,16 @@ export function bindMapping({ mapping, mentionedStates, statesWithRecovery, sour
       continue;
     }
     if (field.stateClass) bindState(state, field.stateClass, inMapping, statesWithRecovery.includes(state.field.name));
+    if (field.stateClass && state.mechanism !== 'none') {
+      for (const pattern of field.stateClass.unsupported) {
+        diagnostics.push(diagnostic('DUR2014', `State class ${field.stateClass.name} (field '${field.name}', ${state.mechanism}) uses ${pattern.description}.`, { file: pattern.file, position: pattern.position }));
+      }
+    }
   }
 
   const mentioned = new Set(mentionedStates);
   for (const field of service.stateFields) {
-    if (mentioned.has(field.name)) continue;
+    if (mentioned.has(field.name) || field.rejected) continue;
     diagnostics.push(
       diagnostic(
         'DUR2003',
@@ -127,7 +132,9 @@ function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, report: 
             report('DUR2005', `'${ref.source}' refers to argument ${ref.index}, but ${target.name}(${target.parameters.map((p) => p.name).join(', ')}) takes ${target.parameters.length === 0 ? 'none' : target.parameters.length === 1 ? 'one: arg[0]' : `${target.parameters.length}: arg[0] to arg[${target.parameters.length - 1}]`}. Arguments count from 0.`, ref.position);
           } else if (ref.path.length > 0) {
             const parameter = target.parameters[Math.min(ref.index, target.parameters.length - 1)]!;
-            const missing = missingProperty(parameter.type, ref.path, target.declaration);
+            // Past the fixed parameters, arg[N] is one element of the rest parameter.
+            const type = parameter.rest ? (parameter.type.getArrayElementType() ?? parameter.type) : parameter.type;
+            const missing = missingProperty(type, ref.path, target.declaration);
             if (missing) {
               report('DUR2012', `'${ref.source}': ${missing.owner} of type '${missing.typeText}' has no property '${missing.property}'.${suggestion(missing.property, missing.available)}`, ref.position);
             }

@@ -17,7 +17,8 @@ const FRAGMENTS = [
   '<', '>', '/>', '</state>', '<state name="x" type="database">', '<sql>', '</sql>', '<![CDATA[', ']]>', '<!--', '-->',
   '&lt;', '&amp;', '&#x41;', '&bogus;', '"', "'", '=', 'arg[', 'arg[0]', 'arg[1].a.b', 'arg[x]', "'arg[0]'", ';', '--', '/*', '*/',
   '$$', '$tag$', '?', '\r\n', '\t', 'é', '😀', '\u0000', 'type="none"', 'update="repeat"', 'dialect="mysql"', '<method name="setBill"/>',
-  '<recovery/>', '<apply method="load"/>', '<?pi x?>', '<!DOCTYPE x>', 'xmlns:d="u"', '<d:state/>',
+  '<recovery/>', '<apply method="load"/>', '<?pi x?>', '<!DOCTYPE x>', 'xmlns:d="u"', '<d:state/>', '<constructor/>', '__proto__="x"',
+  '&#1114112;', '&nbsp;', '&#x;', '<toString/>', '\ufeff', '$fn1$',
 ];
 
 const mutation = fc.oneof(

@@ -32,6 +32,27 @@ describe('parseXml', () => {
   });
 });
 
+describe('what the XML readers get wrong, handled', () => {
+  it('accepts <!DOCTYPE mentioned in a comment, and keeps element names as written', () => {
+    const { root, diagnostics } = parseXml('<!-- no <!DOCTYPE here -->\n<durability service="S"><toString/></durability>', 'm.xml');
+    expect(diagnostics).toEqual([]);
+    expect(root!.children.map((c) => c.name)).toEqual(['toString']);
+  });
+
+  it.each([
+    ['<durability service="S">&#x;</durability>', 1, 25, "'&#x;' is not a valid character reference"],
+    ['<durability service="S&#0;"/>', 1, 23, "'&#0;' is not a valid character reference"],
+    ['<durability service="S">a & b</durability>', 1, 27, "a bare '&' must be written '&amp;'"],
+    ['<durability service="S"><![CDATA[ x </durability>', 1, 25, 'this CDATA section is never closed'],
+    ['<durability service="S"><?pi x </durability>', 1, 25, 'this processing instruction is never closed'],
+  ])('reports %j at its place', (xml, line, column, message) => {
+    const { diagnostics } = parseXml(xml, 'm.xml');
+    expect(diagnostics).toHaveLength(1);
+    expect(diagnostics[0]!.position).toEqual({ line, column });
+    expect(diagnostics[0]!.message).toContain(message);
+  });
+});
+
 describe('dialect variants', () => {
   it('groups adjacent <sql dialect> elements with a default into one step, and starts a new step after a default', () => {
     const { mapping, diagnostics } = parseMapping(
