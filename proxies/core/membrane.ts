@@ -26,8 +26,8 @@ export class StateOutsideActionError extends Error {}
 export class Membrane {
   private readonly proxies = new WeakMap<object, object>();
   private readonly raws = new WeakMap<object, object>();
-  /** Targets whose order this action already saved (see Change 'order'). */
-  private orderSaved = new WeakSet<object>();
+  /** Where in the current log each target's order was saved (see Change 'order'). */
+  private orderSaved = new WeakMap<object, number>();
   private savedFor: Change[] | undefined;
   private depth = 0;
 
@@ -72,7 +72,7 @@ export class Membrane {
     }
     if (log !== this.savedFor) {
       this.savedFor = log;
-      this.orderSaved = new WeakSet();
+      this.orderSaved = new WeakMap();
     }
     return log;
   }
@@ -84,8 +84,10 @@ export class Membrane {
   /** Before the first order-losing change to `target` in this action, keep its order. */
   private saveOrder(target: object): void {
     const log = this.log();
-    if (this.orderSaved.has(target)) return;
-    this.orderSaved.add(target);
+    // Still saved only if that entry survived: a rolled-back request truncates the log.
+    const at = this.orderSaved.get(target);
+    if (at !== undefined && at < log.length && log[at]!.kind === 'order' && (log[at] as { target: object }).target === target) return;
+    this.orderSaved.set(target, log.length);
     log.push({ kind: 'order', target, entries: orderedEntries(target) });
   }
 

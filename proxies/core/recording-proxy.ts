@@ -33,6 +33,14 @@ export interface ActionRecord {
   transactional: boolean;
 }
 
+interface Savepoint {
+  log: number;
+  calls: number;
+  shipped: number;
+  shippedTo: number;
+  sent: number;
+}
+
 export interface ProxyOptions<T extends object> {
   name: string;
   /** Creates the empty state object: the constructor the service's field initializer calls. */
@@ -169,6 +177,32 @@ export abstract class RecordingProxy<T extends object = object> implements Durab
 
   releaseA(action: Action): void {
     this.actions.delete(action.id);
+  }
+
+  savepointA(action: Action): Savepoint | undefined {
+    const r = this.actions.get(action.id);
+    return r && { log: r.log.length, calls: r.calls.length, shipped: r.shipped.length, shippedTo: r.shippedTo, sent: r.sent.size };
+  }
+
+  rollbackToA(action: Action, savepoint: unknown): void {
+    const r = this.actions.get(action.id);
+    const mark = savepoint as Savepoint | undefined;
+    this.active = undefined;
+    if (!r) return;
+    if (!mark) {
+      // The object joined the transaction in this request: nothing of it is the transaction's yet.
+      this.abortA(action);
+      return;
+    }
+    undo(r.log.slice(mark.log));
+    r.log.length = mark.log;
+    r.calls.length = mark.calls;
+    r.shipped.length = mark.shipped;
+    r.shippedTo = mark.shippedTo;
+    for (const object of [...r.sent].slice(mark.sent)) {
+      r.sent.delete(object);
+      this.ids.markUnsent(object);
+    }
   }
 
   startTA(action: Action): void {

@@ -55,6 +55,9 @@ export interface DurabilityProxy<T extends object = object> {
   abortA(action: Action): void;
   /** The action's changes are durable: forget what undo needed. */
   releaseA(action: Action): void;
+  /** A point inside a transaction to roll back to: one request's changes, not the transaction's. */
+  savepointA(action: Action): unknown;
+  rollbackToA(action: Action, savepoint: unknown): void;
   startTA(action: Action): void;
   commitTA(action: Action): CommitPart;
   abortTA(action: Action): void;

@@ -23,6 +23,10 @@ export class UnprotectedProxy<T extends object = object> implements DurabilityPr
   }
   abortA(): void {}
   releaseA(): void {}
+  savepointA(): unknown {
+    return undefined;
+  }
+  rollbackToA(): void {}
   startTA(): void {}
   commitTA(): CommitPart {
     return {};

@@ -13,10 +13,10 @@ export interface SqlStatementWork {
 }
 
 export interface DatabaseRecord {
-  /** The request id, or an internal key: the decision record. */
+  /** The decision record: the first request id, or an internal key for an action without one. */
   key: string;
-  /** The reply, as sent, for a retry of the same request id. */
-  reply: string;
+  /** Request ids this action answered, with the replies as sent, for retries of the same id. */
+  replies: { key: string; reply: string }[];
   seq: number;
   statements: SqlStatementWork[];
 }
@@ -40,6 +40,11 @@ export class DatabaseStore {
     readonly dialect: Dialect,
     readonly url: string,
   ) {}
+
+  /** A store over a pool made elsewhere (tests give each run its own schema this way). */
+  static over(knex: Knex, dialect: Dialect, url = dialect): DatabaseStore {
+    return new DatabaseStore(knex, dialect, url);
+  }
 
   static async open(url: string): Promise<DatabaseStore> {
     const { dialect, config } = knexConfig(url);
@@ -96,7 +101,8 @@ export class DatabaseStore {
         try {
           await trx.transaction(async (savepoint) => {
             for (const statement of record.statements) await savepoint.raw(statement.sql, statement.bindings as Knex.RawBinding[]);
-            await savepoint('durable_requests').insert({ request_key: record.key, reply: record.reply, seq: record.seq });
+            const rows = record.replies.length > 0 ? record.replies : [{ key: record.key, reply: '' }];
+            await savepoint('durable_requests').insert(rows.map((r) => ({ request_key: r.key, reply: r.reply, seq: record.seq })));
           });
           committed++;
         } catch (error) {
@@ -118,10 +124,10 @@ export class DatabaseStore {
     return found;
   }
 
-  /** The reply recorded for a request id, if that request committed here. */
-  async reply(key: string): Promise<string | undefined> {
-    const rows = (await this.knex('durable_requests').select('reply').where({ request_key: key })) as { reply: string }[];
-    return rows[0]?.reply;
+  /** The newest `limit` request replies, oldest first: a recovering primary's exactly-once memory. */
+  async recentReplies(limit: number): Promise<[string, string][]> {
+    const rows = (await this.knex('durable_requests').select('request_key', 'reply').where('reply', '<>', '').orderBy('seq', 'desc').limit(limit)) as { request_key: string; reply: string }[];
+    return rows.reverse().map((r) => [r.request_key, r.reply]);
   }
 
   /** Forgets all but the newest `keep` request records (the documented retention). */

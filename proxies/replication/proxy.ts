@@ -35,6 +35,12 @@ export class ReplicationProxy<T extends object = object> extends RecordingProxy<
 
   constructor(private readonly replication: ReplicationOptions<T>) {
     super(replication);
+    this.adoptGraph();
+  }
+
+  /** Numbers the whole object as every replica will know it: they all start from a snapshot of it. */
+  private adoptGraph(): void {
+    encode(this.raw, this.options.classes, this.ids, undefined, true);
   }
 
   get sync(): SyncMode {

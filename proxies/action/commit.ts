@@ -1,0 +1,120 @@
+// The commit path, in one place. Actions leave the executor in order as CommitRecords; the committer
+// takes every record waiting and makes the group durable with one round trip to the backups and one
+// database transaction, then releases the replies in order (group commit: Durable Objects' write
+// coalescing). A group that writes the database is shipped to the backups as prepared first; the
+// database commit, which stores a decision record per action, decides it; the backups are told after.
+// A promoted backup settles what it was never told from those decision records, so an action that
+// touched a replicated and a database object commits in both or neither, whenever the primary dies.
+import type { DatabaseRecord, DatabaseStore } from '../database/store.js';
+import { FencedError } from '../database/store.js';
+import type { ReplicationLink, ReplicationRecord } from '../replication/link.js';
+import type { CommitPart } from '../core/types.js';
+
+export interface CommitRecord {
+  seq: number;
+  parts: CommitPart[];
+  /** Request ids this action answers (one, or a transaction's several) with their encoded replies. */
+  replies: { key: string; reply: string }[];
+  /** Whether a replicated part asks for acknowledgements before the reply (`sync="ack"`). */
+  waitForBackups: boolean;
+}
+
+export type CommitVerdict =
+  | { kind: 'committed' }
+  /** The database refused this action's own statements: a definitive answer, nothing kept. */
+  | { kind: 'rejected'; reason: string }
+  /** Not made durable because an earlier action of the group failed, or durability is uncertain. */
+  | { kind: 'failed'; reason: string };
+
+export interface CommitOutcome {
+  verdicts: CommitVerdict[];
+  /** The node can no longer commit (fenced, or the outcome of a commit is unknowable): stop serving. */
+  fatal?: { reason: string; fenced: boolean };
+}
+
+export interface CommitterOptions {
+  epoch: () => number;
+  store?: DatabaseStore;
+  link?: ReplicationLink;
+  /** Request records kept in the database (the exactly-once window). */
+  retention: number;
+}
+
+export class Committer {
+  private commits = 0;
+
+  constructor(private readonly options: CommitterOptions) {}
+
+  /** Makes a group durable; verdicts are in record order. */
+  async commit(group: readonly CommitRecord[]): Promise<CommitOutcome> {
+    const { store, link } = this.options;
+    const epoch = this.options.epoch();
+    const writesDatabase = store !== undefined && group.some((r) => r.parts.some((p) => p.sql && p.sql.length > 0));
+    const keyOf = (r: CommitRecord) => r.replies[0]?.key ?? `action:${epoch}:${r.seq}`;
+
+    if (link) {
+      const records: ReplicationRecord[] = group.map((r) => ({
+        seq: r.seq,
+        replies: r.replies,
+        updates: r.parts.flatMap((p) => (p.replicated ? [p.replicated] : [])),
+        prepared: writesDatabase ? { key: keyOf(r) } : undefined,
+      }));
+      try {
+        await link.replicate({ epoch, records }, group.some((r) => r.waitForBackups));
+      } catch (error) {
+        // Some backups may hold the group and others not: the primary's memory can no longer be said to
+        // match them. Stop, and let a backup take over from a consistent state.
+        return this.fatal(group.length, `replication failed: ${(error as Error).message}`);
+      }
+    }
+
+    if (!writesDatabase) return { verdicts: group.map(() => ({ kind: 'committed' })) };
+
+    const records: DatabaseRecord[] = group.map((r) => ({
+      key: keyOf(r),
+      replies: r.replies,
+      seq: r.seq,
+      statements: r.parts.flatMap((p) => p.sql ?? []).flatMap((w) => w.statements),
+    }));
+    let committed: number;
+    let failure: Error | undefined;
+    try {
+      ({ committed, failure } = await store!.commit(epoch, records));
+    } catch (error) {
+      if (error instanceof FencedError) {
+        link?.decide({ epoch, seqs: group.map((r) => r.seq), commit: false });
+        return this.fatal(group.length, error.message, true);
+      }
+      // The commit itself failed: it may or may not have happened. The decision records say which.
+      try {
+        const decided = await store!.decided(records.map((r) => r.key));
+        committed = 0;
+        while (committed < records.length && decided.has(records[committed]!.key)) committed++;
+        failure = committed < records.length ? (error as Error) : undefined;
+      } catch {
+        return this.fatal(group.length, `the database commit's outcome is unknown: ${(error as Error).message}`);
+      }
+    }
+
+    link?.decide({ epoch, seqs: group.slice(0, committed).map((r) => r.seq), commit: true });
+    if (committed < group.length) link?.decide({ epoch, seqs: group.slice(committed).map((r) => r.seq), commit: false });
+    if (++this.commits % 1000 === 0) void store!.prune(this.options.retention).catch(() => undefined);
+
+    const verdicts: CommitVerdict[] = group.map((_, i) => {
+      if (i < committed) return { kind: 'committed' };
+      if (i === committed && failure && !isConnectionError(failure)) return { kind: 'rejected', reason: `the database refused the change: ${failure.message}` };
+      return { kind: 'failed', reason: i === committed ? `the database write failed: ${failure?.message}` : 'an earlier request it depended on could not be made durable' };
+    });
+    return { verdicts };
+  }
+
+  private fatal(count: number, reason: string, fenced = false): CommitOutcome {
+    return { verdicts: Array.from({ length: count }, () => ({ kind: 'failed', reason })), fatal: { reason, fenced } };
+  }
+}
+
+/** Errors that say nothing about the statement itself: the connection, not the data. */
+function isConnectionError(error: Error): boolean {
+  const code = (error as { code?: string }).code ?? '';
+  return /^(ECONN|EPIPE|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|57P0|08)/.test(code) || /Connection terminated|connection lost|Knex: Timeout/i.test(error.message);
+}

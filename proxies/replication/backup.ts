@@ -1,0 +1,120 @@
+// A backup's side of replication, as a plain state machine: it takes batches and decisions, in the order
+// the transport delivers them, acknowledges what it holds, and applies records in sequence order. A
+// record prepared by a commit that also wrote the database waits for its decision, and so does every
+// record after it. On promotion, undecided records are settled by the database's decision records:
+// the database commit is what decided them, even if the primary died before saying so.
+import type { ReplicationProxy } from './proxy.js';
+import type { Decision, ReplicationBatch, ReplicationRecord } from './link.js';
+
+export class StaleEpochError extends Error {}
+
+export interface Ack {
+  epoch: number;
+  /** Every record up to and including this sequence number is held here. */
+  upTo: number;
+}
+
+export class BackupReplica {
+  private epoch = 0;
+  private received = 0;
+  private applied = 0;
+  /** Held records, in order; the head waits for its decision when prepared. */
+  private readonly held: ReplicationRecord[] = [];
+  private readonly decisions = new Map<number, boolean>();
+  private readonly replies = new Map<string, string>();
+
+  constructor(
+    private readonly objects: ReadonlyMap<string, ReplicationProxy>,
+    private readonly replyRetention = 100_000,
+  ) {}
+
+  get lastApplied(): number {
+    return this.applied;
+  }
+
+  get currentEpoch(): number {
+    return this.epoch;
+  }
+
+  /** Starts from the primary's snapshot (a joining backup): every replicated object, and where it stands. */
+  loadSnapshot(snapshot: { epoch: number; seq: number; objects: Record<string, { state: never; nextId: number }>; replies: [string, string][] }): void {
+    this.epoch = snapshot.epoch;
+    this.received = this.applied = snapshot.seq;
+    this.held.length = 0;
+    for (const [name, { state, nextId }] of Object.entries(snapshot.objects)) this.objects.get(name)?.loadSnapshot(state, nextId);
+    for (const [key, reply] of snapshot.replies) this.remember(key, reply);
+  }
+
+  receive(batch: ReplicationBatch): Ack {
+    if (batch.epoch < this.epoch) throw new StaleEpochError(`Refusing a batch of epoch ${batch.epoch}: this backup follows epoch ${this.epoch}.`);
+    this.epoch = batch.epoch;
+    for (const record of batch.records) {
+      if (record.seq <= this.received) continue; // a retransmission
+      if (record.seq !== this.received + 1) throw new Error(`Replication gap: expected record ${this.received + 1}, got ${record.seq}.`);
+      this.held.push(record);
+      this.received = record.seq;
+    }
+    this.drain();
+    return { epoch: this.epoch, upTo: this.received };
+  }
+
+  decide(decision: Decision): void {
+    if (decision.epoch < this.epoch) return;
+    for (const seq of decision.seqs) if (seq > this.applied) this.decisions.set(seq, decision.commit);
+    this.drain();
+  }
+
+  /** The reply a committed request got, for a retry after failover. */
+  reply(key: string): string | undefined {
+    return this.replies.get(key);
+  }
+
+  /** Records still held because they wait for a decision. */
+  undecided(): ReplicationRecord[] {
+    return this.held.filter((r) => r.prepared && !this.decisions.has(r.seq));
+  }
+
+  /**
+   * Promotion: settle every undecided record by the database's decision records (`committed` holds the
+   * keys found there), apply what was committed, drop the rest.
+   */
+  settle(committed: ReadonlySet<string>): void {
+    for (const record of this.undecided()) this.decisions.set(record.seq, committed.has(record.prepared!.key));
+    this.drain();
+  }
+
+  private drain(): void {
+    while (this.held.length > 0) {
+      const head = this.held[0]!;
+      if (head.prepared) {
+        const decision = this.decisions.get(head.seq);
+        if (decision === undefined) return;
+        this.decisions.delete(head.seq);
+        if (decision) this.apply(head);
+      } else {
+        this.apply(head);
+      }
+      this.held.shift();
+      this.applied = head.seq;
+    }
+  }
+
+  private apply(record: ReplicationRecord): void {
+    for (const update of record.updates) {
+      const object = this.objects.get(update.object);
+      if (!object) throw new Error(`Malformed update: no replicated state object '${update.object}' here.`);
+      object.applyEntries(update.entries);
+    }
+    for (const { key, reply } of record.replies) this.remember(key, reply);
+  }
+
+  private remember(key: string, reply: string): void {
+    this.replies.set(key, reply);
+    if (this.replies.size > this.replyRetention) this.replies.delete(this.replies.keys().next().value!);
+  }
+
+  /** Request replies this backup knows, oldest first: what a promoted backup answers retries from. */
+  knownReplies(): [string, string][] {
+    return [...this.replies];
+  }
+}

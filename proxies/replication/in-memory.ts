@@ -1,0 +1,39 @@
+// The replication link without a network: backups in the same process, each message copied through
+// JSON as the wire would. For tests, with the faults they need: a backup that stops answering, and
+// decisions that never arrive (the primary died between its database commit and telling the backups).
+import { BackupReplica } from './backup.js';
+import { ReplicationUnavailableError, type Decision, type ReplicationBatch, type ReplicationLink } from './link.js';
+
+export class InMemoryLink implements ReplicationLink {
+  /** Backups that receive nothing (crashed or cut off); a live one is every other. */
+  readonly down = new Set<BackupReplica>();
+  /** When set, decisions are lost on the way. */
+  dropDecisions = false;
+  /** Batches shipped, for tests that count round trips. */
+  batches = 0;
+
+  constructor(
+    readonly backups: BackupReplica[],
+    private readonly minAcks = 0,
+  ) {}
+
+  async replicate(batch: ReplicationBatch, wait: boolean): Promise<void> {
+    this.batches++;
+    const live = this.backups.filter((b) => !this.down.has(b));
+    if (live.length < this.minAcks) {
+      throw new ReplicationUnavailableError(`${live.length} backup(s) live, ${this.minAcks} required to acknowledge.`);
+    }
+    const wire = JSON.stringify(batch);
+    const deliver = () => {
+      for (const backup of live) backup.receive(JSON.parse(wire) as ReplicationBatch);
+    };
+    if (wait) deliver();
+    else setImmediate(deliver);
+  }
+
+  decide(decision: Decision): void {
+    if (this.dropDecisions) return;
+    const wire = JSON.stringify(decision);
+    for (const backup of this.backups) if (!this.down.has(backup)) backup.decide(JSON.parse(wire) as Decision);
+  }
+}

@@ -1,0 +1,41 @@
+// What the primary's commit path needs from replication, independent of the transport: ship a group
+// of committed actions to every live backup and learn when they have them, and tell them the outcome of
+// actions they hold as prepared. The TCP transport (serving) and the in-memory one (tests) implement it.
+import type { ReplicatedUpdate } from '../core/types.js';
+
+/** One committed action as the backups receive it. */
+export interface ReplicationRecord {
+  seq: number;
+  /** Request ids answered by this action, with their replies, so a promoted backup answers retries. */
+  replies: { key: string; reply: string }[];
+  updates: ReplicatedUpdate[];
+  /**
+   * Held, not applied, until decided: the action also wrote to the database, whose commit decides it.
+   * `key` is its decision record there.
+   */
+  prepared?: { key: string };
+}
+
+export interface ReplicationBatch {
+  epoch: number;
+  records: ReplicationRecord[];
+}
+
+export interface Decision {
+  epoch: number;
+  seqs: number[];
+  commit: boolean;
+}
+
+export class ReplicationUnavailableError extends Error {}
+
+export interface ReplicationLink {
+  /**
+   * Sends the batch to every live backup. With `wait`, resolves once each live backup acknowledged it
+   * (and rejects with ReplicationUnavailableError when fewer backups than required did); without,
+   * resolves at once and ships in the background.
+   */
+  replicate(batch: ReplicationBatch, wait: boolean): Promise<void>;
+  /** The outcome of prepared records; backups apply or drop them. Fire and forget. */
+  decide(decision: Decision): void;
+}

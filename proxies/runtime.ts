@@ -1,0 +1,173 @@
+// A service's run-time: one durability proxy per state object, configured from the typed mapping, the
+// action controller over them, and the committer behind it. This is what generated services call: they
+// read state through `object(name)` and run each method through `execute`. A backup build starts the
+// same run-time in the backup role, where replicated objects follow the primary's updates and
+// `promote()` makes it the primary.
+import type { DurabilityMapping, StateMapping } from '../mappings/model.js';
+import { ActionController, type Outcome, type RequestSpec } from './action/controller.js';
+import { Committer } from './action/commit.js';
+import type { ClassRegistry } from './core/encoding.js';
+import type { ProxyOptions } from './core/recording-proxy.js';
+import type { DurabilityProxy } from './core/types.js';
+import { UnprotectedProxy } from './core/unprotected-proxy.js';
+import { DatabaseProxy } from './database/proxy.js';
+import type { DatabaseStore } from './database/store.js';
+import { ReconstructionProxy } from './reconstruction/proxy.js';
+import { BackupReplica } from './replication/backup.js';
+import type { ReplicationLink } from './replication/link.js';
+import { ReplicationProxy, replicationOptionsFrom } from './replication/proxy.js';
+
+export interface StateObjectSpec {
+  /** The service field. */
+  name: string;
+  /** Creates the empty object, as the field's initializer does. */
+  create: () => object;
+}
+
+export interface RuntimeOptions {
+  role: 'primary' | 'backup';
+  mapping: DurabilityMapping;
+  objects: readonly StateObjectSpec[];
+  /** The service's state classes by name (for shipping instances of them). */
+  classes: ClassRegistry;
+  /** Required when any state object is mapped to the database. */
+  database?: DatabaseStore;
+  /** The primary's link to its backups. */
+  link?: ReplicationLink;
+  /** Request replies kept for retries, in memory and in the database (default 100 000). */
+  replyRetention?: number;
+  txConflictWaitMs?: number;
+  txIdleTimeoutMs?: number;
+}
+
+export class ServiceRuntime {
+  readonly proxies = new Map<string, DurabilityProxy>();
+  private controller: ActionController | undefined;
+  private epoch = 1;
+  private role: 'primary' | 'backup';
+  /** The backup role's replica of every replicated object. */
+  readonly replica: BackupReplica;
+
+  private constructor(private readonly options: RuntimeOptions) {
+    this.role = options.role;
+    for (const spec of options.objects) this.proxies.set(spec.name, this.createProxy(spec, mappingOf(options.mapping, spec.name)));
+    const replicated = new Map([...this.proxies].filter((e): e is [string, ReplicationProxy] => e[1] instanceof ReplicationProxy));
+    this.replica = new BackupReplica(replicated, options.replyRetention);
+  }
+
+  /** Starts a primary (tables created, state recovered from what survived) or a backup (waiting). */
+  static async start(options: RuntimeOptions): Promise<ServiceRuntime> {
+    const runtime = new ServiceRuntime(options);
+    if (options.role === 'primary') await runtime.becomePrimary(false);
+    return runtime;
+  }
+
+  get currentRole(): 'primary' | 'backup' {
+    return this.role;
+  }
+
+  get currentEpoch(): number {
+    return this.role === 'primary' ? this.epoch : this.replica.currentEpoch;
+  }
+
+  /** The object a service method works on: the proxy in front of the state object. */
+  object<T extends object>(name: string): T {
+    const proxy = this.proxies.get(name);
+    if (!proxy) throw new Error(`No state object '${name}' in this service.`);
+    return proxy.object as T;
+  }
+
+  execute(spec: RequestSpec, body: () => unknown): Promise<Outcome> {
+    if (!this.controller) return Promise.resolve({ kind: 'not-primary', message: 'This node is a backup; send requests to the primary.' });
+    return this.controller.execute(spec, body);
+  }
+
+  beginTransaction(): string {
+    if (!this.controller) throw new Error('This node is a backup; transactions start on the primary.');
+    return this.controller.begin();
+  }
+
+  commitTransaction(id: string): Promise<Outcome> {
+    return this.controller ? this.controller.commitTransaction(id) : Promise.resolve({ kind: 'not-primary', message: 'This node is a backup.' });
+  }
+
+  abortTransaction(id: string): Promise<Outcome> {
+    return this.controller ? this.controller.abortTransaction(id) : Promise.resolve({ kind: 'not-primary', message: 'This node is a backup.' });
+  }
+
+  /**
+   * The backup takes over: settle prepared updates by the database's decision records, raise the epoch
+   * (in the database too, which fences the old primary off), rebuild database and volatile objects, and
+   * serve, continuing the sequence and remembering the replies the old primary gave.
+   */
+  async promote(link?: ReplicationLink): Promise<void> {
+    if (this.role === 'primary') return;
+    const store = this.options.database;
+    const undecided = this.replica.undecided();
+    this.epoch = this.replica.currentEpoch + 1;
+    if (store) {
+      await store.ensureSystemTables();
+      this.epoch = Math.max(this.epoch, (await store.epoch()) + 1);
+      if (!(await store.claimEpoch(this.epoch))) throw new Error(`Another node claimed epoch ${this.epoch} first; not promoting.`);
+      this.replica.settle(await store.decided(undecided.map((r) => r.prepared!.key)));
+    } else {
+      this.replica.settle(new Set());
+    }
+    if (link) this.options.link = link;
+    this.role = 'primary';
+    await this.becomePrimary(true);
+  }
+
+  /** For a joining backup: every replicated object with its identities, and where the stream stands. */
+  snapshot() {
+    const objects: Record<string, { state: unknown; nextId: number }> = {};
+    for (const [name, proxy] of this.proxies) if (proxy instanceof ReplicationProxy) objects[name] = proxy.snapshot();
+    return { epoch: this.epoch, seq: this.controller?.lastSeq ?? 0, objects, replies: this.controller?.knownReplies() ?? [] };
+  }
+
+  private async becomePrimary(promoted: boolean): Promise<void> {
+    const store = this.options.database;
+    if (store) {
+      await store.ensureSystemTables();
+      if (!promoted) this.epoch = await store.epoch();
+    }
+    for (const proxy of this.proxies.values()) {
+      if (proxy.mechanism === 'database' && !promoted) await proxy.init();
+      if (proxy.mechanism !== 'replication' && (promoted || proxy.mechanism === 'database')) await proxy.recover();
+    }
+    const retention = this.options.replyRetention ?? 100_000;
+    this.controller = new ActionController({
+      proxies: this.proxies,
+      committer: new Committer({ epoch: () => this.epoch, store, link: this.options.link, retention }),
+      classes: this.options.classes,
+      waitsForBackups: (name) => (this.proxies.get(name) as ReplicationProxy | undefined)?.sync !== 'lazy',
+      replyRetention: retention,
+      txConflictWaitMs: this.options.txConflictWaitMs,
+      txIdleTimeoutMs: this.options.txIdleTimeoutMs,
+      firstSeq: (promoted ? this.replica.lastApplied : 0) + 1,
+    });
+    this.controller.rememberReplies(this.replica.knownReplies());
+    if (store) this.controller.rememberReplies(await store.recentReplies(retention));
+  }
+
+  private createProxy(spec: StateObjectSpec, mapping: StateMapping): DurabilityProxy {
+    const base: ProxyOptions<object> = { name: spec.name, create: spec.create, classes: this.options.classes };
+    switch (mapping.mechanism) {
+      case 'none':
+        return new UnprotectedProxy(base);
+      case 'reconstruction':
+        return new ReconstructionProxy(base, mapping);
+      case 'replication':
+        return new ReplicationProxy(replicationOptionsFrom(mapping, base));
+      case 'database':
+        if (!this.options.database) throw new Error(`State object '${spec.name}' is mapped to the database, but no database was given (--db).`);
+        return new DatabaseProxy(base, mapping, this.options.database);
+    }
+  }
+}
+
+function mappingOf(mapping: DurabilityMapping, name: string): StateMapping {
+  const found = mapping.states.find((s) => s.field.name === name);
+  if (!found) throw new Error(`The mapping has no <state name="${name}">; run durable check.`);
+  return found;
+}
