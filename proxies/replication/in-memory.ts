@@ -24,16 +24,32 @@ export class InMemoryLink implements ReplicationLink {
       throw new ReplicationUnavailableError(`${live.length} backup(s) live, ${this.minAcks} required to acknowledge.`);
     }
     const wire = JSON.stringify(batch);
-    const deliver = () => {
+    // One ordered stream, as a connection is: a lazy batch is delivered later, never overtaken.
+    this.inFlight++;
+    const delivered = this.stream.then(() => {
+      this.inFlight--;
       for (const backup of live) backup.receive(JSON.parse(wire) as ReplicationBatch);
-    };
-    if (wait) deliver();
-    else setImmediate(deliver);
+    });
+    this.stream = delivered;
+    if (wait) await delivered;
+  }
+
+  private stream: Promise<void> = Promise.resolve();
+  private inFlight = 0;
+
+  private get idle(): boolean {
+    return this.inFlight === 0;
   }
 
   decide(decision: Decision): void {
     if (this.dropDecisions) return;
     const wire = JSON.stringify(decision);
-    for (const backup of this.backups) if (!this.down.has(backup)) backup.decide(JSON.parse(wire) as Decision);
+    const live = this.backups.filter((b) => !this.down.has(b));
+    const deliver = () => {
+      for (const backup of live) backup.decide(JSON.parse(wire) as Decision);
+    };
+    // Decisions follow the batches they decide on the same stream; with nothing in flight, at once.
+    if (this.idle) deliver();
+    else this.stream = this.stream.then(deliver);
   }
 }
