@@ -1,4 +1,4 @@
-// The package root: what a service author imports. `@state` marks a field that holds a state object; it
+// The package root: what a service author imports, and the run-time generated builds call. `@state` marks a field that holds a state object; it
 // does nothing at run time (the durability compiler finds it in the source) and type-checks both as a
 // standard (TC39) decorator and under `experimentalDecorators`, since users' tsconfigs differ.
 
@@ -35,5 +35,7 @@ export type {
   SyncMode,
   UpdateMode,
 } from './mappings/model.js';
+export * from './proxies/index.js';
+
 // The compiler (ts-morph, the TypeScript API) is deliberately not re-exported here: generated builds import
 // this root at run time, and should not load a compiler to do so. Use 'durability-compiler/compiler'.

@@ -118,7 +118,16 @@ export class ServiceRuntime {
     await this.becomePrimary(true);
   }
 
-  /** For a joining backup: every replicated object with its identities, and where the stream stands. */
+  /**
+   * A new backup joins a running primary: with nothing in flight, take the snapshot and let `attach`
+   * add the backup to the link, so that it receives exactly the records after the snapshot.
+   */
+  async join(attach: (snapshot: ReturnType<ServiceRuntime['snapshot']>) => void | Promise<void>): Promise<void> {
+    if (!this.controller) throw new Error('Backups join a primary; this node is a backup.');
+    await this.controller.quiesce(async () => attach(this.snapshot()));
+  }
+
+  /** Every replicated object with its identities, and where the stream stands (see join). */
   snapshot() {
     const objects: Record<string, { state: unknown; nextId: number }> = {};
     for (const [name, proxy] of this.proxies) if (proxy instanceof ReplicationProxy) objects[name] = proxy.snapshot();

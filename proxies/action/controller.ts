@@ -221,6 +221,32 @@ export class ActionController {
     for (const id of [...this.transactions.keys()]) await this.abortTransaction(id, reason);
   }
 
+  /**
+   * Runs `fn` with no action executing and none waiting to commit: the state in memory is then exactly
+   * the durable state up to `lastSeq`. A joining backup's snapshot is taken this way.
+   */
+  async quiesce<R>(fn: () => R | Promise<R>): Promise<R> {
+    for (;;) {
+      const release = await this.lock();
+      if (this.pending.length === 0 && !this.committing) {
+        try {
+          return await fn();
+        } finally {
+          release();
+        }
+      }
+      // Not under the lock: a failing commit needs it to undo what it failed.
+      release();
+      await this.drained();
+    }
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private drainWaiters: (() => void)[] = [];
+
   // ---- the commit queue ----
 
   private enqueue(action: Action, proxies: DurabilityProxy[], parts: CommitPart[], replies: CommitRecord['replies'], transactional: boolean): Promise<CommitVerdict> {
@@ -256,6 +282,7 @@ export class ActionController {
       }
     } finally {
       this.committing = false;
+      for (const wake of this.drainWaiters.splice(0)) wake();
     }
   }
 

@@ -7,7 +7,7 @@ import { DatabaseStore } from '../../proxies/database/store.js';
 import { InMemoryLink } from '../../proxies/replication/in-memory.js';
 import { ServiceRuntime } from '../../proxies/runtime.js';
 import { openScratchDatabase } from '../support/databases.js';
-import { Bank, classes, cluster, Counter, Ledger, Log, mapping, stateOf } from './support.js';
+import { Bank, classes, cluster, Counter, CRASH_POINTS, crashAt, Ledger, Log, mapping, stateOf, survives, type CrashPoint } from './support.js';
 
 interface Model {
   counter: number;
@@ -31,7 +31,9 @@ type Op =
   | { op: 'begin' }
   | { op: 'commit' }
   | { op: 'abort' }
-  | { op: 'failover' };
+  | { op: 'failover' }
+  /** The primary crashes at `point` while committing a charge; a backup takes over. */
+  | { op: 'crash'; point: CrashPoint; client: string; amount: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ op: fc.constant('charge' as const), client: fc.constantFrom('a', 'b', 'c'), amount: fc.integer({ min: 1, max: 9 }), failAt: fc.option(fc.constantFrom('counter' as const, 'log' as const, 'ledger' as const), { nil: undefined }), tx: fc.boolean() }) },
@@ -40,6 +42,7 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'commit' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'abort' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'failover' as const }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('crash' as const), point: fc.constantFrom(...CRASH_POINTS), client: fc.constantFrom('a', 'b'), amount: fc.integer({ min: 1, max: 9 }) }) },
 );
 
 const objects = [
@@ -55,7 +58,7 @@ describe('the run-time against a plain model', () => {
         const db = await openScratchDatabase('sqlite');
         try {
           const store = DatabaseStore.over(db.knex, 'sqlite');
-          let { primary, backups } = await cluster(store);
+          let { primary, backups, link } = await cluster(store);
           let bank = new Bank(primary);
           let model: Model = { counter: 0, log: [], ledger: {} };
           let tx: { id: string; model: Model } | undefined;
@@ -96,10 +99,19 @@ describe('the run-time against a plain model', () => {
                   tx = undefined;
                 }
                 break;
+              case 'crash':
               case 'failover': {
+                if (step.op === 'crash') {
+                  if (tx) break;
+                  const repair = crashAt(step.point, link, store);
+                  await bank.charge(step.client, step.amount);
+                  repair();
+                  if (survives(step.point)) model = charge(model, step.client, step.amount);
+                }
                 // The primary is gone; its backup takes over, and a new backup joins it.
                 const fresh = await ServiceRuntime.start({ role: 'backup', mapping: mapping(true), objects, classes, database: store });
-                await backups[0]!.promote(new InMemoryLink([fresh.replica]));
+                link = new InMemoryLink([fresh.replica]);
+                await backups[0]!.promote(link);
                 primary = backups[0]!;
                 fresh.replica.loadSnapshot(JSON.parse(JSON.stringify(primary.snapshot())));
                 backups = [fresh];
@@ -118,7 +130,7 @@ describe('the run-time against a plain model', () => {
           await db.dispose();
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
   });
 });

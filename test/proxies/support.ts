@@ -5,6 +5,7 @@ import { parseMapping, type DurabilityMapping } from '../../mappings/index.js';
 import type { ClassRegistry } from '../../proxies/core/encoding.js';
 import type { DatabaseStore } from '../../proxies/database/store.js';
 import { InMemoryLink } from '../../proxies/replication/in-memory.js';
+import type { ReplicationBatch } from '../../proxies/replication/link.js';
 import { ServiceRuntime } from '../../proxies/runtime.js';
 
 export class Counter {
@@ -136,5 +137,49 @@ export function stateOf(runtime: ServiceRuntime) {
     counter: counter.getValue(),
     log: log.entries.map((e) => ({ ...e })),
     ledger: Object.fromEntries([...ledger.balances.entries()]),
+  };
+}
+
+export class Crash extends Error {}
+
+export const CRASH_POINTS = [
+  'before shipping',
+  'after shipping, before the database commit',
+  'after the database commit, unacknowledged',
+  'after the database commit, undecided',
+  'after everything, before the reply',
+] as const;
+export type CrashPoint = (typeof CRASH_POINTS)[number];
+
+/** Whether an action whose primary crashed at `point` is durable: the database commit decides. */
+export function survives(point: CrashPoint): boolean {
+  return point !== 'before shipping' && point !== 'after shipping, before the database commit';
+}
+
+/**
+ * Makes the primary behind `link` and `store` stop at `point` of its next commit: it does nothing after
+ * it, tells nobody anything. Returns the function that repairs the shared database handle for the
+ * backup that takes over.
+ */
+export function crashAt(point: CrashPoint, link: InMemoryLink, store: DatabaseStore): () => void {
+  const replicate = link.replicate.bind(link);
+  const commit = store.commit.bind(store);
+  link.replicate = async (batch: ReplicationBatch, wait: boolean) => {
+    if (point === 'before shipping') throw new Crash('crashed');
+    return replicate(batch, wait);
+  };
+  store.commit = async (epoch, records) => {
+    if (point === 'after shipping, before the database commit') throw new Crash('crashed');
+    const result = await commit(epoch, records);
+    if (point === 'after the database commit, unacknowledged') throw new Crash('crashed');
+    return result;
+  };
+  link.dropDecisions = point !== 'after everything, before the reply';
+  store.decided = async () => {
+    throw new Crash('crashed');
+  };
+  return () => {
+    store.commit = commit;
+    delete (store as Partial<DatabaseStore>).decided;
   };
 }

@@ -1,0 +1,11 @@
+// The run-time generated services call: a ServiceRuntime per service instance, configured from the
+// mapping, with one durability proxy per state object. See docs/RUNTIME.md.
+export { ServiceRuntime, type RuntimeOptions, type StateObjectSpec } from './runtime.js';
+export type { Outcome, RequestSpec } from './action/controller.js';
+export type { Action, CommitPart, DurabilityProxy, ReplicatedEntry, ReplicatedUpdate, SqlWork } from './core/types.js';
+export { StateOutsideActionError } from './core/membrane.js';
+export { EncodingError, type ClassRegistry, type Encoded } from './core/encoding.js';
+export { DatabaseStore, FencedError, knexConfig } from './database/store.js';
+export { BackupReplica, StaleEpochError, type Ack } from './replication/backup.js';
+export { InMemoryLink } from './replication/in-memory.js';
+export { ReplicationUnavailableError, type Decision, type ReplicationBatch, type ReplicationLink, type ReplicationRecord } from './replication/link.js';
