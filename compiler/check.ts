@@ -3,13 +3,16 @@
 import path from 'node:path';
 import { loadMapping, sortDiagnostics, type Diagnostic, type DurabilityMapping } from '../mappings/index.js';
 import type { ServiceInfo } from './analysis/model.js';
-import { loadServiceProject } from './analysis/project.js';
+import { loadServiceProject, type LoadedService } from './analysis/project.js';
+import type { ServiceMethodInfo } from './analysis/service-methods.js';
 import { bindMapping } from './binding/bind.js';
 
 export interface CheckResult {
   diagnostics: Diagnostic[];
   mapping?: DurabilityMapping;
   service?: ServiceInfo;
+  methods?: ServiceMethodInfo[];
+  project?: LoadedService;
 }
 
 export async function checkService(serviceFile: string, mappingFile: string): Promise<CheckResult> {
@@ -19,5 +22,5 @@ export async function checkService(serviceFile: string, mappingFile: string): Pr
   if (!loaded.mapping || !project.sourceFile) return { diagnostics: sortDiagnostics(diagnostics), mapping: loaded.mapping };
 
   const bound = bindMapping({ mapping: loaded.mapping, mentionedStates: loaded.mentionedStates ?? [], statesWithRecovery: loaded.statesWithRecovery ?? [], sourceFile: project.sourceFile });
-  return { diagnostics: sortDiagnostics([...diagnostics, ...bound.diagnostics]), mapping: loaded.mapping, service: bound.service };
+  return { diagnostics: sortDiagnostics([...diagnostics, ...bound.diagnostics]), mapping: loaded.mapping, service: bound.service, methods: bound.methods, project };
 }

@@ -61,6 +61,7 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR2012: { severity: 'error', title: '`arg[N].path` names a property the parameter\'s type does not have.' },
   DUR2013: { severity: 'error', title: 'The `@state` decorator is used on something other than a named instance field, or called as `@state()`.' },
   DUR2014: { severity: 'error', title: 'A state class uses a pattern the durability proxy cannot see through (arrow-function properties, `#private` members, extending a built-in collection).' },
+  DUR2015: { severity: 'error', title: 'A service method stores a state object where a later change would bypass durability (a module variable, a non-state field).' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CATALOGUE;

@@ -9,3 +9,4 @@ export { DatabaseStore, FencedError, knexConfig } from './database/store.js';
 export { BackupReplica, StaleEpochError, type Ack } from './replication/backup.js';
 export { InMemoryLink } from './replication/in-memory.js';
 export { ReplicationUnavailableError, type Decision, type ReplicationBatch, type ReplicationLink, type ReplicationRecord } from './replication/link.js';
+export { DurabilityError, unwrap } from './core/errors.js';

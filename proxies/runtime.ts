@@ -7,6 +7,7 @@ import type { DurabilityMapping, StateMapping } from '../mappings/model.js';
 import { ActionController, type Outcome, type RequestSpec } from './action/controller.js';
 import { Committer } from './action/commit.js';
 import type { ClassRegistry } from './core/encoding.js';
+import { unwrap } from './core/errors.js';
 import type { ProxyOptions } from './core/recording-proxy.js';
 import type { DurabilityProxy } from './core/types.js';
 import { UnprotectedProxy } from './core/unprotected-proxy.js';
@@ -75,6 +76,11 @@ export class ServiceRuntime {
     const proxy = this.proxies.get(name);
     if (!proxy) throw new Error(`No state object '${name}' in this service.`);
     return proxy.object as T;
+  }
+
+  /** Runs a service method as a request and returns its result, or throws (see unwrap). */
+  async call<R>(spec: RequestSpec, body: () => R | Promise<R>): Promise<Awaited<R>> {
+    return unwrap<Awaited<R>>(await this.execute(spec, body));
   }
 
   execute(spec: RequestSpec, body: () => unknown): Promise<Outcome> {

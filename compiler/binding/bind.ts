@@ -17,6 +17,7 @@ import {
 import { suggestion } from '../../mappings/validate.js';
 import { acceptsArgumentIndex, requiredParameterCount, type Evidence, type ServiceInfo, type StateClassInfo, type StateMethodInfo } from '../analysis/model.js';
 import { exportedClasses, readService } from '../analysis/service.js';
+import { readServiceMethods, type ServiceMethodInfo } from '../analysis/service-methods.js';
 import type { SourceFile } from 'ts-morph';
 import path from 'node:path';
 
@@ -31,6 +32,7 @@ export interface BindInput {
 
 export interface BindResult {
   service?: ServiceInfo;
+  methods?: ServiceMethodInfo[];
   diagnostics: Diagnostic[];
 }
 
@@ -82,7 +84,9 @@ export function bindMapping({ mapping, mentionedStates, statesWithRecovery, sour
       ),
     );
   }
-  return { service, diagnostics };
+  const { methods, diagnostics: methodDiagnostics } = readServiceMethods(service);
+  diagnostics.push(...methodDiagnostics);
+  return { service, methods, diagnostics };
 }
 
 type Report = (code: DiagnosticCode, message: string, position: SourcePosition) => void;

@@ -10,7 +10,8 @@ import type { CommitRecord, CommitVerdict, Committer } from './commit.js';
 
 export type Outcome =
   | { kind: 'ok'; result: unknown }
-  | { kind: 'service-error'; message: string }
+  /** The method threw (`error` is what it threw), or the database refused its change: nothing kept. */
+  | { kind: 'service-error'; message: string; error?: unknown }
   | { kind: 'unavailable'; message: string }
   | { kind: 'not-primary'; message: string }
   | { kind: 'tx-conflict'; message: string }
@@ -121,7 +122,7 @@ export class ActionController {
     } catch (error) {
       for (const p of [...proxies].reverse()) p.abortA(action);
       release();
-      return { kind: 'service-error', message: messageOf(error) };
+      return { kind: 'service-error', message: messageOf(error), error };
     }
     const replies = spec.requestId === undefined ? [] : [{ key: spec.requestId, reply }];
     const done = this.enqueue(action, proxies, parts, replies, false);
@@ -169,7 +170,7 @@ export class ActionController {
       return this.replyOutcome(reply);
     } catch (error) {
       proxies.forEach((p, i) => p.rollbackToA(tx.action, marks[i]));
-      return { kind: 'service-error', message: messageOf(error) };
+      return { kind: 'service-error', message: messageOf(error), error };
     } finally {
       release();
     }
