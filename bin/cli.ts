@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { formatDiagnostic, type Diagnostic } from '../mappings/index.js';
 import { checkService } from '../compiler/check.js';
+import { compileService } from '../compiler/compile.js';
 import { VERSION } from './version.js';
 
 export interface CliIO {
@@ -71,7 +72,17 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .argument('<service>', 'the service source file (TypeScript) with @state fields')
     .requiredOption('-m, --mapping <file>', 'the durability mapping (XML)')
     .requiredOption('-o, --out <dir>', 'the output directory')
-    .action(notYetBuilt('compile', 4));
+    .action(async (service: string, options: { mapping: string; out: string }) => {
+      const started = Date.now();
+      const result = await compileService(path.resolve(io.cwd, service), path.resolve(io.cwd, options.mapping), path.resolve(io.cwd, options.out), VERSION);
+      printDiagnostics(result.diagnostics, io);
+      if (result.files.length === 0) {
+        setExitCode(EXIT_USER_ERROR);
+        return;
+      }
+      const out = path.relative(io.cwd, path.resolve(io.cwd, options.out)) || '.';
+      io.stdout(`Wrote ${out}/primary, ${out}/backup and ${out}/manifest.json (${result.files.length} files) in ${Date.now() - started} ms.\n`);
+    });
 
   command('inspect')
     .description('Show what the analysis finds in a service: state objects, their update and read methods, and which service methods touch them.')

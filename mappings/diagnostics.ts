@@ -34,6 +34,7 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR0001: { severity: 'error', title: 'A file named on the command line cannot be read.' },
   DUR0002: { severity: 'error', title: 'The service source does not parse as TypeScript.' },
   DUR0003: { severity: 'error', title: "The service's tsconfig.json cannot be read." },
+  DUR0004: { severity: 'error', title: 'The service does not type-check, so it cannot be compiled (`durable compile` only).' },
   DUR1001: { severity: 'error', title: 'The mapping is not well-formed XML.' },
   DUR1002: { severity: 'error', title: 'An element the mapping language does not have, or one in the wrong place.' },
   DUR1003: { severity: 'error', title: 'An attribute the element does not take.' },

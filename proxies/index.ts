@@ -1,6 +1,6 @@
 // The run-time generated services call: a ServiceRuntime per service instance, configured from the
 // mapping, with one durability proxy per state object. See docs/RUNTIME.md.
-export { ServiceRuntime, type RuntimeOptions, type StateObjectSpec } from './runtime.js';
+export { bindStateFields, ServiceRuntime, type RequestContext, type RuntimeOptions, type ServiceOptions, type StateObjectSpec } from './runtime.js';
 export type { Outcome, RequestSpec } from './action/controller.js';
 export type { Action, CommitPart, DurabilityProxy, ReplicatedEntry, ReplicatedUpdate, SqlWork } from './core/types.js';
 export { StateOutsideActionError } from './core/membrane.js';

@@ -41,6 +41,33 @@ export interface RuntimeOptions {
   txIdleTimeoutMs?: number;
 }
 
+/** What a generated service's `start` takes: the run-time options the build does not fix itself. */
+export type ServiceOptions = Omit<RuntimeOptions, 'role' | 'mapping' | 'classes' | 'objects'>;
+
+/** Where a request comes from: its id (retries answer once) and its transaction, if any. */
+export interface RequestContext {
+  requestId?: string;
+  tx?: string;
+}
+
+/**
+ * Points the service instance's state fields at their proxies, so that every access the service's own
+ * code makes (`this.accounts…`, in any method or helper) goes through the durability proxy.
+ */
+export function bindStateFields<S extends object>(service: S, runtime: ServiceRuntime, fields: readonly string[]): S {
+  for (const field of fields) {
+    Object.defineProperty(service, field, {
+      get: () => runtime.object(field),
+      set: () => {
+        throw new Error(`State field '${field}' cannot be replaced; change the state object through its methods.`);
+      },
+      enumerable: true,
+      configurable: false,
+    });
+  }
+  return service;
+}
+
 export class ServiceRuntime {
   readonly proxies = new Map<string, DurabilityProxy>();
   private controller: ActionController | undefined;

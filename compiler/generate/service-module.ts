@@ -1,0 +1,174 @@
+// Generates the service module of a build (service.mts): a class named like the user's service that
+// owns a ServiceRuntime, points the original service's state fields at their durability proxies, and
+// offers each public method as a durable request (async, bracketed by startA/commitA through the
+// run-time, rolled back on throw). Built with ts-morph structures; only statement bodies are text.
+import { Scope, StructureKind, VariableDeclarationKind, type MethodDeclarationStructure, type SourceFile } from 'ts-morph';
+import type { ServiceInfo } from '../analysis/model.js';
+import type { ServiceMethodInfo } from '../analysis/service-methods.js';
+
+export type Role = 'primary' | 'backup';
+
+export interface ServiceModuleInput {
+  role: Role;
+  service: ServiceInfo;
+  methods: ServiceMethodInfo[];
+  /** Import path of the copied service source, from the generated module ('./source/service.js'). */
+  sourceImport: string;
+  /** Every class of the copied sources a state object may contain, with the import path of its module. */
+  classes: { name: string; module: string }[];
+  /** Names the service module exports besides the service class: re-exported, types apart from values. */
+  reexports: { values: string[]; types: string[] };
+}
+
+export function writeServiceModule(file: SourceFile, input: ServiceModuleInput): void {
+  const { role, service, methods } = input;
+  const name = service.name;
+  const fields = service.stateFields.filter((f) => f.stateClass).map((f) => f.name);
+
+  file.addImportDeclaration({
+    moduleSpecifier: 'durability-compiler',
+    namedImports: [
+      'bindStateFields',
+      'ServiceRuntime',
+      { name: 'Outcome', isTypeOnly: true },
+      { name: 'RequestContext', isTypeOnly: true },
+      { name: 'ServiceOptions', isTypeOnly: true },
+      ...(role === 'backup' ? [{ name: 'ReplicationLink', isTypeOnly: true }] : []),
+    ],
+  });
+  file.addImportDeclaration({ moduleSpecifier: input.sourceImport, namespaceImport: 'source' });
+  const otherModules = [...new Set(input.classes.map((c) => c.module).filter((m) => m !== input.sourceImport))];
+  otherModules.forEach((module, i) => file.addImportDeclaration({ moduleSpecifier: module, namespaceImport: `source${i + 1}` }));
+  const qualifier = (module: string) => (module === input.sourceImport ? 'source' : `source${otherModules.indexOf(module) + 1}`);
+  file.addImportDeclaration({ moduleSpecifier: './mapping.mjs', namedImports: ['mapping'] });
+
+  if (input.reexports.values.length > 0) file.addExportDeclaration({ moduleSpecifier: input.sourceImport, namedExports: input.reexports.values });
+  if (input.reexports.types.length > 0) file.addExportDeclaration({ moduleSpecifier: input.sourceImport, isTypeOnly: true, namedExports: input.reexports.types });
+
+  file.addTypeAlias({ name: 'Source', type: `source.${name}`, docs: [`The service as written, which this module runs.`] });
+  file.addTypeAlias({ name: 'Result', typeParameters: [{ name: 'M', constraint: 'keyof Source' }], type: `Source[M] extends (...args: never[]) => infer R ? Promise<Awaited<R>> : never` });
+
+  file.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['The classes whose instances state may hold: what replicas may receive.'],
+    declarations: [
+      {
+        name: 'classes',
+        initializer: `new Map<string, new (...args: never[]) => object>([${input.classes.map((c) => `['${c.name}', ${qualifier(c.module)}.${c.name}]`).join(', ')}])`,
+      },
+    ],
+  });
+  file.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['The state objects, and how to make an empty one: the field initializers of the service.'],
+    declarations: [
+      {
+        name: 'stateObjects',
+        initializer: `[\n${fields.map((f) => `  { name: '${f}', create: () => new source.${name}().${f} },`).join('\n')}\n]`,
+      },
+    ],
+  });
+  file.addVariableStatement({
+    isExported: true,
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ['Per public method, the state objects it may touch (from the analysis): its startA/commitA set.'],
+    declarations: [
+      {
+        name: 'methods',
+        initializer: `{\n${methods.map((m) => `  ${m.name}: [${m.touches.map((t) => `'${t}'`).join(', ')}],`).join('\n')}\n} as const satisfies Record<string, readonly string[]>`,
+      },
+    ],
+  });
+
+  const cls = file.addClass({
+    name,
+    isExported: true,
+    docs: [
+      `${name} (${role} build): every state object sits behind its durability proxy, and every method is a\n` +
+        `request that is all-or-nothing and answers only once durable. Methods are async here.` +
+        (role === 'backup' ? `\nA backup follows its primary and serves only after promote().` : ''),
+    ],
+  });
+  cls.addProperty({ name: 'runtime', isReadonly: true, type: 'ServiceRuntime', docs: ['The run-time: proxies, action control, commit.'] });
+  cls.addProperty({ name: '#service', isReadonly: true, type: 'Source' });
+  cls.addProperty({ name: '#request', isReadonly: true, type: 'RequestContext' });
+  cls.addConstructor({
+    scope: Scope.Private,
+    parameters: [
+      { name: 'runtime', type: 'ServiceRuntime' },
+      { name: 'service', type: 'Source' },
+      { name: 'request', type: 'RequestContext', initializer: '{}' },
+    ],
+    statements: ['this.runtime = runtime;', 'this.#service = service;', 'this.#request = request;'],
+  });
+  cls.addMethod({
+    name: 'start',
+    isStatic: true,
+    isAsync: true,
+    parameters: [{ name: 'options', type: 'ServiceOptions', initializer: '{}' }],
+    returnType: `Promise<${name}>`,
+    docs: [role === 'primary' ? 'Starts the primary: creates what the mapping needs and recovers what survived.' : 'Starts a backup: it waits for its primary\'s snapshot and updates.'],
+    statements: [
+      `const runtime = await ServiceRuntime.start({ ...options, role: '${role}', mapping, classes, objects: stateObjects });`,
+      `const service = bindStateFields(new source.${name}(), runtime, [${fields.map((f) => `'${f}'`).join(', ')}]);`,
+      `return new ${name}(runtime, service);`,
+    ],
+  });
+  cls.addMethod({
+    name: 'with',
+    parameters: [{ name: 'request', type: 'RequestContext' }],
+    returnType: name,
+    docs: ['The same service, its calls carrying a request id (a retry answers once) or a transaction.'],
+    statements: [`return new ${name}(this.runtime, this.#service, request);`],
+  });
+  cls.addMethods(methods.map((m) => serviceMethod(m, service)));
+  cls.addMethod({
+    name: 'dispatch',
+    parameters: [
+      { name: 'method', type: 'string' },
+      { name: 'args', type: 'unknown[]' },
+      { name: 'request', type: 'RequestContext', initializer: '{}' },
+    ],
+    returnType: 'Promise<Outcome>',
+    docs: ['Runs a public method by name: what a server calls with a request\'s JSON arguments.'],
+    statements: [
+      `if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'service-error', message: \`${name} has no method '\${method}'.\` });`,
+      `const name = method as keyof typeof methods;`,
+      `const run = this.#service[name] as (...a: unknown[]) => unknown;`,
+      `return this.runtime.execute({ ...request, method, touches: methods[name] }, () => run.apply(this.#service, args));`,
+    ],
+  });
+  cls.addMethods([
+    { name: 'begin', returnType: 'string', docs: ['Starts a transaction spanning several requests (startTA); pass it with with({ tx }).'], statements: ['return this.runtime.beginTransaction();'] },
+    { name: 'commit', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Makes the transaction durable (commitTA).'], statements: ['return this.runtime.commitTransaction(tx);'] },
+    { name: 'abort', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Undoes the transaction everywhere (abortTA).'], statements: ['return this.runtime.abortTransaction(tx);'] },
+  ]);
+  if (role === 'backup') {
+    cls.addMethod({
+      name: 'promote',
+      parameters: [{ name: 'link', type: 'ReplicationLink', hasQuestionToken: true }],
+      returnType: 'Promise<void>',
+      docs: ['Takes over from the primary: applies what it acknowledged, raises the epoch, serves.'],
+      statements: ['return this.runtime.promote(link);'],
+    });
+  }
+}
+
+function serviceMethod(method: ServiceMethodInfo, service: ServiceInfo): MethodDeclarationStructure {
+  const declaration = service.declaration.getInstanceMethodOrThrow(method.name);
+  const parameters = declaration.getParameters();
+  const rest = parameters.some((p) => p.isRestParameter());
+  const params = rest
+    ? [{ name: 'args', isRestParameter: true, type: `Parameters<Source['${method.name}']>` }]
+    : parameters.map((p, i) => ({ name: p.getName(), hasQuestionToken: p.isOptional() || p.hasInitializer(), type: `Parameters<Source['${method.name}']>[${i}]` }));
+  const args = rest ? '...args' : parameters.map((p) => p.getName()).join(', ');
+  const touches = method.touches.length > 0 ? `touches ${method.touches.join(', ')}` : 'touches no state';
+  return {
+    kind: StructureKind.Method,
+    name: method.name,
+    parameters: params,
+    returnType: `Result<'${method.name}'>`,
+    docs: [`${service.name}.${method.name} as a durable request; ${touches}${method.updates.length > 0 ? ` (updates ${method.updates.join(', ')})` : ''}.`],
+    statements: [`return this.runtime.call({ ...this.#request, method: '${method.name}', touches: methods.${method.name} }, () => this.#service.${method.name}(${args}));`],
+  };
+}
