@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { formatDiagnostic, type Diagnostic } from '../mappings/index.js';
 import { checkService } from '../compiler/check.js';
 import { compileService } from '../compiler/compile.js';
+import { formatInspection, inspectService } from '../compiler/inspect.js';
 import { VERSION } from './version.js';
 
 export interface CliIO {
@@ -89,7 +90,18 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .argument('<service>', 'the service source file (TypeScript) with @state fields')
     .option('-m, --mapping <file>', 'also show the mechanism each state object is mapped to')
     .option('--json', 'print JSON instead of a table')
-    .action(notYetBuilt('inspect', 4));
+    .action(async (service: string, options: { mapping?: string; json?: boolean }) => {
+      const file = path.resolve(io.cwd, service);
+      const result = await inspectService(file, options.mapping && path.resolve(io.cwd, options.mapping));
+      if (result.diagnostics.some((d) => d.severity === 'error') || result.descriptions.length === 0) {
+        printDiagnostics(result.diagnostics, io);
+        if (result.descriptions.length === 0 && !result.diagnostics.length) io.stderr(`durable: ${service} exports no class with @state fields.\n`);
+        setExitCode(EXIT_USER_ERROR);
+        return;
+      }
+      if (options.json) io.stdout(JSON.stringify(result.descriptions.length === 1 ? result.descriptions[0] : result.descriptions, null, 2) + '\n');
+      else io.stdout(result.descriptions.map((d) => formatInspection(d, file, io.cwd)).join('\n'));
+    });
 
   command('serve')
     .description('Run a compiled build as a primary or a backup.')

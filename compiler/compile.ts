@@ -10,6 +10,7 @@ import { PACKAGE_NAME } from './analysis/service.js';
 import type { ServiceMethodInfo } from './analysis/service-methods.js';
 import { checkService } from './check.js';
 import { writeServiceModule, type Role } from './generate/service-module.js';
+import { describeService } from './inspect.js';
 
 export interface CompileResult {
   diagnostics: Diagnostic[];
@@ -28,6 +29,12 @@ export async function compileService(serviceFile: string, mappingFile: string, o
   }
   const { service, mapping, methods } = checked;
   const sources = userSources(checked.project.project, checked.project.sourceFile);
+  // The service must type-check as its author wrote it (with their options); after that, a type error in
+  // a build is the compiler's own.
+  const userErrors = checked.project.project
+    .getPreEmitDiagnostics()
+    .filter((d) => d.getCategory() === ts.DiagnosticCategory.Error && sources.includes(d.getSourceFile()!));
+  if (userErrors.length > 0) return { diagnostics: [...checked.diagnostics, ...userErrors.slice(0, 20).map(typeError)], files: [] };
   const root = commonDirectory(sources.map((s) => s.getFilePath()));
   const out = path.resolve(outDir);
   await rm(path.join(out, 'primary'), { recursive: true, force: true });
@@ -63,12 +70,8 @@ export async function compileService(serviceFile: string, mappingFile: string, o
     }
 
     const problems = project.getPreEmitDiagnostics().filter((d) => d.getCategory() === ts.DiagnosticCategory.Error);
-    const inGenerated = problems.filter((d) => d.getSourceFile()?.getFilePath().endsWith('.mts'));
-    if (inGenerated.length > 0) {
-      throw new CompilerBugError(`the generated ${role} build does not type-check, which is a bug in durability-compiler:\n${project.formatDiagnosticsWithColorAndContext(inGenerated.slice(0, 5))}`);
-    }
     if (problems.length > 0) {
-      return { diagnostics: [...checked.diagnostics, ...problems.slice(0, 20).map((d) => typeError(d, root, dir))], files: [] };
+      throw new CompilerBugError(`the generated ${role} build does not type-check, which is a bug in durability-compiler:\n${project.formatDiagnosticsWithColorAndContext(problems.slice(0, 5))}`);
     }
     await project.save();
     const emitted = await project.emit();
@@ -80,7 +83,8 @@ export async function compileService(serviceFile: string, mappingFile: string, o
     }
   }
   await mkdir(out, { recursive: true });
-  await writeFile(path.join(out, 'manifest.json'), JSON.stringify(manifest(service, methods, mapping, serviceFile, mappingFile, version), null, 2) + '\n');
+  const manifest = { generatedBy: `durability-compiler ${version}`, source: path.basename(serviceFile), mapping: path.basename(mappingFile), ...describeService(service, methods, mapping) };
+  await writeFile(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   files.push('manifest.json');
   return { diagnostics: checked.diagnostics, files: files.sort() };
 }
@@ -220,33 +224,14 @@ function headerFor(role: Role, serviceName: string, serviceFile: string, mapping
   ].join('\n');
 }
 
-function typeError(d: import('ts-morph').Diagnostic, root: string, dir: string): Diagnostic {
+function typeError(d: import('ts-morph').Diagnostic): Diagnostic {
   const file = d.getSourceFile();
-  const original = file ? path.join(root, path.relative(path.join(dir, 'source'), file.getFilePath())) : undefined;
   const start = d.getStart();
-  const position = file && start !== undefined ? { line: file.getLineAndColumnAtPos(start).line, column: file.getLineAndColumnAtPos(start).column } : undefined;
-  const message = typeof d.getMessageText() === 'string' ? (d.getMessageText() as string) : ts.flattenDiagnosticMessageText((d.getMessageText() as { compilerObject: ts.DiagnosticMessageChain }).compilerObject, ' ');
-  return diagnostic('DUR0004', `${message} (TS${d.getCode()}). The service must type-check before it can be compiled.`, { file: original, position });
-}
-
-function manifest(service: ServiceInfo, methods: ServiceMethodInfo[], mapping: DurabilityMapping, serviceFile: string, mappingFile: string, version: string) {
-  return {
-    generatedBy: `durability-compiler ${version}`,
-    service: service.name,
-    source: path.basename(serviceFile),
-    mapping: path.basename(mappingFile),
-    stateObjects: service.stateFields.map((field) => {
-      const state = mapping.states.find((s) => s.field.name === field.name)!;
-      const methodsOf = [...(field.stateClass?.methods.values() ?? [])].filter((m) => !m.isPrivate);
-      return {
-        name: field.name,
-        class: field.stateClass?.name,
-        mechanism: state.mechanism,
-        ...(state.mechanism === 'replication' ? { update: state.update, sync: state.sync, methodUpdates: Object.fromEntries(state.methods.map((m) => [m.name, m.update])) } : {}),
-        updateMethods: methodsOf.filter((m) => m.updates).map((m) => m.name),
-        readMethods: methodsOf.filter((m) => !m.updates).map((m) => m.name),
-      };
-    }),
-    methods: Object.fromEntries(methods.map((m) => [m.name, { touches: m.touches, updates: m.updates, async: m.isAsync }])),
-  };
+  const at = file && start !== undefined ? file.getLineAndColumnAtPos(start) : undefined;
+  const text = d.getMessageText();
+  const message = typeof text === 'string' ? text : ts.flattenDiagnosticMessageText(text.compilerObject, ' ');
+  return diagnostic('DUR0004', `${message} (TS${d.getCode()}). The service must type-check before it can be compiled.`, {
+    file: file?.getFilePath(),
+    position: at && { line: at.line, column: at.column },
+  });
 }

@@ -97,12 +97,44 @@ describe('user errors exit 1 with a message for a person', () => {
     [['chek'], /unknown command 'chek'/],
     [['check', '--frobnicate', 'x.ts', '-m', 'y.xml'], /unknown option '--frobnicate'/],
     [['serve', 'build', '--role', 'leader', '--http', ':1', '--repl', ':2'], /argument 'leader' is invalid/],
-    [['compile', 'examples/counter/service.ts', '-m', 'examples/counter/mappings/pb.xml', '-o', 'out'], /'durable compile' is not available in this version yet/],
+    [['serve', '.tmp/none', '--role', 'primary', '--http', '127.0.0.1:1', '--repl', '127.0.0.1:2'], /'durable serve' is not available in this version yet/],
   ])('durable %j', async (args, message) => {
     const result = await durable(args, root);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(message);
     expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+});
+
+describe('compile and inspect', () => {
+  it('compiles an example into primary and backup builds and a manifest', async () => {
+    const result = await durable(['compile', 'examples/counter/service.ts', '-m', 'examples/counter/mappings/db.xml', '-o', '.tmp/cli-compile'], root);
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^Wrote \.tmp\/cli-compile\/primary, \.tmp\/cli-compile\/backup and \.tmp\/cli-compile\/manifest\.json \(\d+ files\) in \d+ ms\.$/m);
+  });
+
+  it('refuses to compile a mapping with errors, printing them, exit 1', async () => {
+    const result = await durable(['compile', 'test/corpus/service.ts', '-m', 'test/corpus/mappings/14-unknown-mechanism.xml', '-o', '.tmp/cli-bad'], root);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toContain('error DUR1005');
+  });
+
+  it('reports a service that does not type-check as DUR0004 at its place', async () => {
+    const dir = mkdtempSync(path.join(root, '.tmp', 'typeerr-'));
+    writeFileSync(path.join(dir, 'service.ts'), "import { state } from 'durability-compiler';\nexport class C { n = 0; inc(): void { this.n++; } }\nexport class S {\n  @state c = new C();\n  bad(): number { return 'x'; }\n}\n");
+    writeFileSync(path.join(dir, 'm.xml'), '<durability service="S"><state name="c" type="reconstruction"/></durability>\n');
+    const result = await durable(['compile', 'service.ts', '-m', 'm.xml', '-o', 'out'], dir);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^service\.ts:5:19 - error DUR0004: Type 'string' is not assignable to type 'number'\. \(TS2322\)/m);
+  });
+
+  it('inspects a service as a table and as JSON', async () => {
+    const table = await durable(['inspect', 'examples/matchmaker/service.ts', '-m', 'examples/matchmaker/mappings/pb+db.xml'], root);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toMatch(/^jobSubmit +machines, accounts +machines, accounts +no$/m);
+    const json = await durable(['inspect', 'examples/counter/service.ts', '--json'], root);
+    expect(JSON.parse(json.stdout)).toMatchObject({ service: 'CounterService', methods: { add: { touches: ['counter'], updates: ['counter'] } } });
   });
 });
 
