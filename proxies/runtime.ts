@@ -169,9 +169,16 @@ export class ServiceRuntime {
 
   private async becomePrimary(promoted: boolean): Promise<void> {
     const store = this.options.database;
+    let lastSeq = promoted ? this.replica.lastApplied : 0;
     if (store) {
       await store.ensureSystemTables();
-      if (!promoted) this.epoch = await store.epoch();
+      if (!promoted) {
+        // A (re)started primary is a new epoch too: it fences off any older process still running, and
+        // keeps its decision keys apart from those of the run before it.
+        this.epoch = (await store.epoch()) + 1;
+        if (!(await store.claimEpoch(this.epoch))) throw new Error(`Another node claimed epoch ${this.epoch} while this one started; not serving.`);
+      }
+      lastSeq = Math.max(lastSeq, await store.maxSeq());
     }
     for (const proxy of this.proxies.values()) {
       if (proxy.mechanism === 'database' && !promoted) await proxy.init();
@@ -186,7 +193,7 @@ export class ServiceRuntime {
       replyRetention: retention,
       txConflictWaitMs: this.options.txConflictWaitMs,
       txIdleTimeoutMs: this.options.txIdleTimeoutMs,
-      firstSeq: (promoted ? this.replica.lastApplied : 0) + 1,
+      firstSeq: lastSeq + 1,
     });
     this.controller.rememberReplies(this.replica.knownReplies());
     if (store) this.controller.rememberReplies(await store.recentReplies(retention));

@@ -172,11 +172,16 @@ function bindReplication(state: ReplicationStateMapping, cls: StateClassInfo, re
   const overrides = new Map(state.methods.map((m) => [m.name, m]));
   for (const entry of state.methods) resolveMethod(entry, '<method>', cls, report);
   for (const m of cls.methods.values()) {
-    if (!m.updates || m.isPrivate || m.nondeterminism.length === 0) continue;
+    if (!m.updates || m.isPrivate) continue;
     const override = overrides.get(m.name);
     const mode = override?.update ?? state.update;
     const position = override?.updatePosition ?? state.updatePosition;
     if (mode !== 'repeat' || !position) continue;
+    if (m.isAsync) {
+      report('DUR2016', `update="repeat" would re-run ${cls.name}.${m.name} on the backup, but it is async: the backup applies updates one after another and cannot wait for it. Use update="state" for it${override ? '' : `: <method name="${m.name}" update="state"/>`}.`, position);
+      continue;
+    }
+    if (m.nondeterminism.length === 0) continue;
     const causes = m.nondeterminism.map((c) => `${c.description} (${where(c)})`).join(' and ');
     report('DUR2007', `update="repeat" re-runs ${cls.name}.${m.name} on the backup, but it calls ${causes}, so the backup would diverge. Use update="state" for it${override ? '' : `: <method name="${m.name}" update="state"/>`}.`, position);
   }

@@ -116,10 +116,16 @@ export class ActionController {
     let parts: CommitPart[];
     try {
       for (const p of proxies) p.startA(action);
-      const result = await body();
+      let result: unknown;
+      try {
+        result = await body();
+      } finally {
+        await Promise.all(proxies.map((p) => p.settleA(action)));
+      }
       parts = proxies.map((p) => p.commitA(action));
       reply = this.encodeReply(result);
     } catch (error) {
+      await Promise.allSettled(proxies.map((p) => p.settleA(action)));
       for (const p of [...proxies].reverse()) p.abortA(action);
       release();
       return { kind: 'service-error', message: messageOf(error), error };
@@ -162,7 +168,12 @@ export class ActionController {
     const marks = proxies.map((p) => p.savepointA(tx.action));
     try {
       for (const p of proxies) p.startA(tx.action);
-      const result = await body();
+      let result: unknown;
+      try {
+        result = await body();
+      } finally {
+        await Promise.all(proxies.map((p) => p.settleA(tx.action)));
+      }
       for (const p of proxies) p.commitA(tx.action);
       const reply = this.encodeReply(result);
       if (spec.requestId !== undefined) tx.replies.set(spec.requestId, reply);
@@ -294,6 +305,14 @@ export class ActionController {
   private async failPending(verdicts: CommitVerdict[]): Promise<void> {
     const release = await this.lock();
     const failing = this.pending.splice(0);
+    // An open transaction that touched any of those objects has read what is being undone: it ends
+    // first (its changes are the newest on those objects, which it held since).
+    const failingProxies = new Set(failing.flatMap((p) => p.proxies));
+    for (const tx of [...this.transactions.values()]) {
+      if (!tx.touched.some((p) => failingProxies.has(p))) continue;
+      this.endTransaction(tx, `Transaction ${tx.id} was aborted: a request it built on could not be made durable.`);
+      for (const p of [...tx.touched].reverse()) p.abortTA(tx.action);
+    }
     // Actions queued behind the group were never shipped: their sequence numbers are reused, so the
     // backups see no gap. Those of the group were shipped (as prepared) and are decided as aborted.
     const unshipped = failing[verdicts.length];

@@ -18,6 +18,7 @@ export type Change =
   | { kind: 'setAdd'; target: Set<unknown>; value: unknown }
   | { kind: 'setDelete'; target: Set<unknown>; value: unknown }
   | { kind: 'setClear'; target: Set<unknown>; previous: unknown[] }
+  | { kind: 'date'; target: Date; previous: number; value: number }
   /** The target's entries, in order, before the first order-losing change of this action. */
   | { kind: 'order'; target: object; entries: unknown[] };
 
@@ -57,6 +58,9 @@ function undoOne(c: Change): void {
       return; // the 'order' change recorded before it restores the entry in its place
     case 'setClear':
       for (const v of c.previous) c.target.add(v);
+      return;
+    case 'date':
+      c.target.setTime(c.previous);
       return;
     case 'order':
       restoreOrder(c.target, c.entries);
@@ -106,7 +110,8 @@ export type WireChange =
   | { t: 'mapClear'; o: number }
   | { t: 'setAdd'; o: number; v: Encoded }
   | { t: 'setDelete'; o: number; v: Encoded }
-  | { t: 'setClear'; o: number };
+  | { t: 'setClear'; o: number }
+  | { t: 'date'; o: number; v: number };
 
 /**
  * Encodes the shippable changes of one action, in order. A change to an object that this action also
@@ -116,7 +121,7 @@ export type WireChange =
 export function encodeChanges(changes: readonly Change[], classes: ClassRegistry, ids: ObjectIds, sentByAction?: Set<object>): WireChange[] {
   const sentInFull = new Set<object>();
   const out: WireChange[] = [];
-  const value = (v: unknown) => encode(v, classes, ids, sentInFull);
+  const value = (v: unknown) => encode(v, classes, { ids, sent: sentInFull });
   for (const c of changes) {
     if (c.kind === 'order' || sentInFull.has(c.target)) continue;
     const o = ids.idOf(c.target);
@@ -151,6 +156,9 @@ export function encodeChanges(changes: readonly Change[], classes: ClassRegistry
         break;
       case 'setClear':
         out.push({ t: 'setClear', o });
+        break;
+      case 'date':
+        out.push({ t: 'date', o, v: c.value });
         break;
     }
   }
@@ -194,6 +202,9 @@ export function applyWireChanges(changes: readonly WireChange[], classes: ClassR
         break;
       case 'setClear':
         (target as Set<unknown>).clear();
+        break;
+      case 'date':
+        (target as Date).setTime(c.v);
         break;
     }
   }

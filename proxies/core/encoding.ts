@@ -15,15 +15,26 @@ export class EncodingError extends Error {}
 
 const TAG = '$';
 
+export interface EncodeOptions {
+  /** Encode inside a state object's graph: objects get (or keep) ids; objects replicas know become references. */
+  ids?: ObjectIds;
+  /** Collects every object sent in full (with `ids`). */
+  sent?: Set<object>;
+  /** Send every object in full once, keeping its id: a snapshot for a replica that knows nothing yet. */
+  full?: boolean;
+  /** Maps a membrane's proxy to the object behind it. */
+  unwrap?: (value: unknown) => unknown;
+}
+
 /**
- * Encodes `value`. With `ids`, objects get (or keep) identities in that graph, objects the backups
- * already know become references, and every object sent in full is added to `sent`; without `ids`, the
- * value is copied as a plain tree (arguments, replies). `full` sends every object in full once (a
- * snapshot for a replica that knows nothing yet), keeping the ids it has.
+ * Encodes `value`. Without `ids` the value is copied as a plain tree (arguments, replies): an object met
+ * twice is copied twice, and only a cycle is refused.
  */
-export function encode(value: unknown, classes: ClassRegistry, ids?: ObjectIds, sent?: Set<object>, full = false): Encoded {
-  const seen = new Map<object, true>();
-  const walk = (v: unknown): Encoded => {
+export function encode(value: unknown, classes: ClassRegistry, options: EncodeOptions = {}): Encoded {
+  const { ids, sent, full = false, unwrap } = options;
+  const path = new Set<object>();
+  const walk = (value: unknown): Encoded => {
+    const v = unwrap ? unwrap(value) : value;
     switch (typeof v) {
       case 'undefined':
         return { [TAG]: 'u' };
@@ -39,37 +50,47 @@ export function encode(value: unknown, classes: ClassRegistry, ids?: ObjectIds, 
         return { [TAG]: 'b', v: v.toString() };
       case 'object': {
         if (v === null) return null;
-        if (v instanceof Date) return { [TAG]: 'd', v: v.getTime() };
+        if (v instanceof Date && !ids) return { [TAG]: 'd', v: v.getTime() };
         if (ids) {
           const known = ids.idOf(v);
-          if (known !== undefined && (full ? seen.has(v) : ids.isKnownToReplicas(v))) return { [TAG]: 'r', id: known };
-        } else if (seen.has(v)) {
+          if (known !== undefined && (full ? inFull.has(v) : ids.isKnownToReplicas(v))) return { [TAG]: 'r', id: known };
+          inFull.add(v);
+        } else if (path.has(v)) {
           throw new EncodingError('A value refers to itself; only state objects may contain cycles.');
         }
-        seen.set(v, true);
         const id = ids ? ids.assign(v) : undefined;
         if (ids) {
           ids.markSent(v);
           sent?.add(v);
         }
-        const withId = (body: Record<string, Encoded>): Encoded => (id === undefined ? body : { ...body, id });
-        // Array.from visits holes as undefined: sparse arrays arrive dense.
-        if (Array.isArray(v)) return withId({ [TAG]: 'a', v: Array.from(v, walk) });
-        if (v instanceof Map) return withId({ [TAG]: 'm', v: [...v].map(([k, x]) => [walk(k), walk(x)]) });
-        if (v instanceof Set) return withId({ [TAG]: 's', v: [...v].map(walk) });
-        const proto = Object.getPrototypeOf(v);
-        const fields: Record<string, Encoded> = {};
-        for (const key of Object.keys(v)) fields[key] = walk((v as Record<string, unknown>)[key]);
-        if (proto === Object.prototype || proto === null) return withId({ [TAG]: 'o', v: fields });
-        const name = (proto.constructor as { name?: string } | undefined)?.name;
-        if (!name || classes.get(name) !== proto.constructor) {
-          throw new EncodingError(`Cannot send an instance of ${name ?? 'an anonymous class'}: it is not one of the service's state classes. Keep state in plain objects, arrays, Maps, Sets, Dates or classes of the service's source.`);
+        path.add(v);
+        try {
+          return encodeObject(v, id);
+        } finally {
+          path.delete(v);
         }
-        return withId({ [TAG]: 'c', c: name, v: fields });
       }
       default:
         throw new EncodingError(`Cannot send a ${typeof v} (${String(v).slice(0, 40)}); state and arguments must be data.`);
     }
+  };
+  const inFull = new Set<object>();
+  const encodeObject = (v: object, id: number | undefined): Encoded => {
+    const withId = (body: Record<string, Encoded>): Encoded => (id === undefined ? body : { ...body, id });
+    if (v instanceof Date) return withId({ [TAG]: 'd', v: v.getTime() });
+    // Array.from visits holes as undefined: sparse arrays arrive dense.
+    if (Array.isArray(v)) return withId({ [TAG]: 'a', v: Array.from(v, walk) });
+    if (v instanceof Map) return withId({ [TAG]: 'm', v: [...v].map(([k, x]) => [walk(k), walk(x)]) });
+    if (v instanceof Set) return withId({ [TAG]: 's', v: [...v].map(walk) });
+    const proto = Object.getPrototypeOf(v);
+    const fields: Record<string, Encoded> = Object.create(null);
+    for (const key of Object.keys(v)) defineField(fields, key, walk((v as Record<string, unknown>)[key]));
+    if (proto === Object.prototype || proto === null) return withId({ [TAG]: 'o', v: fields });
+    const name = (proto.constructor as { name?: string } | undefined)?.name;
+    if (!name || classes.get(name) !== proto.constructor) {
+      throw new EncodingError(`Cannot send an instance of ${name ?? 'an anonymous class'}: it is not one of the service's state classes. Keep state in plain objects, arrays, Maps, Sets, Dates or classes of the service's source.`);
+    }
+    return withId({ [TAG]: 'c', c: name, v: fields });
   };
   return walk(value);
 }
@@ -95,7 +116,7 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
       case 'b':
         return BigInt(e.v as string);
       case 'd':
-        return new Date(e.v as number);
+        return register(new Date(e.v as number));
       case 'r': {
         const target = ids?.objectOf(e.id as number);
         if (target === undefined) throw new EncodingError(`Malformed update: object #${String(e.id)} is unknown here.`);
@@ -125,7 +146,7 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
           out = Object.create(cls.prototype) as Record<string, unknown>;
         } else out = {};
         register(out);
-        for (const [key, x] of Object.entries(e.v as Record<string, Encoded>)) out[key] = walk(x);
+        for (const [key, x] of Object.entries(e.v as Record<string, Encoded>)) defineField(out, key, walk(x));
         return out;
       }
       default:
@@ -133,4 +154,10 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
     }
   };
   return walk(encoded);
+}
+
+/** An own data property, even for a key like `__proto__` that plain assignment would treat specially. */
+function defineField(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else target[key] = value;
 }

@@ -17,6 +17,7 @@ export interface MembraneOwner {
 }
 
 const ARRAY_MUTATORS = new Set(['push', 'pop', 'shift', 'unshift', 'splice', 'sort', 'reverse', 'fill', 'copyWithin']);
+const ARRAY_SEARCHES = new Set(['indexOf', 'lastIndexOf', 'includes']);
 const MAP_MUTATORS = new Set(['set', 'delete', 'clear']);
 const SET_MUTATORS = new Set(['add', 'delete', 'clear']);
 const READERS = new Set(['get', 'has', 'values', 'entries', 'forEach', Symbol.iterator as PropertyKey, 'keys']);
@@ -31,9 +32,15 @@ export class Membrane {
   private savedFor: Change[] | undefined;
   private depth = 0;
 
+  /**
+   * @param tracksIdentity Whether replicas mirror this graph by object id (replication). Then attached
+   *   values are numbered and unwrapped all the way down, and changes to objects outside the graph (a
+   *   getter's fresh result, say) are not recorded: they are not state.
+   */
   constructor(
     private readonly owner: MembraneOwner,
     private readonly ids: ObjectIds,
+    private readonly tracksIdentity = false,
   ) {}
 
   /** The proxy for `root`, the state object itself. */
@@ -59,7 +66,7 @@ export class Membrane {
   private out(value: unknown): unknown {
     if (typeof value !== 'object' || value === null) return value;
     if (this.raws.has(value)) return value;
-    if (value instanceof Date || ArrayBuffer.isView(value) || value instanceof RegExp || value instanceof Promise) return value;
+    if (ArrayBuffer.isView(value) || value instanceof RegExp || value instanceof Promise) return value;
     return this.wrap(value);
   }
 
@@ -78,6 +85,7 @@ export class Membrane {
   }
 
   private record(change: Change): void {
+    if (this.tracksIdentity && change.kind !== 'order' && this.ids.idOf(change.target) === undefined) return;
     this.log().push(change);
   }
 
@@ -94,17 +102,58 @@ export class Membrane {
   /** A value about to be stored: the real object, numbered as part of the graph. */
   private attach(value: unknown): unknown {
     const raw = this.unwrap(value);
+    if (!this.tracksIdentity) return raw;
+    this.unwrapInside(raw, new Set());
     this.ids.assignTree(raw);
     return raw;
+  }
+
+  /**
+   * A new value built from state (`this.items.filter(…)`, `{ best: this.items[0] }`) holds proxies:
+   * replaced by the objects behind them, so the graph holds each object once, by identity.
+   */
+  private unwrapInside(value: unknown, seen: Set<object>): void {
+    if (typeof value !== 'object' || value === null || seen.has(value) || this.ids.idOf(value) !== undefined) return;
+    seen.add(value);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const raw = this.unwrap(value[i]);
+        if (raw !== value[i]) value[i] = raw;
+        this.unwrapInside(raw, seen);
+      }
+    } else if (value instanceof Map || value instanceof Set) {
+      const entries = [...value] as unknown[];
+      const flat = value instanceof Map ? (entries as [unknown, unknown][]).flat() : entries;
+      if (flat.some((v) => this.unwrap(v) !== v)) {
+        value.clear();
+        for (const e of entries) {
+          if (value instanceof Map) value.set(this.unwrap((e as [unknown, unknown])[0]), this.unwrap((e as [unknown, unknown])[1]));
+          else value.add(this.unwrap(e));
+        }
+      }
+      for (const v of value instanceof Map ? [...value].flat() : [...value]) this.unwrapInside(v, seen);
+    } else if (!(value instanceof Date)) {
+      const record = value as Record<string, unknown>;
+      for (const key of Object.keys(record)) {
+        const raw = this.unwrap(record[key]);
+        if (raw !== record[key]) record[key] = raw;
+        this.unwrapInside(raw, seen);
+      }
+    }
   }
 
   private handler(isRoot: boolean): ProxyHandler<object> {
     return {
       get: (target, key, receiver) => {
         if (target instanceof Map || target instanceof Set) return this.collectionMember(target, key);
+        if (target instanceof Date) return this.dateMember(target, key);
         const value = Reflect.get(target, key, receiver);
         if (typeof value === 'function') {
           if (Array.isArray(target) && ARRAY_MUTATORS.has(key as string)) return this.arrayMutator(target, key as string, receiver);
+          if (Array.isArray(target) && ARRAY_SEARCHES.has(key as string)) {
+            // Searching for an element compares identities: look for the object behind a proxy.
+            return (needle: unknown, ...rest: unknown[]) => (value as (...a: unknown[]) => unknown).call(target, this.unwrap(needle), ...rest);
+          }
           if (isRoot && typeof key === 'string' && key !== 'constructor') return this.rootMethod(key, value as (...a: unknown[]) => unknown, receiver);
           return value;
         }
@@ -113,6 +162,7 @@ export class Membrane {
         return this.out(value);
       },
       set: (target, key, value, receiver) => {
+        if (key === '__proto__') throw refusePrototypeChange(this.owner.name);
         if (typeof key === 'symbol' || hasSetter(target, key)) return Reflect.set(target, key, value, receiver);
         const raw = this.attach(value);
         const record = target as Record<string, unknown>;
@@ -139,8 +189,14 @@ export class Membrane {
         this.record({ kind: 'delete', target: record, key, previous: record[key] });
         return delete record[key];
       },
+      setPrototypeOf: () => {
+        throw refusePrototypeChange(this.owner.name);
+      },
       defineProperty: (target, key, descriptor) => {
-        if (typeof key === 'symbol' || !('value' in descriptor)) return Reflect.defineProperty(target, key, descriptor);
+        if (typeof key === 'symbol') return Reflect.defineProperty(target, key, descriptor);
+        if (!('value' in descriptor)) {
+          throw new Error(`State object '${this.owner.name}': defining the accessor '${key}' on state is not supported (it could not be undone or replicated); keep data in data properties.`);
+        }
         const record = target as Record<string, unknown>;
         const had = Object.prototype.hasOwnProperty.call(target, key);
         const raw = this.attach(descriptor.value);
@@ -210,6 +266,21 @@ export class Membrane {
         }
       }
     };
+  }
+
+  /** A Date in state: its setters are changes like any other (one 'date' change with the old time). */
+  private dateMember(date: Date, key: PropertyKey): unknown {
+    const native = Reflect.get(date, key, date) as unknown;
+    if (typeof native !== 'function') return native;
+    if (typeof key === 'string' && key.startsWith('set')) {
+      return (...args: unknown[]) => {
+        const previous = date.getTime();
+        const result = (native as (...a: unknown[]) => unknown).apply(date, args);
+        this.record({ kind: 'date', target: date, previous, value: date.getTime() });
+        return result;
+      };
+    }
+    return (native as (...a: unknown[]) => unknown).bind(date);
   }
 
   private collectionMember(target: Map<unknown, unknown> | Set<unknown>, key: PropertyKey): unknown {
@@ -304,6 +375,10 @@ export class Membrane {
         return key === 'entries' ? () => pairs((target as Set<unknown>).entries() as Iterable<[unknown, unknown]>) : () => singles(target.values());
     }
   }
+}
+
+function refusePrototypeChange(name: string): Error {
+  return new Error(`State object '${name}': changing the prototype of state (through __proto__ or Object.setPrototypeOf) is not supported.`);
 }
 
 function hasSetter(target: object, key: string): boolean {

@@ -49,7 +49,7 @@ export class ObjectIds {
 
   /** Numbers `value` and every object below it not numbered yet, depth first, in a fixed order. */
   assignTree(value: unknown): void {
-    if (typeof value !== 'object' || value === null || value instanceof Date || this.ids.has(value)) return;
+    if (typeof value !== 'object' || value === null || this.ids.has(value)) return;
     this.assign(value);
     for (const child of children(value)) this.assignTree(child);
   }
@@ -71,6 +71,7 @@ export class ObjectIds {
 
 /** The objects directly inside a value, in the order encoding visits them. */
 export function children(value: object): unknown[] {
+  if (value instanceof Date) return [];
   if (Array.isArray(value)) return value;
   if (value instanceof Map) return [...value].flat();
   if (value instanceof Set) return [...value];

@@ -11,7 +11,7 @@ import type { Action, CommitPart, DurabilityProxy } from './types.js';
 /** A top-level call of a state-object method during an action, and the log entries it produced. */
 export interface CallRecord {
   method: string;
-  /** The arguments as they were when the call began (a method may change them). */
+  /** The arguments it was called with (mechanisms that need them read them before the call runs). */
   args: unknown[];
   /** The object-id counter before the call, so a backup re-running it numbers new objects alike. */
   idsBefore: number;
@@ -28,6 +28,8 @@ export interface ActionRecord {
   shippedTo: number;
   /** Objects this action sent in full: unsent again if it aborts. */
   sent: Set<object>;
+  /** Async calls of the object's methods still running: the action ends only after they settle. */
+  running: Set<Promise<unknown>>;
   /** The mapping's own checkpoint, taken when the action began (only with `<checkpoint>`). */
   checkpoint?: unknown;
   transactional: boolean;
@@ -60,6 +62,10 @@ export abstract class RecordingProxy<T extends object = object> implements Durab
   private proxy: T;
   protected readonly actions = new Map<number, ActionRecord>();
   private active: ActionRecord | undefined;
+  /** Replicas mirror this object by identity (replication): see Membrane. */
+  protected get tracksIdentity(): boolean {
+    return false;
+  }
   /** Set while the proxy itself replays or recovers: changes are then not an action's. */
   protected maintenance = false;
 
@@ -97,13 +103,14 @@ export abstract class RecordingProxy<T extends object = object> implements Durab
         aroundCall: (method, args, run) => this.aroundCall(method, args, run),
       },
       this.ids,
+      this.tracksIdentity,
     );
   }
 
   private aroundCall(method: string, args: unknown[], run: () => unknown): unknown {
     const record = this.active;
     if (!record || this.maintenance) return run();
-    const call: CallRecord = { method, args: this.snapshotArgs(method, args), idsBefore: this.ids.next, from: record.log.length, to: -1 };
+    const call: CallRecord = { method, args, idsBefore: this.ids.next, from: record.log.length, to: -1 };
     record.calls.push(call);
     this.callStarted(record, call);
     const finish = () => {
@@ -117,23 +124,42 @@ export abstract class RecordingProxy<T extends object = object> implements Durab
       finish();
       throw error;
     }
-    if (result instanceof Promise) return result.finally(finish);
+    if (result instanceof Promise) {
+      const settled = result.finally(finish);
+      const tracked = settled.then(
+        () => undefined,
+        () => undefined,
+      );
+      record.running.add(tracked);
+      void tracked.then(() => record.running.delete(tracked));
+      this.callReturnedPromise(call); // may refuse it: the action then waits for it, and undoes it
+      return settled;
+    }
     finish();
     return result;
+  }
+
+  /** An async method of the object was called (replication refuses to repeat one). */
+  protected callReturnedPromise(_call: CallRecord): void {}
+
+  /**
+   * Waits for async calls the action started on this object and did not await (a request that threw, or
+   * forgot to), so none of them changes the object after the action ended. Bounded: a call that never
+   * settles fails the request instead of holding every other one.
+   */
+  async settleA(action: Action, timeoutMs = 10_000): Promise<void> {
+    const record = this.actions.get(action.id);
+    if (!record || record.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    const outcome = await Promise.race([Promise.all(record.running).then(() => 'settled' as const), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') throw new Error(`A method of state object '${this.name}' that this request started is still running after ${timeoutMs} ms.`);
   }
 
   /** Hooks around a top-level call, for mechanisms that ship calls rather than changes. */
   protected callStarted(_record: ActionRecord, _call: CallRecord): void {}
   protected callFinished(_record: ActionRecord, _call: CallRecord): void {}
-
-  /** Copies a call's arguments before it runs, where the subclass needs them later. */
-  protected snapshotArgs(_method: string, args: unknown[]): unknown[] {
-    return args;
-  }
-
-  protected copyArgs(args: unknown[]): unknown[] {
-    return decode(encode(args.map((a) => this.membrane.unwrap(a)), this.options.classes), this.options.classes) as unknown[];
-  }
 
   /** A call on the state object through its proxy: the path every service call takes. */
   invoke(method: string, args: unknown[]): unknown {
@@ -151,7 +177,7 @@ export abstract class RecordingProxy<T extends object = object> implements Durab
   startA(action: Action & { transactional?: boolean }): void {
     let record = this.actions.get(action.id);
     if (!record) {
-      record = { log: [], calls: [], shipped: [], shippedTo: 0, sent: new Set(), transactional: action.transactional ?? false };
+      record = { log: [], calls: [], shipped: [], shippedTo: 0, sent: new Set(), running: new Set(), transactional: action.transactional ?? false };
       if (this.options.checkpointMethod) record.checkpoint = this.checkpoint();
       this.actions.set(action.id, record);
     }

@@ -51,6 +51,8 @@ export interface DurabilityProxy<T extends object = object> {
   recover(): Promise<void>;
   /** Begin recording an action's changes to this object. */
   startA(action: Action): void;
+  /** Waits for async calls the action started on the object that have not settled yet. */
+  settleA(action: Action): Promise<void>;
   /** The action ended well: what must be made durable for it (possibly nothing). */
   commitA(action: Action): CommitPart;
   /** The action failed (threw, or its commit failed): put the object back as it was before it. */

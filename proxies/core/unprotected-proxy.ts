@@ -30,6 +30,7 @@ export class UnprotectedProxy<T extends object = object> implements DurabilityPr
   }
   abortA(): void {}
   releaseA(): void {}
+  async settleA(): Promise<void> {}
   savepointA(): unknown {
     return undefined;
   }

@@ -5,6 +5,7 @@
 // updates a backup holds as prepared). A group of requests commits in one transaction, each in its own
 // savepoint, so one request's rejected statement fails it and those after it, not those before it.
 import knexFactory, { type Knex } from 'knex';
+import pg from 'pg';
 import type { Dialect } from '../../mappings/model.js';
 
 export interface SqlStatementWork {
@@ -76,6 +77,12 @@ export class DatabaseStore {
   async epoch(): Promise<number> {
     const rows = await this.rows(this.knex, `SELECT value FROM durable_meta WHERE name = 'epoch'`);
     return Number(rows[0]?.value ?? 0);
+  }
+
+  /** The highest sequence number committed here: a (re)started primary continues after it. */
+  async maxSeq(): Promise<number> {
+    const rows = await this.rows(this.knex, 'SELECT MAX(seq) AS top FROM durable_requests');
+    return Number(rows[0]?.top ?? 0);
   }
 
   /** Raises the epoch to `epoch` (a promotion); false if it is already there or beyond. */
@@ -174,11 +181,29 @@ export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config
       },
     };
   }
-  if (/^postgres(ql)?:\/\//.test(url)) return { dialect: 'postgres', config: { client: 'pg', connection: url, pool: { min: 0, max: 4 } } };
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    return { dialect: 'postgres', config: { client: 'pg', connection: { connectionString: url, types: { getTypeParser: postgresTypeParser } }, pool: { min: 0, max: 4 } } };
+  }
   if (/^(mysql|mariadb):\/\//.test(url)) {
-    return { dialect: 'mysql', config: { client: 'mysql2', connection: url.replace(/^mariadb:/, 'mysql:'), pool: { min: 0, max: 4 } } };
+    // Numbers come back as numbers (strings only past 2^53), so recovered state has the types it had.
+    const connection = { uri: url.replace(/^mariadb:/, 'mysql:'), decimalNumbers: true, supportBigNumbers: true, bigNumberStrings: false };
+    return { dialect: 'mysql', config: { client: 'mysql2', connection, pool: { min: 0, max: 4 } } };
   }
   throw new Error(`Unsupported database URL '${redact(url)}'. Use sqlite:PATH, postgres://user@host:port/db or mysql://user@host:port/db.`);
+}
+
+const PG_INT8 = 20;
+const PG_NUMERIC = 1700;
+
+/**
+ * BIGINT and NUMERIC arrive as numbers where a JavaScript number holds them exactly (pg's default is a
+ * string, which recovery would hand to a method that adds to it). Per connection: pg's global parsers,
+ * which the application may rely on elsewhere, are left alone.
+ */
+function postgresTypeParser(oid: number, format?: string): (value: string) => unknown {
+  if (oid === PG_INT8) return (v) => (Number.isSafeInteger(Number(v)) ? Number(v) : v);
+  if (oid === PG_NUMERIC) return (v) => (String(Number(v)) === v.replace(/^(-?)0+(?=\d)/, '$1').replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '') ? Number(v) : v);
+  return pg.types.getTypeParser(oid, format as 'text');
 }
 
 /** The URL without its password, for messages. */

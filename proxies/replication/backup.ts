@@ -38,6 +38,7 @@ export class BackupReplica {
 
   /** Starts from the primary's snapshot (a joining backup): every replicated object, and where it stands. */
   loadSnapshot(snapshot: { epoch: number; seq: number; objects: Record<string, { state: never; nextId: number }>; replies: [string, string][] }): void {
+    this.broken = undefined;
     this.epoch = snapshot.epoch;
     this.received = this.applied = snapshot.seq;
     this.held.length = 0;
@@ -46,6 +47,7 @@ export class BackupReplica {
   }
 
   receive(batch: ReplicationBatch): Ack {
+    this.assertUsable();
     if (batch.epoch < this.epoch) throw new StaleEpochError(`Refusing a batch of epoch ${batch.epoch}: this backup follows epoch ${this.epoch}.`);
     this.epoch = batch.epoch;
     for (const record of batch.records) {
@@ -59,6 +61,7 @@ export class BackupReplica {
   }
 
   decide(decision: Decision): void {
+    this.assertUsable();
     if (decision.epoch < this.epoch) return;
     for (const seq of decision.seqs) if (seq > this.applied) this.decisions.set(seq, decision.commit);
     this.drain();
@@ -99,7 +102,26 @@ export class BackupReplica {
     }
   }
 
+  /**
+   * A record that fails half-way leaves this replica's state unknown: it stops (acknowledging nothing more,
+   * so the primary drops it) rather than apply anything twice. It needs a fresh snapshot to rejoin.
+   */
+  private broken: string | undefined;
+
+  private assertUsable(): void {
+    if (this.broken) throw new Error(`This backup stopped following after a record it could not apply (${this.broken}); it must rejoin from a snapshot.`);
+  }
+
   private apply(record: ReplicationRecord): void {
+    try {
+      this.applyUpdates(record);
+    } catch (error) {
+      this.broken = `record ${record.seq}: ${(error as Error).message}`;
+      throw error;
+    }
+  }
+
+  private applyUpdates(record: ReplicationRecord): void {
     for (const update of record.updates) {
       const object = this.objects.get(update.object);
       if (!object) throw new Error(`Malformed update: no replicated state object '${update.object}' here.`);

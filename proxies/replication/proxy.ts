@@ -38,9 +38,13 @@ export class ReplicationProxy<T extends object = object> extends RecordingProxy<
     this.adoptGraph();
   }
 
+  protected override get tracksIdentity(): boolean {
+    return true;
+  }
+
   /** Numbers the whole object as every replica will know it: they all start from a snapshot of it. */
   private adoptGraph(): void {
-    encode(this.raw, this.options.classes, this.ids, undefined, true);
+    encode(this.raw, this.options.classes, { ids: this.ids, full: true });
   }
 
   get sync(): SyncMode {
@@ -51,17 +55,13 @@ export class ReplicationProxy<T extends object = object> extends RecordingProxy<
     return this.replication.methodUpdates?.get(method) ?? this.replication.update;
   }
 
-  protected override snapshotArgs(method: string, args: unknown[]): unknown[] {
-    return this.modeOf(method) === 'repeat' ? this.copyArgs(args) : args;
-  }
-
   async recover(): Promise<void> {
     // The replica is the state: a promoted backup already holds it. Nothing to read back.
   }
 
   /** The full object with its identities: what a joining backup starts from. */
   snapshot(): { state: Encoded; nextId: number } {
-    const state = encode(this.raw, this.options.classes, this.ids, undefined, true);
+    const state = encode(this.raw, this.options.classes, { ids: this.ids, full: true });
     return { state, nextId: this.ids.next };
   }
 
@@ -74,7 +74,16 @@ export class ReplicationProxy<T extends object = object> extends RecordingProxy<
     // Changes made before a repeated call are encoded now, as they are before it runs: the backup
     // applies them, then re-runs the call on top of them.
     this.ship(record, call.from);
-    record.shipped.push({ call: call.method, args: encode(call.args, this.options.classes), ids: call.idsBefore } satisfies ReplicatedEntry);
+    // Arguments go by identity: an object of the graph travels as a reference to the backup's own
+    // copy of it, a new one in full with the id both sides will know it by.
+    const args = encode(call.args, this.options.classes, { ids: this.ids, sent: record.sent, unwrap: (v) => this.membrane.unwrap(v) });
+    record.shipped.push({ call: call.method, args, ids: call.idsBefore } satisfies ReplicatedEntry);
+  }
+
+  protected override callReturnedPromise(call: CallRecord): void {
+    if (this.modeOf(call.method) === 'repeat') {
+      throw new Error(`${this.name}.${call.method} is async, so a backup cannot re-run it in step with this node: map it with update="state" (durable check reports this as DUR2016).`);
+    }
   }
 
   protected override callFinished(record: ActionRecord, call: CallRecord): void {
@@ -124,7 +133,7 @@ export class ReplicationProxy<T extends object = object> extends RecordingProxy<
           applyWireChanges(entry.changes, this.options.classes, this.ids);
         } else {
           this.ids.next = entry.ids;
-          const args = decode(entry.args, this.options.classes) as unknown[];
+          const args = decode(entry.args, this.options.classes, this.ids) as unknown[];
           const method = (this.object as Record<string, unknown>)[entry.call];
           if (typeof method !== 'function') throw new Error(`Malformed update: '${this.name}' has no method '${entry.call}'.`);
           try {

@@ -32,7 +32,7 @@ const canonical = (value: unknown) => JSON.stringify(encode(value, classes));
 function setup() {
   const primary = new Store();
   const primaryIds = new ObjectIds();
-  const snapshot = encode(primary, classes, primaryIds);
+  const snapshot = encode(primary, classes, { ids: primaryIds });
   const replicaIds = new ObjectIds();
   const replica = decode(JSON.parse(JSON.stringify(snapshot)), classes, replicaIds) as Store;
   let log: Change[] | undefined;

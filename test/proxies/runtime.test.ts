@@ -21,7 +21,7 @@ describe('without a database (replication and reconstruction)', () => {
     const before = stateOf(primary);
     const batches = link.batches;
     const outcome = await bank.charge('alice', 7, { failAt });
-    expect(outcome).toEqual({ kind: 'service-error', message: `failed after the ${failAt}` });
+    expect(outcome).toMatchObject({ kind: 'service-error', message: `failed after the ${failAt}` });
     expect(stateOf(primary)).toEqual(before);
     expect(link.batches).toBe(batches); // nothing shipped
     expect(stateOf(backups[0]!).counter).toBe(before.counter);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import knexFactory, { type Knex } from 'knex';
 import type { Dialect } from '../../mappings/index.js';
+import { knexConfig } from '../../proxies/database/store.js';
 
 export const POSTGRES_URL = process.env.DURABLE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MYSQL_URL = process.env.DURABLE_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
@@ -41,7 +42,7 @@ export async function openScratchDatabase(dialect: Dialect): Promise<ScratchData
       const admin = await reachable(dialect, POSTGRES_URL, 'pg');
       await admin.raw(`CREATE SCHEMA ${name}`);
       await admin.destroy();
-      const knex = knexFactory({ client: 'pg', connection: POSTGRES_URL, searchPath: [name], pool: { min: 0, max: 4 } });
+      const knex = knexFactory({ ...knexConfig(POSTGRES_URL).config, searchPath: [name] });
       return scratch(dialect, knex, async () => {
         const cleanup = knexFactory({ client: 'pg', connection: POSTGRES_URL });
         await cleanup.raw(`DROP SCHEMA ${name} CASCADE`);
@@ -54,7 +55,7 @@ export async function openScratchDatabase(dialect: Dialect): Promise<ScratchData
       await admin.destroy();
       const url = new URL(MYSQL_URL);
       url.pathname = `/${name}`;
-      const knex = knexFactory({ client: 'mysql2', connection: url.toString(), pool: { min: 0, max: 4 } });
+      const knex = knexFactory(knexConfig(url.toString()).config);
       return scratch(dialect, knex, async () => {
         const cleanup = knexFactory({ client: 'mysql2', connection: MYSQL_URL });
         await cleanup.raw(`DROP DATABASE ${name}`);
