@@ -10,6 +10,7 @@ import { PACKAGE_NAME } from './analysis/service.js';
 import type { ServiceMethodInfo } from './analysis/service-methods.js';
 import { checkService } from './check.js';
 import { writeServiceModule, type Role } from './generate/service-module.js';
+import { nodeResolvesPackage, SELF, withSelfPath } from './self-package.js';
 import { describeService } from './inspect.js';
 
 export interface CompileResult {
@@ -40,11 +41,14 @@ export async function compileService(serviceFile: string, mappingFile: string, o
   await rm(path.join(out, 'primary'), { recursive: true, force: true });
   await rm(path.join(out, 'backup'), { recursive: true, force: true });
 
+  // The builds import the run-time by name where Node will find it from there, else from this
+  // installation by path, so that a build always runs.
+  const runtimeImport = nodeResolvesPackage(out) ? PACKAGE_NAME : relativeSpecifier(path.join(out, 'primary'), SELF.js);
   const files: string[] = [];
   for (const role of ROLES) {
     const dir = path.join(out, role);
     const project = new Project({
-      compilerOptions: buildOptions(checked.project.project.getCompilerOptions()),
+      compilerOptions: withSelfPath(buildOptions(checked.project.project.getCompilerOptions()), path.join(dir, 'service.mts')),
       manipulationSettings: { quoteKind: QuoteKind.Single, indentationText: IndentationText.TwoSpaces },
     });
     const copies = sources.map((s) => {
@@ -54,7 +58,7 @@ export async function compileService(serviceFile: string, mappingFile: string, o
     });
     const serviceCopy = copies[sources.indexOf(checked.project.sourceFile)]!;
     const header = headerFor(role, service.name, serviceFile, mappingFile, version);
-    writeMappingModule(project.createSourceFile(path.join(dir, 'mapping.mts'), '', { overwrite: true }), mapping, mappingFile);
+    writeMappingModule(project.createSourceFile(path.join(dir, 'mapping.mts'), '', { overwrite: true }), mapping, mappingFile, runtimeImport);
     const serviceModule = project.createSourceFile(path.join(dir, 'service.mts'), '', { overwrite: true });
     writeServiceModule(serviceModule, {
       role,
@@ -63,6 +67,7 @@ export async function compileService(serviceFile: string, mappingFile: string, o
       sourceImport: importPath(dir, serviceCopy),
       classes: stateClasses(service, sources, copies, dir),
       reexports: exportsBesides(serviceCopy, service.name),
+      runtimeImport,
     });
     for (const generated of [serviceModule, project.getSourceFileOrThrow(path.join(dir, 'mapping.mts'))]) {
       generated.formatText({ indentSize: 2 });
@@ -153,6 +158,11 @@ function removeStateDecorators(file: SourceFile): void {
   }
 }
 
+function relativeSpecifier(fromDir: string, file: string): string {
+  const rel = path.relative(fromDir, file).split(path.sep).join('/');
+  return rel.startsWith('.') ? rel : './' + rel;
+}
+
 function importPath(fromDir: string, file: SourceFile): string {
   const rel = path.relative(fromDir, file.getFilePath()).split(path.sep).join('/');
   return './' + rel.replace(/\.ts$/, '.js').replace(/\.mts$/, '.mjs');
@@ -184,8 +194,8 @@ function exportsBesides(file: SourceFile, serviceName: string): { values: string
   return { values: values.sort(), types: types.sort() };
 }
 
-function writeMappingModule(file: SourceFile, mapping: DurabilityMapping, mappingFile: string): void {
-  file.addImportDeclaration({ moduleSpecifier: 'durability-compiler', namedImports: [{ name: 'DurabilityMapping', isTypeOnly: true }] });
+function writeMappingModule(file: SourceFile, mapping: DurabilityMapping, mappingFile: string, runtimeImport: string): void {
+  file.addImportDeclaration({ moduleSpecifier: runtimeImport, namedImports: [{ name: 'DurabilityMapping', isTypeOnly: true }] });
   const data = { ...mapping, file: path.basename(mappingFile) };
   file.addVariableStatement({
     isExported: true,

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { Project, ts, type SourceFile } from 'ts-morph';
 import { describeFsError, diagnostic, LineMap, type Diagnostic } from '../../mappings/index.js';
+import { withSelfPath } from '../self-package.js';
 
 export interface LoadedService {
   project: Project;
@@ -28,6 +29,9 @@ export function loadServiceProject(serviceFile: string): LoadedService {
     project = tsConfigFilePath
       ? new Project({ tsConfigFilePath, skipAddingFilesFromTsConfig: true })
       : new Project({ compilerOptions: DEFAULT_OPTIONS });
+    const options = project.getCompilerOptions();
+    const resolving = withSelfPath(options, absolute);
+    if (resolving !== options) project.compilerOptions.set({ paths: resolving.paths });
   } catch (error) {
     const message = `The TypeScript configuration ${tsConfigFilePath} (the nearest to the service) cannot be read: ${(error as Error).message.replace(/\.$/, '')}. Fix it; check uses the same options your build does.`;
     return { project: new Project({ compilerOptions: DEFAULT_OPTIONS }), diagnostics: [diagnostic('DUR0003', message, { file: tsConfigFilePath })] };

@@ -18,6 +18,8 @@ export interface ServiceModuleInput {
   classes: { name: string; module: string }[];
   /** Names the service module exports besides the service class: re-exported, types apart from values. */
   reexports: { values: string[]; types: string[] };
+  /** How the build imports the run-time: the package name, or a path to this installation. */
+  runtimeImport: string;
 }
 
 export function writeServiceModule(file: SourceFile, input: ServiceModuleInput): void {
@@ -26,7 +28,7 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
   const fields = service.stateFields.filter((f) => f.stateClass).map((f) => f.name);
 
   file.addImportDeclaration({
-    moduleSpecifier: 'durability-compiler',
+    moduleSpecifier: input.runtimeImport,
     namedImports: [
       'bindStateFields',
       'ServiceRuntime',
