@@ -64,6 +64,7 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR2014: { severity: 'error', title: 'A state class uses a pattern the durability proxy cannot see through (arrow-function properties, `#private` members, extending a built-in collection).' },
   DUR2015: { severity: 'error', title: 'A service method stores a state object where a later change would bypass durability (a module variable, a non-state field).' },
   DUR2016: { severity: 'error', title: '`update="repeat"` on an async method, which a backup cannot re-run in step.' },
+  DUR2017: { severity: 'warning', title: 'A method of a database object hands state to code the analysis cannot see into, so whether it updates is unsure.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CATALOGUE;

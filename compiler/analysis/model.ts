@@ -37,6 +37,8 @@ export interface StateMethodInfo extends SourceLocation {
   isPrivate: boolean;
   /** First write found, directly or through a helper; absent for a read-only method. */
   updates?: Evidence;
+  /** For a method found read-only: why that may be wrong (state handed to code the analysis cannot see). */
+  unsure?: Evidence;
   /** Calls whose result differs from run to run (clock, randomness), directly or through a helper. */
   nondeterminism: Evidence[];
 }

@@ -44,9 +44,14 @@ interface Member {
   fn: FunctionLike;
 }
 
+/** Calls that read their arguments and never change them: passing state to them is not a possible write. */
+const READ_ONLY_CALLS = /^(JSON\.stringify|String|Number|Boolean|BigInt|Math\.\w+|console\.\w+|Array\.from|Array\.isArray|Object\.(keys|values|entries|freeze|isFrozen)|structuredClone|Number\.\w+|Date|isNaN|isFinite|parseInt|parseFloat|encodeURIComponent|decodeURIComponent)$/;
+
 interface DirectEffects {
   writes: Evidence[];
   nondeterminism: Evidence[];
+  /** State handed to a function the analysis cannot see into: it may change it. */
+  opaque: Evidence[];
   /** Functions the body calls whose effects count as its own: `this.x()`, `super.x()`, module helpers. */
   calls: Array<{ name: string } | { fn: FunctionLike; nondeterminismOnly: boolean }>;
 }
@@ -89,6 +94,7 @@ export function readStateClass(declaration: ClassDeclaration): StateClassInfo {
   const closure = (fn: FunctionLike, visiting: Set<FunctionLike>, nondeterminismOnly: boolean) => {
     const own = direct(fn);
     const writes = nondeterminismOnly ? [] : [...own.writes];
+    const opaque = nondeterminismOnly ? [] : [...own.opaque];
     const nondeterminism = [...own.nondeterminism];
     visiting.add(fn);
     for (const call of own.calls) {
@@ -96,15 +102,16 @@ export function readStateClass(declaration: ClassDeclaration): StateClassInfo {
       if (!target || visiting.has(target)) continue;
       const inner = closure(target, visiting, nondeterminismOnly || ('nondeterminismOnly' in call && call.nondeterminismOnly));
       writes.push(...inner.writes);
+      opaque.push(...inner.opaque);
       nondeterminism.push(...inner.nondeterminism);
     }
     visiting.delete(fn);
-    return { writes, nondeterminism };
+    return { writes, opaque, nondeterminism };
   };
 
   const methods = new Map<string, StateMethodInfo>();
   for (const [name, member] of byName) {
-    const { writes, nondeterminism } = closure(member.fn, new Set(), false);
+    const { writes, opaque, nondeterminism } = closure(member.fn, new Set(), false);
     const isPrivate = (Node.isMethodDeclaration(member.declaration) || Node.isPropertyDeclaration(member.declaration)) && member.declaration.getScope() === Scope.Private;
     methods.set(name, {
       name,
@@ -120,6 +127,7 @@ export function readStateClass(declaration: ClassDeclaration): StateClassInfo {
       isAsync: member.fn.isAsync(),
       isPrivate: isPrivate || name.startsWith('#'),
       updates: writes[0],
+      unsure: writes.length === 0 ? opaque[0] : undefined,
       nondeterminism: dedupe(nondeterminism),
     });
   }
@@ -127,7 +135,7 @@ export function readStateClass(declaration: ClassDeclaration): StateClassInfo {
 }
 
 function directEffects(fn: FunctionLike): DirectEffects {
-  const result: DirectEffects = { writes: [], nondeterminism: [], calls: [] };
+  const result: DirectEffects = { writes: [], nondeterminism: [], opaque: [], calls: [] };
   const body = fn.getBody();
   if (!body) return result;
   const aliases = collectAliases(body);
@@ -146,6 +154,12 @@ function directEffects(fn: FunctionLike): DirectEffects {
       const callee = unwrapExpression(node.getExpression());
       const calleeText = callee.getText().replace(/\s+/g, '').replace(/\?\./g, '.');
       if (NONDETERMINISTIC_CALLS.has(calleeText)) result.nondeterminism.push({ description: `${calleeText}()`, ...locate(node) });
+      const handsOutState = node.getArguments().find((a) => Node.isThisExpression(unwrapExpression(a)) || rootedInThis(a, aliases, true));
+      const ownMethod = Node.isPropertyAccessExpression(callee) && (Node.isThisExpression(unwrapExpression(callee.getExpression())) || Node.isSuperExpression(callee.getExpression()));
+      const onState = Node.isPropertyAccessExpression(callee) && rootedInThis(callee.getExpression(), aliases, true);
+      if (handsOutState && !ownMethod && !onState && !READ_ONLY_CALLS.test(calleeText)) {
+        result.opaque.push({ description: `passes ${short(handsOutState)} to ${short(callee)}()`, ...locate(node) });
+      }
       if (Node.isPropertyAccessExpression(callee)) {
         const receiver = unwrapExpression(callee.getExpression());
         const name = callee.getName();

@@ -149,6 +149,9 @@ function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, report: 
   }
 
   for (const m of cls.methods.values()) {
+    if (m.unsure && !m.updates && !m.isPrivate && !mapped.has(m.name)) {
+      report('DUR2017', `${cls.name}.${m.name} looks read-only, but it ${describe(m.unsure)}, which the analysis cannot see into. If that changes the object, map the method with <sql>; if not, nothing to do.`, state.position);
+    }
     if (!m.updates || m.isPrivate || mapped.has(m.name)) continue;
     report('DUR2006', `${cls.name}.${m.name} updates the object (it ${describe(m.updates)}) but has no <method name="${m.name}"> with <sql> in database state '${state.field.name}', so its changes would never reach the database. Add the statement(s) that store them.`, state.position);
   }
