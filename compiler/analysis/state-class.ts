@@ -154,7 +154,10 @@ function directEffects(fn: FunctionLike): DirectEffects {
       const callee = unwrapExpression(node.getExpression());
       const calleeText = callee.getText().replace(/\s+/g, '').replace(/\?\./g, '.');
       if (NONDETERMINISTIC_CALLS.has(calleeText)) result.nondeterminism.push({ description: `${calleeText}()`, ...locate(node) });
-      const handsOutState = node.getArguments().find((a) => Node.isThisExpression(unwrapExpression(a)) || rootedInThis(a, aliases, true));
+      // Only objects can be changed by whoever receives them: a number or a string read from state cannot.
+      const handsOutState = node
+        .getArguments()
+        .find((a) => (Node.isThisExpression(unwrapExpression(a)) || rootedInThis(a, aliases, true)) && isMutableType(a));
       const ownMethod = Node.isPropertyAccessExpression(callee) && (Node.isThisExpression(unwrapExpression(callee.getExpression())) || Node.isSuperExpression(callee.getExpression()));
       const onState = Node.isPropertyAccessExpression(callee) && rootedInThis(callee.getExpression(), aliases, true);
       if (handsOutState && !ownMethod && !onState && !READ_ONLY_CALLS.test(calleeText)) {
@@ -278,6 +281,11 @@ function destructuresIntoState(target: Node, aliases: ReadonlySet<string>): bool
     }
   });
   return found;
+}
+
+function isMutableType(node: Node): boolean {
+  const type = node.getType();
+  return type.isObject() || type.isAny() || type.isUnknown() || type.getUnionTypes().some((t) => t.isObject());
 }
 
 function unwrapExpression(node: Node): Node {
