@@ -48,6 +48,7 @@ export class BackupReplica {
 
   receive(batch: ReplicationBatch): Ack {
     this.assertUsable();
+    assertBatchShape(batch);
     if (batch.epoch < this.epoch) throw new StaleEpochError(`Refusing a batch of epoch ${batch.epoch}: this backup follows epoch ${this.epoch}.`);
     this.epoch = batch.epoch;
     for (const record of batch.records) {
@@ -139,4 +140,19 @@ export class BackupReplica {
   knownReplies(): [string, string][] {
     return [...this.replies];
   }
+}
+
+/** Refuses a batch whose shape is wrong before anything of it is held: a malformed frame changes nothing. */
+function assertBatchShape(batch: unknown): asserts batch is ReplicationBatch {
+  const b = batch as ReplicationBatch;
+  const ok =
+    typeof b === 'object' && b !== null && Number.isInteger(b.epoch) && Array.isArray(b.records) &&
+    b.records.every(
+      (r) =>
+        typeof r === 'object' && r !== null && Number.isInteger(r.seq) && Array.isArray(r.replies) && Array.isArray(r.updates) &&
+        r.replies.every((x) => typeof x?.key === 'string' && typeof x?.reply === 'string') &&
+        r.updates.every((u) => typeof u?.object === 'string' && Array.isArray(u.entries)) &&
+        (r.prepared === undefined || typeof r.prepared?.key === 'string'),
+    );
+  if (!ok) throw new Error('Malformed batch: refused before anything of it was held.');
 }

@@ -1,0 +1,81 @@
+// The replication wire format: length-prefixed frames, each a JSON message. The decoder is a plain class
+// fed whatever bytes the socket delivers; it returns whole messages and refuses (with a reason the
+// connection logs before it closes) anything oversized, malformed or of an unknown type. It never throws
+// anything else and never allocates more than the frame limit.
+
+/** Messages between a primary and a backup. */
+export type Message =
+  | { type: 'hello'; nonce: string; node: string }
+  | { type: 'auth'; nonce: string; mac: string; node: string; role: 'primary'; epoch: number }
+  | { type: 'welcome'; mac: string; seq: number; epoch: number }
+  | { type: 'snapshot'; snapshot: unknown }
+  | { type: 'batch'; batch: unknown }
+  | { type: 'decide'; decision: unknown }
+  | { type: 'ack'; epoch: number; upTo: number }
+  | { type: 'heartbeat'; epoch: number; at: number }
+  | { type: 'refuse'; reason: string };
+
+const TYPES = new Set<Message['type']>(['hello', 'auth', 'welcome', 'snapshot', 'batch', 'decide', 'ack', 'heartbeat', 'refuse']);
+const HEADER = 4;
+
+export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
+
+export class FrameError extends Error {}
+
+export function encodeFrame(message: Message): Buffer {
+  const body = Buffer.from(JSON.stringify(message), 'utf8');
+  const frame = Buffer.allocUnsafe(HEADER + body.length);
+  frame.writeUInt32BE(body.length, 0);
+  body.copy(frame, HEADER);
+  return frame;
+}
+
+export class FrameDecoder {
+  private buffered: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly maxFrame = DEFAULT_MAX_FRAME) {}
+
+  /** Adds bytes; returns the messages they complete. Throws FrameError for a frame that cannot be valid. */
+  push(chunk: Buffer): Message[] {
+    this.buffered.push(chunk);
+    this.size += chunk.length;
+    const out: Message[] = [];
+    for (;;) {
+      if (this.size < HEADER) return out;
+      const head = this.peek(HEADER);
+      const length = head.readUInt32BE(0);
+      if (length > this.maxFrame) throw new FrameError(`frame of ${length} bytes exceeds the limit of ${this.maxFrame}`);
+      if (this.size < HEADER + length) return out;
+      const frame = this.take(HEADER + length).subarray(HEADER);
+      out.push(parseMessage(frame));
+    }
+  }
+
+  private peek(n: number): Buffer {
+    if (this.buffered[0]!.length < n) this.buffered = [Buffer.concat(this.buffered)];
+    return this.buffered[0]!.subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const all = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered);
+    const frame = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.buffered = rest.length > 0 ? [rest] : [];
+    this.size -= n;
+    return frame;
+  }
+}
+
+function parseMessage(body: Buffer): Message {
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new FrameError('frame is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FrameError('frame is not a JSON object');
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string' || !TYPES.has(type as Message['type'])) throw new FrameError(`unknown message type ${JSON.stringify(type)?.slice(0, 40)}`);
+  return value as Message;
+}

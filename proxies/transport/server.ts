@@ -1,0 +1,127 @@
+// A backup's replication port: it accepts its primary's connection, checks the cluster key (handshake),
+// then takes the snapshot and the update stream into the BackupReplica and acknowledges, in order. Bad
+// input of any kind (a wrong key, an oversized or malformed frame, a message out of place, a stale
+// epoch) closes that connection with a logged reason and changes nothing.
+import net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import type { BackupReplica } from '../replication/backup.js';
+import type { Decision, ReplicationBatch } from '../replication/link.js';
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameError, type Message } from './frames.js';
+import { backupProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
+
+export interface ReplicationServerOptions {
+  replica: BackupReplica;
+  key: Buffer;
+  node: string;
+  maxFrame?: number;
+  /** A peer must authenticate within this long. */
+  handshakeTimeoutMs?: number;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export class ReplicationServer {
+  private readonly server: net.Server;
+  private primary: net.Socket | undefined;
+  /** When the current primary was last heard from (any message): for failure detection. */
+  lastHeard = 0;
+
+  constructor(private readonly options: ReplicationServerOptions) {
+    this.server = net.createServer((socket) => this.accept(socket));
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve(this.server.address() as AddressInfo));
+    });
+  }
+
+  close(): Promise<void> {
+    this.primary?.destroy();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Whether a primary is connected and authenticated now. */
+  get following(): boolean {
+    return this.primary !== undefined && !this.primary.destroyed;
+  }
+
+  private log(event: string, fields: Record<string, unknown>): void {
+    this.options.log?.(event, fields);
+  }
+
+  private accept(socket: net.Socket): void {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    const decoder = new FrameDecoder(this.options.maxFrame ?? DEFAULT_MAX_FRAME);
+    const nonce = newNonce();
+    let authenticated = false;
+    const close = (reason: string) => {
+      this.log('replication.peer.closed', { peer, reason });
+      if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason }));
+      socket.destroy();
+    };
+    const timer = setTimeout(() => close('no handshake in time'), this.options.handshakeTimeoutMs ?? 5_000);
+    timer.unref();
+    socket.setNoDelay(true);
+    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node }));
+    socket.on('error', (error) => this.log('replication.peer.error', { peer, error: error.message }));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      if (this.primary === socket) this.primary = undefined;
+    });
+    socket.on('data', (chunk) => {
+      let messages: Message[];
+      try {
+        messages = decoder.push(chunk);
+      } catch (error) {
+        return close(error instanceof FrameError ? `bad frame: ${error.message}` : `bad input: ${(error as Error).message}`);
+      }
+      for (const message of messages) {
+        if (socket.destroyed) return;
+        try {
+          if (!authenticated) {
+            if (message.type !== 'auth') return close(`expected auth, got ${message.type}`);
+            const expected = primaryProof(this.options.key, nonce, String(message.nonce), String(message.node), Number(message.epoch));
+            if (!proofsMatch(expected, message.mac)) return close('wrong cluster key');
+            if (Number(message.epoch) < this.options.replica.currentEpoch) return close(`stale epoch ${message.epoch}`);
+            clearTimeout(timer);
+            authenticated = true;
+            this.primary?.destroy(); // a newer primary replaces an older connection
+            this.primary = socket;
+            this.lastHeard = Date.now();
+            this.log('replication.primary.connected', { peer, node: message.node, epoch: message.epoch });
+            socket.write(encodeFrame({ type: 'welcome', mac: backupProof(this.options.key, nonce, String(message.nonce)), seq: this.options.replica.lastApplied, epoch: this.options.replica.currentEpoch }));
+            continue;
+          }
+          this.lastHeard = Date.now();
+          this.handle(socket, message);
+        } catch (error) {
+          return close(`refused: ${(error as Error).message}`);
+        }
+      }
+    });
+  }
+
+  private handle(socket: net.Socket, message: Message): void {
+    const replica = this.options.replica;
+    switch (message.type) {
+      case 'snapshot':
+        replica.loadSnapshot(message.snapshot as Parameters<BackupReplica['loadSnapshot']>[0]);
+        socket.write(encodeFrame({ type: 'ack', epoch: replica.currentEpoch, upTo: replica.lastApplied }));
+        return;
+      case 'batch': {
+        const ack = replica.receive(message.batch as ReplicationBatch);
+        socket.write(encodeFrame({ type: 'ack', epoch: ack.epoch, upTo: ack.upTo }));
+        return;
+      }
+      case 'decide':
+        replica.decide(message.decision as Decision);
+        return;
+      case 'heartbeat':
+        socket.write(encodeFrame({ type: 'heartbeat', epoch: replica.currentEpoch, at: Date.now() }));
+        return;
+      default:
+        throw new Error(`unexpected ${message.type} from the primary`);
+    }
+  }
+}

@@ -1,0 +1,136 @@
+// Replication over real sockets on loopback: the frame decoder against random bytes, a primary and a
+// backup over TCP through a failover, a peer without the cluster key, garbage and oversized frames sent
+// to the replication port, and a backup that stops acknowledging.
+import net from 'node:net';
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { encodeFrame, FrameDecoder, FrameError, type Message } from '../../proxies/transport/frames.js';
+import { ReplicationServer } from '../../proxies/transport/server.js';
+import { TcpLink } from '../../proxies/transport/tcp-link.js';
+import { ServiceRuntime } from '../../proxies/runtime.js';
+import { Bank, classes, Counter, Ledger, Log, mapping, stateOf } from '../proxies/support.js';
+
+const KEY = Buffer.from('a-cluster-key-for-tests-only-0123456789');
+const objects = [
+  { name: 'counter', create: () => new Counter() },
+  { name: 'log', create: () => new Log() },
+  { name: 'ledger', create: () => new Ledger() },
+];
+
+const closers: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+async function backupNode() {
+  const runtime = await ServiceRuntime.start({ role: 'backup', mapping: mapping(false), objects, classes });
+  const server = new ReplicationServer({ replica: runtime.replica, key: KEY, node: 'backup', handshakeTimeoutMs: 500 });
+  const address = await server.listen('127.0.0.1', 0);
+  closers.push(() => server.close());
+  return { runtime, server, port: address.port };
+}
+
+async function primaryNode(options: { key?: Buffer; minAcks?: number; ackTimeoutMs?: number } = {}) {
+  let epoch = 1;
+  const link = new TcpLink({ key: options.key ?? KEY, node: 'primary', epoch: () => epoch, minAcks: options.minAcks, ackTimeoutMs: options.ackTimeoutMs ?? 300, heartbeatMs: 50 });
+  closers.push(() => link.close());
+  const runtime = await ServiceRuntime.start({ role: 'primary', mapping: mapping(false), objects, classes, link });
+  epoch = runtime.currentEpoch;
+  return { runtime, link, bank: new Bank(runtime) };
+}
+
+describe('frames', () => {
+  it('decode whatever way the bytes are split', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ n: fc.integer(), s: fc.string() }), { minLength: 1, maxLength: 5 }), fc.array(fc.nat(50), { maxLength: 10 }), (payloads, cuts) => {
+        const messages: Message[] = payloads.map((p) => ({ type: 'heartbeat', epoch: p.n, at: p.s.length }));
+        const bytes = Buffer.concat(messages.map(encodeFrame));
+        const decoder = new FrameDecoder();
+        const out: Message[] = [];
+        let at = 0;
+        for (const cut of cuts) {
+          const next = Math.min(bytes.length, at + cut);
+          out.push(...decoder.push(bytes.subarray(at, next)));
+          at = next;
+        }
+        out.push(...decoder.push(bytes.subarray(at)));
+        expect(out).toEqual(messages);
+      }),
+    );
+  });
+
+  it('refuse random bytes with a FrameError, never anything else, within the size limit', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        const decoder = new FrameDecoder(1024);
+        try {
+          decoder.push(Buffer.from(bytes));
+        } catch (error) {
+          expect(error).toBeInstanceOf(FrameError);
+        }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('replication over TCP', () => {
+  it('keeps a backup in step over a real socket, and the backup takes over with everything acknowledged', async () => {
+    const backup = await backupNode();
+    const primary = await primaryNode();
+    const handle = await primary.link.connect('127.0.0.1', backup.port);
+    await primary.runtime.join((snapshot) => handle.join(snapshot));
+    const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => primary.bank.charge(`c${i % 5}`, 1, { id: `r${i}` })));
+    expect(outcomes.every((o) => o.kind === 'ok')).toBe(true);
+    expect(backup.server.following).toBe(true);
+    await backup.runtime.promote();
+    const replicated = (s: ReturnType<typeof stateOf>) => ({ counter: s.counter, log: s.log });
+    expect(replicated(stateOf(backup.runtime))).toEqual(replicated(stateOf(primary.runtime)));
+    expect(await new Bank(backup.runtime).charge('c1', 1, { id: 'r7' })).toEqual(outcomes[7]);
+  });
+
+  it('refuses a primary without the cluster key, and changes nothing', async () => {
+    const backup = await backupNode();
+    const intruder = await primaryNode({ key: Buffer.from('not-the-cluster-key-at-all-000000') });
+    await expect(intruder.link.connect('127.0.0.1', backup.port)).rejects.toThrow(/refused: wrong cluster key|does not hold the cluster key/);
+    expect(backup.server.following).toBe(false);
+    expect(stateOf(backup.runtime).counter).toBe(0);
+  });
+
+  it('closes a connection that sends garbage or an oversized frame, and keeps serving its primary', async () => {
+    const backup = await backupNode();
+    const primary = await primaryNode();
+    const handle = await primary.link.connect('127.0.0.1', backup.port);
+    await primary.runtime.join((snapshot) => handle.join(snapshot));
+    await primary.bank.bump();
+
+    for (const payload of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]), encodeFrame({ type: 'batch', batch: { epoch: 99, records: [{ seq: 1 }] } } as Message)]) {
+      const closed = await new Promise<string>((resolve) => {
+        const socket = net.connect({ host: '127.0.0.1', port: backup.port }, () => socket.write(payload));
+        let received = Buffer.alloc(0);
+        socket.on('data', (d) => (received = Buffer.concat([received, d])));
+        socket.on('close', () => resolve(received.toString('utf8')));
+        socket.on('error', () => undefined);
+      });
+      expect(closed).toMatch(/"type":"refuse"/);
+    }
+    expect(await primary.bank.bump()).toEqual({ kind: 'ok', result: 2 });
+    expect(backup.server.following).toBe(true);
+    await backup.runtime.promote();
+    expect(stateOf(backup.runtime).counter).toBe(2);
+  });
+
+  it('drops a backup that stops acknowledging, and keeps serving; with --min-acks 1 it stops instead', async () => {
+    for (const minAcks of [0, 1]) {
+      const backup = await backupNode();
+      const primary = await primaryNode({ minAcks, ackTimeoutMs: 200 });
+      const handle = await primary.link.connect('127.0.0.1', backup.port);
+      await primary.runtime.join((snapshot) => handle.join(snapshot));
+      expect(await primary.bank.bump()).toMatchObject({ kind: 'ok' });
+      await backup.server.close(); // the backup is gone
+      await new Promise((r) => setTimeout(r, 400));
+      expect(primary.link.liveBackups).toEqual([]);
+      expect(await primary.bank.bump()).toMatchObject(minAcks === 0 ? { kind: 'ok', result: 2 } : { kind: 'unavailable' });
+    }
+  });
+});
