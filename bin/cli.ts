@@ -8,6 +8,7 @@ import { checkService } from '../compiler/check.js';
 import { compileService } from '../compiler/compile.js';
 import { formatInspection, inspectService } from '../compiler/inspect.js';
 import { VERSION } from './version.js';
+import { startServing, type ServeOptions } from './serve.js';
 
 export interface CliIO {
   cwd: string;
@@ -104,18 +105,27 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     });
 
   command('serve')
-    .description('Run a compiled build as a primary or a backup.')
+    .description('Run a compiled build as a primary or a backup: HTTP JSON RPC on --http, replication on --repl.')
     .argument('<build>', 'the directory `durable compile --out` wrote')
-    .addOption(new Option('--role <role>', 'this node\'s role').choices(['primary', 'backup']).makeOptionMandatory())
+    .addOption(new Option('--role <role>', "this node's role").choices(['primary', 'backup']).makeOptionMandatory())
     .requiredOption('--http <host:port>', 'where to serve the HTTP JSON RPC')
     .requiredOption('--repl <host:port>', 'where to listen for replication peers')
-    .option('--backups <host:port,...>', 'the backups\' --repl addresses (primary)')
-    .option('--join <host:port>', 'join a running primary at its --repl address (backup)')
-    .option('--db <url>', 'sqlite:PATH (default), postgres://… or mysql://…')
+    .option('--backups <host:port,...>', "the backups' --repl addresses (the primary connects to them)")
+    .option('--join <host:port>', "join a running primary at its --repl address (backup)")
+    .option('--db <url>', 'sqlite:PATH (default <build>/durable.db), postgres://… or mysql://…')
     .option('--key-file <file>', 'the cluster key (default: $DURABLE_CLUSTER_KEY)')
-    .option('--insecure', 'allow replication without a cluster key (loopback only)')
-    .option('--min-acks <n>', 'backups that must acknowledge each write; below that, writes get 503')
-    .action(notYetBuilt('serve', 5));
+    .option('--insecure', 'allow replication without a cluster key, on loopback addresses only')
+    .option('--min-acks <n>', 'backups that must acknowledge each write; below that, writes get 503', '0')
+    .option('--heartbeat-interval <ms>', 'how often peers hear from each other', '100')
+    .option('--heartbeat-timeout <ms>', 'silence after which a backup takes over, and a primary drops a backup', '1000')
+    .action(async (build: string, options: ServeOptions) => {
+      const node = await startServing(path.resolve(io.cwd, build), options, io);
+      await new Promise<void>((resolve) => {
+        const stop = () => void node.stop().then(resolve);
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+    });
 
   command('compare')
     .description('Run an example under several mappings and report throughput and latency side by side, with a chart.')

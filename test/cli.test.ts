@@ -97,7 +97,10 @@ describe('user errors exit 1 with a message for a person', () => {
     [['chek'], /unknown command 'chek'/],
     [['check', '--frobnicate', 'x.ts', '-m', 'y.xml'], /unknown option '--frobnicate'/],
     [['serve', 'build', '--role', 'leader', '--http', ':1', '--repl', ':2'], /argument 'leader' is invalid/],
-    [['serve', '.tmp/none', '--role', 'primary', '--http', '127.0.0.1:1', '--repl', '127.0.0.1:2'], /'durable serve' is not available in this version yet/],
+    [['serve', '.tmp/none', '--role', 'primary', '--http', '127.0.0.1:1', '--repl', '127.0.0.1:2'], /Replication needs a cluster key: set DURABLE_CLUSTER_KEY or pass --key-file/],
+    [['serve', '.tmp/none', '--role', 'primary', '--http', '0.0.0.0:1', '--repl', '127.0.0.1:2', '--insecure'], /--insecure is allowed only when every address is on loopback/],
+    [['serve', '.tmp/none', '--role', 'primary', '--http', 'nowhere', '--repl', '127.0.0.1:2', '--insecure'], /--http: 'nowhere' is not HOST:PORT/],
+    [['compare', 'counter'], /'durable compare' is not available in this version yet/],
   ])('durable %j', async (args, message) => {
     const result = await durable(args, root);
     expect(result.code).toBe(1);

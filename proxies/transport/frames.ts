@@ -13,9 +13,11 @@ export type Message =
   | { type: 'decide'; decision: unknown }
   | { type: 'ack'; epoch: number; upTo: number }
   | { type: 'heartbeat'; epoch: number; at: number }
-  | { type: 'refuse'; reason: string };
+  | { type: 'refuse'; reason: string }
+  /** A new backup asks a primary to connect to it at `address` and stream to it. */
+  | { type: 'join'; nonce: string; mac: string; address: string };
 
-const TYPES = new Set<Message['type']>(['hello', 'auth', 'welcome', 'snapshot', 'batch', 'decide', 'ack', 'heartbeat', 'refuse']);
+const TYPES = new Set<Message['type']>(['hello', 'auth', 'welcome', 'snapshot', 'batch', 'decide', 'ack', 'heartbeat', 'refuse', 'join']);
 const HEADER = 4;
 
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;

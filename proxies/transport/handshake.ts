@@ -20,6 +20,11 @@ export function backupProof(key: Buffer, backupNonce: string, primaryNonce: stri
   return hmac(key, `${PROTOCOL} backup ${primaryNonce} ${backupNonce}`);
 }
 
+/** A joining backup's proof, binding the address it asks the primary to connect to. */
+export function joinProof(key: Buffer, serverNonce: string, clientNonce: string, address: string): string {
+  return hmac(key, `${PROTOCOL} join ${serverNonce} ${clientNonce} ${address}`);
+}
+
 export function proofsMatch(expected: string, received: unknown): boolean {
   if (typeof received !== 'string') return false;
   const a = Buffer.from(expected, 'hex');

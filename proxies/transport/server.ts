@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { BackupReplica } from '../replication/backup.js';
 import type { Decision, ReplicationBatch } from '../replication/link.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameError, type Message } from './frames.js';
-import { backupProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
+import { backupProof, joinProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
 
 export interface ReplicationServerOptions {
   replica: BackupReplica;
@@ -17,6 +17,8 @@ export interface ReplicationServerOptions {
   /** A peer must authenticate within this long. */
   handshakeTimeoutMs?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Set while this node is the primary: a backup asking to join is connected to at its address. */
+  onJoin?: (address: string) => void;
 }
 
 export class ReplicationServer {
@@ -24,8 +26,10 @@ export class ReplicationServer {
   private primary: net.Socket | undefined;
   /** When the current primary was last heard from (any message): for failure detection. */
   lastHeard = 0;
+  /** The primary's name as it introduced itself (its HTTP address): where clients should go. */
+  primaryNode: string | undefined;
 
-  constructor(private readonly options: ReplicationServerOptions) {
+  constructor(readonly options: ReplicationServerOptions) {
     this.server = net.createServer((socket) => this.accept(socket));
   }
 
@@ -79,6 +83,15 @@ export class ReplicationServer {
       for (const message of messages) {
         if (socket.destroyed) return;
         try {
+          if (!authenticated && message.type === 'join') {
+            if (!proofsMatch(joinProof(this.options.key, nonce, String(message.nonce), String(message.address)), message.mac)) return close('wrong cluster key');
+            if (!this.options.onJoin) return close(`this node is not the primary${this.primaryNode ? `; the primary is ${this.primaryNode}` : ''}`);
+            clearTimeout(timer);
+            this.log('replication.join.requested', { peer, address: message.address });
+            socket.end(encodeFrame({ type: 'welcome', mac: backupProof(this.options.key, nonce, String(message.nonce)), seq: 0, epoch: 0 }));
+            this.options.onJoin(String(message.address));
+            return;
+          }
           if (!authenticated) {
             if (message.type !== 'auth') return close(`expected auth, got ${message.type}`);
             const expected = primaryProof(this.options.key, nonce, String(message.nonce), String(message.node), Number(message.epoch));
@@ -88,6 +101,7 @@ export class ReplicationServer {
             authenticated = true;
             this.primary?.destroy(); // a newer primary replaces an older connection
             this.primary = socket;
+            this.primaryNode = String(message.node);
             this.lastHeard = Date.now();
             this.log('replication.primary.connected', { peer, node: message.node, epoch: message.epoch });
             socket.write(encodeFrame({ type: 'welcome', mac: backupProof(this.options.key, nonce, String(message.nonce)), seq: this.options.replica.lastApplied, epoch: this.options.replica.currentEpoch }));

@@ -11,7 +11,8 @@ import { backupProof, newNonce, primaryProof, proofsMatch } from './handshake.js
 
 export interface TcpLinkOptions {
   key: Buffer;
-  node: string;
+  /** This primary's name for its backups (its HTTP address, where clients should go). */
+  node: string | (() => string);
   epoch: () => number;
   /** Backups that must acknowledge each group; below that, commits fail. */
   minAcks?: number;
@@ -81,7 +82,8 @@ export class TcpLink implements ReplicationLink {
             theirNonce = String(message.nonce);
             myNonce = newNonce();
             const epoch = this.options.epoch();
-            this.send(peer, { type: 'auth', nonce: myNonce, node: this.options.node, role: 'primary', epoch, mac: primaryProof(this.options.key, theirNonce, myNonce, this.options.node, epoch) });
+            const node = typeof this.options.node === 'function' ? this.options.node() : this.options.node;
+            this.send(peer, { type: 'auth', nonce: myNonce, node, role: 'primary', epoch, mac: primaryProof(this.options.key, theirNonce, myNonce, node, epoch) });
           } else if (message.type === 'welcome') {
             if (!proofsMatch(backupProof(this.options.key, theirNonce, myNonce), message.mac)) return fail(`The backup at ${address} does not hold the cluster key.`, 'wrong cluster key');
             resolve();

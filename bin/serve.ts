@@ -1,0 +1,74 @@
+// `durable serve`: option checking and the node's start, with structured logs (one JSON object a line on
+// stderr: role changes, epochs, peers joining and leaving).
+import { ServiceNode, parseAddress, type Address } from '../proxies/serving/node.js';
+import { ClusterKeyError, loadClusterKey } from '../proxies/transport/handshake.js';
+import type { CliIO } from './cli.js';
+import { UserError } from './cli.js';
+
+export interface ServeOptions {
+  role: 'primary' | 'backup';
+  http: string;
+  repl: string;
+  backups?: string;
+  join?: string;
+  db?: string;
+  keyFile?: string;
+  insecure?: boolean;
+  minAcks: string;
+  heartbeatInterval: string;
+  heartbeatTimeout: string;
+}
+
+/** Loopback only: where --insecure may be used, and a fixed development key stands in. */
+const INSECURE_KEY = Buffer.from('durable-insecure-loopback-development-key');
+
+export async function startServing(build: string, options: ServeOptions, io: CliIO): Promise<ServiceNode> {
+  const address = (flag: string, text: string): Address => {
+    try {
+      return parseAddress(text);
+    } catch (error) {
+      throw new UserError(`--${flag}: ${(error as Error).message}`);
+    }
+  };
+  const http = address('http', options.http);
+  const repl = address('repl', options.repl);
+  const backups = (options.backups ?? '').split(',').filter((s) => s.trim() !== '').map((s) => address('backups', s));
+  const join = options.join ? address('join', options.join) : undefined;
+  const number = (flag: string, text: string, min: number) => {
+    const n = Number(text);
+    if (!Number.isInteger(n) || n < min) throw new UserError(`--${flag} must be a whole number of at least ${min}, not '${text}'.`);
+    return n;
+  };
+  let key: Buffer | undefined;
+  try {
+    key = loadClusterKey({ keyFile: options.keyFile, env: io.env });
+  } catch (error) {
+    if (error instanceof ClusterKeyError) throw new UserError(error.message);
+    throw error;
+  }
+  if (!key) {
+    const all = [http, repl, ...backups, ...(join ? [join] : [])];
+    if (!options.insecure) throw new UserError('Replication needs a cluster key: set DURABLE_CLUSTER_KEY or pass --key-file (or, on loopback addresses only, --insecure).');
+    if (!all.every((a) => isLoopback(a.host))) throw new UserError('--insecure is allowed only when every address is on loopback (127.0.0.0/8, ::1, localhost).');
+    key = INSECURE_KEY;
+  }
+  const log = (event: string, fields: Record<string, unknown>) => io.stderr(JSON.stringify({ time: new Date().toISOString(), event, ...fields }) + '\n');
+  return ServiceNode.start({
+    build,
+    role: options.role,
+    http,
+    repl,
+    backups,
+    join,
+    db: options.db,
+    key,
+    minAcks: number('min-acks', options.minAcks, 0),
+    heartbeatIntervalMs: number('heartbeat-interval', options.heartbeatInterval, 1),
+    heartbeatTimeoutMs: number('heartbeat-timeout', options.heartbeatTimeout, 10),
+    log,
+  });
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

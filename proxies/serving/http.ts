@@ -1,0 +1,199 @@
+// The HTTP JSON RPC of DESIGN.md's serving contract, over node:http. Request bodies are size-limited and
+// validated (400 with a reason); outcomes map to status codes: 200 result, 422 SERVICE_ERROR, 409
+// TX_CONFLICT / TX_ABORTED, 503 NOT_PRIMARY / NOT_READY / UNAVAILABLE (retry with the same id).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { timingSafeEqual } from 'node:crypto';
+import type { Outcome } from '../action/controller.js';
+
+/** What the HTTP layer needs from the node it serves. */
+export interface ServedNode {
+  role(): 'primary' | 'backup';
+  epoch(): number;
+  ready(): boolean;
+  /** Where the primary is, when this node knows (for NOT_PRIMARY). */
+  primaryHint(): string | undefined;
+  dispatch(method: string, args: unknown[], request: { requestId?: string; tx?: string }): Promise<Outcome>;
+  begin(): string;
+  commit(tx: string): Promise<Outcome>;
+  abort(tx: string): Promise<Outcome>;
+  promote(): Promise<void>;
+  metrics(): Record<string, unknown>;
+  /** The cluster key, for /admin/promote; absent with --insecure. */
+  key?: Buffer;
+}
+
+export interface HttpServerOptions {
+  maxBodyBytes?: number;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export class RpcServer {
+  private readonly server: http.Server;
+  readonly counters = { requests: 0, ok: 0, serviceErrors: 0, unavailable: 0, notPrimary: 0, badRequests: 0, txConflicts: 0 };
+  readonly latencies: number[] = [];
+
+  constructor(
+    private readonly node: ServedNode,
+    private readonly options: HttpServerOptions = {},
+  ) {
+    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  listen(host: string, port: number): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => resolve(this.server.address() as AddressInfo));
+    });
+  }
+
+  /** Stops accepting, lets requests in flight finish. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+    });
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://node');
+    try {
+      if (req.method === 'GET' && url.pathname === '/health') {
+        return send(res, 200, { role: this.node.role(), epoch: this.node.epoch(), ready: this.node.ready(), primary: this.node.primaryHint() ?? null });
+      }
+      if (req.method === 'GET' && url.pathname === '/metrics') return send(res, 200, { ...this.counters, ...this.node.metrics(), latencyMs: percentiles(this.latencies) });
+      if (req.method !== 'POST') return this.bad(res, 405, `Use POST for ${url.pathname} (GET serves /health and /metrics).`);
+      const body = await readJson(req, this.options.maxBodyBytes ?? 1024 * 1024);
+      if ('error' in body) return this.bad(res, body.status, body.error);
+      const json = body.value as Record<string, unknown>;
+
+      const rpc = /^\/rpc\/([A-Za-z_$][\w$]*)$/.exec(url.pathname);
+      if (rpc) {
+        if (json.args !== undefined && !Array.isArray(json.args)) return this.bad(res, 400, '"args" must be an array of the method\'s arguments.');
+        if (json.id !== undefined && (typeof json.id !== 'string' || json.id.length === 0 || json.id.length > 200)) return this.bad(res, 400, '"id" must be a non-empty string of at most 200 characters.');
+        if (json.tx !== undefined && typeof json.tx !== 'string') return this.bad(res, 400, '"tx" must be a transaction id string.');
+        if (this.node.role() !== 'primary') return this.notPrimary(res);
+        this.counters.requests++;
+        const outcome = await this.node.dispatch(rpc[1]!, (json.args as unknown[]) ?? [], { requestId: json.id as string | undefined, tx: json.tx as string | undefined });
+        this.latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+        if (this.latencies.length > 10_000) this.latencies.splice(0, 5_000);
+        return this.answer(res, outcome);
+      }
+      if (url.pathname === '/tx') {
+        if (this.node.role() !== 'primary') return this.notPrimary(res);
+        return send(res, 200, { tx: this.node.begin() });
+      }
+      const tx = /^\/tx\/([^/]+)\/(commit|abort)$/.exec(url.pathname);
+      if (tx) {
+        if (this.node.role() !== 'primary') return this.notPrimary(res);
+        const outcome = tx[2] === 'commit' ? await this.node.commit(decodeURIComponent(tx[1]!)) : await this.node.abort(decodeURIComponent(tx[1]!));
+        return this.answer(res, outcome);
+      }
+      if (url.pathname === '/admin/promote') {
+        if (this.node.key && !keyMatches(this.node.key, req.headers['x-durable-key'])) return this.bad(res, 401, 'Promotion needs the cluster key in the X-Durable-Key header.');
+        if (this.node.role() === 'primary') return send(res, 200, { role: 'primary', epoch: this.node.epoch() });
+        await this.node.promote();
+        return send(res, 200, { role: this.node.role(), epoch: this.node.epoch() });
+      }
+      return this.bad(res, 404, `No such endpoint: ${req.method} ${url.pathname}. The service answers POST /rpc/<method>.`);
+    } catch (error) {
+      this.options.log?.('http.error', { path: url.pathname, error: (error as Error).message });
+      if (!res.headersSent) send(res, 500, { error: { code: 'INTERNAL', message: 'The node failed to answer; retry with the same id.' } });
+    }
+  }
+
+  private answer(res: http.ServerResponse, outcome: Outcome): void {
+    switch (outcome.kind) {
+      case 'ok':
+        this.counters.ok++;
+        return sendRaw(res, 200, `{"result":${toJson(outcome.result)}}`);
+      case 'service-error': {
+        this.counters.serviceErrors++;
+        const unknownMethod = /has no method/.test(outcome.message) && outcome.error === undefined;
+        if (unknownMethod) return this.bad(res, 400, outcome.message, 'UNKNOWN_METHOD');
+        return send(res, 422, { error: { code: 'SERVICE_ERROR', message: outcome.message } });
+      }
+      case 'unavailable':
+        this.counters.unavailable++;
+        return send(res, 503, { error: { code: 'UNAVAILABLE', message: outcome.message } });
+      case 'not-primary':
+        return this.notPrimary(res, outcome.message);
+      case 'tx-conflict':
+        this.counters.txConflicts++;
+        return send(res, 409, { error: { code: 'TX_CONFLICT', message: outcome.message } });
+      case 'tx-aborted':
+        return send(res, 409, { error: { code: 'TX_ABORTED', message: outcome.message } });
+    }
+  }
+
+  private notPrimary(res: http.ServerResponse, message?: string): void {
+    this.counters.notPrimary++;
+    const primary = this.node.primaryHint();
+    if (!this.node.ready() && this.node.role() === 'primary') return send(res, 503, { error: { code: 'NOT_READY', message: 'This node is starting; retry shortly.' } });
+    send(res, 503, { error: { code: 'NOT_PRIMARY', message: message ?? `This node is a backup${primary ? `; the primary is ${primary}` : ''}.`, primary: primary ?? null } });
+  }
+
+  private bad(res: http.ServerResponse, status: number, message: string, code = 'BAD_REQUEST'): void {
+    this.counters.badRequests++;
+    send(res, status, { error: { code, message } });
+  }
+}
+
+/** A result as JSON text: Maps and Sets become arrays, Dates ISO strings, bigints strings. */
+function toJson(value: unknown): string {
+  return (
+    JSON.stringify(value, (_k, v) => {
+      if (v instanceof Map) return [...v];
+      if (v instanceof Set) return [...v];
+      if (typeof v === 'bigint') return v.toString();
+      return v;
+    }) ?? 'null'
+  );
+}
+
+async function readJson(req: http.IncomingMessage, limit: number): Promise<{ value: unknown } | { error: string; status: number }> {
+  // The body is read as JSON whatever Content-Type says: clients such as curl -d label it otherwise.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) {
+      req.destroy();
+      return { status: 413, error: `The request body exceeds ${limit} bytes.` };
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return { value: {} };
+  try {
+    const value = JSON.parse(text);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return { status: 400, error: 'The body must be a JSON object: {"args": [...], "id": "..."}.' };
+    return { value };
+  } catch (error) {
+    return { status: 400, error: `The body is not valid JSON: ${(error as Error).message}` };
+  }
+}
+
+function send(res: http.ServerResponse, status: number, body: unknown): void {
+  sendRaw(res, status, JSON.stringify(body));
+}
+
+function sendRaw(res: http.ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function keyMatches(key: Buffer, header: string | string[] | undefined): boolean {
+  if (typeof header !== 'string') return false;
+  const given = Buffer.from(header);
+  return given.length === key.length && timingSafeEqual(given, key);
+}
+
+function percentiles(values: number[]): { p50: number; p99: number; count: number } {
+  if (values.length === 0) return { p50: 0, p99: 0, count: 0 };
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000) / 1000;
+  return { p50: at(0.5), p99: at(0.99), count: values.length };
+}

@@ -1,0 +1,219 @@
+// One node of a service: a compiled build run as a primary or a backup, with its HTTP port, its
+// replication port and its roles' duties. A primary connects to its backups (--backups, retried until
+// they answer) and to backups that ask to join; a backup follows its primary, suspects it after the
+// heartbeat timeout, and then promotes itself (or is told to, POST /admin/promote).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Outcome } from '../action/controller.js';
+import { DatabaseStore } from '../database/store.js';
+import { ReplicationServer } from '../transport/server.js';
+import { requestJoin } from '../transport/join.js';
+import { TcpLink } from '../transport/tcp-link.js';
+import type { ServiceRuntime } from '../runtime.js';
+import { RpcServer } from './http.js';
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export interface NodeOptions {
+  build: string;
+  role: 'primary' | 'backup';
+  http: Address;
+  repl: Address;
+  backups: Address[];
+  join?: Address;
+  db?: string;
+  key: Buffer;
+  minAcks: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  log: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** The generated service class's surface the node uses. */
+interface BuiltService {
+  runtime: ServiceRuntime;
+  dispatch(method: string, args: unknown[], request: { requestId?: string; tx?: string }): Promise<Outcome>;
+  begin(): string;
+  commit(tx: string): Promise<Outcome>;
+  abort(tx: string): Promise<Outcome>;
+  promote?(link?: TcpLink): Promise<void>;
+}
+
+interface BuiltClass {
+  start(options: Record<string, unknown>): Promise<BuiltService>;
+}
+
+export class ServiceNode {
+  private role: 'primary' | 'backup';
+  private service!: BuiltService;
+  private link: TcpLink | undefined;
+  private replication!: ReplicationServer;
+  private rpc!: RpcServer;
+  private database: DatabaseStore | undefined;
+  private detector: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private promoting: Promise<void> | undefined;
+  readonly addresses: { http?: Address; repl?: Address } = {};
+
+  private constructor(private readonly options: NodeOptions) {
+    this.role = options.role;
+  }
+
+  static async start(options: NodeOptions): Promise<ServiceNode> {
+    const node = new ServiceNode(options);
+    await node.boot();
+    return node;
+  }
+
+  private get httpUrl(): string {
+    const a = this.addresses.http ?? this.options.http;
+    return `http://${a.host}:${a.port}`;
+  }
+
+  private async boot(): Promise<void> {
+    const { build, log } = this.options;
+    const manifest = JSON.parse(readFileSync(path.join(build, 'manifest.json'), 'utf8')) as { service: string; stateObjects: { mechanism: string }[] };
+    if (manifest.stateObjects.some((s) => s.mechanism === 'database')) {
+      this.database = await DatabaseStore.open(this.options.db ?? `sqlite:${path.join(build, 'durable.db')}`);
+    }
+    const module = (await import(pathToFileURL(path.join(build, this.role, 'service.mjs')).href)) as Record<string, BuiltClass>;
+    const Service = module[manifest.service];
+    if (!Service) throw new Error(`${build}/${this.role}/service.mjs does not export ${manifest.service}; compile the service again.`);
+
+    if (this.role === 'primary') {
+      this.link = this.newLink();
+      this.service = await Service.start({ database: this.database, link: this.link });
+    } else {
+      this.service = await Service.start({ database: this.database });
+    }
+    this.replication = new ReplicationServer({
+      replica: this.service.runtime.replica,
+      key: this.options.key,
+      node: this.httpUrl,
+      log,
+      onJoin: this.role === 'primary' ? (address) => void this.connectBackup(parseAddress(address)) : undefined,
+    });
+    const repl = await this.replication.listen(this.options.repl.host, this.options.repl.port);
+    this.addresses.repl = { host: repl.address, port: repl.port };
+    this.rpc = new RpcServer(this.served(), { log });
+    const http = await this.rpc.listen(this.options.http.host, this.options.http.port);
+    this.addresses.http = { host: http.address, port: http.port };
+    (this.replication.options as { node: string }).node = this.httpUrl;
+    log('node.started', { role: this.role, epoch: this.service.runtime.currentEpoch, http: this.httpUrl, repl: `${repl.address}:${repl.port}` });
+
+    if (this.role === 'primary') for (const backup of this.options.backups) void this.connectBackup(backup);
+    else this.follow();
+  }
+
+  private newLink(): TcpLink {
+    return new TcpLink({
+      key: this.options.key,
+      node: () => this.httpUrl,
+      epoch: () => this.service?.runtime.currentEpoch ?? 1,
+      minAcks: this.options.minAcks,
+      ackTimeoutMs: this.options.heartbeatTimeoutMs,
+      heartbeatMs: this.options.heartbeatIntervalMs,
+      log: this.options.log,
+    });
+  }
+
+  /** Connects to a backup and joins it (snapshot, then stream), retrying until it answers. */
+  private async connectBackup(address: Address): Promise<void> {
+    for (let attempt = 0; !this.stopping && this.role === 'primary'; attempt++) {
+      try {
+        const handle = await this.link!.connect(address.host, address.port);
+        await this.service.runtime.join((snapshot) => handle.join(snapshot));
+        return;
+      } catch (error) {
+        if (attempt % 20 === 0) this.options.log('replication.backup.unreachable', { backup: `${address.host}:${address.port}`, error: (error as Error).message });
+        await sleep(Math.min(1_000, 100 * (attempt + 1)));
+      }
+    }
+  }
+
+  /** A backup: ask to join when told to, then watch the primary's heartbeats. */
+  private follow(): void {
+    const { join, heartbeatTimeoutMs, heartbeatIntervalMs, log } = this.options;
+    if (join) {
+      const own = `${this.addresses.repl!.host}:${this.addresses.repl!.port}`;
+      void (async () => {
+        for (let attempt = 0; !this.stopping && !this.replication.following; attempt++) {
+          try {
+            await requestJoin(join.host, join.port, this.options.key, own);
+            return;
+          } catch (error) {
+            if (attempt % 20 === 0) log('replication.join.retrying', { primary: `${join.host}:${join.port}`, error: (error as Error).message });
+            await sleep(Math.min(1_000, 100 * (attempt + 1)));
+          }
+        }
+      })();
+    }
+    let joined = false;
+    this.detector = setInterval(() => {
+      if (this.replication.following) joined = true;
+      const silent = Date.now() - this.replication.lastHeard;
+      if (joined && this.role === 'backup' && silent > heartbeatTimeoutMs) {
+        log('failure.suspected', { primary: this.replication.primaryNode, silentMs: silent });
+        void this.promote();
+      }
+    }, Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)));
+    this.detector.unref();
+  }
+
+  /** Becomes the primary: settles what the old primary left, raises the epoch, serves. */
+  promote(): Promise<void> {
+    this.promoting ??= (async () => {
+      if (this.role === 'primary') return;
+      clearInterval(this.detector);
+      const started = Date.now();
+      this.link = this.newLink();
+      await this.service.promote!(this.link);
+      this.role = 'primary';
+      this.replication.options.onJoin = (address) => void this.connectBackup(parseAddress(address));
+      this.options.log('role.changed', { role: 'primary', epoch: this.service.runtime.currentEpoch, promotionMs: Date.now() - started });
+      for (const backup of this.options.backups) void this.connectBackup(backup);
+    })();
+    return this.promoting;
+  }
+
+  private served() {
+    return {
+      role: () => this.role,
+      epoch: () => this.service.runtime.currentEpoch,
+      ready: () => this.role === 'primary' || this.replication.following,
+      primaryHint: () => (this.role === 'primary' ? this.httpUrl : this.replication.primaryNode),
+      dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request),
+      begin: () => this.service.begin(),
+      commit: (tx: string) => this.service.commit(tx),
+      abort: (tx: string) => this.service.abort(tx),
+      promote: () => this.promote(),
+      metrics: () => ({ role: this.role, epoch: this.service.runtime.currentEpoch, liveBackups: this.link?.liveBackups ?? [], lastApplied: this.service.runtime.replica.lastApplied }),
+      key: this.options.key,
+    };
+  }
+
+  /** Graceful stop: no new requests, those in flight finish, then the ports and the database close. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.detector);
+    await this.rpc.close();
+    this.link?.close();
+    await this.replication.close();
+    await this.database?.close();
+    this.options.log('node.stopped', { role: this.role });
+  }
+}
+
+export function parseAddress(text: string): Address {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
+  if (!match || Number(match[3]) > 65535) throw new Error(`'${text}' is not HOST:PORT.`);
+  return { host: match[1] ?? match[2]!, port: Number(match[3]) };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,41 @@
+// A new backup asks a running primary to take it on (`durable serve --role backup --join HOST:PORT`):
+// it proves the cluster key on the primary's replication port and gives the address of its own, where
+// the primary then connects, sends the snapshot and streams to it.
+import net from 'node:net';
+import { encodeFrame, FrameDecoder, type Message } from './frames.js';
+import { backupProof, joinProof, newNonce, proofsMatch } from './handshake.js';
+
+export function requestJoin(host: string, port: number, key: Buffer, ownAddress: string, timeoutMs = 5_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    const decoder = new FrameDecoder(1024 * 1024);
+    const nonce = newNonce();
+    let serverNonce = '';
+    const timer = setTimeout(() => finish(new Error(`The primary at ${host}:${port} did not answer the join request in time.`)), timeoutMs);
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve();
+    };
+    socket.on('error', (error) => finish(new Error(`Cannot reach the primary at ${host}:${port}: ${error.message}`)));
+    socket.on('data', (chunk) => {
+      let messages: Message[];
+      try {
+        messages = decoder.push(chunk);
+      } catch (error) {
+        return finish(error as Error);
+      }
+      for (const message of messages) {
+        if (message.type === 'hello') {
+          serverNonce = String(message.nonce);
+          socket.write(encodeFrame({ type: 'join', nonce, address: ownAddress, mac: joinProof(key, serverNonce, nonce, ownAddress) }));
+        } else if (message.type === 'welcome') {
+          return proofsMatch(backupProof(key, serverNonce, nonce), message.mac) ? finish() : finish(new Error(`The node at ${host}:${port} does not hold the cluster key.`));
+        } else if (message.type === 'refuse') {
+          return finish(new Error(`The node at ${host}:${port} refused the join: ${message.reason}`));
+        }
+      }
+    });
+  });
+}
