@@ -53,7 +53,7 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     key = INSECURE_KEY;
   }
   const log = (event: string, fields: Record<string, unknown>) => io.stderr(JSON.stringify({ time: new Date().toISOString(), event, ...fields }) + '\n');
-  return ServiceNode.start({
+  const starting = ServiceNode.start({
     build,
     role: options.role,
     http,
@@ -67,6 +67,13 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     heartbeatTimeoutMs: number('heartbeat-timeout', options.heartbeatTimeout, 10),
     log,
   });
+  try {
+    return await starting;
+  } catch (error) {
+    // A node that cannot start (a database it cannot reach, a port in use, a primary already elsewhere)
+    // is the operator's to fix: a message, exit 1.
+    throw new UserError(`cannot start the ${options.role}: ${(error as Error).message}`);
+  }
 }
 
 function isLoopback(host: string): boolean {

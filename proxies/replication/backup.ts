@@ -32,6 +32,13 @@ export class BackupReplica {
     return this.applied;
   }
 
+  /** Whether this replica started from a primary's snapshot: only then may it take over. */
+  get hasSnapshot(): boolean {
+    return this.snapshotLoaded;
+  }
+
+  private snapshotLoaded = false;
+
   get currentEpoch(): number {
     return this.epoch;
   }
@@ -39,6 +46,7 @@ export class BackupReplica {
   /** Starts from the primary's snapshot (a joining backup): every replicated object, and where it stands. */
   loadSnapshot(snapshot: { epoch: number; seq: number; objects: Record<string, { state: never; nextId: number }>; replies: [string, string][] }): void {
     this.broken = undefined;
+    this.snapshotLoaded = true;
     this.epoch = snapshot.epoch;
     this.received = this.applied = snapshot.seq;
     this.held.length = 0;

@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { Outcome } from '../action/controller.js';
 import { DatabaseStore } from '../database/store.js';
 import { ReplicationServer } from '../transport/server.js';
-import { requestJoin } from '../transport/join.js';
+import { probeRole, requestJoin } from '../transport/join.js';
 import { TcpLink } from '../transport/tcp-link.js';
 import type { ServiceRuntime } from '../runtime.js';
 import { RpcServer } from './http.js';
@@ -85,6 +85,14 @@ export class ServiceNode {
     if (!Service) throw new Error(`${build}/${this.role}/service.mjs does not export ${manifest.service}; compile the service again.`);
 
     if (this.role === 'primary') {
+      // A node started as primary while one of its backups already is (it took over after this node
+      // died) would take over again with less state: refuse, and say how to rejoin instead.
+      for (const backup of this.options.backups) {
+        const found = await probeRole(backup.host, backup.port);
+        if (found?.role === 'primary') {
+          throw new Error(`The node at ${backup.host}:${backup.port} is already the primary (epoch ${found.epoch}, serving ${found.node}). Start this node as a backup instead: --role backup --join ${backup.host}:${backup.port}.`);
+        }
+      }
       this.link = this.newLink();
       this.service = await Service.start({ database: this.database, link: this.link });
     } else {
@@ -96,6 +104,7 @@ export class ServiceNode {
       node: this.httpUrl,
       log,
       onJoin: this.role === 'primary' ? (address) => void this.connectBackup(parseAddress(address)) : undefined,
+      epoch: () => this.service.runtime.currentEpoch,
     });
     const repl = await this.replication.listen(this.options.repl.host, this.options.repl.port);
     this.addresses.repl = { host: repl.address, port: repl.port };
@@ -118,8 +127,19 @@ export class ServiceNode {
       ackTimeoutMs: this.options.heartbeatTimeoutMs,
       heartbeatMs: this.options.heartbeatIntervalMs,
       log: this.options.log,
+      onFenced: (epoch) => this.stepDown(epoch),
     });
   }
+
+  /** Another node is primary at a newer epoch: stop serving writes; clients are sent elsewhere. */
+  private stepDown(epoch: number): void {
+    if (this.role !== 'primary') return;
+    this.role = 'backup';
+    this.fencedBy = epoch;
+    this.options.log('role.changed', { role: 'fenced', epoch: this.service.runtime.currentEpoch, newerEpoch: epoch });
+  }
+
+  private fencedBy: number | undefined;
 
   /** Connects to a backup and joins it (snapshot, then stream), retrying until it answers. */
   private async connectBackup(address: Address): Promise<void> {
@@ -152,16 +172,44 @@ export class ServiceNode {
         }
       })();
     }
-    let joined = false;
+    let deciding = false;
     this.detector = setInterval(() => {
-      if (this.replication.following) joined = true;
+      // Only a backup that holds a primary's snapshot may suspect it, and so take over.
+      const joined = this.service.runtime.replica.hasSnapshot;
       const silent = Date.now() - this.replication.lastHeard;
-      if (joined && this.role === 'backup' && silent > heartbeatTimeoutMs) {
-        log('failure.suspected', { primary: this.replication.primaryNode, silentMs: silent });
-        void this.promote();
-      }
+      if (!joined || this.role !== 'backup' || deciding || silent <= heartbeatTimeoutMs) return;
+      deciding = true;
+      log('failure.suspected', { primary: this.replication.primaryNode, silentMs: silent });
+      void this.succeed().finally(() => (deciding = false));
     }, Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)));
     this.detector.unref();
+  }
+
+  /**
+   * The primary is silent. Among its backups (in the order they joined), the first one alive takes
+   * over; the others join whichever has become primary. So one backup is promoted, not all of them.
+   */
+  private async succeed(): Promise<void> {
+    const me = `${this.addresses.repl!.host}:${this.addresses.repl!.port}`;
+    const succession = this.replication.peers.includes(me) ? this.replication.peers : [me, ...this.replication.peers];
+    for (const peer of succession) {
+      if (peer === me) {
+        await this.promote();
+        return;
+      }
+      const { host, port } = parseAddress(peer);
+      const found = await probeRole(host, port, this.options.heartbeatTimeoutMs);
+      if (found?.role === 'primary' && (found.epoch ?? 0) > this.service.runtime.currentEpoch) {
+        this.options.log('replication.following.new-primary', { primary: peer });
+        this.replication.lastHeard = Date.now();
+        await requestJoin(host, port, this.options.key, me).catch((error: Error) => this.options.log('replication.join.retrying', { primary: peer, error: error.message }));
+        return;
+      }
+      if (found) {
+        this.replication.lastHeard = Date.now(); // an earlier backup is alive: give it time to take over
+        return;
+      }
+    }
   }
 
   /** Becomes the primary: settles what the old primary left, raises the epoch, serves. */
@@ -184,7 +232,7 @@ export class ServiceNode {
     return {
       role: () => this.role,
       epoch: () => this.service.runtime.currentEpoch,
-      ready: () => this.role === 'primary' || this.replication.following,
+      ready: () => this.fencedBy === undefined && (this.role === 'primary' || this.replication.following),
       primaryHint: () => (this.role === 'primary' ? this.httpUrl : this.replication.primaryNode),
       dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request),
       begin: () => this.service.begin(),

@@ -5,15 +5,18 @@
 
 /** Messages between a primary and a backup. */
 export type Message =
-  | { type: 'hello'; nonce: string; node: string }
+  /** The listening side's greeting: its role and epoch are unauthenticated, used only to refuse to start. */
+  | { type: 'hello'; nonce: string; node: string; role?: 'primary' | 'backup'; epoch?: number }
   | { type: 'auth'; nonce: string; mac: string; node: string; role: 'primary'; epoch: number }
   | { type: 'welcome'; mac: string; seq: number; epoch: number }
   | { type: 'snapshot'; snapshot: unknown }
   | { type: 'batch'; batch: unknown }
   | { type: 'decide'; decision: unknown }
   | { type: 'ack'; epoch: number; upTo: number }
-  | { type: 'heartbeat'; epoch: number; at: number }
-  | { type: 'refuse'; reason: string }
+  /** From a primary, `peers` lists its live backups in the order they joined: who takes over first. */
+  | { type: 'heartbeat'; epoch: number; at: number; peers?: string[] }
+  /** The connection is refused; `epoch`, when given, is the refusing node's (a newer one fences the peer). */
+  | { type: 'refuse'; reason: string; epoch?: number }
   /** A new backup asks a primary to connect to it at `address` and stream to it. */
   | { type: 'join'; nonce: string; mac: string; address: string };
 

@@ -39,3 +39,26 @@ export function requestJoin(host: string, port: number, key: Buffer, ownAddress:
     });
   });
 }
+
+/** What the node listening at host:port says it is (from its greeting), or undefined if it does not answer. */
+export function probeRole(host: string, port: number, timeoutMs = 1_000): Promise<{ role?: string; epoch?: number; node?: string } | undefined> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ host, port });
+    const decoder = new FrameDecoder(1024 * 1024);
+    const done = (value: { role?: string; epoch?: number; node?: string } | undefined) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(value);
+    };
+    const timer = setTimeout(() => done(undefined), timeoutMs);
+    socket.on('error', () => done(undefined));
+    socket.on('data', (chunk) => {
+      try {
+        const hello = decoder.push(chunk).find((m) => m.type === 'hello');
+        if (hello && hello.type === 'hello') done({ role: hello.role, epoch: hello.epoch, node: hello.node });
+      } catch {
+        done(undefined);
+      }
+    });
+  });
+}

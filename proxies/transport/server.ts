@@ -19,6 +19,8 @@ export interface ReplicationServerOptions {
   log?: (event: string, fields: Record<string, unknown>) => void;
   /** Set while this node is the primary: a backup asking to join is connected to at its address. */
   onJoin?: (address: string) => void;
+  /** This node's epoch now (after a promotion, higher than the replica's). */
+  epoch: () => number;
 }
 
 export class ReplicationServer {
@@ -28,6 +30,8 @@ export class ReplicationServer {
   lastHeard = 0;
   /** The primary's name as it introduced itself (its HTTP address): where clients should go. */
   primaryNode: string | undefined;
+  /** The primary's live backups, in the order they joined (from its heartbeats): the succession. */
+  peers: string[] = [];
 
   constructor(readonly options: ReplicationServerOptions) {
     this.server = net.createServer((socket) => this.accept(socket));
@@ -59,15 +63,15 @@ export class ReplicationServer {
     const decoder = new FrameDecoder(this.options.maxFrame ?? DEFAULT_MAX_FRAME);
     const nonce = newNonce();
     let authenticated = false;
-    const close = (reason: string) => {
+    const close = (reason: string, epoch?: number) => {
       this.log('replication.peer.closed', { peer, reason });
-      if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason }));
+      if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason, epoch }));
       socket.destroy();
     };
     const timer = setTimeout(() => close('no handshake in time'), this.options.handshakeTimeoutMs ?? 5_000);
     timer.unref();
     socket.setNoDelay(true);
-    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node }));
+    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node, role: this.options.onJoin ? 'primary' : 'backup', epoch: this.options.epoch() }));
     socket.on('error', (error) => this.log('replication.peer.error', { peer, error: error.message }));
     socket.on('close', () => {
       clearTimeout(timer);
@@ -96,7 +100,9 @@ export class ReplicationServer {
             if (message.type !== 'auth') return close(`expected auth, got ${message.type}`);
             const expected = primaryProof(this.options.key, nonce, String(message.nonce), String(message.node), Number(message.epoch));
             if (!proofsMatch(expected, message.mac)) return close('wrong cluster key');
-            if (Number(message.epoch) < this.options.replica.currentEpoch) return close(`stale epoch ${message.epoch}`);
+            // A node that is primary itself, or follows a newer epoch, fences the caller off.
+            const epoch = this.options.epoch();
+            if (this.options.onJoin || Number(message.epoch) < epoch) return close(`stale epoch ${message.epoch}: this node is at epoch ${epoch}`, epoch);
             clearTimeout(timer);
             authenticated = true;
             this.primary?.destroy(); // a newer primary replaces an older connection
@@ -107,6 +113,7 @@ export class ReplicationServer {
             socket.write(encodeFrame({ type: 'welcome', mac: backupProof(this.options.key, nonce, String(message.nonce)), seq: this.options.replica.lastApplied, epoch: this.options.replica.currentEpoch }));
             continue;
           }
+          if (this.options.onJoin) return close(`stale epoch: this node became the primary at epoch ${this.options.epoch()}`, this.options.epoch());
           this.lastHeard = Date.now();
           this.handle(socket, message);
         } catch (error) {
@@ -132,6 +139,7 @@ export class ReplicationServer {
         replica.decide(message.decision as Decision);
         return;
       case 'heartbeat':
+        if (Array.isArray(message.peers)) this.peers = message.peers.filter((p): p is string => typeof p === 'string');
         socket.write(encodeFrame({ type: 'heartbeat', epoch: replica.currentEpoch, at: Date.now() }));
         return;
       default:

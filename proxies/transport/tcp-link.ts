@@ -22,6 +22,8 @@ export interface TcpLinkOptions {
   heartbeatMs?: number;
   maxFrame?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** A peer is at a newer epoch: another node took over, and this primary must stop. */
+  onFenced?: (epoch: number, reason: string) => void;
 }
 
 interface Peer {
@@ -30,13 +32,15 @@ interface Peer {
   acked: number;
   sent: number;
   live: boolean;
-  waiters: { upTo: number; resolve: () => void }[];
+  waiters: { upTo: number; resolve: () => void; reject: (error: Error) => void }[];
   lastHeard: number;
 }
 
 export class TcpLink implements ReplicationLink {
   private readonly peers = new Set<Peer>();
   private timer: NodeJS.Timeout;
+  /** Set once a peer showed a newer epoch: nothing more is committed through this link. */
+  private fenced: string | undefined;
 
   constructor(private readonly options: TcpLinkOptions) {
     this.timer = setInterval(() => this.tick(), Math.max(5, Math.min(options.heartbeatMs ?? 200, (options.ackTimeoutMs ?? 1_000) / 2)));
@@ -90,7 +94,10 @@ export class TcpLink implements ReplicationLink {
           } else if (message.type === 'ack') {
             this.acknowledged(peer, Number(message.upTo));
           } else if (message.type === 'refuse') {
+            if (typeof message.epoch === 'number' && message.epoch >= this.options.epoch()) this.fence(message.epoch, `${address} is at epoch ${message.epoch}: ${message.reason}`);
             return fail(`The backup at ${address} refused: ${message.reason}`, `refused: ${message.reason}`);
+          } else if (message.type === 'heartbeat' && Number(message.epoch) > this.options.epoch()) {
+            this.fence(Number(message.epoch), `${address} follows epoch ${message.epoch}`);
           }
         }
       });
@@ -106,6 +113,7 @@ export class TcpLink implements ReplicationLink {
   }
 
   async replicate(batch: ReplicationBatch, wait: boolean): Promise<void> {
+    if (this.fenced) throw new ReplicationUnavailableError(`fenced: ${this.fenced}`);
     const live = [...this.peers].filter((p) => p.live);
     if (live.length < (this.options.minAcks ?? 0)) {
       throw new ReplicationUnavailableError(`${live.length} backup(s) live, ${this.options.minAcks} required to acknowledge.`);
@@ -113,12 +121,16 @@ export class TcpLink implements ReplicationLink {
     const upTo = batch.records.length > 0 ? batch.records[batch.records.length - 1]!.seq : 0;
     const acks = live.map((peer) => {
       peer.sent = Math.max(peer.sent, upTo);
-      const acked = peer.acked >= upTo ? Promise.resolve() : new Promise<void>((resolve) => peer.waiters.push({ upTo, resolve }));
+      const acked = peer.acked >= upTo ? Promise.resolve() : new Promise<void>((resolve, reject) => peer.waiters.push({ upTo, resolve, reject }));
       this.send(peer, { type: 'batch', batch });
       return acked;
     });
-    if (!wait) return;
+    if (!wait) {
+      for (const a of acks) a.catch(() => undefined);
+      return;
+    }
     await Promise.all(acks);
+    if (this.fenced) throw new ReplicationUnavailableError(`fenced: ${this.fenced}`);
     const stillLive = live.filter((p) => p.live).length;
     if (stillLive < (this.options.minAcks ?? 0)) {
       throw new ReplicationUnavailableError(`only ${stillLive} backup(s) acknowledged; ${this.options.minAcks} required.`);
@@ -127,6 +139,18 @@ export class TcpLink implements ReplicationLink {
 
   decide(decision: Decision): void {
     for (const peer of this.peers) if (peer.live) this.send(peer, { type: 'decide', decision });
+  }
+
+  /** Another node took over (a peer is at a newer epoch): refuse every commit from now on. */
+  private fence(epoch: number, reason: string): void {
+    if (this.fenced) return;
+    this.fenced = reason;
+    this.options.log?.('replication.fenced', { epoch, reason });
+    for (const peer of this.peers) {
+      for (const w of peer.waiters) w.reject(new ReplicationUnavailableError(`fenced: ${reason}`));
+      peer.waiters = [];
+    }
+    this.options.onFenced?.(epoch, reason);
   }
 
   close(): void {
@@ -171,7 +195,7 @@ export class TcpLink implements ReplicationLink {
         this.drop(peer, `no acknowledgement for ${now - peer.lastHeard} ms`);
         continue;
       }
-      this.send(peer, { type: 'heartbeat', epoch: this.options.epoch(), at: now });
+      this.send(peer, { type: 'heartbeat', epoch: this.options.epoch(), at: now, peers: this.liveBackups });
     }
   }
 }

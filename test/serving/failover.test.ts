@@ -58,3 +58,72 @@ describe.each(['pb', 'db'])('the Counter (%s) across a SIGKILL of its primary', 
     expect(failoverMs).toBeLessThan(3_000);
   });
 });
+
+describe.each([
+  ['pb', ['--min-acks', '1']],
+  ['db', []],
+])('a stale primary brought back (%s)', (config, extra) => {
+  it('is fenced: it acknowledges nothing once the backup has taken over', async () => {
+    const dir = await build(config);
+    const db = config === 'db' ? ['--db', `sqlite:${path.join(dir, `stale-${Date.now()}.db`)}`] : [];
+    const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '400'];
+    const backup = await startNode(dir, 'backup', [...timing, ...db]);
+    nodes.push(backup);
+    const primary = await startNode(dir, 'primary', ['--backups', backup.repl, ...timing, ...db, ...extra]);
+    nodes.push(primary);
+    await primary.waitFor('replication.backup.joined');
+    const client = createClient([primary.http], { timeoutMs: 2_000 });
+    expect(await client.call('add', [], { id: 'before' })).toBe(1);
+
+    primary.process.kill('SIGSTOP'); // paused, not dead: it will come back believing it is the primary
+    await backup.waitFor('role.changed');
+    expect(await createClient([backup.http]).call('add', [], { id: 'after' })).toBe(2);
+    primary.process.kill('SIGCONT');
+
+    const stale = await fetch(`${primary.http}/rpc/add`, { method: 'POST', body: JSON.stringify({ args: [], id: 'stale' }) });
+    expect(stale.status).toBe(503);
+    expect(await createClient([backup.http]).call('get')).toBe(2);
+  });
+});
+
+describe('membership', () => {
+  it('a new backup joins under load, then the first backup takes over and the new one follows it', async () => {
+    const dir = await build('pb');
+    const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '500'];
+    const first = await startNode(dir, 'backup', timing);
+    nodes.push(first);
+    const primary = await startNode(dir, 'primary', ['--backups', first.repl, ...timing]);
+    nodes.push(primary);
+    await primary.waitFor('replication.backup.joined');
+
+    const client = createClient([primary.http, first.http], { timeoutMs: 15_000 });
+    const acknowledged: number[] = [];
+    let stop = false;
+    const load = (async () => {
+      for (let i = 0; !stop || i < 40; i++) acknowledged.push(await client.call<number>('add', [], { id: `m${i}` }));
+    })();
+    const second = await startNode(dir, 'backup', ['--join', primary.repl, ...timing]);
+    nodes.push(second);
+    await second.waitFor('replication.primary.connected');
+    const atJoin = acknowledged.length;
+    while (acknowledged.length < atJoin + 40) await new Promise((r) => setTimeout(r, 5));
+
+    primary.kill();
+    await first.waitFor('role.changed');
+    await second.waitFor('replication.following.new-primary');
+    stop = true;
+    await load;
+    expect(new Set(acknowledged).size).toBe(acknowledged.length);
+    expect(await createClient([first.http]).call('get')).toBe(acknowledged.length);
+
+    // The old primary, restarted as primary, refuses: a backup of its own took over.
+    const restarted = startNode(dir, 'primary', ['--backups', first.repl, ...timing]);
+    await expect(restarted).rejects.toThrow(/is already the primary .* Start this node as a backup instead/);
+
+    // The second backup now follows the first: it survives the loss of the first as well.
+    await new Promise((r) => setTimeout(r, 300));
+    first.kill();
+    await second.waitFor('role.changed');
+    expect(await createClient([second.http]).call('get')).toBe(acknowledged.length);
+  });
+});

@@ -24,7 +24,7 @@ afterEach(async () => {
 
 async function backupNode() {
   const runtime = await ServiceRuntime.start({ role: 'backup', mapping: mapping(false), objects, classes });
-  const server = new ReplicationServer({ replica: runtime.replica, key: KEY, node: 'backup', handshakeTimeoutMs: 500 });
+  const server = new ReplicationServer({ replica: runtime.replica, key: KEY, node: 'backup', handshakeTimeoutMs: 500, epoch: () => runtime.currentEpoch });
   const address = await server.listen('127.0.0.1', 0);
   closers.push(() => server.close());
   return { runtime, server, port: address.port };
