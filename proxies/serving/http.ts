@@ -160,11 +160,16 @@ async function readJson(req: http.IncomingMessage, limit: number): Promise<{ val
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
     if (size > limit) {
-      req.destroy();
-      return { status: 413, error: `The request body exceeds ${limit} bytes.` };
+      // Read on (and drop) a moderate excess so the client hears the 413; cut off a flood.
+      if (size > 8 * limit) {
+        req.destroy();
+        break;
+      }
+      continue;
     }
     chunks.push(chunk as Buffer);
   }
+  if (size > limit) return { status: 413, error: `The request body exceeds ${limit} bytes.` };
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return { value: {} };
   try {

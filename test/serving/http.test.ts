@@ -1,0 +1,83 @@
+// DESIGN.md's serving contract over a real `durable serve` process: status codes and error bodies,
+// transactions over HTTP, /health and /metrics, a forced promotion with the cluster key, and a graceful
+// stop on SIGTERM.
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { compileService } from '../../compiler/compile.js';
+import { startNode, type Node } from './processes.js';
+
+const root = path.resolve(import.meta.dirname, '../..');
+let primary: Node;
+let backup: Node;
+
+const post = async (node: Node, url: string, body: unknown, headers: Record<string, string> = {}) => {
+  const response = await fetch(node.http + url, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+};
+
+beforeAll(async () => {
+  const out = path.join(root, '.tmp', 'serving', 'matchmaker-pb');
+  const result = await compileService(path.join(root, 'examples/matchmaker/service.ts'), path.join(root, 'examples/matchmaker/mappings/pb.xml'), out, 'test');
+  expect(result.diagnostics).toEqual([]);
+  backup = await startNode(out, 'backup', ['--heartbeat-timeout', '60000']);
+  primary = await startNode(out, 'primary', ['--backups', backup.repl, '--heartbeat-timeout', '60000']);
+  await primary.waitFor('replication.backup.joined');
+});
+
+afterAll(() => {
+  primary?.kill();
+  backup?.kill();
+});
+
+describe('the serving contract', () => {
+  it('answers results, service errors, and malformed requests with their codes', async () => {
+    expect(await post(primary, '/rpc/machineAdvertise', { args: [{ id: 'm1', cpu: 4, memoryMb: 8192, diskGb: 100 }], id: 'a1' })).toEqual({ status: 200, body: { result: 1 } });
+    const noMachine = await post(primary, '/rpc/jobSubmit', { args: ['alice', { cpu: 64, memoryMb: 1, diskGb: 1 }], id: 'j0' });
+    expect(noMachine).toMatchObject({ status: 422, body: { error: { code: 'SERVICE_ERROR', message: expect.stringContaining('no machine with 64 cores') } } });
+    expect((await post(primary, '/rpc/jobSubmit', '{"args": [')).status).toBe(400);
+    expect(await post(primary, '/rpc/jobSubmit', { args: 'alice' })).toMatchObject({ status: 400, body: { error: { message: expect.stringContaining('"args" must be an array') } } });
+    expect(await post(primary, '/rpc/noSuchMethod', { args: [] })).toMatchObject({ status: 400, body: { error: { code: 'UNKNOWN_METHOD' } } });
+    expect((await post(primary, '/rpc/jobSubmit', { args: [], id: 'x'.repeat(2 * 1024 * 1024) })).status).toBe(413);
+    expect((await post(primary, '/nowhere', {})).status).toBe(404);
+  });
+
+  it('sends requests on a backup to the primary: 503 NOT_PRIMARY naming it', async () => {
+    expect(await post(backup, '/rpc/balance', { args: ['alice'] })).toMatchObject({ status: 503, body: { error: { code: 'NOT_PRIMARY', primary: primary.http } } });
+    const health = await (await fetch(`${backup.http}/health`)).json();
+    expect(health).toEqual({ role: 'backup', epoch: 1, ready: true, primary: primary.http });
+  });
+
+  it('runs transactions over several requests: abort undoes, commit keeps', async () => {
+    await post(primary, '/rpc/machineAdvertise', { args: [{ id: 'm2', cpu: 2, memoryMb: 4096, diskGb: 50 }] });
+    const { body: begun } = await post(primary, '/tx', {});
+    expect(await post(primary, '/rpc/jobSubmit', { args: ['bob', { cpu: 1, memoryMb: 1, diskGb: 1 }], tx: begun.tx })).toMatchObject({ status: 200 });
+    expect(await post(primary, '/rpc/balance', { args: ['bob'] })).toMatchObject({ status: 409, body: { error: { code: 'TX_CONFLICT' } } });
+    expect(await post(primary, `/tx/${begun.tx}/abort`, {})).toMatchObject({ status: 200 });
+    expect(await post(primary, '/rpc/balance', { args: ['bob'] })).toEqual({ status: 200, body: { result: 0 } });
+    expect(await post(primary, '/rpc/balance', { args: ['bob'], tx: begun.tx })).toMatchObject({ status: 409, body: { error: { code: 'TX_ABORTED' } } });
+
+    const { body: second } = await post(primary, '/tx', {});
+    await post(primary, '/rpc/jobSubmit', { args: ['bob', { cpu: 1, memoryMb: 1, diskGb: 1 }], tx: second.tx });
+    expect(await post(primary, `/tx/${second.tx}/commit`, {})).toMatchObject({ status: 200 });
+    expect((await post(primary, '/rpc/balance', { args: ['bob'] })).body.result).toBeGreaterThan(0);
+  });
+
+  it('counts requests and latencies in /metrics', async () => {
+    const metrics = await (await fetch(`${primary.http}/metrics`)).json();
+    expect(metrics).toMatchObject({ role: 'primary', liveBackups: [backup.repl], ok: expect.any(Number), latencyMs: { p50: expect.any(Number), p99: expect.any(Number) } });
+  });
+
+  it('promotes a backup on POST /admin/promote with the cluster key only', async () => {
+    expect((await post(backup, '/admin/promote', {})).status).toBe(401);
+    const promoted = await post(backup, '/admin/promote', {}, { 'x-durable-key': 'serving-tests-cluster-key-0123456789' });
+    expect(promoted).toEqual({ status: 200, body: { role: 'primary', epoch: 2 } });
+    expect((await post(backup, '/rpc/balance', { args: ['bob'] })).body.result).toBeGreaterThan(0);
+  });
+
+  it('stops gracefully on SIGTERM', async () => {
+    const exited = new Promise<number | null>((resolve) => primary.process.once('exit', (code) => resolve(code)));
+    primary.process.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(primary.log.some((l) => l.includes('"event":"node.stopped"'))).toBe(true);
+  });
+});
