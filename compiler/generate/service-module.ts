@@ -31,7 +31,9 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
     moduleSpecifier: input.runtimeImport,
     namedImports: [
       'bindStateFields',
+      'createClient as createDurableClient',
       'ServiceRuntime',
+      { name: 'ClientOptions', isTypeOnly: true },
       { name: 'Outcome', isTypeOnly: true },
       { name: 'RequestContext', isTypeOnly: true },
       { name: 'ServiceOptions', isTypeOnly: true },
@@ -145,6 +147,7 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
     { name: 'commit', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Makes the transaction durable (commitTA).'], statements: ['return this.runtime.commitTransaction(tx);'] },
     { name: 'abort', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Undoes the transaction everywhere (abortTA).'], statements: ['return this.runtime.abortTransaction(tx);'] },
   ]);
+  writeClient(file, service, methods);
   if (role === 'backup') {
     cls.addMethod({
       name: 'promote',
@@ -156,7 +159,39 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
   }
 }
 
-function serviceMethod(method: ServiceMethodInfo, service: ServiceInfo): MethodDeclarationStructure {
+/**
+ * `createClient(urls)`: the service's methods over HTTP, each retried with the same request id on the
+ * next node until one answers (the fault-tolerant client stub).
+ */
+function writeClient(file: SourceFile, service: ServiceInfo, methods: ServiceMethodInfo[]): void {
+  const members = methods.map((m) => {
+    const { params, args } = signature(m, service);
+    const list = params.map((p) => `${'isRestParameter' in p && p.isRestParameter ? '...' : ''}${p.name}${'hasQuestionToken' in p && p.hasQuestionToken ? '?' : ''}: ${p.type}`).join(', ');
+    const argArray = args.startsWith('...') ? args.slice(3) : `[${args}]`;
+    return `    ${m.name}: (${list}): Result<'${m.name}'> => client.call('${m.name}', ${argArray}, request()),`;
+  });
+  file.addFunction({
+    name: 'createClient',
+    isExported: true,
+    docs: [
+      `${service.name} over HTTP, for a caller in another process: every call carries a request id and is\n` +
+        'retried with it on the next node when one fails or is not the primary, so a failover is hidden and\n' +
+        'nothing runs twice. Results arrive as JSON (Maps and Sets as arrays).',
+    ],
+    parameters: [
+      { name: 'urls', type: 'readonly string[]' },
+      { name: 'options', type: 'ClientOptions', initializer: '{}' },
+    ],
+    statements: [
+      'const client = createDurableClient(urls, options);',
+      'let tx: string | undefined;',
+      'const request = () => ({ tx });',
+      `return {\n${members.join('\n')}\n    /** Starts a transaction; later calls belong to it until commit() or abort(). */\n    async begin(): Promise<void> {\n      tx = await client.begin();\n    },\n    async commit(): Promise<void> {\n      if (tx) await client.commit(tx);\n      tx = undefined;\n    },\n    async abort(): Promise<void> {\n      if (tx) await client.abort(tx);\n      tx = undefined;\n    },\n  };`,
+    ],
+  });
+}
+
+function signature(method: ServiceMethodInfo, service: ServiceInfo) {
   const declaration = service.declaration.getInstanceMethodOrThrow(method.name);
   const parameters = declaration.getParameters();
   const rest = parameters.some((p) => p.isRestParameter());
@@ -164,6 +199,11 @@ function serviceMethod(method: ServiceMethodInfo, service: ServiceInfo): MethodD
     ? [{ name: 'args', isRestParameter: true, type: `Parameters<Source['${method.name}']>` }]
     : parameters.map((p, i) => ({ name: p.getName(), hasQuestionToken: p.isOptional() || p.hasInitializer(), type: `Parameters<Source['${method.name}']>[${i}]` }));
   const args = rest ? '...args' : parameters.map((p) => p.getName()).join(', ');
+  return { params, args };
+}
+
+function serviceMethod(method: ServiceMethodInfo, service: ServiceInfo): MethodDeclarationStructure {
+  const { params, args } = signature(method, service);
   const touches = method.touches.length > 0 ? `touches ${method.touches.join(', ')}` : 'touches no state';
   return {
     kind: StructureKind.Method,

@@ -2,6 +2,7 @@
 // transactions over HTTP, /health and /metrics, a forced promotion with the cluster key, and a graceful
 // stop on SIGTERM.
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileService } from '../../compiler/compile.js';
 import { startNode, type Node } from './processes.js';
@@ -65,6 +66,14 @@ describe('the serving contract', () => {
   it('counts requests and latencies in /metrics', async () => {
     const metrics = await (await fetch(`${primary.http}/metrics`)).json();
     expect(metrics).toMatchObject({ role: 'primary', liveBackups: [backup.repl], ok: expect.any(Number), latencyMs: { p50: expect.any(Number), p99: expect.any(Number) } });
+  });
+
+  it("offers the service's own typed client, which finds the primary from any node", async () => {
+    const build = await import(pathToFileURL(path.join(root, '.tmp', 'serving', 'matchmaker-pb', 'primary', 'service.mjs')).href);
+    const client = build.createClient([backup.http, primary.http]);
+    expect(await client.machineAdvertise({ id: 'm9', cpu: 16, memoryMb: 65536, diskGb: 500 })).toBeGreaterThan(0);
+    expect(await client.jobSubmit('carol', { cpu: 16, memoryMb: 1, diskGb: 1 })).toEqual({ id: 'm9', cpu: 16, memoryMb: 65536, diskGb: 500 });
+    expect(await client.balance('carol')).toBe(16);
   });
 
   it('promotes a backup on POST /admin/promote with the cluster key only', async () => {

@@ -2,7 +2,7 @@
 // from examples/counter/service.ts with the durability mapping examples/counter/mappings/db.xml.
 // Do not edit: change the service or the mapping and run `durable compile` again.
 
-import { bindStateFields, ServiceRuntime, type Outcome, type RequestContext, type ServiceOptions, type ReplicationLink } from 'durability-compiler';
+import { bindStateFields, createClient as createDurableClient, ServiceRuntime, type ClientOptions, type Outcome, type RequestContext, type ServiceOptions, type ReplicationLink } from 'durability-compiler';
 import * as source from './source/service.js';
 import { mapping } from './mapping.mjs';
 
@@ -90,4 +90,31 @@ export class CounterService {
   promote(link?: ReplicationLink): Promise<void> {
     return this.runtime.promote(link);
   }
+}
+
+/**
+ * CounterService over HTTP, for a caller in another process: every call carries a request id and is
+ * retried with it on the next node when one fails or is not the primary, so a failover is hidden and
+ * nothing runs twice. Results arrive as JSON (Maps and Sets as arrays).
+ */
+export function createClient(urls: readonly string[], options: ClientOptions = {}) {
+  const client = createDurableClient(urls, options);
+  let tx: string | undefined;
+  const request = () => ({ tx });
+  return {
+    add: (): Result<'add'> => client.call('add', [], request()),
+    get: (): Result<'get'> => client.call('get', [], request()),
+    /** Starts a transaction; later calls belong to it until commit() or abort(). */
+    async begin(): Promise<void> {
+      tx = await client.begin();
+    },
+    async commit(): Promise<void> {
+      if (tx) await client.commit(tx);
+      tx = undefined;
+    },
+    async abort(): Promise<void> {
+      if (tx) await client.abort(tx);
+      tx = undefined;
+    },
+  };
 }

@@ -2,7 +2,7 @@
 // from examples/matchmaker/service.ts with the durability mapping examples/matchmaker/mappings/pb+db.xml.
 // Do not edit: change the service or the mapping and run `durable compile` again.
 
-import { bindStateFields, ServiceRuntime, type Outcome, type RequestContext, type ServiceOptions, type ReplicationLink } from 'durability-compiler';
+import { bindStateFields, createClient as createDurableClient, ServiceRuntime, type ClientOptions, type Outcome, type RequestContext, type ServiceOptions, type ReplicationLink } from 'durability-compiler';
 import * as source from './source/service.js';
 import { mapping } from './mapping.mjs';
 
@@ -98,4 +98,32 @@ export class MatchmakerService {
   promote(link?: ReplicationLink): Promise<void> {
     return this.runtime.promote(link);
   }
+}
+
+/**
+ * MatchmakerService over HTTP, for a caller in another process: every call carries a request id and is
+ * retried with it on the next node when one fails or is not the primary, so a failover is hidden and
+ * nothing runs twice. Results arrive as JSON (Maps and Sets as arrays).
+ */
+export function createClient(urls: readonly string[], options: ClientOptions = {}) {
+  const client = createDurableClient(urls, options);
+  let tx: string | undefined;
+  const request = () => ({ tx });
+  return {
+    machineAdvertise: (machine: Parameters<Source['machineAdvertise']>[0]): Result<'machineAdvertise'> => client.call('machineAdvertise', [machine], request()),
+    jobSubmit: (clientId: Parameters<Source['jobSubmit']>[0], requirements: Parameters<Source['jobSubmit']>[1]): Result<'jobSubmit'> => client.call('jobSubmit', [clientId, requirements], request()),
+    balance: (clientId: Parameters<Source['balance']>[0]): Result<'balance'> => client.call('balance', [clientId], request()),
+    /** Starts a transaction; later calls belong to it until commit() or abort(). */
+    async begin(): Promise<void> {
+      tx = await client.begin();
+    },
+    async commit(): Promise<void> {
+      if (tx) await client.commit(tx);
+      tx = undefined;
+    },
+    async abort(): Promise<void> {
+      if (tx) await client.abort(tx);
+      tx = undefined;
+    },
+  };
 }
