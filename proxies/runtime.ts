@@ -70,6 +70,8 @@ export function bindStateFields<S extends object>(service: S, runtime: ServiceRu
 
 export class ServiceRuntime {
   readonly proxies = new Map<string, DurabilityProxy>();
+  /** The primary's committer (its stats feed /metrics). */
+  committer: Committer | undefined;
   private controller: ActionController | undefined;
   private epoch = 1;
   private role: 'primary' | 'backup';
@@ -187,7 +189,7 @@ export class ServiceRuntime {
     const retention = this.options.replyRetention ?? 100_000;
     this.controller = new ActionController({
       proxies: this.proxies,
-      committer: new Committer({ epoch: () => this.epoch, store, link: this.options.link, retention }),
+      committer: (this.committer = new Committer({ epoch: () => this.epoch, store, link: this.options.link, retention })),
       classes: this.options.classes,
       waitsForBackups: (name) => (this.proxies.get(name) as ReplicationProxy | undefined)?.sync !== 'lazy',
       replyRetention: retention,

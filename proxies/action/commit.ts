@@ -40,8 +40,23 @@ export interface CommitterOptions {
   retention: number;
 }
 
+/** Latencies (ms) of the last commits' phases, and how many actions each group held: for /metrics. */
+export class CommitStats {
+  groups = 0;
+  actions = 0;
+  readonly replicationMs: number[] = [];
+  readonly databaseMs: number[] = [];
+  readonly groupSizes: number[] = [];
+
+  record(list: number[], value: number): void {
+    list.push(value);
+    if (list.length > 2_000) list.splice(0, 1_000);
+  }
+}
+
 export class Committer {
   private commits = 0;
+  readonly stats = new CommitStats();
 
   constructor(private readonly options: CommitterOptions) {}
 
@@ -51,6 +66,10 @@ export class Committer {
     const epoch = this.options.epoch();
     const writesDatabase = store !== undefined && group.some((r) => r.parts.some((p) => p.sql && p.sql.length > 0));
     const keyOf = (r: CommitRecord) => r.replies[0]?.key ?? `action:${epoch}:${r.seq}`;
+    this.stats.groups++;
+    this.stats.actions += group.length;
+    this.stats.record(this.stats.groupSizes, group.length);
+    const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
     if (link) {
       const records: ReplicationRecord[] = group.map((r) => ({
@@ -60,7 +79,9 @@ export class Committer {
         prepared: writesDatabase ? { key: keyOf(r) } : undefined,
       }));
       try {
+        const started = process.hrtime.bigint();
         await link.replicate({ epoch, records }, group.some((r) => r.waitForBackups));
+        this.stats.record(this.stats.replicationMs, since(started));
       } catch (error) {
         // Some backups may hold the group and others not: the primary's memory can no longer be said to
         // match them. Stop, and let a backup take over from a consistent state.
@@ -79,7 +100,9 @@ export class Committer {
     let committed: number;
     let failure: Error | undefined;
     try {
+      const started = process.hrtime.bigint();
       ({ committed, failure } = await store!.commit(epoch, records));
+      this.stats.record(this.stats.databaseMs, since(started));
     } catch (error) {
       if (error instanceof FencedError) {
         link?.decide({ epoch, seqs: group.map((r) => r.seq), commit: false });

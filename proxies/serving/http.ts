@@ -196,7 +196,7 @@ function keyMatches(key: Buffer, header: string | string[] | undefined): boolean
   return given.length === key.length && timingSafeEqual(given, key);
 }
 
-function percentiles(values: number[]): { p50: number; p99: number; count: number } {
+export function percentiles(values: number[]): { p50: number; p99: number; count: number } {
   if (values.length === 0) return { p50: 0, p99: 0, count: 0 };
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000) / 1000;

@@ -11,7 +11,7 @@ import { ReplicationServer } from '../transport/server.js';
 import { probeRole, requestJoin } from '../transport/join.js';
 import { TcpLink } from '../transport/tcp-link.js';
 import type { ServiceRuntime } from '../runtime.js';
-import { RpcServer } from './http.js';
+import { percentiles, RpcServer } from './http.js';
 
 export interface Address {
   host: string;
@@ -239,7 +239,16 @@ export class ServiceNode {
       commit: (tx: string) => this.service.commit(tx),
       abort: (tx: string) => this.service.abort(tx),
       promote: () => this.promote(),
-      metrics: () => ({ role: this.role, epoch: this.service.runtime.currentEpoch, liveBackups: this.link?.liveBackups ?? [], lastApplied: this.service.runtime.replica.lastApplied }),
+      metrics: () => {
+        const stats = this.service.runtime.committer?.stats;
+        return {
+          role: this.role,
+          epoch: this.service.runtime.currentEpoch,
+          liveBackups: this.link?.liveBackups ?? [],
+          lastApplied: this.service.runtime.replica.lastApplied,
+          commits: stats && { groups: stats.groups, actions: stats.actions, groupSize: percentiles(stats.groupSizes), replicationMs: percentiles(stats.replicationMs), databaseMs: percentiles(stats.databaseMs) },
+        };
+      },
       key: this.options.key,
     };
   }

@@ -64,8 +64,15 @@ describe('the serving contract', () => {
   });
 
   it('counts requests and latencies in /metrics', async () => {
-    const metrics = await (await fetch(`${primary.http}/metrics`)).json();
-    expect(metrics).toMatchObject({ role: 'primary', liveBackups: [backup.repl], ok: expect.any(Number), latencyMs: { p50: expect.any(Number), p99: expect.any(Number) } });
+    const metrics = (await (await fetch(`${primary.http}/metrics`)).json()) as { commits: { actions: number; groups: number } };
+    expect(metrics).toMatchObject({
+      role: 'primary',
+      liveBackups: [backup.repl],
+      ok: expect.any(Number),
+      latencyMs: { p50: expect.any(Number), p99: expect.any(Number) },
+      commits: { groups: expect.any(Number), replicationMs: { p50: expect.any(Number), p99: expect.any(Number) } },
+    });
+    expect(metrics.commits.actions).toBeGreaterThanOrEqual(metrics.commits.groups);
   });
 
   it("offers the service's own typed client, which finds the primary from any node", async () => {
