@@ -125,6 +125,9 @@ export class TcpLink implements ReplicationLink {
       this.send(peer, { type: 'batch', batch });
       return acked;
     });
+    // Back-pressure: a backup whose socket buffer is full is given time to drain before the next group
+    // is handed over, so a slow backup slows the primary rather than fill its memory.
+    await Promise.all(live.map((peer) => (peer.socket.writableNeedDrain ? drained(peer.socket) : undefined)));
     if (!wait) {
       for (const a of acks) a.catch(() => undefined);
       return;
@@ -198,4 +201,16 @@ export class TcpLink implements ReplicationLink {
       this.send(peer, { type: 'heartbeat', epoch: this.options.epoch(), at: now, peers: this.liveBackups });
     }
   }
+}
+
+function drained(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done);
+      socket.off('close', done);
+      resolve();
+    };
+    socket.once('drain', done);
+    socket.once('close', done);
+  });
 }
