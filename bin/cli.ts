@@ -9,6 +9,7 @@ import { compileService } from '../compiler/compile.js';
 import { formatInspection, inspectService } from '../compiler/inspect.js';
 import { VERSION } from './version.js';
 import { startServing, type ServeOptions } from './serve.js';
+import { runCompare, type CompareOptions } from './compare/run.js';
 
 export interface CliIO {
   cwd: string;
@@ -128,24 +129,21 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     });
 
   command('compare')
-    .description('Run an example under several mappings and report throughput and latency side by side, with a chart.')
-    .argument('<example>', 'counter or matchmaker (or a directory with a service and mappings)')
-    .option('--configs <names>', 'comma-separated mapping names (default: all of the example\'s mappings)')
+    .description('Run an example under several mappings, primary and backup as real processes, and report throughput and latency side by side, with a chart.')
+    .argument('<example>', 'counter or matchmaker (or a directory with service.ts and mappings/)')
+    .option('--configs <names>', "comma-separated mapping names (default: all of the example's mappings)")
     .option('--clients <list>', 'client counts to measure', '1,2,4,8,12,16')
-    .option('--requests <n>', 'requests per measurement')
-    .option('--db <url>', 'database for database mappings (default: a fresh SQLite file)')
+    .option('--requests <n>', 'requests per measurement', '1000')
+    .option('--db <url>', 'database for database mappings (default: a fresh SQLite file per measurement)')
     .option('--json', 'print results as JSON')
-    .option('--out <dir>', 'where to write results.json and the chart')
-    .action(notYetBuilt('compare', 6));
+    .option('--out <dir>', 'where to write results.json, chart.svg and the builds', 'compare-results/<example>')
+    .action(async (example: string, options: CompareOptions) => {
+      setExitCode(await runCompare(example, { ...options, out: options.out === 'compare-results/<example>' ? undefined : options.out }, io));
+    });
 
   return program;
 }
 
-function notYetBuilt(name: string, issue: number): () => never {
-  return () => {
-    throw new UserError(`'durable ${name}' is not available in this version yet (tracked as issue #${issue}); 'durable check' is. See the README's Status section.`);
-  };
-}
 
 function printDiagnostics(diagnostics: readonly Diagnostic[], io: CliIO): void {
   if (diagnostics.length === 0) return;

@@ -1,0 +1,66 @@
+// The load generator of `durable compare`: real HTTP over keep-alive connections, one connection per
+// client, each client sending its next request when the last one answered (closed loop), every request
+// with its own id. Latencies are measured per request, from send to the last byte of the answer.
+import http from 'node:http';
+
+export interface Workload {
+  /** Before the measurement: fills the state the requests need (not measured). */
+  prepare(call: Caller): Promise<void>;
+  /** One client's loop: calls `call` for each request until `more()` says stop. */
+  client(call: Caller, index: number, more: () => boolean): Promise<void>;
+}
+
+export type Caller = (method: string, args: unknown[]) => Promise<unknown>;
+
+export interface LoadResult {
+  clients: number;
+  requests: number;
+  errors: number;
+  seconds: number;
+  throughput: number;
+  p50: number;
+  p99: number;
+}
+
+export async function runLoad(baseUrl: string, workload: Workload, clients: number, requests: number): Promise<LoadResult> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients + 1 });
+  const url = new URL(baseUrl);
+  let sequence = 0;
+  const latencies: number[] = [];
+  let errors = 0;
+  let measuring = false;
+  const call: Caller = (method, args) =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify({ args, id: `cmp-${process.pid}-${sequence++}` });
+      const started = process.hrtime.bigint();
+      const req = http.request({ agent, host: url.hostname, port: url.port, method: 'POST', path: `/rpc/${method}`, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          if (measuring) latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode === 200) return resolve((JSON.parse(text) as { result: unknown }).result);
+          if (measuring) errors++;
+          reject(new Error(`${method}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+
+  try {
+    await workload.prepare(call);
+    measuring = true;
+    let sent = 0;
+    const more = () => sent++ < requests;
+    const started = process.hrtime.bigint();
+    await Promise.all(Array.from({ length: clients }, (_, i) => workload.client(call, i, more)));
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    measuring = false;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+    return { clients, requests: latencies.length, errors, seconds, throughput: latencies.length / seconds, p50: at(0.5), p99: at(0.99) };
+  } finally {
+    agent.destroy();
+  }
+}
