@@ -92,6 +92,11 @@ export class ServiceRuntime {
     return runtime;
   }
 
+  /** Why the primary stopped committing, if it did (fenced: another node took over). */
+  get stopped(): { reason: string; fenced: boolean } | undefined {
+    return this.controller?.stoppedState;
+  }
+
   get currentRole(): 'primary' | 'backup' {
     return this.role;
   }

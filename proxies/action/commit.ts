@@ -7,7 +7,7 @@
 // touched a replicated and a database object commits in both or neither, whenever the primary dies.
 import type { DatabaseRecord, DatabaseStore } from '../database/store.js';
 import { FencedError } from '../database/store.js';
-import type { ReplicationLink, ReplicationRecord } from '../replication/link.js';
+import { ReplicationUnavailableError, type ReplicationLink, type ReplicationRecord } from '../replication/link.js';
 import type { CommitPart } from '../core/types.js';
 
 export interface CommitRecord {
@@ -28,6 +28,8 @@ export type CommitVerdict =
 
 export interface CommitOutcome {
   verdicts: CommitVerdict[];
+  /** Nothing of the group reached any backup: its sequence numbers may be used again. */
+  unshipped?: boolean;
   /** The node can no longer commit (fenced, or the outcome of a commit is unknowable): stop serving. */
   fatal?: { reason: string; fenced: boolean };
 }
@@ -83,9 +85,15 @@ export class Committer {
         await link.replicate({ epoch, records }, group.some((r) => r.waitForBackups));
         this.stats.record(this.stats.replicationMs, since(started));
       } catch (error) {
-        // Some backups may hold the group and others not: the primary's memory can no longer be said to
-        // match them. Stop, and let a backup take over from a consistent state.
-        return this.fatal(group.length, `replication failed: ${(error as Error).message}`);
+        const unavailable = error instanceof ReplicationUnavailableError ? error : undefined;
+        if (unavailable && !unavailable.shipped && !unavailable.fenced) {
+          // Too few backups to begin with, and nothing sent: these requests fail (undone), and writes
+          // resume once enough backups are back.
+          return { verdicts: group.map(() => ({ kind: 'failed', reason: `replication unavailable: ${unavailable.message}` })), unshipped: true };
+        }
+        // Some backups may hold the group and others not (or a newer primary exists): the primary's memory
+        // can no longer be said to match them. Stop, and let a backup take over from a consistent state.
+        return this.fatal(group.length, `replication failed: ${(error as Error).message}`, unavailable?.fenced ?? false);
       }
     }
 

@@ -78,6 +78,10 @@ export class ActionController {
     this.nextSeq = options.firstSeq ?? 1;
   }
 
+  get stoppedState(): { reason: string; fenced: boolean } | undefined {
+    return this.stopped;
+  }
+
   get lastSeq(): number {
     return this.nextSeq - 1;
   }
@@ -189,11 +193,25 @@ export class ActionController {
 
   async commitTransaction(id: string): Promise<Outcome> {
     const tx = this.transactions.get(id);
-    if (!tx) return { kind: 'tx-aborted', message: this.endedTransactions.get(id) ?? `Transaction ${id} does not exist here.` };
+    if (!tx) {
+      // A retried commit (its first answer lost, or sent again after a failover) gets the first answer.
+      const committed = this.replies.get(commitKey(id));
+      if (committed !== undefined) return this.replyOutcome(committed);
+      if (this.inflight.has(commitKey(id))) return this.inflight.get(commitKey(id))!;
+      return { kind: 'tx-aborted', message: this.endedTransactions.get(id) ?? `Transaction ${id} does not exist here.` };
+    }
+    const run = this.commitOpenTransaction(tx);
+    this.inflight.set(commitKey(id), run);
+    return run.finally(() => this.inflight.delete(commitKey(id)));
+  }
+
+  private async commitOpenTransaction(tx: Transaction): Promise<Outcome> {
+    const id = tx.id;
     const release = await this.lock();
     this.endTransaction(tx, `Transaction ${id} was committed.`);
     const parts = tx.touched.map((p) => p.commitTA(tx.action));
     const replies = [...tx.replies].map(([key, reply]) => ({ key, reply }));
+    replies.push({ key: commitKey(id), reply: this.encodeReply({ committed: id }) });
     const done = this.enqueue(tx.action, tx.touched, parts, replies, true);
     release();
     const verdict = await done;
@@ -290,7 +308,7 @@ export class ActionController {
           p.settle({ kind: 'committed' });
         }
         if (outcome.fatal) this.stopped = outcome.fatal;
-        if (failedAt >= 0) await this.failPending(outcome.verdicts.slice(failedAt));
+        if (failedAt >= 0) await this.failPending(outcome.verdicts.slice(failedAt), outcome.unshipped ?? false);
       }
     } finally {
       this.committing = false;
@@ -302,7 +320,7 @@ export class ActionController {
    * The first pending action could not be made durable: it and every action after it (which ran on top
    * of its changes) are undone, newest first, and answered.
    */
-  private async failPending(verdicts: CommitVerdict[]): Promise<void> {
+  private async failPending(verdicts: CommitVerdict[], unshipped: boolean): Promise<void> {
     const release = await this.lock();
     const failing = this.pending.splice(0);
     // An open transaction that touched any of those objects has read what is being undone: it ends
@@ -315,8 +333,8 @@ export class ActionController {
     }
     // Actions queued behind the group were never shipped: their sequence numbers are reused, so the
     // backups see no gap. Those of the group were shipped (as prepared) and are decided as aborted.
-    const unshipped = failing[verdicts.length];
-    if (unshipped) this.nextSeq = unshipped.record.seq;
+    const firstUnshipped = unshipped ? failing[0] : failing[verdicts.length];
+    if (firstUnshipped) this.nextSeq = firstUnshipped.record.seq;
     for (const p of [...failing].reverse()) {
       for (const proxy of [...p.proxies].reverse()) (p.transactional ? proxy.abortTA(p.action) : proxy.abortA(p.action));
     }
@@ -384,6 +402,11 @@ export class ActionController {
     this.replies.set(key, reply);
     if (this.replies.size > (this.options.replyRetention ?? 100_000)) this.replies.delete(this.replies.keys().next().value!);
   }
+}
+
+/** The exactly-once key of a transaction's commit. */
+function commitKey(tx: string): string {
+  return `tx:${tx}:commit`;
 }
 
 function messageOf(error: unknown): string {

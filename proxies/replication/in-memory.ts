@@ -21,7 +21,7 @@ export class InMemoryLink implements ReplicationLink {
     this.batches++;
     const live = this.backups.filter((b) => !this.down.has(b));
     if (live.length < this.minAcks) {
-      throw new ReplicationUnavailableError(`${live.length} backup(s) live, ${this.minAcks} required to acknowledge.`);
+      throw new ReplicationUnavailableError(`${live.length} backup(s) live, ${this.minAcks} required to acknowledge.`, false);
     }
     const wire = JSON.stringify(batch);
     // One ordered stream, as a connection is: a lazy batch is delivered later, never overtaken.

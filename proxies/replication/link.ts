@@ -27,7 +27,20 @@ export interface Decision {
   commit: boolean;
 }
 
-export class ReplicationUnavailableError extends Error {}
+export class ReplicationUnavailableError extends Error {
+  /**
+   * @param shipped Whether some backups may hold the group (then the primary's state can no longer be
+   *   said to match them, and it must stop); false when nothing was sent (too few backups to begin with).
+   * @param fenced Whether a newer primary exists.
+   */
+  constructor(
+    message: string,
+    readonly shipped = true,
+    readonly fenced = false,
+  ) {
+    super(message);
+  }
+}
 
 export interface ReplicationLink {
   /**

@@ -9,6 +9,8 @@ export interface ClientOptions {
   timeoutMs?: number;
   /** Pause before trying the nodes again after each has failed once (default 50 ms, doubling to 1 s). */
   retryDelayMs?: number;
+  /** How long one node may take before the next is tried (default 2 s): a paused node must not take the whole budget. */
+  attemptTimeoutMs?: number;
 }
 
 export class RemoteServiceError extends Error {
@@ -49,7 +51,8 @@ export function createClient(urls: readonly string[], options: ClientOptions = {
         if (remaining <= 0) throw new ClientTimeoutError(`${path}: gave up after ${options.timeoutMs ?? 10_000} ms (${lastError}).`);
         let response: Response;
         try {
-          response = await fetch(nodes[index] + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(remaining) });
+          const attempt = Math.min(remaining, options.attemptTimeoutMs ?? 2_000);
+          response = await fetch(nodes[index] + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(attempt) });
         } catch (error) {
           lastError = `${nodes[index]}: ${(error as Error).message}`;
           continue;

@@ -37,7 +37,12 @@ export class RpcServer {
     private readonly node: ServedNode,
     private readonly options: HttpServerOptions = {},
   ) {
-    this.server = http.createServer((req, res) => void this.handle(req, res));
+    this.server = http.createServer((req, res) => {
+      this.handle(req, res).catch((error: Error) => {
+        this.options.log?.('http.error', { error: error.message });
+        if (!res.headersSent) send(res, 500, { error: { code: 'INTERNAL', message: 'The node failed to answer; retry with the same id.' } });
+      });
+    });
     this.server.keepAliveTimeout = 65_000;
   }
 
@@ -48,17 +53,36 @@ export class RpcServer {
     });
   }
 
-  /** Stops accepting, lets requests in flight finish. */
-  close(): Promise<void> {
+  private closing = false;
+
+  /**
+   * Stops accepting and lets requests in flight finish; their connections close after the answer, and
+   * any still open after `graceMs` are cut, so a keep-alive client cannot hold the stop up.
+   */
+  close(graceMs = 5_000): Promise<void> {
+    this.closing = true;
     return new Promise((resolve) => {
-      this.server.close(() => resolve());
+      const cut = setTimeout(() => this.server.closeAllConnections(), graceMs);
+      cut.unref();
+      this.server.close(() => {
+        clearTimeout(cut);
+        resolve();
+      });
       this.server.closeIdleConnections();
+      this.server.on('request', (_req, res) => res.on('finish', () => this.server.closeIdleConnections()));
     });
   }
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'http://node');
+    let url: URL;
+    try {
+      // Relative to a fixed origin, so that any request target (even '//') parses.
+      url = new URL(`http://node${(req.url ?? '/').startsWith('/') ? '' : '/'}${req.url ?? '/'}`);
+    } catch {
+      return this.bad(res, 400, 'The request target is not a valid path.');
+    }
+    if (this.closing) res.setHeader('connection', 'close');
     try {
       if (req.method === 'GET' && url.pathname === '/health') {
         return send(res, 200, { role: this.node.role(), epoch: this.node.epoch(), ready: this.node.ready(), primary: this.node.primaryHint() ?? null });
@@ -88,7 +112,13 @@ export class RpcServer {
       const tx = /^\/tx\/([^/]+)\/(commit|abort)$/.exec(url.pathname);
       if (tx) {
         if (this.node.role() !== 'primary') return this.notPrimary(res);
-        const outcome = tx[2] === 'commit' ? await this.node.commit(decodeURIComponent(tx[1]!)) : await this.node.abort(decodeURIComponent(tx[1]!));
+        let id: string;
+        try {
+          id = decodeURIComponent(tx[1]!);
+        } catch {
+          return this.bad(res, 400, 'The transaction id in the path is not valid percent-encoding.');
+        }
+        const outcome = tx[2] === 'commit' ? await this.node.commit(id) : await this.node.abort(id);
         return this.answer(res, outcome);
       }
       if (url.pathname === '/admin/promote') {

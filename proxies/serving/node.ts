@@ -2,6 +2,7 @@
 // replication port and its roles' duties. A primary connects to its backups (--backups, retried until
 // they answer) and to backups that ask to join; a backup follows its primary, suspects it after the
 // heartbeat timeout, and then promotes itself (or is told to, POST /admin/promote).
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -58,6 +59,8 @@ export class ServiceNode {
   private stopping = false;
   private promoting: Promise<void> | undefined;
   readonly addresses: { http?: Address; repl?: Address } = {};
+  /** This process among the primary's backups: addresses can be spelled many ways, ids cannot. */
+  private readonly id = randomBytes(8).toString('hex');
 
   private constructor(private readonly options: NodeOptions) {
     this.role = options.role;
@@ -92,6 +95,11 @@ export class ServiceNode {
         if (found?.role === 'primary') {
           throw new Error(`The node at ${backup.host}:${backup.port} is already the primary (epoch ${found.epoch}, serving ${found.node}). Start this node as a backup instead: --role backup --join ${backup.host}:${backup.port}.`);
         }
+        if (found?.holdsState) {
+          throw new Error(
+            `The backup at ${backup.host}:${backup.port} holds the state of a primary (up to record ${found.seq}, epoch ${found.epoch}); starting a new primary over it would erase that. Let it take over (it will after its heartbeat timeout, or POST /admin/promote to it), then start this node with --role backup --join ${backup.host}:${backup.port}.`,
+          );
+        }
       }
       this.link = this.newLink();
       this.service = await Service.start({ database: this.database, link: this.link });
@@ -105,6 +113,7 @@ export class ServiceNode {
       log,
       onJoin: this.role === 'primary' ? (address) => void this.connectBackup(parseAddress(address)) : undefined,
       epoch: () => this.service.runtime.currentEpoch,
+      id: this.id,
     });
     const repl = await this.replication.listen(this.options.repl.host, this.options.repl.port);
     this.addresses.repl = { host: repl.address, port: repl.port };
@@ -141,6 +150,11 @@ export class ServiceNode {
 
   private fencedBy: number | undefined;
 
+  /** Fenced off: by a peer at a newer epoch, or by the database's epoch on a commit. */
+  private fenced(): boolean {
+    return this.fencedBy !== undefined || this.service.runtime.stopped?.fenced === true;
+  }
+
   /** Connects to a backup and joins it (snapshot, then stream), retrying until it answers. */
   private async connectBackup(address: Address): Promise<void> {
     for (let attempt = 0; !this.stopping && this.role === 'primary'; attempt++) {
@@ -160,11 +174,12 @@ export class ServiceNode {
     const { join, heartbeatTimeoutMs, heartbeatIntervalMs, log } = this.options;
     if (join) {
       const own = `${this.addresses.repl!.host}:${this.addresses.repl!.port}`;
+      // Until a snapshot has arrived: a primary that died between accepting and sending it is asked again.
       void (async () => {
-        for (let attempt = 0; !this.stopping && !this.replication.following; attempt++) {
+        for (let attempt = 0; !this.stopping && !this.service.runtime.replica.hasSnapshot; attempt++) {
           try {
-            await requestJoin(join.host, join.port, this.options.key, own);
-            return;
+            if (!this.replication.following) await requestJoin(join.host, join.port, this.options.key, own);
+            await sleep(500);
           } catch (error) {
             if (attempt % 20 === 0) log('replication.join.retrying', { primary: `${join.host}:${join.port}`, error: (error as Error).message });
             await sleep(Math.min(1_000, 100 * (attempt + 1)));
@@ -180,7 +195,9 @@ export class ServiceNode {
       if (!joined || this.role !== 'backup' || deciding || silent <= heartbeatTimeoutMs) return;
       deciding = true;
       log('failure.suspected', { primary: this.replication.primaryNode, silentMs: silent });
-      void this.succeed().finally(() => (deciding = false));
+      void this.succeed()
+        .catch((error: Error) => log('failure.takeover.failed', { error: error.message }))
+        .finally(() => (deciding = false));
     }, Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)));
     this.detector.unref();
   }
@@ -191,12 +208,14 @@ export class ServiceNode {
    */
   private async succeed(): Promise<void> {
     const me = `${this.addresses.repl!.host}:${this.addresses.repl!.port}`;
-    const succession = this.replication.peers.includes(me) ? this.replication.peers : [me, ...this.replication.peers];
-    for (const peer of succession) {
-      if (peer === me) {
+    const members = this.replication.peers;
+    const succession = members.some((m) => m.id === this.id) ? members : [{ id: this.id, address: me }, ...members];
+    for (const member of succession) {
+      if (member.id === this.id) {
         await this.promote();
         return;
       }
+      const peer = member.address;
       const { host, port } = parseAddress(peer);
       const found = await probeRole(host, port, this.options.heartbeatTimeoutMs);
       if (found?.role === 'primary' && (found.epoch ?? 0) > this.service.runtime.currentEpoch) {
@@ -214,7 +233,16 @@ export class ServiceNode {
 
   /** Becomes the primary: settles what the old primary left, raises the epoch, serves. */
   promote(): Promise<void> {
-    this.promoting ??= (async () => {
+    this.promoting ??= this.takeOver().catch((error: Error) => {
+      this.promoting = undefined; // another attempt may succeed (another node may have won instead)
+      this.options.log('role.promotion.failed', { error: error.message });
+      throw error;
+    });
+    return this.promoting;
+  }
+
+  private takeOver(): Promise<void> {
+    return (async () => {
       if (this.role === 'primary') return;
       clearInterval(this.detector);
       const started = Date.now();
@@ -225,15 +253,14 @@ export class ServiceNode {
       this.options.log('role.changed', { role: 'primary', epoch: this.service.runtime.currentEpoch, promotionMs: Date.now() - started });
       for (const backup of this.options.backups) void this.connectBackup(backup);
     })();
-    return this.promoting;
   }
 
   private served() {
     return {
-      role: () => this.role,
+      role: () => (this.fenced() ? 'backup' : this.role),
       epoch: () => this.service.runtime.currentEpoch,
-      ready: () => this.fencedBy === undefined && (this.role === 'primary' || this.replication.following),
-      primaryHint: () => (this.role === 'primary' ? this.httpUrl : this.replication.primaryNode),
+      ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' || this.replication.following),
+      primaryHint: () => (this.fenced() ? this.replication.primaryNode : this.role === 'primary' ? this.httpUrl : this.replication.primaryNode),
       dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request),
       begin: () => this.service.begin(),
       commit: (tx: string) => this.service.commit(tx),

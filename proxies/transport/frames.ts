@@ -6,7 +6,7 @@
 /** Messages between a primary and a backup. */
 export type Message =
   /** The listening side's greeting: its role and epoch are unauthenticated, used only to refuse to start. */
-  | { type: 'hello'; nonce: string; node: string; role?: 'primary' | 'backup'; epoch?: number }
+  | { type: 'hello'; nonce: string; node: string; id?: string; role?: 'primary' | 'backup'; epoch?: number; seq?: number; holdsState?: boolean }
   | { type: 'auth'; nonce: string; mac: string; node: string; role: 'primary'; epoch: number }
   | { type: 'welcome'; mac: string; seq: number; epoch: number }
   | { type: 'snapshot'; snapshot: unknown }
@@ -14,7 +14,7 @@ export type Message =
   | { type: 'decide'; decision: unknown }
   | { type: 'ack'; epoch: number; upTo: number }
   /** From a primary, `peers` lists its live backups in the order they joined: who takes over first. */
-  | { type: 'heartbeat'; epoch: number; at: number; peers?: string[] }
+  | { type: 'heartbeat'; epoch: number; at: number; peers?: { id: string; address: string }[] }
   /** The connection is refused; `epoch`, when given, is the refusing node's (a newer one fences the peer). */
   | { type: 'refuse'; reason: string; epoch?: number }
   /** A new backup asks a primary to connect to it at `address` and stream to it. */
@@ -35,11 +35,15 @@ export function encodeFrame(message: Message): Buffer {
   return frame;
 }
 
+/** Until a peer has proven the key it may send only small frames (a handshake is a few hundred bytes). */
+export const HANDSHAKE_MAX_FRAME = 4 * 1024;
+
 export class FrameDecoder {
   private buffered: Buffer[] = [];
   private size = 0;
 
-  constructor(private readonly maxFrame = DEFAULT_MAX_FRAME) {}
+  /** The largest frame accepted; raised once the peer has authenticated. */
+  constructor(public maxFrame = DEFAULT_MAX_FRAME) {}
 
   /** Adds bytes; returns the messages they complete. Throws FrameError for a frame that cannot be valid. */
   push(chunk: Buffer): Message[] {

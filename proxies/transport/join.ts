@@ -41,11 +41,19 @@ export function requestJoin(host: string, port: number, key: Buffer, ownAddress:
 }
 
 /** What the node listening at host:port says it is (from its greeting), or undefined if it does not answer. */
-export function probeRole(host: string, port: number, timeoutMs = 1_000): Promise<{ role?: string; epoch?: number; node?: string } | undefined> {
+export interface Greeting {
+  role?: string;
+  epoch?: number;
+  node?: string;
+  seq?: number;
+  holdsState?: boolean;
+}
+
+export function probeRole(host: string, port: number, timeoutMs = 1_000): Promise<Greeting | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     const decoder = new FrameDecoder(1024 * 1024);
-    const done = (value: { role?: string; epoch?: number; node?: string } | undefined) => {
+    const done = (value: Greeting | undefined) => {
       clearTimeout(timer);
       socket.destroy();
       resolve(value);
@@ -55,7 +63,7 @@ export function probeRole(host: string, port: number, timeoutMs = 1_000): Promis
     socket.on('data', (chunk) => {
       try {
         const hello = decoder.push(chunk).find((m) => m.type === 'hello');
-        if (hello && hello.type === 'hello') done({ role: hello.role, epoch: hello.epoch, node: hello.node });
+        if (hello && hello.type === 'hello') done({ role: hello.role, epoch: hello.epoch, node: hello.node, seq: hello.seq, holdsState: hello.holdsState });
       } catch {
         done(undefined);
       }

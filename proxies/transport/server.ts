@@ -6,7 +6,7 @@ import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { BackupReplica } from '../replication/backup.js';
 import type { Decision, ReplicationBatch } from '../replication/link.js';
-import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameError, type Message } from './frames.js';
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameError, HANDSHAKE_MAX_FRAME, type Message } from './frames.js';
 import { backupProof, joinProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
 
 export interface ReplicationServerOptions {
@@ -21,7 +21,12 @@ export interface ReplicationServerOptions {
   onJoin?: (address: string) => void;
   /** This node's epoch now (after a promotion, higher than the replica's). */
   epoch: () => number;
+  /** This process's identity among the primary's backups (addresses can be spelled many ways). */
+  id: string;
 }
+
+/** Connections that have not proven the key yet, at most: a flood of them cannot exhaust memory. */
+const MAX_UNAUTHENTICATED = 32;
 
 export class ReplicationServer {
   private readonly server: net.Server;
@@ -31,7 +36,8 @@ export class ReplicationServer {
   /** The primary's name as it introduced itself (its HTTP address): where clients should go. */
   primaryNode: string | undefined;
   /** The primary's live backups, in the order they joined (from its heartbeats): the succession. */
-  peers: string[] = [];
+  peers: { id: string; address: string }[] = [];
+  private unauthenticated = 0;
 
   constructor(readonly options: ReplicationServerOptions) {
     this.server = net.createServer((socket) => this.accept(socket));
@@ -60,9 +66,22 @@ export class ReplicationServer {
 
   private accept(socket: net.Socket): void {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    const decoder = new FrameDecoder(this.options.maxFrame ?? DEFAULT_MAX_FRAME);
+    if (this.unauthenticated >= MAX_UNAUTHENTICATED) {
+      this.log('replication.peer.closed', { peer, reason: 'too many connections waiting to authenticate' });
+      socket.destroy();
+      return;
+    }
+    this.unauthenticated++;
+    const decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME);
     const nonce = newNonce();
     let authenticated = false;
+    let counted = true;
+    const authenticatedNow = () => {
+      authenticated = true;
+      decoder.maxFrame = this.options.maxFrame ?? DEFAULT_MAX_FRAME;
+      if (counted) this.unauthenticated--;
+      counted = false;
+    };
     const close = (reason: string, epoch?: number) => {
       this.log('replication.peer.closed', { peer, reason });
       if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason, epoch }));
@@ -71,10 +90,13 @@ export class ReplicationServer {
     const timer = setTimeout(() => close('no handshake in time'), this.options.handshakeTimeoutMs ?? 5_000);
     timer.unref();
     socket.setNoDelay(true);
-    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node, role: this.options.onJoin ? 'primary' : 'backup', epoch: this.options.epoch() }));
+    const replica = this.options.replica;
+    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node, id: this.options.id, role: this.options.onJoin ? 'primary' : 'backup', epoch: this.options.epoch(), seq: replica.lastApplied, holdsState: replica.hasSnapshot }));
     socket.on('error', (error) => this.log('replication.peer.error', { peer, error: error.message }));
     socket.on('close', () => {
       clearTimeout(timer);
+      if (counted) this.unauthenticated--;
+      counted = false;
       if (this.primary === socket) this.primary = undefined;
     });
     socket.on('data', (chunk) => {
@@ -104,7 +126,7 @@ export class ReplicationServer {
             const epoch = this.options.epoch();
             if (this.options.onJoin || Number(message.epoch) < epoch) return close(`stale epoch ${message.epoch}: this node is at epoch ${epoch}`, epoch);
             clearTimeout(timer);
-            authenticated = true;
+            authenticatedNow();
             this.primary?.destroy(); // a newer primary replaces an older connection
             this.primary = socket;
             this.primaryNode = String(message.node);
@@ -126,10 +148,16 @@ export class ReplicationServer {
   private handle(socket: net.Socket, message: Message): void {
     const replica = this.options.replica;
     switch (message.type) {
-      case 'snapshot':
-        replica.loadSnapshot(message.snapshot as Parameters<BackupReplica['loadSnapshot']>[0]);
+      case 'snapshot': {
+        const snapshot = message.snapshot as Parameters<BackupReplica['loadSnapshot']>[0];
+        // A primary with less than this backup holds (one restarted empty, say) must not erase it.
+        if (replica.hasSnapshot && Number(snapshot?.epoch) <= replica.currentEpoch && Number(snapshot?.seq) < replica.lastApplied) {
+          throw new Error(`the snapshot (epoch ${snapshot.epoch}, record ${snapshot.seq}) is older than what this backup holds (epoch ${replica.currentEpoch}, record ${replica.lastApplied})`);
+        }
+        replica.loadSnapshot(snapshot);
         socket.write(encodeFrame({ type: 'ack', epoch: replica.currentEpoch, upTo: replica.lastApplied }));
         return;
+      }
       case 'batch': {
         const ack = replica.receive(message.batch as ReplicationBatch);
         socket.write(encodeFrame({ type: 'ack', epoch: ack.epoch, upTo: ack.upTo }));
@@ -139,7 +167,7 @@ export class ReplicationServer {
         replica.decide(message.decision as Decision);
         return;
       case 'heartbeat':
-        if (Array.isArray(message.peers)) this.peers = message.peers.filter((p): p is string => typeof p === 'string');
+        if (Array.isArray(message.peers)) this.peers = message.peers.filter((p) => typeof p?.id === 'string' && typeof p?.address === 'string');
         socket.write(encodeFrame({ type: 'heartbeat', epoch: replica.currentEpoch, at: Date.now() }));
         return;
       default:

@@ -28,6 +28,8 @@ export interface TcpLinkOptions {
 
 interface Peer {
   address: string;
+  /** The backup's process id, from its greeting. */
+  id: string;
   socket: net.Socket;
   acked: number;
   sent: number;
@@ -52,6 +54,11 @@ export class TcpLink implements ReplicationLink {
     return [...this.peers].filter((p) => p.live).map((p) => p.address);
   }
 
+  /** The live backups in the order they joined: the succession, by identity and address. */
+  get members(): { id: string; address: string }[] {
+    return [...this.peers].filter((p) => p.live).map((p) => ({ id: p.id, address: p.address }));
+  }
+
   /**
    * Connects to a backup and authenticates. The backup receives nothing until it is joined: with nothing
    * in flight (ServiceRuntime.join), send it the snapshot and start its stream after the snapshot's
@@ -62,7 +69,7 @@ export class TcpLink implements ReplicationLink {
     const socket = net.connect({ host, port });
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(this.options.maxFrame ?? DEFAULT_MAX_FRAME);
-    const peer: Peer = { address, socket, acked: 0, sent: 0, live: false, waiters: [], lastHeard: Date.now() };
+    const peer: Peer = { address, id: address, socket, acked: 0, sent: 0, live: false, waiters: [], lastHeard: Date.now() };
     this.peers.add(peer);
     await new Promise<void>((resolve, reject) => {
       let myNonce = '';
@@ -83,6 +90,7 @@ export class TcpLink implements ReplicationLink {
         for (const message of messages) {
           peer.lastHeard = Date.now();
           if (message.type === 'hello') {
+            if (typeof message.id === 'string') peer.id = message.id;
             theirNonce = String(message.nonce);
             myNonce = newNonce();
             const epoch = this.options.epoch();
@@ -113,10 +121,10 @@ export class TcpLink implements ReplicationLink {
   }
 
   async replicate(batch: ReplicationBatch, wait: boolean): Promise<void> {
-    if (this.fenced) throw new ReplicationUnavailableError(`fenced: ${this.fenced}`);
+    if (this.fenced) throw new ReplicationUnavailableError(`fenced: ${this.fenced}`, false, true);
     const live = [...this.peers].filter((p) => p.live);
     if (live.length < (this.options.minAcks ?? 0)) {
-      throw new ReplicationUnavailableError(`${live.length} backup(s) live, ${this.options.minAcks} required to acknowledge.`);
+      throw new ReplicationUnavailableError(`${live.length} backup(s) live, ${this.options.minAcks} required to acknowledge.`, false);
     }
     const upTo = batch.records.length > 0 ? batch.records[batch.records.length - 1]!.seq : 0;
     const acks = live.map((peer) => {
@@ -133,7 +141,7 @@ export class TcpLink implements ReplicationLink {
       return;
     }
     await Promise.all(acks);
-    if (this.fenced) throw new ReplicationUnavailableError(`fenced: ${this.fenced}`);
+    if (this.fenced) throw new ReplicationUnavailableError(`fenced: ${this.fenced}`, true, true);
     const stillLive = live.filter((p) => p.live).length;
     if (stillLive < (this.options.minAcks ?? 0)) {
       throw new ReplicationUnavailableError(`only ${stillLive} backup(s) acknowledged; ${this.options.minAcks} required.`);
@@ -150,7 +158,7 @@ export class TcpLink implements ReplicationLink {
     this.fenced = reason;
     this.options.log?.('replication.fenced', { epoch, reason });
     for (const peer of this.peers) {
-      for (const w of peer.waiters) w.reject(new ReplicationUnavailableError(`fenced: ${reason}`));
+      for (const w of peer.waiters) w.reject(new ReplicationUnavailableError(`fenced: ${reason}`, true, true));
       peer.waiters = [];
     }
     this.options.onFenced?.(epoch, reason);
@@ -198,7 +206,7 @@ export class TcpLink implements ReplicationLink {
         this.drop(peer, `no acknowledgement for ${now - peer.lastHeard} ms`);
         continue;
       }
-      this.send(peer, { type: 'heartbeat', epoch: this.options.epoch(), at: now, peers: this.liveBackups });
+      this.send(peer, { type: 'heartbeat', epoch: this.options.epoch(), at: now, peers: this.members });
     }
   }
 }

@@ -45,11 +45,13 @@ describe('without a database (replication and reconstruction)', () => {
     expect(await promoted.bump()).toEqual({ kind: 'ok', result: 2 });
   });
 
-  it('stops a primary that cannot reach enough backups rather than promise less', async () => {
-    const { bank, link } = await cluster(undefined, 1, 1);
+  it('refuses writes while fewer backups than required are live, and resumes when they are back', async () => {
+    const { primary, bank, link } = await cluster(undefined, 1, 1);
     link.down.add(link.backups[0]!);
-    expect(await bank.bump()).toMatchObject({ kind: 'unavailable' });
-    expect(await bank.bump()).toMatchObject({ kind: 'unavailable', message: expect.stringContaining('stopped committing') });
+    expect(await bank.bump()).toMatchObject({ kind: 'unavailable', message: expect.stringContaining('0 backup(s) live, 1 required') });
+    expect(stateOf(primary).counter).toBe(0); // undone
+    link.down.clear();
+    expect(await bank.bump()).toEqual({ kind: 'ok', result: 1 });
   });
 });
 

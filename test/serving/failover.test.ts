@@ -83,6 +83,9 @@ describe.each([
     const stale = await fetch(`${primary.http}/rpc/add`, { method: 'POST', body: JSON.stringify({ args: [], id: 'stale' }) });
     expect(stale.status).toBe(503);
     expect(await createClient([backup.http]).call('get')).toBe(2);
+    // It says so on /health too: not ready, not the primary.
+    const health = (await (await fetch(`${primary.http}/health`)).json()) as { role: string; ready: boolean };
+    expect(health).toMatchObject({ role: 'backup', ready: false });
   });
 });
 
@@ -125,5 +128,60 @@ describe('membership', () => {
     first.kill();
     await second.waitFor('role.changed');
     expect(await createClient([second.http]).call('get')).toBe(acknowledged.length);
+  });
+});
+
+describe('operator mistakes and blips', () => {
+  it('refuses to start a primary over a backup that still holds the state', async () => {
+    const dir = await build('pb');
+    const backup = await startNode(dir, 'backup', ['--heartbeat-timeout', '5000']);
+    nodes.push(backup);
+    const primary = await startNode(dir, 'primary', ['--backups', backup.repl, '--heartbeat-timeout', '5000']);
+    nodes.push(primary);
+    await primary.waitFor('replication.backup.joined');
+    for (let i = 0; i < 3; i++) await createClient([primary.http]).call('add', [], { id: `h${i}` });
+    primary.kill();
+    // Restarted at once, before the backup's timeout: it would start empty and erase the backup.
+    await expect(startNode(dir, 'primary', ['--backups', backup.repl])).rejects.toThrow(/holds the state of a primary \(up to record 3/);
+    await createClient([backup.http]).call('get').catch(() => undefined);
+  });
+
+  it('promotes one backup only, however the addresses are spelled', async () => {
+    const dir = await build('pb');
+    const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '400'];
+    const spelled = (node: Node) => node.repl.replace('127.0.0.1', 'localhost');
+    const a = await startNode(dir, 'backup', timing);
+    const b = await startNode(dir, 'backup', timing);
+    nodes.push(a, b);
+    const primary = await startNode(dir, 'primary', ['--backups', `${spelled(a)},${spelled(b)}`, ...timing]);
+    nodes.push(primary);
+    while (primary.log.filter((l) => l.includes('replication.backup.joined')).length < 2) await new Promise((r) => setTimeout(r, 20));
+    await createClient([primary.http]).call('add');
+    await new Promise((r) => setTimeout(r, 200)); // heartbeats carry the succession
+    primary.kill();
+    await a.waitFor('role.changed');
+    await b.waitFor('replication.following.new-primary');
+    expect(b.log.some((l) => l.includes('"event":"role.changed"'))).toBe(false);
+  });
+
+  it('with --min-acks 1, refuses writes while the backup is gone and resumes once it rejoins', async () => {
+    const dir = await build('pb');
+    const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '300'];
+    const backup = await startNode(dir, 'backup', timing);
+    nodes.push(backup);
+    const primary = await startNode(dir, 'primary', ['--backups', backup.repl, '--min-acks', '1', ...timing]);
+    nodes.push(primary);
+    await primary.waitFor('replication.backup.joined');
+    const client = createClient([primary.http], { timeoutMs: 1_000 });
+    expect(await client.call('add', [], { id: 'k1' })).toBe(1);
+    backup.kill();
+    await new Promise((r) => setTimeout(r, 500));
+    const refused = await fetch(`${primary.http}/rpc/add`, { method: 'POST', body: JSON.stringify({ args: [], id: 'k2' }) });
+    expect(refused.status).toBe(503);
+    const again = await startNode(dir, 'backup', ['--join', primary.repl, ...timing]);
+    nodes.push(again);
+    await again.waitFor('replication.primary.connected');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await createClient([primary.http]).call('add', [], { id: 'k2' })).toBe(2);
   });
 });

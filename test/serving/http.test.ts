@@ -1,6 +1,7 @@
 // DESIGN.md's serving contract over a real `durable serve` process: status codes and error bodies,
 // transactions over HTTP, /health and /metrics, a forced promotion with the cluster key, and a graceful
 // stop on SIGTERM.
+import net from 'node:net';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -42,6 +43,18 @@ describe('the serving contract', () => {
     expect((await post(primary, '/nowhere', {})).status).toBe(404);
   });
 
+  it('answers odd request targets with 400 and stays up', async () => {
+    const raw = await new Promise<string>((resolve) => {
+      const socket = net.connect(Number(new URL(primary.http).port), '127.0.0.1', () => socket.write('GET // HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      socket.on('data', (d) => (text += d.toString()));
+      socket.on('close', () => resolve(text));
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 (400|404|405) /); // an answer, not a crash
+    expect((await post(primary, '/tx/%E0%A4%A/commit', {})).status).toBe(400);
+    expect((await fetch(`${primary.http}/health`)).status).toBe(200);
+  });
+
   it('sends requests on a backup to the primary: 503 NOT_PRIMARY naming it', async () => {
     expect(await post(backup, '/rpc/balance', { args: ['alice'] })).toMatchObject({ status: 503, body: { error: { code: 'NOT_PRIMARY', primary: primary.http } } });
     const health = await (await fetch(`${backup.http}/health`)).json();
@@ -60,6 +73,8 @@ describe('the serving contract', () => {
     const { body: second } = await post(primary, '/tx', {});
     await post(primary, '/rpc/jobSubmit', { args: ['bob', { cpu: 1, memoryMb: 1, diskGb: 1 }], tx: second.tx });
     expect(await post(primary, `/tx/${second.tx}/commit`, {})).toMatchObject({ status: 200 });
+    // A retried commit (its answer lost on the way) gets the same answer, not TX_ABORTED.
+    expect(await post(primary, `/tx/${second.tx}/commit`, {})).toEqual({ status: 200, body: { result: { committed: second.tx } } });
     expect((await post(primary, '/rpc/balance', { args: ['bob'] })).body.result).toBeGreaterThan(0);
   });
 

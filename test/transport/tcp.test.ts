@@ -24,7 +24,7 @@ afterEach(async () => {
 
 async function backupNode() {
   const runtime = await ServiceRuntime.start({ role: 'backup', mapping: mapping(false), objects, classes });
-  const server = new ReplicationServer({ replica: runtime.replica, key: KEY, node: 'backup', handshakeTimeoutMs: 500, epoch: () => runtime.currentEpoch });
+  const server = new ReplicationServer({ replica: runtime.replica, key: KEY, node: 'backup', handshakeTimeoutMs: 500, epoch: () => runtime.currentEpoch, id: 'backup-under-test' });
   const address = await server.listen('127.0.0.1', 0);
   closers.push(() => server.close());
   return { runtime, server, port: address.port };
@@ -104,7 +104,9 @@ describe('replication over TCP', () => {
     await primary.runtime.join((snapshot) => handle.join(snapshot));
     await primary.bank.bump();
 
-    for (const payload of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]), encodeFrame({ type: 'batch', batch: { epoch: 99, records: [{ seq: 1 }] } } as Message)]) {
+    const bigHeader = Buffer.alloc(4);
+    bigHeader.writeUInt32BE(5 * 1024 * 1024); // a 5 MB frame before authenticating: refused at once
+    for (const payload of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]), bigHeader, encodeFrame({ type: 'batch', batch: { epoch: 99, records: [{ seq: 1 }] } } as Message)]) {
       const closed = await new Promise<string>((resolve) => {
         const socket = net.connect({ host: '127.0.0.1', port: backup.port }, () => socket.write(payload));
         let received = Buffer.alloc(0);
