@@ -163,7 +163,7 @@ async function startCluster(build: string, db: string): Promise<{ primary: strin
       children.map(
         (c) =>
           new Promise<void>((resolve) => {
-            if (c.exitCode !== null) return resolve();
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
             c.once('exit', () => resolve());
             c.kill('SIGTERM');
           }),
