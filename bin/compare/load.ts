@@ -1,6 +1,7 @@
 // The load generator of `durable compare`: real HTTP over keep-alive connections, one connection per
 // client, each client sending its next request when the last one answered (closed loop), every request
 // with its own id. Latencies are measured per request, from send to the last byte of the answer.
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 
 export interface Workload {
@@ -25,13 +26,16 @@ export interface LoadResult {
 export async function runLoad(baseUrl: string, workload: Workload, clients: number, requests: number): Promise<LoadResult> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients + 1 });
   const url = new URL(baseUrl);
+  // Ids unique across runs: a node that recovered an earlier run's replies would otherwise answer these
+  // as retries, without executing them.
+  const run = randomUUID();
   let sequence = 0;
   const latencies: number[] = [];
   let errors = 0;
   let measuring = false;
   const call: Caller = (method, args) =>
     new Promise((resolve, reject) => {
-      const body = JSON.stringify({ args, id: `cmp-${process.pid}-${sequence++}` });
+      const body = JSON.stringify({ args, id: `${run}-${sequence++}` });
       const started = process.hrtime.bigint();
       const req = http.request({ agent, host: url.hostname, port: url.port, method: 'POST', path: `/rpc/${method}`, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
         const chunks: Buffer[] = [];
