@@ -88,4 +88,8 @@ export class MatchmakerService {
   balance(clientId: string): number {
     return this.accounts.getBill(clientId) ?? 0;
   }
+
+  available(): number {
+    return this.machines.size();
+  }
 }

@@ -25,6 +25,7 @@ export const methods = {
   machineAdvertise: ['machines'],
   jobSubmit: ['machines', 'accounts'],
   balance: ['accounts'],
+  available: ['machines'],
 } as const satisfies Record<string, readonly string[]>;
 
 /**
@@ -70,6 +71,11 @@ export class MatchmakerService {
     return this.runtime.call({ ...this.#request, method: 'balance', touches: methods.balance }, () => this.#service.balance(clientId));
   }
 
+  /** MatchmakerService.available as a durable request; touches machines. */
+  available(): Result<'available'> {
+    return this.runtime.call({ ...this.#request, method: 'available', touches: methods.available }, () => this.#service.available());
+  }
+
   /** Runs a public method by name: what a server calls with a request's JSON arguments. */
   dispatch(method: string, args: unknown[], request: RequestContext = {}): Promise<Outcome> {
     if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'service-error', message: `MatchmakerService has no method '${method}'.` });
@@ -107,6 +113,7 @@ export function createClient(urls: readonly string[], options: ClientOptions = {
     machineAdvertise: (machine: Parameters<Source['machineAdvertise']>[0]): Result<'machineAdvertise'> => client.call('machineAdvertise', [machine], request()),
     jobSubmit: (clientId: Parameters<Source['jobSubmit']>[0], requirements: Parameters<Source['jobSubmit']>[1]): Result<'jobSubmit'> => client.call('jobSubmit', [clientId, requirements], request()),
     balance: (clientId: Parameters<Source['balance']>[0]): Result<'balance'> => client.call('balance', [clientId], request()),
+    available: (): Result<'available'> => client.call('available', [], request()),
     /** Starts a transaction; later calls belong to it until commit() or abort(). */
     async begin(): Promise<void> {
       tx = await client.begin();

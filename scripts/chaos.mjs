@@ -1,0 +1,192 @@
+// `npm run chaos -- --kills N --clients C --example counter|matchmaker [--db URL] [--out FILE]`: a primary
+// and a backup from compiled builds, clients recording every request (its id and outcome), the primary
+// killed with SIGKILL at random moments, a replacement backup joining after each failover. Then the
+// history is checked: every acknowledged update present, none executed twice, none partial. Prints and
+// writes a JSON summary.
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { compileService } from '../dist/compiler/compile.js';
+import { createClient } from '../dist/index.js';
+
+const { values } = parseArgs({
+  options: {
+    kills: { type: 'string', default: '10' },
+    clients: { type: 'string', default: '4' },
+    example: { type: 'string', default: 'counter' },
+    db: { type: 'string' },
+    out: { type: 'string' },
+    seed: { type: 'string' },
+  },
+});
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const KILLS = Number(values.kills);
+const CLIENTS = Number(values.clients);
+const example = values.example;
+const config = example === 'matchmaker' ? 'pb+db' : 'pb';
+const build = path.join(root, '.tmp', 'chaos', `${example}-${config}`);
+const db = values.db ?? `sqlite:${path.join(build, `chaos-${Date.now()}.db`)}`;
+let seed = Number(values.seed ?? Date.now() % 100000);
+const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+
+const compiled = await compileService(path.join(root, 'examples', example, 'service.ts'), path.join(root, 'examples', example, 'mappings', `${config}.xml`), build, 'chaos');
+if (compiled.files.length === 0) throw new Error(JSON.stringify(compiled.diagnostics));
+if (example === 'matchmaker' && db.startsWith('postgres')) await resetPostgres(db);
+
+const env = { ...process.env, DURABLE_CLUSTER_KEY: randomBytes(24).toString('hex') };
+const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '400'];
+const nodes = [];
+
+function startNode(role, extra) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(root, 'bin', 'durable.js'), 'serve', build, '--role', role, '--http', '127.0.0.1:0', '--repl', '127.0.0.1:0', '--db', db, ...timing, ...extra], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const node = { child, events: [], http: '', repl: '', alive: true };
+    nodes.push(node);
+    let buffered = '';
+    child.stderr.on('data', (chunk) => {
+      buffered += chunk;
+      let i;
+      while ((i = buffered.indexOf('\n')) >= 0) {
+        const line = buffered.slice(0, i);
+        buffered = buffered.slice(i + 1);
+        try {
+          const event = { ...JSON.parse(line), at: Date.now() };
+          node.events.push(event);
+          if (event.event === 'node.started') Object.assign(node, { http: event.http, repl: event.repl }) && resolve(node);
+        } catch {}
+      }
+    });
+    child.once('exit', () => {
+      node.alive = false;
+      reject(new Error(`a ${role} exited while starting`));
+    });
+  });
+}
+const waitFor = async (node, predicate, ms = 15_000) => {
+  const deadline = Date.now() + ms;
+  while (!node.events.some(predicate)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting on a node; its log: ${JSON.stringify(node.events.slice(-5))}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return node.events.find(predicate);
+};
+
+// The cluster: a primary and one backup; after each kill the backup takes over and a new one joins.
+let backup = await startNode('backup', []);
+let primary = await startNode('primary', ['--backups', backup.repl]);
+await waitFor(primary, (e) => e.event === 'replication.backup.joined');
+const urls = () => nodes.filter((n) => n.alive).map((n) => n.http);
+
+const history = [];
+let stop = false;
+async function clientLoop(index) {
+  let turn = 0;
+  while (!stop) {
+    const id = randomUUID();
+    const [method, args] =
+      example === 'counter'
+        ? ['add', []]
+        : turn++ % 3 === 0
+          ? ['machineAdvertise', [{ id: `m-${index}-${turn}`, cpu: 1 + (turn % 4), memoryMb: 1024, diskGb: 10 }]]
+          : ['jobSubmit', [`client${index}`, { cpu: 1, memoryMb: 512, diskGb: 5 }]];
+    const entry = { id, method, args, client: index, sentAt: Date.now() };
+    history.push(entry);
+    try {
+      entry.result = await createClient(urls(), { timeoutMs: 20_000, attemptTimeoutMs: 1_000 }).call(method, args, { id });
+      entry.outcome = 'ok';
+    } catch (error) {
+      entry.outcome = error.code === 'SERVICE_ERROR' ? 'service-error' : 'unknown';
+      entry.error = error.message;
+    }
+  }
+}
+const load = Array.from({ length: CLIENTS }, (_, i) => clientLoop(i));
+
+const failovers = [];
+for (let kill = 0; kill < KILLS; kill++) {
+  await new Promise((r) => setTimeout(r, 200 + random() * 600));
+  const killedAt = Date.now();
+  primary.child.kill('SIGKILL');
+  primary.alive = false;
+  const changed = await waitFor(backup, (e) => e.event === 'role.changed' && e.role === 'primary');
+  failovers.push(changed.at - killedAt);
+  primary = backup;
+  const joined = primary.events.filter((e) => e.event === 'replication.backup.joined').length;
+  backup = await startNode('backup', ['--join', primary.repl]);
+  await waitFor(primary, (e) => e.event === 'replication.backup.joined' && primary.events.filter((x) => x.event === 'replication.backup.joined').indexOf(e) >= joined);
+  await waitFor(backup, (e) => e.event === 'replication.primary.connected');
+  process.stderr.write(`kill ${kill + 1}/${KILLS}: failover ${failovers.at(-1)} ms, ${history.filter((h) => h.outcome === 'ok').length} acknowledged so far\n`);
+}
+stop = true;
+await Promise.all(load);
+
+// The history, checked against the state the last primary holds.
+const final = createClient([primary.http], { timeoutMs: 10_000 });
+const acknowledged = history.filter((h) => h.outcome === 'ok');
+const unknown = history.filter((h) => h.outcome === 'unknown');
+let lost = 0;
+let duplicated = 0;
+let partial = 0;
+if (example === 'counter') {
+  const value = await final.call('get', []);
+  const results = acknowledged.map((h) => h.result);
+  duplicated += results.length - new Set(results).size; // two requests answered with the same count
+  lost += results.filter((r) => r > value).length; // answered, then gone
+  const executed = value; // each add executed once moves the counter by one
+  if (executed < acknowledged.length) lost += acknowledged.length - executed;
+  if (executed > acknowledged.length + unknown.length) duplicated += executed - acknowledged.length - unknown.length;
+} else {
+  const jobs = acknowledged.filter((h) => h.method === 'jobSubmit');
+  const machineIds = jobs.map((h) => h.result.id);
+  duplicated += machineIds.length - new Set(machineIds).size; // one machine handed out twice
+  for (let c = 0; c < CLIENTS; c++) {
+    const charged = jobs.filter((h) => h.client === c).reduce((sum, h) => sum + h.result.cpu, 0);
+    const pending = unknown.filter((h) => h.client === c && h.method === 'jobSubmit').length * 4;
+    const balance = await final.call('balance', [`client${c}`]);
+    if (balance < charged) lost += 1; // an acknowledged charge missing
+    if (balance > charged + pending) duplicated += 1; // charged more than the jobs it was told about
+  }
+  // Partial: a job that took a machine (replicated) but whose charge (database) is missing, or the other
+  // way round, shows as a queue that does not match what was advertised and taken.
+  const advertised = acknowledged.filter((h) => h.method === 'machineAdvertise').length;
+  const unknownAds = unknown.filter((h) => h.method === 'machineAdvertise').length;
+  const unknownJobs = unknown.filter((h) => h.method === 'jobSubmit').length;
+  const available = await final.call('available', []);
+  const expectedLow = advertised - jobs.length - unknownJobs;
+  const expectedHigh = advertised + unknownAds - jobs.length;
+  if (available < expectedLow || available > expectedHigh) partial += 1;
+}
+const sorted = [...failovers].sort((a, b) => a - b);
+const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
+const summary = {
+  example,
+  config,
+  database: db.replace(/:[^:@/]*@/, ':***@'),
+  seed: Number(values.seed ?? 0) || undefined,
+  kills: KILLS,
+  clients: CLIENTS,
+  requests: history.length,
+  acknowledged: acknowledged.length,
+  serviceErrors: history.filter((h) => h.outcome === 'service-error').length,
+  unknown: unknown.length,
+  lost,
+  duplicated,
+  partial,
+  failoverMs: { p50: at(0.5), p99: at(0.99) },
+};
+for (const node of nodes) if (node.alive) node.child.kill('SIGTERM');
+if (db.startsWith('sqlite:')) rmSync(db.slice(7), { force: true });
+console.log(JSON.stringify(summary, null, 2));
+if (values.out) writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');
+process.exitCode = lost + duplicated + partial > 0 ? 1 : 0;
+
+async function resetPostgres(url) {
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('DROP TABLE IF EXISTS bills, machines, durable_requests, durable_meta');
+  await client.end();
+}
