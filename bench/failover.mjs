@@ -41,8 +41,8 @@ for (const clients of CLIENTS) {
       });
       while (answered < 100 * clients) await new Promise((r) => setTimeout(r, 5));
       const killedAt = Date.now();
-      cluster.primary.child.kill('SIGKILL');
-      while (!cluster.backup.events.some((e) => e.event === 'role.changed')) await new Promise((r) => setTimeout(r, 5));
+      cluster.primary.kill('SIGKILL');
+      await cluster.backup.waitFor('role.changed');
       const suspected = cluster.backup.events.find((e) => e.event === 'failure.suspected');
       const changed = cluster.backup.events.find((e) => e.event === 'role.changed');
       await new Promise((r) => setTimeout(r, 300));

@@ -14,3 +14,4 @@ export { ClientTimeoutError, createClient, RemoteServiceError, type ClientOption
 export { ServiceNode, type NodeOptions } from './serving/node.js';
 export { ReplicationServer } from './transport/server.js';
 export { TcpLink } from './transport/tcp-link.js';
+export { spawnNode, type NodeEvent, type SpawnedNode } from './serving/spawn.js';

@@ -3,14 +3,13 @@
 // killed with SIGKILL at random moments, a replacement backup joining after each failover. Then the
 // history is checked: every acknowledged update present, none executed twice, none partial. Prints and
 // writes a JSON summary.
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileService } from '../dist/compiler/compile.js';
-import { createClient } from '../dist/index.js';
+import { createClient, spawnNode } from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -36,49 +35,22 @@ const compiled = await compileService(path.join(root, 'examples', example, 'serv
 if (compiled.files.length === 0) throw new Error(JSON.stringify(compiled.diagnostics));
 if (example === 'matchmaker' && db.startsWith('postgres')) await resetPostgres(db);
 
-const env = { ...process.env, DURABLE_CLUSTER_KEY: randomBytes(24).toString('hex') };
+const env = { DURABLE_CLUSTER_KEY: randomBytes(24).toString('hex') };
 const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '400'];
 const nodes = [];
 
-function startNode(role, extra) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(root, 'bin', 'durable.js'), 'serve', build, '--role', role, '--http', '127.0.0.1:0', '--repl', '127.0.0.1:0', '--db', db, ...timing, ...extra], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    const node = { child, events: [], http: '', repl: '', alive: true };
-    nodes.push(node);
-    let buffered = '';
-    child.stderr.on('data', (chunk) => {
-      buffered += chunk;
-      let i;
-      while ((i = buffered.indexOf('\n')) >= 0) {
-        const line = buffered.slice(0, i);
-        buffered = buffered.slice(i + 1);
-        try {
-          const event = { ...JSON.parse(line), at: Date.now() };
-          node.events.push(event);
-          if (event.event === 'node.started') Object.assign(node, { http: event.http, repl: event.repl }) && resolve(node);
-        } catch {}
-      }
-    });
-    child.once('exit', () => {
-      node.alive = false;
-      reject(new Error(`a ${role} exited while starting`));
-    });
-  });
-}
-const waitFor = async (node, predicate, ms = 15_000) => {
-  const deadline = Date.now() + ms;
-  while (!node.events.some(predicate)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting on a node; its log: ${JSON.stringify(node.events.slice(-5))}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return node.events.find(predicate);
+const startNode = async (role, extra) => {
+  const node = await spawnNode(build, role, ['--db', db, ...timing, ...extra], env);
+  nodes.push(node);
+  return node;
 };
+const waitFor = (node, predicate, ms = 15_000) => node.waitFor(predicate, ms);
 
 // The cluster: a primary and one backup; after each kill the backup takes over and a new one joins.
 let backup = await startNode('backup', []);
 let primary = await startNode('primary', ['--backups', backup.repl]);
 await waitFor(primary, (e) => e.event === 'replication.backup.joined');
-const urls = () => nodes.filter((n) => n.alive).map((n) => n.http);
+const urls = () => nodes.filter((n) => n.alive()).map((n) => n.http);
 
 const history = [];
 let stop = false;
@@ -109,10 +81,9 @@ const failovers = [];
 for (let kill = 0; kill < KILLS; kill++) {
   await new Promise((r) => setTimeout(r, 200 + random() * 600));
   const killedAt = Date.now();
-  primary.child.kill('SIGKILL');
-  primary.alive = false;
+  primary.kill('SIGKILL');
   const changed = await waitFor(backup, (e) => e.event === 'role.changed' && e.role === 'primary');
-  failovers.push(changed.at - killedAt);
+  failovers.push(changed.seenAt - killedAt);
   primary = backup;
   const joined = primary.events.filter((e) => e.event === 'replication.backup.joined').length;
   backup = await startNode('backup', ['--join', primary.repl]);
@@ -177,7 +148,7 @@ const summary = {
   partial,
   failoverMs: { p50: at(0.5), p99: at(0.99) },
 };
-for (const node of nodes) if (node.alive) node.child.kill('SIGTERM');
+await Promise.all(nodes.map((node) => node.stop()));
 if (db.startsWith('sqlite:')) rmSync(db.slice(7), { force: true });
 console.log(JSON.stringify(summary, null, 2));
 if (values.out) writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');

@@ -2,13 +2,13 @@
 // real processes for each, drives load over HTTP at each client count, and reports throughput and
 // latency side by side with the ratio to `original` measured in the same run: a table, results.json and
 // chart.svg.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileService } from '../../compiler/compile.js';
 import { SELF } from '../../compiler/self-package.js';
 import { formatDiagnostic } from '../../mappings/index.js';
+import { spawnNode, type SpawnedNode } from '../../proxies/serving/spawn.js';
 import type { CliIO } from '../cli.js';
 import { UserError } from '../cli.js';
 import { VERSION } from '../version.js';
@@ -25,7 +25,6 @@ export interface CompareOptions {
 }
 
 const PACKAGE_ROOT = SELF.root;
-const BIN = path.join(PACKAGE_ROOT, 'bin', 'durable.js');
 
 /** The workloads of the two examples (Chapter IV.D), scaled to seconds. */
 const WORKLOADS: Record<string, (requests: number) => Workload> = {
@@ -143,43 +142,19 @@ function round(n: number): number {
 
 /** A primary and a backup of `build`, as processes on loopback with a fresh cluster key. */
 async function startCluster(build: string, db: string): Promise<{ primary: string; stop(): Promise<void> }> {
-  const env = { ...process.env, DURABLE_CLUSTER_KEY: randomBytes(24).toString('hex') };
-  const children: ChildProcess[] = [];
-  const start = (args: string[]) =>
-    new Promise<Record<string, string>>((resolve, reject) => {
-      const child = spawn(process.execPath, [BIN, 'serve', build, '--http', '127.0.0.1:0', '--repl', '127.0.0.1:0', '--db', db, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      children.push(child);
-      let log = '';
-      child.stderr!.on('data', (chunk: Buffer) => {
-        log += chunk.toString('utf8');
-        for (const line of log.split('\n')) {
-          if (line.includes('"event":"node.started"')) resolve(JSON.parse(line));
-        }
-      });
-      child.once('exit', (code) => reject(new Error(`a node exited (${code}) while starting:\n${log}`)));
-    });
+  const env = { DURABLE_CLUSTER_KEY: randomBytes(24).toString('hex') };
+  const nodes: SpawnedNode[] = [];
   const stop = async () => {
-    await Promise.all(
-      children.map(
-        (c) =>
-          new Promise<void>((resolve) => {
-            if (c.exitCode !== null || c.signalCode !== null) return resolve();
-            c.once('exit', () => resolve());
-            c.kill('SIGTERM');
-          }),
-      ),
-    );
+    await Promise.all(nodes.map((n) => n.stop()));
   };
   try {
-    const backup = await start(['--role', 'backup']);
-    const primary = await start(['--role', 'primary', '--backups', backup.repl!]);
+    const backup = await spawnNode(build, 'backup', ['--db', db], env);
+    nodes.push(backup);
+    const primary = await spawnNode(build, 'primary', ['--backups', backup.repl, '--db', db], env);
+    nodes.push(primary);
     // Ready once the backup follows: the first request would otherwise race the join.
-    for (let i = 0; i < 200; i++) {
-      const health = (await (await fetch(`${backup.http}/health`)).json()) as { ready: boolean };
-      if (health.ready) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    return { primary: primary.http!, stop };
+    await primary.waitFor('replication.backup.joined');
+    return { primary: primary.http, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -75,10 +75,10 @@ describe.each([
     const client = createClient([primary.http], { timeoutMs: 2_000 });
     expect(await client.call('add', [], { id: 'before' })).toBe(1);
 
-    primary.process.kill('SIGSTOP'); // paused, not dead: it will come back believing it is the primary
+    primary.child.kill('SIGSTOP'); // paused, not dead: it will come back believing it is the primary
     await backup.waitFor('role.changed');
     expect(await createClient([backup.http]).call('add', [], { id: 'after' })).toBe(2);
-    primary.process.kill('SIGCONT');
+    primary.child.kill('SIGCONT');
 
     const stale = await fetch(`${primary.http}/rpc/add`, { method: 'POST', body: JSON.stringify({ args: [], id: 'stale' }) });
     expect(stale.status).toBe(503);

@@ -106,8 +106,8 @@ describe('the serving contract', () => {
   });
 
   it('stops gracefully on SIGTERM', async () => {
-    const exited = new Promise<number | null>((resolve) => primary.process.once('exit', (code) => resolve(code)));
-    primary.process.kill('SIGTERM');
+    const exited = new Promise<number | null>((resolve) => primary.child.once('exit', (code) => resolve(code)));
+    primary.child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(primary.log.some((l) => l.includes('"event":"node.stopped"'))).toBe(true);
   });
