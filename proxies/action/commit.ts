@@ -6,7 +6,7 @@
 // A promoted backup settles what it was never told from those decision records, so an action that
 // touched a replicated and a database object commits in both or neither, whenever the primary dies.
 import type { DatabaseRecord, DatabaseStore } from '../database/store.js';
-import { FencedError } from '../database/store.js';
+import { FencedError, isStatementRejection } from '../database/store.js';
 import { ReplicationUnavailableError, type ReplicationLink, type ReplicationRecord } from '../replication/link.js';
 import type { CommitPart } from '../core/types.js';
 
@@ -116,9 +116,10 @@ export class Committer {
         link?.decide({ epoch, seqs: group.map((r) => r.seq), commit: false });
         return this.fatal(group.length, error.message, true);
       }
-      // The commit itself failed: it may or may not have happened. The decision records say which.
+      // The commit itself failed: it may or may not have happened. The decision records say which; the
+      // connection that failed is often gone, so they are read on a fresh one, a few times if need be.
       try {
-        const decided = await store!.decided(records.map((r) => r.key));
+        const decided = await retrying(() => store!.decided(records.map((r) => r.key)));
         committed = 0;
         while (committed < records.length && decided.has(records[committed]!.key)) committed++;
         failure = committed < records.length ? (error as Error) : undefined;
@@ -133,7 +134,7 @@ export class Committer {
 
     const verdicts: CommitVerdict[] = group.map((_, i) => {
       if (i < committed) return { kind: 'committed' };
-      if (i === committed && failure && !isConnectionError(failure)) return { kind: 'rejected', reason: `the database refused the change: ${failure.message}` };
+      if (i === committed && failure && isStatementRejection(failure)) return { kind: 'rejected', reason: `the database refused the change: ${failure.message}` };
       return { kind: 'failed', reason: i === committed ? `the database write failed: ${failure?.message}` : 'an earlier request it depended on could not be made durable' };
     });
     return { verdicts };
@@ -144,8 +145,15 @@ export class Committer {
   }
 }
 
-/** Errors that say nothing about the statement itself: the connection, not the data. */
-function isConnectionError(error: Error): boolean {
-  const code = (error as { code?: string }).code ?? '';
-  return /^(ECONN|EPIPE|ETIMEDOUT|PROTOCOL_CONNECTION_LOST|57P0|08)/.test(code) || /Connection terminated|connection lost|Knex: Timeout/i.test(error.message);
+
+/** `read`, tried up to five times over about a second: a database that just dropped its connections. */
+async function retrying<T>(read: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt >= 4) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+    }
+  }
 }

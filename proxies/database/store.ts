@@ -113,6 +113,10 @@ export class DatabaseStore {
           });
           committed++;
         } catch (error) {
+          // Only the database's verdict on this action's own statements fails just this action (and
+          // commits those before it); a lost connection or anything else fails the whole transaction,
+          // whose outcome the caller then settles from the decision records.
+          if (!isStatementRejection(error)) throw error;
           failure = error as Error;
           break;
         }
@@ -190,6 +194,18 @@ export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config
     return { dialect: 'mysql', config: { client: 'mysql2', connection, pool: { min: 0, max: 4 } } };
   }
   throw new Error(`Unsupported database URL '${redact(url)}'. Use sqlite:PATH, postgres://user@host:port/db or mysql://user@host:port/db.`);
+}
+
+/**
+ * The database refused the statement itself (a constraint, bad data, a syntax or permission error): a
+ * definitive answer about this action. SQLSTATE classes 22, 23, 42, 44 (PostgreSQL `code`, MySQL
+ * `sqlState`) and SQLite's constraint, mismatch and SQL errors.
+ */
+export function isStatementRejection(error: unknown): boolean {
+  const e = error as { code?: unknown; sqlState?: unknown };
+  const state = typeof e.sqlState === 'string' ? e.sqlState : typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
+  if (state) return /^(22|23|42|44)/.test(state);
+  return typeof e.code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|ERROR|RANGE|TOOBIG)/.test(e.code);
 }
 
 const PG_INT8 = 20;
