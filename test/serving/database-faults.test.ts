@@ -1,8 +1,9 @@
 // Database faults under load: PostgreSQL cuts every connection of the primary (pg_terminate_backend) while
-// four clients send requests. The commits in flight fail or succeed; the primary settles which from its
+// four clients send requests; another process holds the SQLite file locked past the busy timeout. The commits in flight fail or succeed; the primary settles which from its
 // decision records, answers 503 for those it cannot confirm (the client retries the same id), and goes on
 // once the pool reconnects. Nothing acknowledged is lost, nothing runs twice.
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, expect, it } from 'vitest';
 import { compileService } from '../../compiler/compile.js';
@@ -53,3 +54,40 @@ it.runIf(!optedOut('postgres'))('keeps its promise when PostgreSQL drops every c
   expect(await createClient([primary.http]).call('get')).toBe(acknowledged.length);
   await admin.end();
 });
+
+it('keeps its promise when another process holds the SQLite file locked past the busy timeout', async () => {
+  const out = path.join(root, '.tmp', 'faults', 'counter-db-sqlite');
+  const compiled = await compileService(path.join(root, 'examples/counter/service.ts'), path.join(root, 'examples/counter/mappings/db.xml'), out, 'test');
+  expect(compiled.diagnostics).toEqual([]);
+  const file = path.join(out, `locked-${Date.now()}.db`);
+  const primary = await startNode(out, 'primary', ['--db', `sqlite:${file}`]);
+  nodes.push(primary);
+
+  const acknowledged: number[] = [];
+  let stop = false;
+  const load = Array.from({ length: 3 }, async (_, c) => {
+    const client = createClient([primary.http], { timeoutMs: 30_000, attemptTimeoutMs: 10_000 });
+    for (let i = 0; !stop; i++) acknowledged.push(await client.call<number>('add', [], { id: `s${c}-${i}` }));
+  });
+  try {
+    while (acknowledged.length < 30) await new Promise((r) => setTimeout(r, 5));
+    // Another writer takes the database's write lock and keeps it longer than the 5 s busy timeout.
+    const locker = new Database(file);
+    locker.exec('BEGIN IMMEDIATE');
+    await new Promise((r) => setTimeout(r, 6_000));
+    locker.exec('ROLLBACK');
+    locker.close();
+    const before = acknowledged.length;
+    while (acknowledged.length < before + 30) await new Promise((r) => setTimeout(r, 5));
+  } finally {
+    stop = true;
+    await Promise.all(load);
+  }
+  expect(new Set(acknowledged).size).toBe(acknowledged.length);
+  // The lock outlasted the busy timeout: some commits failed, were answered 503, and retried.
+  const metrics = (await (await fetch(`${primary.http}/metrics`)).json()) as { unavailable: number };
+  expect(metrics.unavailable).toBeGreaterThan(0);
+  const reader = new Database(file, { readonly: true });
+  expect((reader.prepare('SELECT value FROM counter WHERE id = 1').get() as { value: number }).value).toBe(acknowledged.length);
+  reader.close();
+}, 60_000);
