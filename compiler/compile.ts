@@ -7,7 +7,6 @@ import { IndentationText, Node, Project, QuoteKind, ts, VariableDeclarationKind,
 import { diagnostic, hasErrors, type Diagnostic, type DurabilityMapping } from '../mappings/index.js';
 import type { ServiceInfo } from './analysis/model.js';
 import { PACKAGE_NAME } from './analysis/service.js';
-import type { ServiceMethodInfo } from './analysis/service-methods.js';
 import { checkService } from './check.js';
 import { writeServiceModule, type Role } from './generate/service-module.js';
 import { nodeResolvesPackage, SELF, withSelfPath } from './self-package.js';

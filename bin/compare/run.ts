@@ -3,7 +3,7 @@
 // latency side by side with the ratio to `original` measured in the same run: a table, results.json and
 // chart.svg.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileService } from '../../compiler/compile.js';
 import { SELF } from '../../compiler/self-package.js';
@@ -77,7 +77,7 @@ export async function runCompare(example: string, options: CompareOptions, io: C
       for (const d of compiled.diagnostics) io.stdout(formatDiagnostic(d, io.cwd) + '\n');
       throw new UserError(`${name}/${config} does not compile.`);
     }
-    const manifest = (await import(path.join(build, 'manifest.json'), { with: { type: 'json' } })).default as { stateObjects: { name: string; mechanism: string }[] };
+    const manifest = JSON.parse(readFileSync(path.join(build, 'manifest.json'), 'utf8')) as { stateObjects: { name: string; mechanism: string }[] };
     const mechanisms = manifest.stateObjects.map((s) => `${s.name}:${s.mechanism}`).join(' ');
     for (const count of clients) {
       const db = options.db ?? `sqlite:${path.join(build, `state-${count}.db`)}`;

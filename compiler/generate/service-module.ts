@@ -136,7 +136,7 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
     returnType: 'Promise<Outcome>',
     docs: ['Runs a public method by name: what a server calls with a request\'s JSON arguments.'],
     statements: [
-      `if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'service-error', message: \`${name} has no method '\${method}'.\` });`,
+      `if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'unknown-method', message: \`${name} has no method '\${method}'.\` });`,
       `const name = method as keyof typeof methods;`,
       `const run = this.#service[name] as (...a: unknown[]) => unknown;`,
       `return this.runtime.execute({ ...request, method, touches: methods[name] }, () => run.apply(this.#service, args));`,

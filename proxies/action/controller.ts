@@ -13,6 +13,8 @@ export type Outcome =
   /** The method threw (`error` is what it threw), or the database refused its change: nothing kept. */
   | { kind: 'service-error'; message: string; error?: unknown }
   | { kind: 'unavailable'; message: string }
+  /** The service has no such public method: a malformed request, nothing ran. */
+  | { kind: 'unknown-method'; message: string }
   | { kind: 'not-primary'; message: string }
   | { kind: 'tx-conflict'; message: string }
   | { kind: 'tx-aborted'; message: string };

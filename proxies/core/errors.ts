@@ -4,7 +4,7 @@ import type { Outcome } from '../action/controller.js';
 
 export class DurabilityError extends Error {
   constructor(
-    readonly code: 'UNAVAILABLE' | 'NOT_PRIMARY' | 'TX_CONFLICT' | 'TX_ABORTED',
+    readonly code: 'UNAVAILABLE' | 'NOT_PRIMARY' | 'TX_CONFLICT' | 'TX_ABORTED' | 'UNKNOWN_METHOD',
     message: string,
   ) {
     super(message);
@@ -32,5 +32,7 @@ export function unwrap<R>(outcome: Outcome): R {
       throw new DurabilityError('TX_CONFLICT', outcome.message);
     case 'tx-aborted':
       throw new DurabilityError('TX_ABORTED', outcome.message);
+    case 'unknown-method':
+      throw new DurabilityError('UNKNOWN_METHOD', outcome.message);
   }
 }

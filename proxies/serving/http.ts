@@ -139,12 +139,11 @@ export class RpcServer {
       case 'ok':
         this.counters.ok++;
         return sendRaw(res, 200, `{"result":${toJson(outcome.result)}}`);
-      case 'service-error': {
+      case 'service-error':
         this.counters.serviceErrors++;
-        const unknownMethod = /has no method/.test(outcome.message) && outcome.error === undefined;
-        if (unknownMethod) return this.bad(res, 400, outcome.message, 'UNKNOWN_METHOD');
         return send(res, 422, { error: { code: 'SERVICE_ERROR', message: outcome.message } });
-      }
+      case 'unknown-method':
+        return this.bad(res, 400, outcome.message, 'UNKNOWN_METHOD');
       case 'unavailable':
         this.counters.unavailable++;
         return send(res, 503, { error: { code: 'UNAVAILABLE', message: outcome.message } });

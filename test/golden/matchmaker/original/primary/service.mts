@@ -78,7 +78,7 @@ export class MatchmakerService {
 
   /** Runs a public method by name: what a server calls with a request's JSON arguments. */
   dispatch(method: string, args: unknown[], request: RequestContext = {}): Promise<Outcome> {
-    if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'service-error', message: `MatchmakerService has no method '${method}'.` });
+    if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'unknown-method', message: `MatchmakerService has no method '${method}'.` });
     const name = method as keyof typeof methods;
     const run = this.#service[name] as (...a: unknown[]) => unknown;
     return this.runtime.execute({ ...request, method, touches: methods[name] }, () => run.apply(this.#service, args));
