@@ -12,6 +12,7 @@ export { ReplicationUnavailableError, type Decision, type ReplicationBatch, type
 export { DurabilityError, unwrap } from './core/errors.js';
 export { ClientTimeoutError, createClient, RemoteServiceError, type ClientOptions, type DurableClient } from './serving/client.js';
 export { ServiceNode, type NodeOptions } from './serving/node.js';
+export { percentiles } from './serving/http.js';
 export { ReplicationServer } from './transport/server.js';
 export { TcpLink } from './transport/tcp-link.js';
 export { spawnNode, type NodeEvent, type SpawnedNode } from './serving/spawn.js';

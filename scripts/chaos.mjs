@@ -9,7 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileService } from '../dist/compiler/compile.js';
-import { createClient, spawnNode } from '../dist/index.js';
+import { createClient, percentiles, spawnNode } from '../dist/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -130,8 +130,6 @@ if (example === 'counter') {
   const expectedHigh = advertised + unknownAds - jobs.length;
   if (available < expectedLow || available > expectedHigh) partial += 1;
 }
-const sorted = [...failovers].sort((a, b) => a - b);
-const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
 const summary = {
   example,
   config,
@@ -146,7 +144,7 @@ const summary = {
   lost,
   duplicated,
   partial,
-  failoverMs: { p50: at(0.5), p99: at(0.99) },
+  failoverMs: (({ p50, p99 }) => ({ p50, p99 }))(percentiles(failovers)),
 };
 await Promise.all(nodes.map((node) => node.stop()));
 if (db.startsWith('sqlite:')) rmSync(db.slice(7), { force: true });

@@ -3,6 +3,7 @@
 // with its own id. Latencies are measured per request, from send to the last byte of the answer.
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
+import { percentiles } from '../../proxies/serving/http.js';
 
 export interface Workload {
   /** Before the measurement: fills the state the requests need (not measured). */
@@ -61,9 +62,8 @@ export async function runLoad(baseUrl: string, workload: Workload, clients: numb
     await Promise.all(Array.from({ length: clients }, (_, i) => workload.client(call, i, more)));
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     measuring = false;
-    const sorted = [...latencies].sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-    return { clients, requests: latencies.length, errors, seconds, throughput: latencies.length / seconds, p50: at(0.5), p99: at(0.99) };
+    const { p50, p99 } = percentiles(latencies);
+    return { clients, requests: latencies.length, errors, seconds, throughput: latencies.length / seconds, p50, p99 };
   } finally {
     agent.destroy();
   }
