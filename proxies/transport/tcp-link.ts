@@ -5,7 +5,7 @@
 // commit (the committer then stops the primary rather than promise less).
 import net from 'node:net';
 import type { Decision, ReplicationBatch, ReplicationLink } from '../replication/link.js';
-import { ReplicationUnavailableError } from '../replication/link.js';
+import { BackupSet, type TicketResult } from '../replication/shipping.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, type Message } from './frames.js';
 import { backupProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
 
@@ -26,37 +26,34 @@ export interface TcpLinkOptions {
   onFenced?: (epoch: number, reason: string) => void;
 }
 
-interface Peer {
+/** One connection to a backup; what it has sent and acknowledged lives in the BackupSet. */
+interface Connection {
+  key: string;
   address: string;
-  /** The backup's process id, from its greeting. */
-  id: string;
   socket: net.Socket;
-  acked: number;
-  sent: number;
-  live: boolean;
-  waiters: { upTo: number; resolve: () => void; reject: (error: Error) => void }[];
-  lastHeard: number;
 }
 
 export class TcpLink implements ReplicationLink {
-  private readonly peers = new Set<Peer>();
+  private readonly backups: BackupSet;
+  private readonly connections = new Map<string, Connection>();
+  private readonly waiters = new Map<number, (result: TicketResult) => void>();
+  private nextKey = 1;
   private timer: NodeJS.Timeout;
-  /** Set once a peer showed a newer epoch: nothing more is committed through this link. */
-  private fenced: string | undefined;
 
   constructor(private readonly options: TcpLinkOptions) {
+    this.backups = new BackupSet({ minAcks: options.minAcks ?? 0, ackTimeoutMs: options.ackTimeoutMs ?? 1_000 });
     this.timer = setInterval(() => this.tick(), Math.max(5, Math.min(options.heartbeatMs ?? 200, (options.ackTimeoutMs ?? 1_000) / 2)));
     this.timer.unref();
   }
 
   /** Backups acknowledging now. */
   get liveBackups(): string[] {
-    return [...this.peers].filter((p) => p.live).map((p) => p.address);
+    return this.backups.liveBackups;
   }
 
   /** The live backups in the order they joined: the succession, by identity and address. */
   get members(): { id: string; address: string }[] {
-    return [...this.peers].filter((p) => p.live).map((p) => ({ id: p.id, address: p.address }));
+    return this.backups.members;
   }
 
   /**
@@ -69,14 +66,15 @@ export class TcpLink implements ReplicationLink {
     const socket = net.connect({ host, port });
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(this.options.maxFrame ?? DEFAULT_MAX_FRAME);
-    const peer: Peer = { address, id: address, socket, acked: 0, sent: 0, live: false, waiters: [], lastHeard: Date.now() };
-    this.peers.add(peer);
+    const connection: Connection = { key: String(this.nextKey++), address, socket };
+    this.connections.set(connection.key, connection);
+    this.backups.connected(connection.key, address, Date.now());
     await new Promise<void>((resolve, reject) => {
       let myNonce = '';
       let theirNonce = '';
       const fail = (why: string, reason: string) => {
         reject(new Error(why));
-        this.drop(peer, reason);
+        this.drop(connection, reason);
       };
       socket.on('error', (error) => fail(`Cannot reach the backup at ${address}: ${error.message}`, error.message));
       socket.on('close', () => fail(`The backup at ${address} closed the connection.`, 'connection closed'));
@@ -88,125 +86,114 @@ export class TcpLink implements ReplicationLink {
           return fail(`The backup at ${address} sent a bad frame.`, `bad frame: ${(error as Error).message}`);
         }
         for (const message of messages) {
-          peer.lastHeard = Date.now();
+          this.backups.heard(connection.key, Date.now());
           if (message.type === 'hello') {
-            if (typeof message.id === 'string') peer.id = message.id;
+            if (typeof message.id === 'string') this.backups.identified(connection.key, message.id);
             theirNonce = String(message.nonce);
             myNonce = newNonce();
             const epoch = this.options.epoch();
             const node = typeof this.options.node === 'function' ? this.options.node() : this.options.node;
-            this.send(peer, { type: 'auth', nonce: myNonce, node, role: 'primary', epoch, mac: primaryProof(this.options.key, theirNonce, myNonce, node, epoch) });
+            this.send(connection, { type: 'auth', nonce: myNonce, node, role: 'primary', epoch, mac: primaryProof(this.options.key, theirNonce, myNonce, node, epoch) });
           } else if (message.type === 'welcome') {
             if (!proofsMatch(backupProof(this.options.key, theirNonce, myNonce), message.mac)) return fail(`The backup at ${address} does not hold the cluster key.`, 'wrong cluster key');
             resolve();
           } else if (message.type === 'ack') {
-            this.acknowledged(peer, Number(message.upTo));
+            this.release(this.backups.acknowledged(connection.key, Number(message.upTo), Date.now()));
           } else if (message.type === 'refuse') {
-            if (typeof message.epoch === 'number' && message.epoch >= this.options.epoch()) this.fence(message.epoch, `${address} is at epoch ${message.epoch}: ${message.reason}`);
+            if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${address} is at epoch ${message.epoch}: ${message.reason}`, true);
             return fail(`The backup at ${address} refused: ${message.reason}`, `refused: ${message.reason}`);
-          } else if (message.type === 'heartbeat' && Number(message.epoch) > this.options.epoch()) {
-            this.fence(Number(message.epoch), `${address} follows epoch ${message.epoch}`);
+          } else if (message.type === 'heartbeat') {
+            this.peerEpoch(Number(message.epoch), `${address} follows epoch ${message.epoch}`, false);
           }
         }
       });
     });
     return {
       join: (snapshot) => {
-        this.send(peer, { type: 'snapshot', snapshot });
-        peer.acked = peer.sent = snapshot.seq;
-        peer.live = true;
+        this.send(connection, { type: 'snapshot', snapshot });
+        this.backups.joined(connection.key, snapshot.seq, Date.now());
         this.options.log?.('replication.backup.joined', { backup: address, seq: snapshot.seq });
       },
     };
   }
 
   async replicate(batch: ReplicationBatch, wait: boolean): Promise<void> {
-    if (this.fenced) throw new ReplicationUnavailableError(`fenced: ${this.fenced}`, false, true);
-    const live = [...this.peers].filter((p) => p.live);
-    if (live.length < (this.options.minAcks ?? 0)) {
-      throw new ReplicationUnavailableError(`${live.length} backup(s) live, ${this.options.minAcks} required to acknowledge.`, false);
-    }
     const upTo = batch.records.length > 0 ? batch.records[batch.records.length - 1]!.seq : 0;
-    const acks = live.map((peer) => {
-      peer.sent = Math.max(peer.sent, upTo);
-      const acked = peer.acked >= upTo ? Promise.resolve() : new Promise<void>((resolve, reject) => peer.waiters.push({ upTo, resolve, reject }));
-      this.send(peer, { type: 'batch', batch });
-      return acked;
-    });
+    const { to, ticket } = this.backups.ship(upTo, wait);
+    const live = to.map((key) => this.connections.get(key)!);
+    const done = ticket === undefined ? undefined : this.outcome(ticket);
+    for (const connection of live) this.send(connection, { type: 'batch', batch });
     // Back-pressure: a backup whose socket buffer is full is given time to drain before the next group
     // is handed over, so a slow backup slows the primary rather than fill its memory.
-    await Promise.all(live.map((peer) => (peer.socket.writableNeedDrain ? drained(peer.socket) : undefined)));
-    if (!wait) {
-      for (const a of acks) a.catch(() => undefined);
-      return;
-    }
-    await Promise.all(acks);
-    if (this.fenced) throw new ReplicationUnavailableError(`fenced: ${this.fenced}`, true, true);
-    const stillLive = live.filter((p) => p.live).length;
-    if (stillLive < (this.options.minAcks ?? 0)) {
-      throw new ReplicationUnavailableError(`only ${stillLive} backup(s) acknowledged; ${this.options.minAcks} required.`);
-    }
+    await Promise.all(live.map((c) => (c.socket.writableNeedDrain ? drained(c.socket) : undefined)));
+    if (!done) return;
+    const result = await done;
+    if (!result.ok) throw result.error;
   }
 
   decide(decision: Decision): void {
-    for (const peer of this.peers) if (peer.live) this.send(peer, { type: 'decide', decision });
-  }
-
-  /** Another node took over (a peer is at a newer epoch): refuse every commit from now on. */
-  private fence(epoch: number, reason: string): void {
-    if (this.fenced) return;
-    this.fenced = reason;
-    this.options.log?.('replication.fenced', { epoch, reason });
-    for (const peer of this.peers) {
-      for (const w of peer.waiters) w.reject(new ReplicationUnavailableError(`fenced: ${reason}`, true, true));
-      peer.waiters = [];
-    }
-    this.options.onFenced?.(epoch, reason);
+    for (const connection of this.connections.values()) if (this.backups.isLive(connection.key)) this.send(connection, { type: 'decide', decision });
   }
 
   close(): void {
     clearInterval(this.timer);
-    for (const peer of this.peers) this.drop(peer, 'link closed');
+    for (const connection of this.connections.values()) this.drop(connection, 'link closed');
   }
 
-  private send(peer: Peer, message: Message): void {
-    if (peer.socket.destroyed) return;
-    peer.socket.write(encodeFrame(message));
+  /** The ticket's result: at once if it is already done, else when an ack, a drop or a fence settles it. */
+  private outcome(ticket: number): Promise<TicketResult> {
+    const now = this.backups.result(ticket);
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve) => this.waiters.set(ticket, resolve));
   }
 
-  private acknowledged(peer: Peer, upTo: number): void {
-    peer.acked = Math.max(peer.acked, upTo);
-    peer.waiters = peer.waiters.filter((w) => {
-      if (w.upTo > peer.acked) return true;
-      w.resolve();
-      return false;
-    });
+  private release(tickets: number[]): void {
+    for (const ticket of tickets) {
+      const resolve = this.waiters.get(ticket);
+      if (!resolve) continue;
+      const result = this.backups.result(ticket);
+      if (!result) continue;
+      this.waiters.delete(ticket);
+      resolve(result);
+    }
   }
 
-  /** A backup is dropped: its waiters are released (the commit counts who is still live). */
-  private drop(peer: Peer, reason: string): void {
-    if (!this.peers.has(peer) && peer.socket.destroyed) return;
-    const wasLive = peer.live;
-    peer.live = false;
-    this.peers.delete(peer);
-    peer.socket.destroy();
-    for (const w of peer.waiters) w.resolve();
-    peer.waiters = [];
-    if (wasLive) this.options.log?.('replication.backup.dropped', { backup: peer.address, reason });
+  /** A peer showed its epoch: a newer one means another node took over, and nothing more commits here. */
+  private peerEpoch(epoch: number, reason: string, refused: boolean): void {
+    if (!Number.isFinite(epoch)) return;
+    const { fenced, done } = this.backups.peerEpoch(epoch, this.options.epoch(), reason, refused);
+    if (!fenced) return;
+    this.options.log?.('replication.fenced', { epoch, reason });
+    this.release(done);
+    this.options.onFenced?.(epoch, reason);
+  }
+
+  private send(connection: Connection, message: Message): void {
+    if (connection.socket.destroyed) return;
+    connection.socket.write(encodeFrame(message));
+  }
+
+  /** A backup is dropped: the commits waiting on it count who is still live. */
+  private drop(connection: Connection, reason: string): void {
+    this.connections.delete(connection.key);
+    connection.socket.destroy();
+    const { wasLive, done } = this.backups.dropped(connection.key);
+    this.release(done);
+    if (wasLive) this.options.log?.('replication.backup.dropped', { backup: connection.address, reason });
   }
 
   /** Heartbeats for idle connections, and the timeout for backups that stopped acknowledging. */
   private tick(): void {
     const now = Date.now();
-    const timeout = this.options.ackTimeoutMs ?? 1_000;
-    for (const peer of this.peers) {
-      if (!peer.live) continue;
-      const behind = peer.sent > peer.acked;
-      if (now - peer.lastHeard > timeout && (behind || now - peer.lastHeard > 2 * timeout)) {
-        this.drop(peer, `no acknowledgement for ${now - peer.lastHeard} ms`);
-        continue;
-      }
-      this.send(peer, { type: 'heartbeat', epoch: this.options.epoch(), at: now, peers: this.members });
+    const { drop, heartbeat } = this.backups.tick(now);
+    for (const { key, reason } of drop) {
+      const connection = this.connections.get(key);
+      if (connection) this.drop(connection, reason);
+    }
+    const peers = this.members;
+    for (const key of heartbeat) {
+      const connection = this.connections.get(key);
+      if (connection) this.send(connection, { type: 'heartbeat', epoch: this.options.epoch(), at: now, peers });
     }
   }
 }

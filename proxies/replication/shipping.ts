@@ -1,0 +1,186 @@
+// The primary's side of replication, as a plain state machine: which backups are live, what each has
+// been sent and has acknowledged, when a commit waiting for acknowledgements may go on, when a silent
+// backup is dropped, and when this primary is fenced off by a newer one. It takes events (a backup
+// connected, joined, acknowledged, was heard from, went away; time passed) and returns decisions; the
+// TCP link (transport/tcp-link.ts) and the simulation's network drive the same code.
+import { ReplicationUnavailableError } from './link.js';
+
+export interface BackupSetOptions {
+  /** Backups that must acknowledge each waited-for group; below that, commits fail. */
+  minAcks: number;
+  /** A live backup that has not been heard from for this long, with records unacknowledged, is dropped. */
+  ackTimeoutMs: number;
+}
+
+interface Backup {
+  /** The backup's process id from its greeting (its address until then). */
+  id: string;
+  address: string;
+  /** Highest sequence number acknowledged / sent. */
+  acked: number;
+  sent: number;
+  /** Joined (sent a snapshot) and not dropped: it receives batches and counts for acknowledgements. */
+  live: boolean;
+  lastHeard: number;
+}
+
+/** A group waiting for acknowledgements: done when every backup it was sent to acked or was dropped. */
+interface Ticket {
+  upTo: number;
+  sentTo: string[];
+  waiting: Set<string>;
+}
+
+export type TicketResult = { ok: true } | { ok: false; error: ReplicationUnavailableError };
+
+export interface Tick {
+  /** Backups to drop (they stopped acknowledging): the adapter closes their connections. */
+  drop: { key: string; reason: string }[];
+  /** Live backups to send a heartbeat to. */
+  heartbeat: string[];
+}
+
+export class BackupSet {
+  /** By connection key (the adapter's handle for one connection), in the order they connected. */
+  private readonly backups = new Map<string, Backup>();
+  private readonly tickets = new Map<number, Ticket>();
+  private nextTicket = 1;
+  private fencedBy: string | undefined;
+
+  constructor(private readonly options: BackupSetOptions) {}
+
+  get fenced(): string | undefined {
+    return this.fencedBy;
+  }
+
+  /** Addresses of the backups acknowledging now. */
+  get liveBackups(): string[] {
+    return [...this.backups.values()].filter((b) => b.live).map((b) => b.address);
+  }
+
+  /** The live backups in the order they joined: the succession, by identity and address. */
+  get members(): { id: string; address: string }[] {
+    return [...this.backups.values()].filter((b) => b.live).map((b) => ({ id: b.id, address: b.address }));
+  }
+
+  has(key: string): boolean {
+    return this.backups.has(key);
+  }
+
+  isLive(key: string): boolean {
+    return this.backups.get(key)?.live ?? false;
+  }
+
+  /** A connection to a backup opened; it receives nothing until it has joined. */
+  connected(key: string, address: string, now: number): void {
+    this.backups.set(key, { id: address, address, acked: 0, sent: 0, live: false, lastHeard: now });
+  }
+
+  /** The backup's greeting named its process id. */
+  identified(key: string, id: string): void {
+    const backup = this.backups.get(key);
+    if (backup) backup.id = id;
+  }
+
+  /** The backup was sent the snapshot up to `seq`: it is live and receives every later batch. */
+  joined(key: string, seq: number, now: number): void {
+    const backup = this.backups.get(key);
+    if (!backup) return;
+    backup.acked = backup.sent = seq;
+    backup.live = true;
+    backup.lastHeard = now;
+  }
+
+  heard(key: string, now: number): void {
+    const backup = this.backups.get(key);
+    if (backup) backup.lastHeard = now;
+  }
+
+  /**
+   * A group up to `upTo` is about to be sent. Returns the backups to send it to and, when `wait`, the
+   * ticket to wait on (see `result`). Throws ReplicationUnavailableError (nothing shipped) when fenced
+   * or when fewer backups than required are live.
+   */
+  ship(upTo: number, wait: boolean): { to: string[]; ticket?: number } {
+    if (this.fencedBy) throw new ReplicationUnavailableError(`fenced: ${this.fencedBy}`, false, true);
+    const to = [...this.backups].filter(([, b]) => b.live).map(([key]) => key);
+    if (to.length < this.options.minAcks) {
+      throw new ReplicationUnavailableError(`${to.length} backup(s) live, ${this.options.minAcks} required to acknowledge.`, false);
+    }
+    for (const key of to) {
+      const backup = this.backups.get(key)!;
+      backup.sent = Math.max(backup.sent, upTo);
+    }
+    if (!wait) return { to };
+    const ticket = this.nextTicket++;
+    this.tickets.set(ticket, { upTo, sentTo: to, waiting: new Set(to.filter((key) => this.backups.get(key)!.acked < upTo)) });
+    return { to, ticket };
+  }
+
+  /** A ticket's outcome once done, or undefined while it still waits (the adapter asks again on `done`). */
+  result(ticket: number): TicketResult | undefined {
+    const t = this.tickets.get(ticket);
+    if (!t) return undefined;
+    if (this.fencedBy) return this.finish(ticket, { ok: false, error: new ReplicationUnavailableError(`fenced: ${this.fencedBy}`, true, true) });
+    if (t.waiting.size > 0) return undefined;
+    const stillLive = t.sentTo.filter((key) => this.backups.get(key)?.live).length;
+    if (stillLive < this.options.minAcks) {
+      return this.finish(ticket, { ok: false, error: new ReplicationUnavailableError(`only ${stillLive} backup(s) acknowledged; ${this.options.minAcks} required.`) });
+    }
+    return this.finish(ticket, { ok: true });
+  }
+
+  private finish(ticket: number, result: TicketResult): TicketResult {
+    this.tickets.delete(ticket);
+    return result;
+  }
+
+  /** Tickets now done, for the adapter to resolve (call `result` for each). */
+  private settled(): number[] {
+    return [...this.tickets].filter(([, t]) => this.fencedBy !== undefined || t.waiting.size === 0).map(([n]) => n);
+  }
+
+  /** The backup acknowledged every record up to `upTo`. Returns the tickets now done. */
+  acknowledged(key: string, upTo: number, now: number): number[] {
+    const backup = this.backups.get(key);
+    if (!backup) return [];
+    backup.lastHeard = now;
+    backup.acked = Math.max(backup.acked, upTo);
+    for (const t of this.tickets.values()) if (t.upTo <= backup.acked) t.waiting.delete(key);
+    return this.settled();
+  }
+
+  /** The backup went away (connection closed, refused, timed out): it no longer counts. Returns tickets done. */
+  dropped(key: string): { wasLive: boolean; address?: string; done: number[] } {
+    const backup = this.backups.get(key);
+    if (!backup) return { wasLive: false, done: [] };
+    this.backups.delete(key);
+    for (const t of this.tickets.values()) t.waiting.delete(key);
+    return { wasLive: backup.live, address: backup.address, done: this.settled() };
+  }
+
+  /**
+   * A peer showed `epoch`, newer than or equal to this primary's `own`: another node took over. From now
+   * on nothing commits through this set. Returns true when this fenced it (the first time).
+   */
+  peerEpoch(epoch: number, own: number, reason: string, refused: boolean): { fenced: boolean; done: number[] } {
+    const newer = refused ? epoch >= own : epoch > own;
+    if (!newer || this.fencedBy) return { fenced: false, done: [] };
+    this.fencedBy = reason;
+    return { fenced: true, done: this.settled() };
+  }
+
+  /** Time passed: which live backups to drop for silence, and which to send a heartbeat. */
+  tick(now: number): Tick {
+    const timeout = this.options.ackTimeoutMs;
+    const result: Tick = { drop: [], heartbeat: [] };
+    for (const [key, backup] of this.backups) {
+      if (!backup.live) continue;
+      const silent = now - backup.lastHeard;
+      const behind = backup.sent > backup.acked;
+      if (silent > timeout && (behind || silent > 2 * timeout)) result.drop.push({ key, reason: `no acknowledgement for ${silent} ms` });
+      else result.heartbeat.push(key);
+    }
+    return result;
+  }
+}
