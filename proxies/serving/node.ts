@@ -11,6 +11,7 @@ import { DatabaseStore } from '../database/store.js';
 import { ReplicationServer } from '../transport/server.js';
 import { probeRole, requestJoin } from '../transport/join.js';
 import { TcpLink } from '../transport/tcp-link.js';
+import { decideSuccession, Follower } from '../replication/following.js';
 import type { ServiceRuntime } from '../runtime.js';
 import { percentiles, RpcServer } from './http.js';
 
@@ -53,6 +54,7 @@ export class ServiceNode {
   private service!: BuiltService;
   private link: TcpLink | undefined;
   private replication!: ReplicationServer;
+  private follower!: Follower;
   private rpc!: RpcServer;
   private database: DatabaseStore | undefined;
   private detector: NodeJS.Timeout | undefined;
@@ -106,17 +108,18 @@ export class ServiceNode {
     } else {
       this.service = await Service.start({ database: this.database });
     }
+    this.follower = new Follower(this.service.runtime.replica, { id: this.id, address: '' });
     this.replication = new ReplicationServer({
-      replica: this.service.runtime.replica,
+      follower: this.follower,
       key: this.options.key,
       node: this.httpUrl,
       log,
       onJoin: this.role === 'primary' ? (address) => void this.connectBackup(parseAddress(address)) : undefined,
       epoch: () => this.service.runtime.currentEpoch,
-      id: this.id,
     });
     const repl = await this.replication.listen(this.options.repl.host, this.options.repl.port);
     this.addresses.repl = { host: repl.address, port: repl.port };
+    (this.follower.self as { address: string }).address = `${repl.address}:${repl.port}`;
     this.rpc = new RpcServer(this.served(), { log });
     const http = await this.rpc.listen(this.options.http.host, this.options.http.port);
     this.addresses.http = { host: http.address, port: http.port };
@@ -189,12 +192,9 @@ export class ServiceNode {
     }
     let deciding = false;
     this.detector = setInterval(() => {
-      // Only a backup that holds a primary's snapshot may suspect it, and so take over.
-      const joined = this.service.runtime.replica.hasSnapshot;
-      const silent = Date.now() - this.replication.lastHeard;
-      if (!joined || this.role !== 'backup' || deciding || silent <= heartbeatTimeoutMs) return;
+      if (this.role !== 'backup' || deciding || !this.follower.suspects(Date.now(), heartbeatTimeoutMs)) return;
       deciding = true;
-      log('failure.suspected', { primary: this.replication.primaryNode, silentMs: silent });
+      log('failure.suspected', { primary: this.follower.primaryNode, silentMs: Date.now() - this.follower.lastHeard });
       void this.succeed()
         .catch((error: Error) => log('failure.takeover.failed', { error: error.message }))
         .finally(() => (deciding = false));
@@ -202,33 +202,19 @@ export class ServiceNode {
     this.detector.unref();
   }
 
-  /**
-   * The primary is silent. Among its backups (in the order they joined), the first one alive takes
-   * over; the others join whichever has become primary. So one backup is promoted, not all of them.
-   */
+  /** The primary is silent: take over, join the backup that already did, or give an earlier one time. */
   private async succeed(): Promise<void> {
-    const me = `${this.addresses.repl!.host}:${this.addresses.repl!.port}`;
-    const members = this.replication.peers;
-    const succession = members.some((m) => m.id === this.id) ? members : [{ id: this.id, address: me }, ...members];
-    for (const member of succession) {
-      if (member.id === this.id) {
-        await this.promote();
-        return;
-      }
-      const peer = member.address;
-      const { host, port } = parseAddress(peer);
-      const found = await probeRole(host, port, this.options.heartbeatTimeoutMs);
-      if (found?.role === 'primary' && (found.epoch ?? 0) > this.service.runtime.currentEpoch) {
-        this.options.log('replication.following.new-primary', { primary: peer });
-        this.replication.lastHeard = Date.now();
-        await requestJoin(host, port, this.options.key, me).catch((error: Error) => this.options.log('replication.join.retrying', { primary: peer, error: error.message }));
-        return;
-      }
-      if (found) {
-        this.replication.lastHeard = Date.now(); // an earlier backup is alive: give it time to take over
-        return;
-      }
-    }
+    const decision = await decideSuccession(this.follower, this.service.runtime.currentEpoch, (member) => {
+      const { host, port } = parseAddress(member.address);
+      return probeRole(host, port, this.options.heartbeatTimeoutMs);
+    });
+    if (decision.kind === 'promote') return this.promote();
+    this.follower.lastHeard = Date.now(); // the member taken over, or about to: give it time
+    if (decision.kind === 'defer') return;
+    const peer = decision.member.address;
+    const { host, port } = parseAddress(peer);
+    this.options.log('replication.following.new-primary', { primary: peer });
+    await requestJoin(host, port, this.options.key, this.follower.self.address).catch((error: Error) => this.options.log('replication.join.retrying', { primary: peer, error: error.message }));
   }
 
   /** Becomes the primary: settles what the old primary left, raises the epoch, serves. */
@@ -260,7 +246,7 @@ export class ServiceNode {
       role: () => (this.fenced() ? 'backup' : this.role),
       epoch: () => this.service.runtime.currentEpoch,
       ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' || this.replication.following),
-      primaryHint: () => (this.fenced() ? this.replication.primaryNode : this.role === 'primary' ? this.httpUrl : this.replication.primaryNode),
+      primaryHint: () => (this.fenced() ? this.follower.primaryNode : this.role === 'primary' ? this.httpUrl : this.follower.primaryNode),
       dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request),
       begin: () => this.service.begin(),
       commit: (tx: string) => this.service.commit(tx),

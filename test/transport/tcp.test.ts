@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame, FrameDecoder, FrameError, type Message } from '../../proxies/transport/frames.js';
 import { ReplicationServer } from '../../proxies/transport/server.js';
 import { TcpLink } from '../../proxies/transport/tcp-link.js';
+import { Follower } from '../../proxies/replication/following.js';
 import { ServiceRuntime } from '../../proxies/runtime.js';
 import { Bank, classes, Counter, Ledger, Log, mapping, stateOf } from '../proxies/support.js';
 
@@ -24,7 +25,7 @@ afterEach(async () => {
 
 async function backupNode() {
   const runtime = await ServiceRuntime.start({ role: 'backup', mapping: mapping(false), objects, classes });
-  const server = new ReplicationServer({ replica: runtime.replica, key: KEY, node: 'backup', handshakeTimeoutMs: 500, epoch: () => runtime.currentEpoch, id: 'backup-under-test' });
+  const server = new ReplicationServer({ follower: new Follower(runtime.replica, { id: 'backup-under-test', address: 'backup' }), key: KEY, node: 'backup', handshakeTimeoutMs: 500, epoch: () => runtime.currentEpoch });
   const address = await server.listen('127.0.0.1', 0);
   closers.push(() => server.close());
   return { runtime, server, port: address.port };
