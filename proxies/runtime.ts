@@ -68,6 +68,20 @@ export function bindStateFields<S extends object>(service: S, runtime: ServiceRu
   return service;
 }
 
+/**
+ * A backup that holds fewer records than the database has committed cannot take over: the primary went
+ * on without it, and another backup holds what it missed. It stays a backup until a primary sends it a
+ * snapshot.
+ */
+export class BehindError extends Error {
+  constructor(
+    readonly held: number,
+    readonly committed: number,
+  ) {
+    super(`This backup holds records up to ${held}, but the database has committed up to ${committed}: the primary went on without it. Not taking over; a backup that holds those records must.`);
+  }
+}
+
 export class ServiceRuntime {
   readonly proxies = new Map<string, DurabilityProxy>();
   /** The primary's committer (its stats feed /metrics). */
@@ -147,8 +161,16 @@ export class ServiceRuntime {
     this.epoch = this.replica.currentEpoch + 1;
     if (store) {
       await store.ensureSystemTables();
+      // The database says how far the old primary committed. A backup that holds less was dropped by it
+      // (silent, cut off) while it went on with others: those hold updates this one never saw.
+      const held = this.replica.lastReceived;
+      const before = await store.maxSeq();
+      if (before > held) throw new BehindError(held, before);
       this.epoch = Math.max(this.epoch, (await store.epoch()) + 1);
       if (!(await store.claimEpoch(this.epoch))) throw new Error(`Another node claimed epoch ${this.epoch} first; not promoting.`);
+      // Asked again once the claim fenced the old primary off: it may have committed in between.
+      const after = await store.maxSeq();
+      if (after > held) throw new BehindError(held, after);
       this.replica.settle(await store.decided(undecided.map((r) => r.prepared!.key)));
     } else {
       this.replica.settle(new Set());
@@ -164,7 +186,13 @@ export class ServiceRuntime {
    */
   async join(attach: (snapshot: ReturnType<ServiceRuntime['snapshot']>) => void | Promise<void>): Promise<void> {
     if (!this.controller) throw new Error('Backups join a primary; this node is a backup.');
-    await this.controller.quiesce(async () => attach(this.snapshot()));
+    await this.controller.quiesce(async () => {
+      // A primary that stopped committing has undone a group some backups may hold: its state and its
+      // sequence number no longer agree, so it hands out no snapshot.
+      const stopped = this.controller!.stoppedState;
+      if (stopped) throw new Error(`This primary stopped committing (${stopped.reason}); a backup joins the node that takes over.`);
+      await attach(this.snapshot());
+    });
   }
 
   /** Every replicated object with its identities, and where the stream stands (see join). */

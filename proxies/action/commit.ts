@@ -91,6 +91,11 @@ export class Committer {
           // resume once enough backups are back.
           return { verdicts: group.map(() => ({ kind: 'failed', reason: `replication unavailable: ${unavailable.message}` })), unshipped: true };
         }
+        if (unavailable && !unavailable.fenced && !unavailable.heldByLive) {
+          // Every backup it reached has been dropped since: no live copy holds it. Undone, these requests
+          // fail; their sequence numbers are not used again (a dropped backup rejoins from a snapshot).
+          return { verdicts: group.map(() => ({ kind: 'failed', reason: `replication unavailable: ${unavailable.message}` })) };
+        }
         // Some backups may hold the group and others not (or a newer primary exists): the primary's memory
         // can no longer be said to match them. Stop, and let a backup take over from a consistent state.
         return this.fatal(group.length, `replication failed: ${(error as Error).message}`, unavailable?.fenced ?? false);

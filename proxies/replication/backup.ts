@@ -32,6 +32,11 @@ export class BackupReplica {
     return this.applied;
   }
 
+  /** The highest record held, applied or waiting for its decision. */
+  get lastReceived(): number {
+    return this.received;
+  }
+
   /** Whether this replica started from a primary's snapshot: only then may it take over. */
   get hasSnapshot(): boolean {
     return this.snapshotLoaded;
@@ -50,6 +55,10 @@ export class BackupReplica {
     this.epoch = snapshot.epoch;
     this.received = this.applied = snapshot.seq;
     this.held.length = 0;
+    // Everything this replica knew is replaced, replies too: a reply kept from a record the snapshot
+    // does not contain would answer a retry for a request that, here, never ran.
+    this.decisions.clear();
+    this.replies.clear();
     for (const [name, { state, nextId }] of Object.entries(snapshot.objects)) this.objects.get(name)?.loadSnapshot(state, nextId);
     for (const [key, reply] of snapshot.replies) this.remember(key, reply);
   }

@@ -33,6 +33,13 @@ export class Follower {
   primaryNode: string | undefined;
   /** The primary's live backups, in the order they joined (from its heartbeats): the succession. */
   peers: Member[] = [];
+  /** The primary itself, as its heartbeats name it: asked first when it falls silent. */
+  primary: Member | undefined;
+  /**
+   * Set when this backup found it holds less than was committed (a failed promotion): it must not take
+   * over, and says so to nodes that ask, until a primary sends it a fresh snapshot.
+   */
+  cannotLead: string | undefined;
 
   constructor(
     readonly replica: BackupReplica,
@@ -62,6 +69,12 @@ export class Follower {
           throw new Error(`the snapshot (epoch ${snapshot.epoch}, record ${snapshot.seq}) is older than what this backup holds (epoch ${replica.currentEpoch}, record ${replica.lastApplied})`);
         }
         replica.loadSnapshot(snapshot);
+        this.cannotLead = undefined;
+        // The succession as of the snapshot, so a backup that loses its primary before the first
+        // heartbeat knows whom to ask.
+        const { peers, primary } = message as { peers?: unknown; primary?: unknown };
+        if (Array.isArray(peers)) this.peers = peers.filter(isMember);
+        if (isMember(primary)) this.primary = primary;
         return { type: 'ack', epoch: replica.currentEpoch, upTo: replica.lastApplied };
       }
       case 'batch': {
@@ -72,8 +85,9 @@ export class Follower {
         replica.decide((message as { decision: Decision }).decision);
         return undefined;
       case 'heartbeat': {
-        const peers = (message as { peers?: unknown }).peers;
-        if (Array.isArray(peers)) this.peers = peers.filter((p): p is Member => typeof p?.id === 'string' && typeof p?.address === 'string');
+        const { peers, primary } = message as { peers?: unknown; primary?: unknown };
+        if (Array.isArray(peers)) this.peers = peers.filter(isMember);
+        if (isMember(primary)) this.primary = primary;
         return { type: 'heartbeat', epoch: replica.currentEpoch, at: now };
       }
       default:
@@ -81,15 +95,29 @@ export class Follower {
     }
   }
 
+  /** What this backup says it is when asked: a backup that must not take over says 'behind'. */
+  get greetingRole(): 'backup' | 'behind' {
+    return this.cannotLead ? 'behind' : 'backup';
+  }
+
   /** Only a backup that holds a primary's snapshot may suspect it (and so take over). */
   suspects(now: number, timeoutMs: number): boolean {
     return this.replica.hasSnapshot && now - this.lastHeard > timeoutMs;
   }
 
-  /** Who takes over, in order: the primary's live backups as it last listed them (this one first if absent). */
+  /**
+   * Who takes over, in order: the primary's live backups as it last listed them. A backup missing from
+   * the list (the primary dropped it, or it joined after the last heartbeat) comes last: the others
+   * may hold records it does not.
+   */
   succession(): Member[] {
-    return this.peers.some((m) => m.id === this.self.id) ? this.peers : [this.self, ...this.peers];
+    return this.peers.some((m) => m.id === this.self.id) ? this.peers : [...this.peers, this.self];
   }
+}
+
+function isMember(value: unknown): value is Member {
+  const m = value as Member | undefined;
+  return typeof m?.id === 'string' && typeof m?.address === 'string';
 }
 
 /** What a node says it is when asked (its greeting); undefined when it does not answer. */
@@ -104,18 +132,32 @@ export type SuccessionDecision =
   /** An earlier member already took over (a newer epoch): join it. */
   | { kind: 'follow'; member: Member }
   /** An earlier member is alive and has not taken over yet: give it time. */
-  | { kind: 'defer'; member: Member };
+  | { kind: 'defer'; member: Member }
+  /** Nobody can take over now (this backup is behind, and no one else answered): ask again later. */
+  | { kind: 'wait' };
 
 /**
- * The primary is silent. Among its backups (in the order they joined) the first one alive takes over;
- * the others join whichever has become primary. So one backup is promoted, not all of them.
+ * The primary is silent. It is asked first: a connection that broke while both ends live (a reset, a
+ * gap refused, a timeout on a slow link) is not a crash, and taking over from a live primary would leave
+ * two. If it answers as the primary of this epoch or a newer one, this backup asks it to take it on
+ * again. Otherwise, among its backups (in the order they joined) the first one alive takes over; the
+ * others join whichever has become primary. So one backup is promoted, not all of them.
  */
 export async function decideSuccession(follower: Follower, ownEpoch: number, probe: (member: Member) => Promise<Greeting | undefined>): Promise<SuccessionDecision> {
+  const primary = follower.primary;
+  if (primary && primary.id !== follower.self.id) {
+    const found = await probe(primary);
+    if (found?.role === 'primary' && (found.epoch ?? 0) >= ownEpoch) return { kind: 'follow', member: primary };
+  }
   for (const member of follower.succession()) {
-    if (member.id === follower.self.id) return { kind: 'promote' };
+    if (member.id === follower.self.id) {
+      if (!follower.cannotLead) return { kind: 'promote' };
+      continue;
+    }
     const found = await probe(member);
     if (found?.role === 'primary' && (found.epoch ?? 0) > ownEpoch) return { kind: 'follow', member };
-    if (found) return { kind: 'defer', member };
+    // A backup that may take over is given time to; one that is gone, behind, stopped or stale is not.
+    if (found?.role === 'backup') return { kind: 'defer', member };
   }
-  return { kind: 'promote' };
+  return follower.cannotLead ? { kind: 'wait' } : { kind: 'promote' };
 }

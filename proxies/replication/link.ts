@@ -32,11 +32,15 @@ export class ReplicationUnavailableError extends Error {
    * @param shipped Whether some backups may hold the group (then the primary's state can no longer be
    *   said to match them, and it must stop); false when nothing was sent (too few backups to begin with).
    * @param fenced Whether a newer primary exists.
+   * @param heldByLive Whether a backup still live holds the group. When none does (every backup it was
+   *   sent to has since been dropped), the primary can undo it and go on: a dropped backup is given a
+   *   fresh snapshot when it is taken on again.
    */
   constructor(
     message: string,
     readonly shipped = true,
     readonly fenced = false,
+    readonly heldByLive = shipped,
   ) {
     super(message);
   }

@@ -82,13 +82,18 @@ export class BackupSet {
     if (backup) backup.id = id;
   }
 
-  /** The backup was sent the snapshot up to `seq`: it is live and receives every later batch. */
-  joined(key: string, seq: number, now: number): void {
+  /**
+   * The backup was sent the snapshot up to `seq`: it is live and receives every later batch. Returns the
+   * keys of older connections to the same backup process, which the adapter closes: one process must
+   * never count twice towards the acknowledgements a commit needs.
+   */
+  joined(key: string, seq: number, now: number): string[] {
     const backup = this.backups.get(key);
-    if (!backup) return;
+    if (!backup) return [];
     backup.acked = backup.sent = seq;
     backup.live = true;
     backup.lastHeard = now;
+    return [...this.backups].filter(([k, b]) => k !== key && b.id === backup.id).map(([k]) => k);
   }
 
   heard(key: string, now: number): void {
@@ -125,7 +130,7 @@ export class BackupSet {
     if (t.waiting.size > 0) return undefined;
     const stillLive = t.sentTo.filter((key) => this.backups.get(key)?.live).length;
     if (stillLive < this.options.minAcks) {
-      return this.finish(ticket, { ok: false, error: new ReplicationUnavailableError(`only ${stillLive} backup(s) acknowledged; ${this.options.minAcks} required.`) });
+      return this.finish(ticket, { ok: false, error: new ReplicationUnavailableError(`only ${stillLive} backup(s) acknowledged; ${this.options.minAcks} required.`, true, false, stillLive > 0) });
     }
     return this.finish(ticket, { ok: true });
   }

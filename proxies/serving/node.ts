@@ -12,7 +12,7 @@ import { ReplicationServer } from '../transport/server.js';
 import { probeRole, requestJoin } from '../transport/join.js';
 import { TcpLink } from '../transport/tcp-link.js';
 import { decideSuccession, Follower } from '../replication/following.js';
-import type { ServiceRuntime } from '../runtime.js';
+import { BehindError, type ServiceRuntime } from '../runtime.js';
 import { percentiles, RpcServer } from './http.js';
 
 export interface Address {
@@ -116,6 +116,7 @@ export class ServiceNode {
       log,
       onJoin: this.role === 'primary' ? (address) => void this.connectBackup(parseAddress(address)) : undefined,
       epoch: () => this.service.runtime.currentEpoch,
+      role: () => (this.role !== 'primary' || this.fenced() ? this.follower.greetingRole : this.service.runtime.stopped ? 'stopped' : 'primary'),
     });
     const repl = await this.replication.listen(this.options.repl.host, this.options.repl.port);
     this.addresses.repl = { host: repl.address, port: repl.port };
@@ -140,6 +141,11 @@ export class ServiceNode {
       heartbeatMs: this.options.heartbeatIntervalMs,
       log: this.options.log,
       onFenced: (epoch) => this.stepDown(epoch),
+      // A backup lost while both live (a reset, a gap it refused, a slow link) is taken on again.
+      onDropped: (address) => {
+        if (this.role === 'primary' && !this.stopping) void this.connectBackup(parseAddress(address));
+      },
+      self: () => this.follower.self,
     });
   }
 
@@ -149,6 +155,9 @@ export class ServiceNode {
     this.role = 'backup';
     this.fencedBy = epoch;
     this.options.log('role.changed', { role: 'fenced', epoch: this.service.runtime.currentEpoch, newerEpoch: epoch });
+    // Silent from now on: the backups that still follow this node suspect it and find the new primary.
+    this.stoppedLink = true;
+    this.link?.close();
   }
 
   private fencedBy: number | undefined;
@@ -159,8 +168,22 @@ export class ServiceNode {
   }
 
   /** Connects to a backup and joins it (snapshot, then stream), retrying until it answers. */
+  /** Backups being connected to: one attempt loop per address, however many reasons ask for one. */
+  private readonly connecting = new Set<string>();
+
   private async connectBackup(address: Address): Promise<void> {
-    for (let attempt = 0; !this.stopping && this.role === 'primary'; attempt++) {
+    const name = `${address.host}:${address.port}`;
+    if (this.connecting.has(name)) return;
+    this.connecting.add(name);
+    try {
+      await this.connectBackupOnce(address);
+    } finally {
+      this.connecting.delete(name);
+    }
+  }
+
+  private async connectBackupOnce(address: Address): Promise<void> {
+    for (let attempt = 0; !this.stopping && this.role === 'primary' && !this.fenced() && !this.service.runtime.stopped; attempt++) {
       try {
         const handle = await this.link!.connect(address.host, address.port);
         await this.service.runtime.join((snapshot) => handle.join(snapshot));
@@ -192,7 +215,8 @@ export class ServiceNode {
     }
     let deciding = false;
     this.detector = setInterval(() => {
-      if (this.role !== 'backup' || deciding || !this.follower.suspects(Date.now(), heartbeatTimeoutMs)) return;
+      // A node that was primary and was replaced stays out: its run-time can no longer follow.
+      if (this.role !== 'backup' || this.fencedBy !== undefined || deciding || !this.follower.suspects(Date.now(), heartbeatTimeoutMs)) return;
       deciding = true;
       log('failure.suspected', { primary: this.follower.primaryNode, silentMs: Date.now() - this.follower.lastHeard });
       void this.succeed()
@@ -210,7 +234,7 @@ export class ServiceNode {
     });
     if (decision.kind === 'promote') return this.promote();
     this.follower.lastHeard = Date.now(); // the member taken over, or about to: give it time
-    if (decision.kind === 'defer') return;
+    if (decision.kind === 'defer' || decision.kind === 'wait') return;
     const peer = decision.member.address;
     const { host, port } = parseAddress(peer);
     this.options.log('replication.following.new-primary', { primary: peer });
@@ -221,6 +245,7 @@ export class ServiceNode {
   promote(): Promise<void> {
     this.promoting ??= this.takeOver().catch((error: Error) => {
       this.promoting = undefined; // another attempt may succeed (another node may have won instead)
+      if (error instanceof BehindError) this.follower.cannotLead = error.message;
       this.options.log('role.promotion.failed', { error: error.message });
       throw error;
     });
@@ -230,7 +255,6 @@ export class ServiceNode {
   private takeOver(): Promise<void> {
     return (async () => {
       if (this.role === 'primary') return;
-      clearInterval(this.detector);
       const started = Date.now();
       this.link = this.newLink();
       await this.service.promote!(this.link);
@@ -247,9 +271,9 @@ export class ServiceNode {
       epoch: () => this.service.runtime.currentEpoch,
       ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' || this.replication.following),
       primaryHint: () => (this.fenced() ? this.follower.primaryNode : this.role === 'primary' ? this.httpUrl : this.follower.primaryNode),
-      dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request),
+      dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request).finally(() => this.noticeStop()),
       begin: () => this.service.begin(),
-      commit: (tx: string) => this.service.commit(tx),
+      commit: (tx: string) => this.service.commit(tx).finally(() => this.noticeStop()),
       abort: (tx: string) => this.service.abort(tx),
       promote: () => this.promote(),
       metrics: () => {
@@ -265,6 +289,21 @@ export class ServiceNode {
       key: this.options.key,
     };
   }
+
+  /**
+   * The run-time stopped committing (fenced by the database's epoch, a commit's outcome unknowable, or
+   * the backups not all told): this node can no longer serve, so it stops heartbeating. Its backups then suspect it, find
+   * it stopped, and the first of them takes over from the state they hold.
+   */
+  private noticeStop(): void {
+    const stopped = this.service.runtime.stopped;
+    if (!stopped || this.role !== 'primary' || this.stoppedLink) return;
+    this.stoppedLink = true;
+    this.options.log('role.changed', { role: stopped.fenced ? 'fenced' : 'stopped', epoch: this.service.runtime.currentEpoch, reason: stopped.reason });
+    this.link?.close();
+  }
+
+  private stoppedLink = false;
 
   /** Graceful stop: no new requests, those in flight finish, then the ports and the database close. */
   async stop(): Promise<void> {

@@ -5,16 +5,23 @@
 
 /** Messages between a primary and a backup. */
 export type Message =
-  /** The listening side's greeting: its role and epoch are unauthenticated, used only to refuse to start. */
-  | { type: 'hello'; nonce: string; node: string; id?: string; role?: 'primary' | 'backup'; epoch?: number; seq?: number; holdsState?: boolean }
+  /**
+   * The listening side's greeting. Its role and epoch are unauthenticated: they decide only whether to
+   * start, and whom a backup asks to take it on; never what is committed.
+   */
+  | { type: 'hello'; nonce: string; node: string; id?: string; role?: 'primary' | 'backup' | 'stopped' | 'behind'; epoch?: number; seq?: number; holdsState?: boolean }
   | { type: 'auth'; nonce: string; mac: string; node: string; role: 'primary'; epoch: number }
   | { type: 'welcome'; mac: string; seq: number; epoch: number }
-  | { type: 'snapshot'; snapshot: unknown }
+  /** The joining backup's starting state, with the succession it joins (as a heartbeat names it). */
+  | { type: 'snapshot'; snapshot: unknown; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
   | { type: 'batch'; batch: unknown }
   | { type: 'decide'; decision: unknown }
   | { type: 'ack'; epoch: number; upTo: number }
-  /** From a primary, `peers` lists its live backups in the order they joined: who takes over first. */
-  | { type: 'heartbeat'; epoch: number; at: number; peers?: { id: string; address: string }[] }
+  /**
+   * From a primary, `peers` lists its live backups in the order they joined (who takes over first) and
+   * `primary` names its own replication port (a backup that lost its connection asks it first).
+   */
+  | { type: 'heartbeat'; epoch: number; at: number; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
   /** The connection is refused; `epoch`, when given, is the refusing node's (a newer one fences the peer). */
   | { type: 'refuse'; reason: string; epoch?: number }
   /** A new backup asks a primary to connect to it at `address` and stream to it. */

@@ -21,6 +21,8 @@ export interface ReplicationServerOptions {
   onJoin?: (address: string) => void;
   /** This node's epoch now (after a promotion, higher than the replica's). */
   epoch: () => number;
+  /** What this node says it is in its greeting: a primary that stopped or was fenced does not say primary. */
+  role?: () => 'primary' | 'backup' | 'stopped' | 'behind';
 }
 
 /** Connections that have not proven the key yet, at most: a flood of them cannot exhaust memory. */
@@ -84,7 +86,7 @@ export class ReplicationServer {
     socket.setNoDelay(true);
     const { follower } = this.options;
     const replica = follower.replica;
-    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node, id: follower.self.id, role: this.options.onJoin ? 'primary' : 'backup', epoch: this.options.epoch(), seq: replica.lastApplied, holdsState: replica.hasSnapshot }));
+    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node, id: follower.self.id, role: this.options.role?.() ?? (this.options.onJoin ? 'primary' : 'backup'), epoch: this.options.epoch(), seq: replica.lastApplied, holdsState: replica.hasSnapshot }));
     socket.on('error', (error) => this.log('replication.peer.error', { peer, error: error.message }));
     socket.on('close', () => {
       clearTimeout(timer);

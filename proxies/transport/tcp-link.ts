@@ -24,6 +24,10 @@ export interface TcpLinkOptions {
   log?: (event: string, fields: Record<string, unknown>) => void;
   /** A peer is at a newer epoch: another node took over, and this primary must stop. */
   onFenced?: (epoch: number, reason: string) => void;
+  /** A live backup was dropped (its connection broke or it fell silent): the node connects again. */
+  onDropped?: (address: string) => void;
+  /** This primary's own replication port, named in heartbeats so a backup that lost it asks it first. */
+  self?: () => { id: string; address: string };
 }
 
 /** One connection to a backup; what it has sent and acknowledged lives in the BackupSet. */
@@ -110,8 +114,11 @@ export class TcpLink implements ReplicationLink {
     });
     return {
       join: (snapshot) => {
-        this.send(connection, { type: 'snapshot', snapshot });
-        this.backups.joined(connection.key, snapshot.seq, Date.now());
+        for (const older of this.backups.joined(connection.key, snapshot.seq, Date.now())) {
+          const stale = this.connections.get(older);
+          if (stale) this.drop(stale, 'replaced by a newer connection to the same backup', false);
+        }
+        this.send(connection, { type: 'snapshot', snapshot, peers: this.members, primary: this.options.self?.() });
         this.options.log?.('replication.backup.joined', { backup: address, seq: snapshot.seq });
       },
     };
@@ -135,7 +142,10 @@ export class TcpLink implements ReplicationLink {
     for (const connection of this.connections.values()) if (this.backups.isLive(connection.key)) this.send(connection, { type: 'decide', decision });
   }
 
+  private closing = false;
+
   close(): void {
+    this.closing = true;
     clearInterval(this.timer);
     for (const connection of this.connections.values()) this.drop(connection, 'link closed');
   }
@@ -174,12 +184,15 @@ export class TcpLink implements ReplicationLink {
   }
 
   /** A backup is dropped: the commits waiting on it count who is still live. */
-  private drop(connection: Connection, reason: string): void {
+  /** `reconnect`: a live backup lost this way is connected to again (not one replaced by a newer connection). */
+  private drop(connection: Connection, reason: string, reconnect = true): void {
     this.connections.delete(connection.key);
     connection.socket.destroy();
     const { wasLive, done } = this.backups.dropped(connection.key);
     this.release(done);
-    if (wasLive) this.options.log?.('replication.backup.dropped', { backup: connection.address, reason });
+    if (!wasLive) return;
+    this.options.log?.('replication.backup.dropped', { backup: connection.address, reason });
+    if (reconnect && !this.closing) this.options.onDropped?.(connection.address);
   }
 
   /** Heartbeats for idle connections, and the timeout for backups that stopped acknowledging. */
@@ -191,9 +204,10 @@ export class TcpLink implements ReplicationLink {
       if (connection) this.drop(connection, reason);
     }
     const peers = this.members;
+    const primary = this.options.self?.();
     for (const key of heartbeat) {
       const connection = this.connections.get(key);
-      if (connection) this.send(connection, { type: 'heartbeat', epoch: this.options.epoch(), at: now, peers });
+      if (connection) this.send(connection, { type: 'heartbeat', epoch: this.options.epoch(), at: now, peers, primary });
     }
   }
 }
