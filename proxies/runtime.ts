@@ -77,8 +77,14 @@ export class BehindError extends Error {
   constructor(
     readonly held: number,
     readonly committed: number,
+    readonly followed: number,
+    readonly committedEpoch: number,
   ) {
-    super(`This backup holds records up to ${held}, but the database has committed up to ${committed}: the primary went on without it. Not taking over; a backup that holds those records must.`);
+    super(
+      committedEpoch > followed
+        ? `This backup followed epoch ${followed}, but a primary of epoch ${committedEpoch} has committed since: it missed those updates. Not taking over; it rejoins the current primary.`
+        : `This backup holds records up to ${held}, but the database has committed up to ${committed}: the primary went on without it. Not taking over; a backup that holds those records must.`,
+    );
   }
 }
 
@@ -163,14 +169,18 @@ export class ServiceRuntime {
       await store.ensureSystemTables();
       // The database says how far the old primary committed. A backup that holds less was dropped by it
       // (silent, cut off) while it went on with others: those hold updates this one never saw.
+      // So does a backup whose primary was replaced by another that committed (a newer epoch did).
       const held = this.replica.lastReceived;
-      const before = await store.maxSeq();
-      if (before > held) throw new BehindError(held, before);
+      const followed = this.replica.currentEpoch;
+      const behind = async () => {
+        const [committedSeq, committedEpoch] = [await store.maxSeq(), await store.committedEpoch()];
+        if (committedSeq > held || committedEpoch > followed) throw new BehindError(held, committedSeq, followed, committedEpoch);
+      };
+      await behind();
       this.epoch = Math.max(this.epoch, (await store.epoch()) + 1);
       if (!(await store.claimEpoch(this.epoch))) throw new Error(`Another node claimed epoch ${this.epoch} first; not promoting.`);
       // Asked again once the claim fenced the old primary off: it may have committed in between.
-      const after = await store.maxSeq();
-      if (after > held) throw new BehindError(held, after);
+      await behind();
       this.replica.settle(await store.decided(undecided.map((r) => r.prepared!.key)));
     } else {
       this.replica.settle(new Set());

@@ -58,6 +58,8 @@ export class CommitStats {
 
 export class Committer {
   private commits = 0;
+  /** The epoch this committer has recorded as committed in (see DatabaseStore.committedEpoch). */
+  private markedEpoch = 0;
   readonly stats = new CommitStats();
 
   constructor(private readonly options: CommitterOptions) {}
@@ -114,7 +116,8 @@ export class Committer {
     let failure: Error | undefined;
     try {
       const started = process.hrtime.bigint();
-      ({ committed, failure } = await store!.commit(epoch, records));
+      ({ committed, failure } = await store!.commit(epoch, records, { markEpoch: this.markedEpoch !== epoch }));
+      this.markedEpoch = epoch;
       this.stats.record(this.stats.databaseMs, since(started));
     } catch (error) {
       if (error instanceof FencedError) {

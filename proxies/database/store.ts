@@ -72,6 +72,13 @@ export class DatabaseStore {
     const insert = this.dialect === 'mysql' ? 'INSERT IGNORE INTO' : 'INSERT INTO';
     const conflict = this.dialect === 'mysql' ? '' : ' ON CONFLICT (name) DO NOTHING';
     await this.knex.raw(`${insert} durable_meta (name, value) VALUES ('epoch', 1)${conflict}`);
+    await this.knex.raw(`${insert} durable_meta (name, value) VALUES ('committed_epoch', 0)${conflict}`);
+  }
+
+  /** The newest epoch any primary committed in: a backup that followed an older one missed its commits. */
+  async committedEpoch(): Promise<number> {
+    const rows = await this.rows(this.knex, `SELECT value FROM durable_meta WHERE name = 'committed_epoch'`);
+    return Number(rows[0]?.value ?? 0);
   }
 
   async epoch(): Promise<number> {
@@ -96,7 +103,7 @@ export class DatabaseStore {
    * been replaced cannot commit. Returns how many records committed; the first failing record and those
    * after it are rolled back.
    */
-  async commit(epoch: number, records: readonly DatabaseRecord[]): Promise<CommitResult> {
+  async commit(epoch: number, records: readonly DatabaseRecord[], options: { markEpoch?: boolean } = {}): Promise<CommitResult> {
     let committed = 0;
     let failure: Error | undefined;
     await this.knex.transaction(async (trx) => {
@@ -104,6 +111,8 @@ export class DatabaseStore {
       const rows = await this.rows(trx, `SELECT value FROM durable_meta WHERE name = 'epoch'${lock}`);
       const current = Number(rows[0]?.value ?? 0);
       if (current !== epoch) throw new FencedError(epoch, current);
+      // A primary's first commit records its epoch (see committedEpoch); later ones need not.
+      if (options.markEpoch) await trx('durable_meta').where({ name: 'committed_epoch' }).andWhere('value', '<', epoch).update({ value: epoch });
       for (const record of records) {
         try {
           await trx.transaction(async (savepoint) => {

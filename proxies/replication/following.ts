@@ -15,7 +15,7 @@ export interface Member {
 export type FollowerReply =
   | { type: 'ack'; epoch: number; upTo: number }
   | { type: 'heartbeat'; epoch: number; at: number }
-  | { type: 'refuse'; reason: string; epoch?: number }
+  | { type: 'refuse'; reason: string; epoch?: number; id?: string }
   | undefined;
 
 /** What the primary sends a backup after the handshake. */
@@ -51,7 +51,7 @@ export class Follower {
    * follows a newer epoch, refuses it and says its epoch, which fences the caller off.
    */
   admit(primary: { epoch: number; node: string }, ownEpoch: number, isPrimary: boolean, now: number): FollowerReply {
-    if (isPrimary || !(primary.epoch >= ownEpoch)) return { type: 'refuse', reason: `stale epoch ${primary.epoch}: this node is at epoch ${ownEpoch}`, epoch: ownEpoch };
+    if (isPrimary || !(primary.epoch >= ownEpoch)) return { type: 'refuse', reason: `stale epoch ${primary.epoch}: this node is at epoch ${ownEpoch}`, epoch: ownEpoch, id: this.self.id };
     this.primaryNode = primary.node;
     this.lastHeard = now;
     return undefined;

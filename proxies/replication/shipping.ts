@@ -21,6 +21,9 @@ interface Backup {
   sent: number;
   /** Joined (sent a snapshot) and not dropped: it receives batches and counts for acknowledgements. */
   live: boolean;
+  /** The snapshot's sequence number, and whether the backup has acknowledged holding it. */
+  joinedAt: number;
+  confirmed: boolean;
   lastHeard: number;
 }
 
@@ -63,6 +66,19 @@ export class BackupSet {
     return [...this.backups.values()].filter((b) => b.live).map((b) => ({ id: b.id, address: b.address }));
   }
 
+  /**
+   * Live backups that acknowledged their snapshot: they hold this primary's state. A primary serves only
+   * once at least --min-acks of them do, so that what it answers (a retried request's reply, say) is
+   * held where the promise says, also just after it took over with records only it had.
+   */
+  get confirmed(): number {
+    return [...this.backups.values()].filter((b) => b.live && b.confirmed).length;
+  }
+
+  get ready(): boolean {
+    return this.confirmed >= this.options.minAcks;
+  }
+
   has(key: string): boolean {
     return this.backups.has(key);
   }
@@ -73,7 +89,7 @@ export class BackupSet {
 
   /** A connection to a backup opened; it receives nothing until it has joined. */
   connected(key: string, address: string, now: number): void {
-    this.backups.set(key, { id: address, address, acked: 0, sent: 0, live: false, lastHeard: now });
+    this.backups.set(key, { id: address, address, acked: 0, sent: 0, live: false, lastHeard: now, joinedAt: 0, confirmed: false });
   }
 
   /** The backup's greeting named its process id. */
@@ -90,8 +106,9 @@ export class BackupSet {
   joined(key: string, seq: number, now: number): string[] {
     const backup = this.backups.get(key);
     if (!backup) return [];
-    backup.acked = backup.sent = seq;
+    backup.acked = backup.sent = backup.joinedAt = seq;
     backup.live = true;
+    backup.confirmed = false;
     backup.lastHeard = now;
     return [...this.backups].filter(([k, b]) => k !== key && b.id === backup.id).map(([k]) => k);
   }
@@ -151,6 +168,7 @@ export class BackupSet {
     if (!backup) return [];
     backup.lastHeard = now;
     backup.acked = Math.max(backup.acked, upTo);
+    if (backup.live && upTo >= backup.joinedAt) backup.confirmed = true;
     for (const t of this.tickets.values()) if (t.upTo <= backup.acked) t.waiting.delete(key);
     return this.settled();
   }
@@ -165,11 +183,13 @@ export class BackupSet {
   }
 
   /**
-   * A peer showed `epoch`, newer than or equal to this primary's `own`: another node took over. From now
-   * on nothing commits through this set. Returns true when this fenced it (the first time).
+   * A peer showed `epoch`: a newer one means another node took over, and nothing more commits through
+   * this set. A peer that refused this primary at the same epoch is another primary of it (two backups
+   * took over at once, each unable to reach the other): the one with the greater id wins, the other is
+   * fenced. Returns whether this fenced it (the first time), and the tickets now done.
    */
-  peerEpoch(epoch: number, own: number, reason: string, refused: boolean): { fenced: boolean; done: number[] } {
-    const newer = refused ? epoch >= own : epoch > own;
+  peerEpoch(epoch: number, own: number, reason: string, refused: boolean, ids?: { theirs: string; mine: string }): { fenced: boolean; done: number[] } {
+    const newer = epoch > own || (refused && epoch === own && (ids === undefined || ids.theirs > ids.mine));
     if (!newer || this.fencedBy) return { fenced: false, done: [] };
     this.fencedBy = reason;
     return { fenced: true, done: this.settled() };

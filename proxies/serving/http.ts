@@ -99,6 +99,7 @@ export class RpcServer {
         if (json.id !== undefined && (typeof json.id !== 'string' || json.id.length === 0 || json.id.length > 200)) return this.bad(res, 400, '"id" must be a non-empty string of at most 200 characters.');
         if (json.tx !== undefined && typeof json.tx !== 'string') return this.bad(res, 400, '"tx" must be a transaction id string.');
         if (this.node.role() !== 'primary') return this.notPrimary(res);
+        if (!this.node.ready()) return this.notReady(res);
         this.counters.requests++;
         const outcome = await this.node.dispatch(rpc[1]!, (json.args as unknown[]) ?? [], { requestId: json.id as string | undefined, tx: json.tx as string | undefined });
         this.latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
@@ -107,6 +108,7 @@ export class RpcServer {
       }
       if (url.pathname === '/tx') {
         if (this.node.role() !== 'primary') return this.notPrimary(res);
+        if (!this.node.ready()) return this.notReady(res);
         return send(res, 200, { tx: this.node.begin() });
       }
       const tx = /^\/tx\/([^/]+)\/(commit|abort)$/.exec(url.pathname);
@@ -160,8 +162,14 @@ export class RpcServer {
   private notPrimary(res: http.ServerResponse, message?: string): void {
     this.counters.notPrimary++;
     const primary = this.node.primaryHint();
-    if (!this.node.ready() && this.node.role() === 'primary') return send(res, 503, { error: { code: 'NOT_READY', message: 'This node is starting; retry shortly.' } });
+    if (!this.node.ready() && this.node.role() === 'primary') return this.notReady(res);
     send(res, 503, { error: { code: 'NOT_PRIMARY', message: message ?? `This node is a backup${primary ? `; the primary is ${primary}` : ''}.`, primary: primary ?? null } });
+  }
+
+  /** A primary that cannot serve yet: starting, or fewer backups than --min-acks hold its state. */
+  private notReady(res: http.ServerResponse): void {
+    this.counters.unavailable++;
+    send(res, 503, { error: { code: 'NOT_READY', message: 'This primary cannot serve yet (starting, or waiting for enough backups to hold its state); retry shortly with the same id.' } });
   }
 
   private bad(res: http.ServerResponse, status: number, message: string, code = 'BAD_REQUEST'): void {

@@ -116,7 +116,8 @@ export class ServiceNode {
       log,
       onJoin: this.role === 'primary' ? (address) => void this.connectBackup(parseAddress(address)) : undefined,
       epoch: () => this.service.runtime.currentEpoch,
-      role: () => (this.role !== 'primary' || this.fenced() ? this.follower.greetingRole : this.service.runtime.stopped ? 'stopped' : 'primary'),
+      role: () => (this.fenced() || this.service.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole),
+      onNewerPrimary: (epoch) => this.stepDown(epoch),
     });
     const repl = await this.replication.listen(this.options.repl.host, this.options.repl.port);
     this.addresses.repl = { host: repl.address, port: repl.port };
@@ -262,6 +263,8 @@ export class ServiceNode {
       this.replication.options.onJoin = (address) => void this.connectBackup(parseAddress(address));
       this.options.log('role.changed', { role: 'primary', epoch: this.service.runtime.currentEpoch, promotionMs: Date.now() - started });
       for (const backup of this.options.backups) void this.connectBackup(backup);
+      // And every backup of the old primary it knew of: they may not be in --backups (they joined).
+      for (const member of this.follower.peers) if (member.id !== this.id) void this.connectBackup(parseAddress(member.address));
     })();
   }
 
@@ -269,7 +272,7 @@ export class ServiceNode {
     return {
       role: () => (this.fenced() ? 'backup' : this.role),
       epoch: () => this.service.runtime.currentEpoch,
-      ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' || this.replication.following),
+      ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following),
       primaryHint: () => (this.fenced() ? this.follower.primaryNode : this.role === 'primary' ? this.httpUrl : this.follower.primaryNode),
       dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request).finally(() => this.noticeStop()),
       begin: () => this.service.begin(),

@@ -23,7 +23,7 @@ export type Message =
    */
   | { type: 'heartbeat'; epoch: number; at: number; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
   /** The connection is refused; `epoch`, when given, is the refusing node's (a newer one fences the peer). */
-  | { type: 'refuse'; reason: string; epoch?: number }
+  | { type: 'refuse'; reason: string; epoch?: number; id?: string }
   /** A new backup asks a primary to connect to it at `address` and stream to it. */
   | { type: 'join'; nonce: string; mac: string; address: string };
 

@@ -21,6 +21,8 @@ export interface ReplicationServerOptions {
   onJoin?: (address: string) => void;
   /** This node's epoch now (after a promotion, higher than the replica's). */
   epoch: () => number;
+  /** A primary at a newer epoch proved the key to this node while it is primary: this one was replaced. */
+  onNewerPrimary?: (epoch: number) => void;
   /** What this node says it is in its greeting: a primary that stopped or was fenced does not say primary. */
   role?: () => 'primary' | 'backup' | 'stopped' | 'behind';
 }
@@ -78,7 +80,7 @@ export class ReplicationServer {
     };
     const close = (reason: string, epoch?: number) => {
       this.log('replication.peer.closed', { peer, reason });
-      if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason, epoch }));
+      if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason, epoch, id: epoch === undefined ? undefined : follower.self.id }));
       socket.destroy();
     };
     const timer = setTimeout(() => close('no handshake in time'), this.options.handshakeTimeoutMs ?? 5_000);
@@ -118,7 +120,10 @@ export class ReplicationServer {
             const expected = primaryProof(this.options.key, nonce, String(message.nonce), String(message.node), Number(message.epoch));
             if (!proofsMatch(expected, message.mac)) return close('wrong cluster key');
             const refusal = follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.options.epoch(), this.options.onJoin !== undefined, Date.now());
-            if (refusal?.type === 'refuse') return close(refusal.reason, refusal.epoch);
+            if (refusal?.type === 'refuse') {
+              if (this.options.onJoin && Number(message.epoch) > this.options.epoch()) this.options.onNewerPrimary?.(Number(message.epoch));
+              return close(refusal.reason, refusal.epoch);
+            }
             clearTimeout(timer);
             authenticatedNow();
             this.primary?.destroy(); // a newer primary replaces an older connection

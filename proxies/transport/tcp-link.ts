@@ -55,6 +55,11 @@ export class TcpLink implements ReplicationLink {
     return this.backups.liveBackups;
   }
 
+  /** Whether enough backups hold this primary's state for it to serve (see BackupSet.ready). */
+  get ready(): boolean {
+    return this.backups.ready;
+  }
+
   /** The live backups in the order they joined: the succession, by identity and address. */
   get members(): { id: string; address: string }[] {
     return this.backups.members;
@@ -104,7 +109,7 @@ export class TcpLink implements ReplicationLink {
           } else if (message.type === 'ack') {
             this.release(this.backups.acknowledged(connection.key, Number(message.upTo), Date.now()));
           } else if (message.type === 'refuse') {
-            if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${address} is at epoch ${message.epoch}: ${message.reason}`, true);
+            if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${address} is at epoch ${message.epoch}: ${message.reason}`, true, message.id);
             return fail(`The backup at ${address} refused: ${message.reason}`, `refused: ${message.reason}`);
           } else if (message.type === 'heartbeat') {
             this.peerEpoch(Number(message.epoch), `${address} follows epoch ${message.epoch}`, false);
@@ -169,9 +174,11 @@ export class TcpLink implements ReplicationLink {
   }
 
   /** A peer showed its epoch: a newer one means another node took over, and nothing more commits here. */
-  private peerEpoch(epoch: number, reason: string, refused: boolean): void {
+  private peerEpoch(epoch: number, reason: string, refused: boolean, theirId?: string): void {
     if (!Number.isFinite(epoch)) return;
-    const { fenced, done } = this.backups.peerEpoch(epoch, this.options.epoch(), reason, refused);
+    const mine = this.options.self?.().id;
+    const ids = typeof theirId === 'string' && mine !== undefined ? { theirs: theirId, mine } : undefined;
+    const { fenced, done } = this.backups.peerEpoch(epoch, this.options.epoch(), reason, refused, ids);
     if (!fenced) return;
     this.options.log?.('replication.fenced', { epoch, reason });
     this.release(done);

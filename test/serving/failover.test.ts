@@ -113,7 +113,7 @@ describe('membership', () => {
 
     primary.kill();
     await first.waitFor('role.changed');
-    await second.waitFor('replication.following.new-primary');
+    await second.waitFor(followsEpoch(2));
     stop = true;
     await load;
     expect(new Set(acknowledged).size).toBe(acknowledged.length);
@@ -160,7 +160,7 @@ describe('operator mistakes and blips', () => {
     await new Promise((r) => setTimeout(r, 200)); // heartbeats carry the succession
     primary.kill();
     await a.waitFor('role.changed');
-    await b.waitFor('replication.following.new-primary');
+    await b.waitFor(followsEpoch(2));
     expect(b.log.some((l) => l.includes('"event":"role.changed"'))).toBe(false);
   });
 
@@ -185,3 +185,8 @@ describe('operator mistakes and blips', () => {
     expect(await createClient([primary.http]).call('add', [], { id: 'k2' })).toBe(2);
   });
 });
+
+/** The backup follows a primary of this epoch: it joined it, or the new primary took it on directly. */
+function followsEpoch(epoch: number) {
+  return (e: { event: string; epoch?: unknown }) => e.event === 'replication.primary.connected' && e.epoch === epoch;
+}
