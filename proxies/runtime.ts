@@ -191,6 +191,17 @@ export class ServiceRuntime {
   }
 
   /**
+   * Whether this primary's epoch is still the database's: false once another node has taken over. A
+   * primary that commits learns it from its next commit; one that does not (waiting for backups, or
+   * idle) asks this now and then. Without a database, always true.
+   */
+  async epochIsCurrent(): Promise<boolean> {
+    const store = this.options.database;
+    if (!store || this.role !== 'primary') return true;
+    return (await store.epoch()) <= this.epoch;
+  }
+
+  /**
    * A new backup joins a running primary: with nothing in flight, take the snapshot and let `attach`
    * add the backup to the link, so that it receives exactly the records after the snapshot.
    */

@@ -51,15 +51,24 @@ export class Follower {
    * follows a newer epoch, refuses it and says its epoch, which fences the caller off.
    */
   admit(primary: { epoch: number; node: string }, ownEpoch: number, isPrimary: boolean, now: number): FollowerReply {
+    if (this.takingOver) return { type: 'refuse', reason: 'this backup is taking over' };
     if (isPrimary || !(primary.epoch >= ownEpoch)) return { type: 'refuse', reason: `stale epoch ${primary.epoch}: this node is at epoch ${ownEpoch}`, epoch: ownEpoch, id: this.self.id };
     this.primaryNode = primary.node;
     this.lastHeard = now;
     return undefined;
   }
 
+  /**
+   * Set while this backup takes over: its replica must not change under the promotion, which settles
+   * exactly the records it held when it began (one that arrived later would be decided without being
+   * looked up). The old primary's messages are refused meanwhile; it drops this backup.
+   */
+  takingOver = false;
+
   /** A message from the admitted primary: apply it and say what to answer. Throws to refuse it. */
   receive(message: PrimaryMessage, now: number): FollowerReply {
     const replica = this.replica;
+    if (this.takingOver) return { type: 'refuse', reason: 'this backup is taking over' };
     this.lastHeard = now;
     switch (message.type) {
       case 'snapshot': {
@@ -113,6 +122,15 @@ export class Follower {
   succession(): Member[] {
     return this.peers.some((m) => m.id === this.self.id) ? this.peers : [...this.peers, this.self];
   }
+}
+
+/**
+ * Whether a primary supersedes another: a newer epoch, or (two backups took over at once, neither
+ * reaching the other before) the same epoch and the greater process id. Both ends of a meeting
+ * decide alike, so exactly one of two such primaries steps down.
+ */
+export function supersedes(other: { epoch: number; id?: string }, own: { epoch: number; id: string }): boolean {
+  return other.epoch > own.epoch || (other.epoch === own.epoch && typeof other.id === 'string' && other.id > own.id);
 }
 
 function isMember(value: unknown): value is Member {

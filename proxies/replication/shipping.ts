@@ -3,6 +3,7 @@
 // backup is dropped, and when this primary is fenced off by a newer one. It takes events (a backup
 // connected, joined, acknowledged, was heard from, went away; time passed) and returns decisions; the
 // TCP link (transport/tcp-link.ts) and the simulation's network drive the same code.
+import { supersedes } from './following.js';
 import { ReplicationUnavailableError } from './link.js';
 
 export interface BackupSetOptions {
@@ -48,6 +49,11 @@ export class BackupSet {
   private readonly backups = new Map<string, Backup>();
   private readonly tickets = new Map<number, Ticket>();
   private nextTicket = 1;
+  /**
+   * When each backup process first joined: the succession keeps that order across reconnections, so
+   * backups that saw different heartbeats still agree who comes first.
+   */
+  private readonly seniority = new Map<string, number>();
   private fencedBy: string | undefined;
 
   constructor(private readonly options: BackupSetOptions) {}
@@ -61,9 +67,12 @@ export class BackupSet {
     return [...this.backups.values()].filter((b) => b.live).map((b) => b.address);
   }
 
-  /** The live backups in the order they joined: the succession, by identity and address. */
+  /** The live backups in the order they first joined: the succession, by identity and address. */
   get members(): { id: string; address: string }[] {
-    return [...this.backups.values()].filter((b) => b.live).map((b) => ({ id: b.id, address: b.address }));
+    return [...this.backups.values()]
+      .filter((b) => b.live)
+      .sort((a, b) => (this.seniority.get(a.id) ?? 0) - (this.seniority.get(b.id) ?? 0))
+      .map((b) => ({ id: b.id, address: b.address }));
   }
 
   /**
@@ -108,6 +117,7 @@ export class BackupSet {
     if (!backup) return [];
     backup.acked = backup.sent = backup.joinedAt = seq;
     backup.live = true;
+    if (!this.seniority.has(backup.id)) this.seniority.set(backup.id, this.seniority.size);
     backup.confirmed = false;
     backup.lastHeard = now;
     return [...this.backups].filter(([k, b]) => k !== key && b.id === backup.id).map(([k]) => k);
@@ -189,7 +199,7 @@ export class BackupSet {
    * fenced. Returns whether this fenced it (the first time), and the tickets now done.
    */
   peerEpoch(epoch: number, own: number, reason: string, refused: boolean, ids?: { theirs: string; mine: string }): { fenced: boolean; done: number[] } {
-    const newer = epoch > own || (refused && epoch === own && (ids === undefined || ids.theirs > ids.mine));
+    const newer = epoch > own || (refused && epoch === own && (ids === undefined || supersedes({ epoch, id: ids.theirs }, { epoch: own, id: ids.mine })));
     if (!newer || this.fencedBy) return { fenced: false, done: [] };
     this.fencedBy = reason;
     return { fenced: true, done: this.settled() };

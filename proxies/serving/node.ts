@@ -129,6 +129,7 @@ export class ServiceNode {
     log('node.started', { role: this.role, epoch: this.service.runtime.currentEpoch, http: this.httpUrl, repl: `${repl.address}:${repl.port}` });
 
     if (this.role === 'primary') for (const backup of this.options.backups) void this.connectBackup(backup);
+    if (this.database) this.watchEpoch();
     else this.follow();
   }
 
@@ -196,6 +197,26 @@ export class ServiceNode {
     }
   }
 
+  /**
+   * Now and then, a primary checks that the database's epoch is still its own: one that another node
+   * replaced while it was not committing (waiting for backups, or idle) steps down instead of holding
+   * its backups and clients.
+   */
+  private watchEpoch(): void {
+    this.epochWatch = setInterval(() => {
+      if (this.role !== 'primary' || this.fenced() || this.stopping) return;
+      void this.service.runtime.epochIsCurrent().then(
+        (current) => {
+          if (!current) this.stepDown(this.service.runtime.currentEpoch + 1);
+        },
+        () => undefined, // the database is unreachable: the next commit will say so
+      );
+    }, this.options.heartbeatTimeoutMs);
+    this.epochWatch.unref();
+  }
+
+  private epochWatch: NodeJS.Timeout | undefined;
+
   /** A backup: ask to join when told to, then watch the primary's heartbeats. */
   private follow(): void {
     const { join, heartbeatTimeoutMs, heartbeatIntervalMs, log } = this.options;
@@ -229,10 +250,13 @@ export class ServiceNode {
 
   /** The primary is silent: take over, join the backup that already did, or give an earlier one time. */
   private async succeed(): Promise<void> {
+    const suspected = this.follower.lastHeard;
     const decision = await decideSuccession(this.follower, this.service.runtime.currentEpoch, (member) => {
       const { host, port } = parseAddress(member.address);
       return probeRole(host, port, this.options.heartbeatTimeoutMs);
     });
+    // A primary (the old one back, or a new one taking this node on) spoke meanwhile: the decision is moot.
+    if (this.follower.lastHeard !== suspected) return;
     if (decision.kind === 'promote') return this.promote();
     this.follower.lastHeard = Date.now(); // the member taken over, or about to: give it time
     if (decision.kind === 'defer' || decision.kind === 'wait') return;
@@ -258,7 +282,12 @@ export class ServiceNode {
       if (this.role === 'primary') return;
       const started = Date.now();
       this.link = this.newLink();
-      await this.service.promote!(this.link);
+      this.follower.takingOver = true;
+      try {
+        await this.service.promote!(this.link);
+      } finally {
+        this.follower.takingOver = false;
+      }
       this.role = 'primary';
       this.replication.options.onJoin = (address) => void this.connectBackup(parseAddress(address));
       this.options.log('role.changed', { role: 'primary', epoch: this.service.runtime.currentEpoch, promotionMs: Date.now() - started });
@@ -312,6 +341,7 @@ export class ServiceNode {
   async stop(): Promise<void> {
     this.stopping = true;
     clearInterval(this.detector);
+    clearInterval(this.epochWatch);
     await this.rpc.close();
     this.link?.close();
     await this.replication.close();

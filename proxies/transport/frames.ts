@@ -10,7 +10,7 @@ export type Message =
    * start, and whom a backup asks to take it on; never what is committed.
    */
   | { type: 'hello'; nonce: string; node: string; id?: string; role?: 'primary' | 'backup' | 'stopped' | 'behind'; epoch?: number; seq?: number; holdsState?: boolean }
-  | { type: 'auth'; nonce: string; mac: string; node: string; role: 'primary'; epoch: number }
+  | { type: 'auth'; nonce: string; mac: string; node: string; id?: string; role: 'primary'; epoch: number }
   | { type: 'welcome'; mac: string; seq: number; epoch: number }
   /** The joining backup's starting state, with the succession it joins (as a heartbeat names it). */
   | { type: 'snapshot'; snapshot: unknown; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }

@@ -10,9 +10,9 @@ export function newNonce(): string {
   return randomBytes(16).toString('hex');
 }
 
-/** The primary's proof: over the backup's nonce, its own, its node name and epoch. */
-export function primaryProof(key: Buffer, backupNonce: string, primaryNonce: string, node: string, epoch: number): string {
-  return hmac(key, `${PROTOCOL} primary ${backupNonce} ${primaryNonce} ${node} ${epoch}`);
+/** The primary's proof: over the backup's nonce, its own, its node name, epoch and process id. */
+export function primaryProof(key: Buffer, backupNonce: string, primaryNonce: string, node: string, epoch: number, id = ''): string {
+  return hmac(key, `${PROTOCOL} primary ${backupNonce} ${primaryNonce} ${node} ${epoch} ${id}`);
 }
 
 /** The backup's proof, over the nonces the other way round: a reflected primary proof does not match. */

@@ -4,7 +4,7 @@
 // epoch) closes that connection with a logged reason and changes nothing.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import type { Follower, FollowerReply } from '../replication/following.js';
+import { supersedes, type Follower, type FollowerReply } from '../replication/following.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameError, HANDSHAKE_MAX_FRAME, type Message } from './frames.js';
 import { backupProof, joinProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
 
@@ -117,11 +117,13 @@ export class ReplicationServer {
           }
           if (!authenticated) {
             if (message.type !== 'auth') return close(`expected auth, got ${message.type}`);
-            const expected = primaryProof(this.options.key, nonce, String(message.nonce), String(message.node), Number(message.epoch));
+            const expected = primaryProof(this.options.key, nonce, String(message.nonce), String(message.node), Number(message.epoch), typeof message.id === 'string' ? message.id : '');
             if (!proofsMatch(expected, message.mac)) return close('wrong cluster key');
             const refusal = follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.options.epoch(), this.options.onJoin !== undefined, Date.now());
             if (refusal?.type === 'refuse') {
-              if (this.options.onJoin && Number(message.epoch) > this.options.epoch()) this.options.onNewerPrimary?.(Number(message.epoch));
+              if (this.options.onJoin && supersedes({ epoch: Number(message.epoch), id: message.id }, { epoch: this.options.epoch(), id: follower.self.id })) {
+                this.options.onNewerPrimary?.(Number(message.epoch));
+              }
               return close(refusal.reason, refusal.epoch);
             }
             clearTimeout(timer);

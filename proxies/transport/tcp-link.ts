@@ -102,7 +102,8 @@ export class TcpLink implements ReplicationLink {
             myNonce = newNonce();
             const epoch = this.options.epoch();
             const node = typeof this.options.node === 'function' ? this.options.node() : this.options.node;
-            this.send(connection, { type: 'auth', nonce: myNonce, node, role: 'primary', epoch, mac: primaryProof(this.options.key, theirNonce, myNonce, node, epoch) });
+            const id = this.options.self?.().id ?? '';
+            this.send(connection, { type: 'auth', nonce: myNonce, node, id, role: 'primary', epoch, mac: primaryProof(this.options.key, theirNonce, myNonce, node, epoch, id) });
           } else if (message.type === 'welcome') {
             if (!proofsMatch(backupProof(this.options.key, theirNonce, myNonce), message.mac)) return fail(`The backup at ${address} does not hold the cluster key.`, 'wrong cluster key');
             resolve();
