@@ -129,8 +129,8 @@ export class ServiceNode {
     log('node.started', { role: this.role, epoch: this.service.runtime.currentEpoch, http: this.httpUrl, repl: `${repl.address}:${repl.port}` });
 
     if (this.role === 'primary') for (const backup of this.options.backups) void this.connectBackup(backup);
-    if (this.database) this.watchEpoch();
     else this.follow();
+    if (this.database) this.watchEpoch();
   }
 
   private newLink(): TcpLink {
