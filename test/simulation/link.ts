@@ -1,0 +1,150 @@
+// The primary's replication link over the simulated network: the adapter the TCP link is, over the same
+// BackupSet (proxies/replication/shipping.ts), with the simulation's clock and connections instead of
+// sockets and timers. Every decision (who is live, when a commit may go on, when to drop a backup, when
+// this primary is fenced) is made by the BackupSet.
+import type { Decision, ReplicationBatch, ReplicationLink } from '../../proxies/replication/link.js';
+import { BackupSet, type TicketResult } from '../../proxies/replication/shipping.js';
+import { onHost, type Connection, type Host, type Network } from './network.js';
+
+export interface SimLinkOptions {
+  minAcks: number;
+  ackTimeoutMs: number;
+  heartbeatMs: number;
+  handshakeTimeoutMs: number;
+  epoch: () => number;
+  onFenced: (epoch: number) => void;
+  onDropped: (backup: string) => void;
+  /** Every batch, acknowledgement and join, when a replay asks for the full story. */
+  trace?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export class SimLink implements ReplicationLink {
+  readonly backups: BackupSet;
+  private readonly connections = new Map<string, Connection>();
+  private readonly waiters = new Map<number, (result: TicketResult) => void>();
+  private nextKey = 1;
+  private closed = false;
+
+  constructor(
+    private readonly host: Host,
+    private readonly network: Network,
+    private readonly options: SimLinkOptions,
+  ) {
+    this.backups = new BackupSet({ minAcks: options.minAcks, ackTimeoutMs: options.ackTimeoutMs });
+    this.schedule();
+  }
+
+  private get now(): number {
+    return this.network.scheduler.now;
+  }
+
+  /** Connects to a backup and waits for its welcome (or fails: refused, closed, no answer in time). */
+  connect(backup: string): Promise<{ join(snapshot: { seq: number }): void }> {
+    const key = String(this.nextKey++);
+    this.backups.connected(key, backup, this.now);
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (why: string) => {
+        if (!settled) reject(new Error(why));
+        settled = true;
+        this.drop(key);
+      };
+      const connection = this.network.connect(this.host, backup, {
+        message: (message) => {
+          this.backups.heard(key, this.now);
+          if (message.type === 'welcome') {
+            settled = true;
+            resolve({
+              join: (snapshot) => {
+                for (const older of this.backups.joined(key, snapshot.seq, this.now)) this.drop(older, false);
+                connection.send(0, { type: 'snapshot', snapshot, peers: this.backups.members, primary: { id: this.host.id, address: this.host.id } });
+                this.options.trace?.('link.joined', { backup, connection: key, seq: snapshot.seq });
+              },
+            });
+          } else if (message.type === 'ack') {
+            this.options.trace?.('link.ack', { backup, connection: key, upTo: message.upTo });
+            this.release(this.backups.acknowledged(key, Number(message.upTo), this.now));
+          } else if (message.type === 'refuse') {
+            if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${backup} refused: ${String(message.reason)}`, true, typeof message.id === 'string' ? message.id : undefined);
+            fail(`${backup} refused: ${String(message.reason)}`);
+          } else if (message.type === 'heartbeat') {
+            this.peerEpoch(Number(message.epoch), `${backup} follows epoch ${String(message.epoch)}`, false);
+          }
+        },
+        close: () => fail(`${backup} closed the connection`),
+      });
+      this.connections.set(key, connection);
+      connection.send(0, { type: 'auth', epoch: this.options.epoch(), node: this.host.id });
+      onHost(this.network.scheduler, this.host, this.now + this.options.handshakeTimeoutMs, () => {
+        if (!settled) fail(`${backup} did not answer the handshake in time`);
+      });
+    });
+  }
+
+  async replicate(batch: ReplicationBatch, wait: boolean): Promise<void> {
+    const upTo = batch.records.length > 0 ? batch.records[batch.records.length - 1]!.seq : 0;
+    const { to, ticket } = this.backups.ship(upTo, wait);
+    this.options.trace?.('link.ship', { upTo, connections: to, live: this.backups.liveBackups });
+    const done = ticket === undefined ? undefined : this.outcome(ticket);
+    for (const key of to) this.connections.get(key)?.send(0, { type: 'batch', batch });
+    if (!done) return;
+    const result = await done;
+    if (!result.ok) throw result.error;
+  }
+
+  decide(decision: Decision): void {
+    for (const [key, connection] of this.connections) if (this.backups.isLive(key)) connection.send(0, { type: 'decide', decision });
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const key of [...this.connections.keys()]) this.drop(key);
+  }
+
+  private outcome(ticket: number): Promise<TicketResult> {
+    const now = this.backups.result(ticket);
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve) => this.waiters.set(ticket, resolve));
+  }
+
+  private release(tickets: number[]): void {
+    for (const ticket of tickets) {
+      const resolve = this.waiters.get(ticket);
+      const result = resolve && this.backups.result(ticket);
+      if (!resolve || !result) continue;
+      this.waiters.delete(ticket);
+      resolve(result);
+    }
+  }
+
+  private peerEpoch(epoch: number, reason: string, refused: boolean, theirs?: string): void {
+    if (!Number.isFinite(epoch)) return;
+    const ids = theirs === undefined ? undefined : { theirs, mine: this.host.id };
+    const { fenced, done } = this.backups.peerEpoch(epoch, this.options.epoch(), reason, refused, ids);
+    if (!fenced) return;
+    this.release(done);
+    this.options.onFenced(epoch);
+  }
+
+  /** `reconnect`: a live backup lost this way is connected to again (not one replaced by a newer connection). */
+  private drop(key: string, reconnect = true): void {
+    this.connections.get(key)?.close(0);
+    this.connections.delete(key);
+    const { wasLive, address, done } = this.backups.dropped(key);
+    this.release(done);
+    if (wasLive && reconnect && !this.closed) this.options.onDropped(address!);
+  }
+
+  private schedule(): void {
+    const every = Math.max(5, Math.min(this.options.heartbeatMs, this.options.ackTimeoutMs / 2));
+    onHost(this.network.scheduler, this.host, this.now + every, () => {
+      if (this.closed) return;
+      const { drop, heartbeat } = this.backups.tick(this.now);
+      for (const { key } of drop) this.drop(key);
+      const peers = this.backups.members;
+      const primary = { id: this.host.id, address: this.host.id };
+      for (const key of heartbeat) this.connections.get(key)?.send(0, { type: 'heartbeat', epoch: this.options.epoch(), at: this.now, peers, primary });
+      this.schedule();
+    });
+  }
+}

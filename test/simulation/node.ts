@@ -1,0 +1,320 @@
+// One simulated process of the service: the adapter serving/node.ts and transport/server.ts are, over
+// the simulated network and clock. It composes the real run-time (ServiceRuntime: action controller,
+// committer, replication proxy, backup replica, promotion) with the real protocol cores (Follower and
+// decideSuccession for the backup's side, BackupSet through SimLink for the primary's), so what the
+// simulation explores is the code that runs in production, minus sockets and timers.
+import type { Outcome } from '../../proxies/action/controller.js';
+import type { DatabaseStore } from '../../proxies/database/store.js';
+import { decideSuccession, Follower, supersedes, type Greeting } from '../../proxies/replication/following.js';
+import { BehindError, ServiceRuntime } from '../../proxies/runtime.js';
+import type { SimDatabase } from './database.js';
+import { SimLink } from './link.js';
+import { onHost, type Connection, type Host, type Network } from './network.js';
+import { add, classes, objects, simulatedMapping } from './service.js';
+
+export interface NodeConfig {
+  minAcks: number;
+  heartbeatMs: number;
+  timeoutMs: number;
+  update: 'repeat' | 'state';
+  database?: SimDatabase;
+  /** The other nodes' names (--backups): a primary connects to them, a promoted backup too. */
+  backups: string[];
+  /** A replacement backup asks this node to take it on (--join). */
+  join?: string;
+  log: (node: string, event: string, fields?: Record<string, unknown>) => void;
+  /** Log the replication link's every step too. */
+  trace?: boolean;
+}
+
+export class SimNode implements Host {
+  alive = true;
+  pausedUntil = 0;
+  /** When this process started (virtual ms): the operator replaces a new backup that never got a snapshot. */
+  readonly startedAt: number;
+  role: 'primary' | 'backup';
+  /** A peer at this newer epoch told this primary it was replaced. */
+  fencedBy: number | undefined;
+  runtime!: ServiceRuntime;
+  follower!: Follower;
+  link: SimLink | undefined;
+  /** The connection of the primary this backup follows. */
+  private primaryConnection: Connection | undefined;
+  private deciding = false;
+  private promoting: Promise<void> | undefined;
+  private readonly store: DatabaseStore | undefined;
+
+  constructor(
+    readonly id: string,
+    role: 'primary' | 'backup',
+    private readonly network: Network,
+    private readonly config: NodeConfig,
+  ) {
+    this.role = role;
+    this.startedAt = network.scheduler.now;
+    this.store = config.database?.clientFor(this);
+    network.add(this);
+  }
+
+  private get now(): number {
+    return this.network.scheduler.now;
+  }
+
+  private after(ms: number, run: () => void): void {
+    onHost(this.network.scheduler, this, this.now + ms, run);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.after(ms, resolve));
+  }
+
+  /** Whether this node is a primary that was neither fenced nor stopped. */
+  get primary(): boolean {
+    return this.alive && this.role === 'primary' && this.fencedBy === undefined && this.runtime !== undefined && !this.runtime.stopped;
+  }
+
+  /** Whether it serves requests now: a primary with enough backups holding its state (as serving/node.ts). */
+  get serving(): boolean {
+    return this.primary && (this.link?.backups.ready ?? true);
+  }
+
+  async boot(): Promise<void> {
+    const mapping = simulatedMapping({ database: this.config.database !== undefined, update: this.config.update });
+    if (this.role === 'primary') {
+      this.link = this.newLink();
+      this.runtime = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, database: this.store, link: this.link });
+    } else {
+      this.runtime = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes, database: this.store });
+    }
+    this.follower = new Follower(this.runtime.replica, { id: this.id, address: this.id });
+    this.config.log(this.id, 'started', { role: this.role, epoch: this.runtime.currentEpoch });
+    if (this.role === 'primary') for (const backup of this.config.backups) void this.connectBackup(backup);
+    else this.follow();
+    if (this.store) this.watchEpoch();
+  }
+
+  private newLink(): SimLink {
+    return new SimLink(this, this.network, {
+      minAcks: this.config.minAcks,
+      ackTimeoutMs: this.config.timeoutMs,
+      heartbeatMs: this.config.heartbeatMs,
+      handshakeTimeoutMs: 5 * this.config.timeoutMs,
+      epoch: () => this.runtime?.currentEpoch ?? 1,
+      onFenced: (epoch) => this.fence(epoch),
+      onDropped: (backup) => {
+        if (this.primary) void this.connectBackup(backup);
+      },
+      trace: this.config.trace ? (event, fields) => this.config.log(this.id, event, fields) : undefined,
+    });
+  }
+
+  /** Another node is primary at a newer epoch: stop serving and go silent (as serving/node.ts stepDown). */
+  private fence(epoch: number): void {
+    if (this.role !== 'primary' || this.fencedBy !== undefined) return;
+    this.fencedBy = epoch;
+    this.config.log(this.id, 'fenced', { epoch: this.runtime.currentEpoch, newer: epoch });
+    this.stoppedLink = true;
+    this.link?.close();
+  }
+
+  // ---- the primary's duties ----
+
+  /** As serving/node.ts: a primary replaced while it was not committing learns it from the database. */
+  private watchEpoch(): void {
+    this.after(this.config.timeoutMs, () => {
+      if (this.role === 'primary' && this.fencedBy === undefined) {
+        void this.runtime.epochIsCurrent().then((current) => {
+          if (!current) this.fence(this.runtime.currentEpoch + 1);
+        });
+      }
+      this.watchEpoch();
+    });
+  }
+
+  private readonly connecting = new Set<string>();
+
+  /** As serving/node.ts: one attempt loop per backup, however many reasons ask for one. */
+  private async connectBackup(backup: string): Promise<void> {
+    if (this.connecting.has(backup)) return;
+    this.connecting.add(backup);
+    try {
+      await this.connectBackupOnce(backup);
+    } finally {
+      this.connecting.delete(backup);
+    }
+  }
+
+  private async connectBackupOnce(backup: string): Promise<void> {
+    for (let attempt = 0; this.primary; attempt++) {
+      try {
+        const handle = await this.link!.connect(backup);
+        await this.runtime.join((snapshot) => handle.join(snapshot));
+        this.config.log(this.id, 'backup.joined', { backup });
+        return;
+      } catch (error) {
+        this.config.log(this.id, 'backup.unreachable', { backup, error: (error as Error).message });
+        await this.sleep(Math.min(1_000, 100 * (attempt + 1)));
+      }
+    }
+  }
+
+  // ---- the backup's duties ----
+
+  private follow(): void {
+    const join = this.config.join;
+    if (join) {
+      void (async () => {
+        while (this.alive && !this.runtime.replica.hasSnapshot && this.role === 'backup') {
+          if (!this.primaryConnection) await this.requestJoin(join);
+          await this.sleep(500);
+        }
+      })();
+    }
+    const every = Math.max(5, Math.min(this.config.heartbeatMs, this.config.timeoutMs / 4));
+    const detect = () => {
+      if (this.role !== 'backup') return;
+      if (!this.deciding && this.follower.suspects(this.now, this.config.timeoutMs)) {
+        this.deciding = true;
+        this.config.log(this.id, 'suspects', { primary: this.follower.primaryNode, silentMs: this.now - this.follower.lastHeard });
+        void this.succeed().finally(() => (this.deciding = false));
+      }
+      this.after(every, detect);
+    };
+    this.after(every, detect);
+  }
+
+  private async succeed(): Promise<void> {
+    const suspected = this.follower.lastHeard;
+    const decision = await decideSuccession(this.follower, this.runtime.currentEpoch, (member) => this.probe(member.address));
+    if (!this.alive || this.follower.lastHeard !== suspected) return; // a primary spoke meanwhile
+
+    if (decision.kind === 'promote') return this.promote().catch(() => undefined);
+    this.follower.lastHeard = this.now;
+    this.config.log(this.id, `succession.${decision.kind}`, { member: decision.kind === 'wait' ? undefined : decision.member.id });
+    if (decision.kind === 'follow') await this.requestJoin(decision.member.address);
+  }
+
+  promote(): Promise<void> {
+    this.promoting ??= this.takeOver().catch((error: Error) => {
+      this.promoting = undefined;
+      if (error instanceof BehindError) this.follower.cannotLead = error.message;
+      this.config.log(this.id, 'promotion.failed', { error: error.message });
+      throw error;
+    });
+    return this.promoting;
+  }
+
+  private async takeOver(): Promise<void> {
+    if (this.role === 'primary') return;
+    this.link = this.newLink();
+    this.follower.takingOver = true;
+    try {
+      await this.runtime.promote(this.link);
+    } finally {
+      this.follower.takingOver = false;
+    }
+    if (!this.alive) return;
+    this.role = 'primary';
+    this.primaryConnection?.close(1);
+    this.primaryConnection = undefined;
+    this.config.log(this.id, 'promoted', { epoch: this.runtime.currentEpoch, lastApplied: this.runtime.replica.lastApplied });
+    for (const backup of this.config.backups) void this.connectBackup(backup);
+    for (const member of this.follower.peers) if (member.id !== this.id) void this.connectBackup(member.address);
+  }
+
+  /** A request/answer on a fresh connection; undefined when closed or not answered in time. */
+  private ask(to: string, message: Record<string, unknown> & { type: string }, timeoutMs: number): Promise<(Record<string, unknown> & { type: string }) | undefined> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (answer: (Record<string, unknown> & { type: string }) | undefined) => {
+        if (done) return;
+        done = true;
+        connection.close(0);
+        resolve(answer);
+      };
+      const connection = this.network.connect(this, to, { message: (m) => finish(m), close: () => finish(undefined) });
+      connection.send(0, message);
+      this.after(timeoutMs, () => finish(undefined));
+    });
+  }
+
+  private async probe(to: string): Promise<Greeting | undefined> {
+    const answer = await this.ask(to, { type: 'probe' }, this.config.timeoutMs);
+    return answer?.type === 'hello' ? { role: String(answer.role), epoch: Number(answer.epoch) } : undefined;
+  }
+
+  private async requestJoin(to: string): Promise<void> {
+    await this.ask(to, { type: 'join', address: this.id }, 5_000);
+  }
+
+  // ---- what arrives on this node's ports ----
+
+  accept(connection: Connection): void {
+    let admitted = false;
+    const refuse = (reason: string, epoch?: number, id?: string) => {
+      connection.send(1, { type: 'refuse', reason, epoch, id });
+      connection.close(1);
+    };
+    connection.on(1, {
+      close: () => {
+        if (this.primaryConnection === connection) this.primaryConnection = undefined;
+      },
+      message: (message) => {
+        if (!this.runtime) return connection.close(1); // still starting: the port is not open yet
+        switch (message.type) {
+          case 'probe':
+            return connection.send(1, { type: 'hello', role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole, epoch: this.runtime.currentEpoch });
+          case 'join':
+            if (!this.primary) return refuse('this node is not the primary');
+            connection.send(1, { type: 'welcome' });
+            connection.close(1);
+            void this.connectBackup(String(message.address));
+            return;
+          case 'rpc':
+            return void this.answer(connection, String(message.id));
+          case 'auth': {
+            const refusal = this.follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.runtime.currentEpoch, this.role === 'primary', this.now);
+            if (refusal?.type === 'refuse') {
+              if (this.role === 'primary' && supersedes({ epoch: Number(message.epoch), id: String(message.node) }, { epoch: this.runtime.currentEpoch, id: this.id })) this.fence(Number(message.epoch));
+              return refuse(refusal.reason, refusal.epoch, refusal.id);
+            }
+            this.primaryConnection?.close(1); // a newer primary replaces an older connection
+            this.primaryConnection = connection;
+            admitted = true;
+            return connection.send(1, { type: 'welcome' });
+          }
+          default: {
+            if (!admitted || connection !== this.primaryConnection) return;
+            if (this.role === 'primary') return refuse(`stale epoch: this node became the primary at epoch ${this.runtime.currentEpoch}`, this.runtime.currentEpoch, this.id);
+            try {
+              const reply = this.follower.receive(message, this.now);
+              if (reply?.type === 'refuse') return refuse(reply.reason, reply.epoch);
+              if (reply) connection.send(1, reply);
+            } catch (error) {
+              refuse(`refused: ${(error as Error).message}`);
+            }
+          }
+        }
+      },
+    });
+  }
+
+  /** As serving/node.ts: a primary whose run-time stopped committing stops heartbeating, so a backup takes over. */
+  private noticeStop(): void {
+    const stopped = this.runtime.stopped;
+    if (!stopped || this.role !== 'primary' || this.stoppedLink) return;
+    this.stoppedLink = true;
+    this.config.log(this.id, 'stopped', { reason: stopped.reason });
+    this.link?.close();
+  }
+
+  private stoppedLink = false;
+
+  private async answer(connection: Connection, id: string): Promise<void> {
+    let outcome: Outcome;
+    if (!this.serving) outcome = { kind: 'not-primary', message: 'not the primary' };
+    else outcome = await add(this.runtime, id, this.config.database !== undefined);
+    this.noticeStop();
+    connection.send(1, { type: 'reply', id, kind: outcome.kind, result: outcome.kind === 'ok' ? (outcome.result as number) : undefined, message: 'message' in outcome ? outcome.message : undefined, hint: this.follower?.primaryNode });
+  }
+}
