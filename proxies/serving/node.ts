@@ -240,9 +240,10 @@ export class ServiceNode {
       // A node that was primary and was replaced stays out: its run-time can no longer follow.
       if (this.role !== 'backup' || this.fencedBy !== undefined || deciding || !this.follower.suspects(Date.now(), heartbeatTimeoutMs)) return;
       deciding = true;
-      log('failure.suspected', { primary: this.follower.primaryNode, silentMs: Date.now() - this.follower.lastHeard });
+      if (this.suspectedSilence !== this.follower.lastHeard) log('failure.suspected', { primary: this.follower.primaryNode, silentMs: Date.now() - this.follower.lastHeard });
+      this.suspectedSilence = this.follower.lastHeard;
       void this.succeed()
-        .catch((error: Error) => log('failure.takeover.failed', { error: error.message }))
+        .catch((error: Error) => this.logOnce('failure.takeover.failed', error.message))
         .finally(() => (deciding = false));
     }, Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)));
     this.detector.unref();
@@ -266,12 +267,23 @@ export class ServiceNode {
     await requestJoin(host, port, this.options.key, this.follower.self.address).catch((error: Error) => this.options.log('replication.join.retrying', { primary: peer, error: error.message }));
   }
 
+  /** A takeover retried every few milliseconds while the database is down logs each new reason once. */
+  private logOnce(event: string, error: string): void {
+    if (this.lastFailures.get(event) === error) return;
+    this.lastFailures.set(event, error);
+    this.options.log(event, { error });
+  }
+
+  private readonly lastFailures = new Map<string, string>();
+  /** The silence last logged as suspected (by when the primary was last heard): once per silence. */
+  private suspectedSilence: number | undefined;
+
   /** Becomes the primary: settles what the old primary left, raises the epoch, serves. */
   promote(): Promise<void> {
     this.promoting ??= this.takeOver().catch((error: Error) => {
       this.promoting = undefined; // another attempt may succeed (another node may have won instead)
       if (error instanceof BehindError) this.follower.cannotLead = error.message;
-      this.options.log('role.promotion.failed', { error: error.message });
+      this.logOnce('role.promotion.failed', error.message);
       throw error;
     });
     return this.promoting;
