@@ -93,7 +93,7 @@ export class RpcServer {
       if ('error' in body) return this.bad(res, body.status, body.error);
       const json = body.value as Record<string, unknown>;
 
-      const rpc = /^\/rpc\/([A-Za-z_$][\w$]*)$/.exec(url.pathname);
+      const rpc = /^\/rpc\/([A-Za-z_$][\w$]*)$/.exec(decodedPath(url.pathname));
       if (rpc) {
         if (json.args !== undefined && !Array.isArray(json.args)) return this.bad(res, 400, '"args" must be an array of the method\'s arguments.');
         if (json.id !== undefined && (typeof json.id !== 'string' || json.id.length === 0 || json.id.length > 200)) return this.bad(res, 400, '"id" must be a non-empty string of at most 200 characters.');
@@ -215,6 +215,15 @@ async function readJson(req: http.IncomingMessage, limit: number): Promise<{ val
     return { value };
   } catch (error) {
     return { status: 400, error: `The body is not valid JSON: ${(error as Error).message}` };
+  }
+}
+
+/** The path with percent-escapes decoded (`/rpc/%24x` names `$x`); left as it is when they are malformed. */
+function decodedPath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return pathname;
   }
 }
 
