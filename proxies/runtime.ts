@@ -169,18 +169,14 @@ export class ServiceRuntime {
       await store.ensureSystemTables();
       // The database says how far the old primary committed. A backup that holds less was dropped by it
       // (silent, cut off) while it went on with others: those hold updates this one never saw.
-      // So does a backup whose primary was replaced by another that committed (a newer epoch did).
+      // So does a backup whose primary was replaced by another that committed (a newer epoch did). The
+      // check and the claim are one step in the database, so no commit slips in between.
       const held = this.replica.lastReceived;
       const followed = this.replica.currentEpoch;
-      const behind = async () => {
-        const [committedSeq, committedEpoch] = [await store.maxSeq(), await store.committedEpoch()];
-        if (committedSeq > held || committedEpoch > followed) throw new BehindError(held, committedSeq, followed, committedEpoch);
-      };
-      await behind();
       this.epoch = Math.max(this.epoch, (await store.epoch()) + 1);
-      if (!(await store.claimEpoch(this.epoch))) throw new Error(`Another node claimed epoch ${this.epoch} first; not promoting.`);
-      // Asked again once the claim fenced the old primary off: it may have committed in between.
-      await behind();
+      const claim = await store.claimEpoch(this.epoch, { held, followed });
+      if (claim.kind === 'taken') throw new Error(`Another node claimed epoch ${this.epoch} first; not promoting.`);
+      if (claim.kind === 'behind') throw new BehindError(held, claim.committedSeq, followed, claim.committedEpoch);
       this.replica.settle(await store.decided(undecided.map((r) => r.prepared!.key)));
     } else {
       this.replica.settle(new Set());
@@ -232,7 +228,7 @@ export class ServiceRuntime {
         // A (re)started primary is a new epoch too: it fences off any older process still running, and
         // keeps its decision keys apart from those of the run before it.
         this.epoch = (await store.epoch()) + 1;
-        if (!(await store.claimEpoch(this.epoch))) throw new Error(`Another node claimed epoch ${this.epoch} while this one started; not serving.`);
+        if ((await store.claimEpoch(this.epoch)).kind !== 'claimed') throw new Error(`Another node claimed epoch ${this.epoch} while this one started; not serving.`);
       }
       lastSeq = Math.max(lastSeq, await store.maxSeq());
     }

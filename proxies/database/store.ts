@@ -29,6 +29,8 @@ export interface CommitResult {
   failure?: Error;
 }
 
+export type EpochClaim = { kind: 'claimed' } | { kind: 'taken' } | { kind: 'behind'; committedSeq: number; committedEpoch: number };
+
 export class FencedError extends Error {
   constructor(readonly epoch: number, readonly current: number) {
     super(`This node's epoch ${epoch} is stale: the database is at epoch ${current}, so another node has taken over. Refusing to commit.`);
@@ -75,12 +77,6 @@ export class DatabaseStore {
     await this.knex.raw(`${insert} durable_meta (name, value) VALUES ('committed_epoch', 0)${conflict}`);
   }
 
-  /** The newest epoch any primary committed in: a backup that followed an older one missed its commits. */
-  async committedEpoch(): Promise<number> {
-    const rows = await this.rows(this.knex, `SELECT value FROM durable_meta WHERE name = 'committed_epoch'`);
-    return Number(rows[0]?.value ?? 0);
-  }
-
   async epoch(): Promise<number> {
     const rows = await this.rows(this.knex, `SELECT value FROM durable_meta WHERE name = 'epoch'`);
     return Number(rows[0]?.value ?? 0);
@@ -92,10 +88,29 @@ export class DatabaseStore {
     return Number(rows[0]?.top ?? 0);
   }
 
-  /** Raises the epoch to `epoch` (a promotion); false if it is already there or beyond. */
-  async claimEpoch(epoch: number): Promise<boolean> {
-    const changed = await this.knex('durable_meta').where({ name: 'epoch' }).andWhere('value', '<', epoch).update({ value: epoch });
-    return Number(changed) === 1;
+  /**
+   * Raises the epoch to `epoch`: 'taken' if it is already there or beyond. With `guard` (a promotion),
+   * first checks, under the same lock every commit takes, that nothing was committed that the promoting
+   * backup does not hold: no record beyond `held`, no commit of an epoch after `followed`. Otherwise
+   * nothing is claimed, and the old primary goes on ('behind').
+   */
+  async claimEpoch(epoch: number, guard?: { held: number; followed: number }): Promise<EpochClaim> {
+    return this.knex.transaction(async (trx) => {
+      const lock = this.dialect === 'sqlite' ? '' : ' FOR UPDATE';
+      // SQLite: take the write lock first, so no commit slips in between the check and the claim.
+      if (this.dialect === 'sqlite') await trx('durable_meta').where({ name: 'epoch' }).update({ value: trx.raw('value') });
+      const rows = await this.rows(trx, `SELECT value FROM durable_meta WHERE name = 'epoch'${lock}`);
+      if (Number(rows[0]?.value ?? 0) >= epoch) return { kind: 'taken' } as const;
+      if (guard) {
+        const [seq] = await this.rows(trx, 'SELECT MAX(seq) AS top FROM durable_requests');
+        const [committed] = await this.rows(trx, `SELECT value FROM durable_meta WHERE name = 'committed_epoch'`);
+        const committedSeq = Number(seq?.top ?? 0);
+        const committedEpoch = Number(committed?.value ?? 0);
+        if (committedSeq > guard.held || committedEpoch > guard.followed) return { kind: 'behind', committedSeq, committedEpoch } as const;
+      }
+      await trx('durable_meta').where({ name: 'epoch' }).update({ value: epoch });
+      return { kind: 'claimed' } as const;
+    });
   }
 
   /**

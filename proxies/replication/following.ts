@@ -142,6 +142,8 @@ function isMember(value: unknown): value is Member {
 export interface Greeting {
   role?: string;
   epoch?: number;
+  /** Whether it holds a primary's snapshot: a backup that does not cannot take over. */
+  holdsState?: boolean;
 }
 
 export type SuccessionDecision =
@@ -174,8 +176,9 @@ export async function decideSuccession(follower: Follower, ownEpoch: number, pro
     }
     const found = await probe(member);
     if (found?.role === 'primary' && (found.epoch ?? 0) > ownEpoch) return { kind: 'follow', member };
-    // A backup that may take over is given time to; one that is gone, behind, stopped or stale is not.
-    if (found?.role === 'backup') return { kind: 'defer', member };
+    // A backup that may take over is given time to; one that is gone, behind, stopped, stale or still
+    // waiting for its first snapshot is not.
+    if (found?.role === 'backup' && found.holdsState !== false) return { kind: 'defer', member };
   }
   return follower.cannotLead ? { kind: 'wait' } : { kind: 'promote' };
 }

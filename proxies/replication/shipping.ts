@@ -81,7 +81,12 @@ export class BackupSet {
    * held where the promise says, also just after it took over with records only it had.
    */
   get confirmed(): number {
-    return [...this.backups.values()].filter((b) => b.live && b.confirmed).length;
+    return this.confirmedAddresses.length;
+  }
+
+  /** The addresses of those backups. */
+  get confirmedAddresses(): string[] {
+    return [...this.backups.values()].filter((b) => b.live && b.confirmed).map((b) => b.address);
   }
 
   get ready(): boolean {

@@ -142,8 +142,10 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     scheduler.at(scheduler.random.int(300, end), () => {
       const primary = serving();
       // One failure at a time: nothing while a primary is down or stopped (the operator has not replaced
-      // it yet); the primary only while a backup holds its state; else a backup.
-      if (!primary || nodes.some(isZombie)) return;
+      // it yet), paused, or being taken over from; the primary only while a backup holds its state; else
+      // a backup.
+      // A paused process or a takeover under way counts as the failure in progress.
+      if (!primary || nodes.some(isZombie) || nodes.some((n) => n.alive && (n.pausedUntil > scheduler.now || n.follower?.takingOver))) return;
       const backups = nodes.filter((n) => n.alive && n !== primary && n.runtime?.replica.hasSnapshot);
       // Holders: live backups that acknowledged the primary's snapshot, as the harness (not the primary) sees them.
       const holders = primary.link!.backups.confirmedAddresses.filter((id) => nodes.some((n) => n.id === id && n.alive));
@@ -210,10 +212,15 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   if (database) database.faults = { ...database.faults, lostBefore: 0, lostAfter: 0 };
   for (const node of nodes) node.pausedUntil = Math.min(node.pausedUntil, scheduler.now);
   const finished = () => records.every((r) => r.outstanding === undefined);
-  await scheduler.run(end + 60_000, finished);
+  // Until the clients are done and a primary serves, and still does once the last messages settled
+  // (a takeover decided before the faults stopped may still complete).
+  const settled = () => finished() && nodes.some((n) => n.serving);
+  const deadline = end + 60_000;
+  do {
+    await scheduler.run(deadline, settled);
+    await scheduler.run(scheduler.now + 2_000);
+  } while (!settled() && scheduler.now < deadline);
   done = true;
-  // Let the last replies and acknowledgements settle.
-  await scheduler.run(scheduler.now + 2_000);
 
   const violations = check(scenario, nodes, records, database, finished());
   return {
@@ -234,6 +241,7 @@ async function runClient(name: string, record: ClientRecord, network: NetworkTyp
   network.add(host);
   const sleep = (ms: number) => new Promise<void>((resolve) => onHost(scheduler, host, scheduler.now + ms, resolve));
   let target = 'n0';
+  let rotation = 0;
   for (let i = 0; !over(); i++) {
     const id = `${name}-${i}`;
     record.sent.add(id);
@@ -250,9 +258,10 @@ async function runClient(name: string, record: ClientRecord, network: NetworkTyp
         say(name, 'ERROR', { id, kind: answer.kind, message: answer.message });
         break;
       }
-      // Elsewhere: the primary the node names, or the next node alive as the client last knew them.
+      // Elsewhere: now and then the primary the node names (it may be stale), else the next node in turn.
       const known = nodes().map((n) => n.id);
-      target = typeof answer?.hint === 'string' && answer.hint !== target && attempt % 2 === 0 ? answer.hint : known[(known.indexOf(target) + 1) % known.length]!;
+      rotation++;
+      target = typeof answer?.hint === 'string' && answer.hint !== target && attempt % 3 === 0 ? answer.hint : known[rotation % known.length]!;
       await sleep(scheduler.random.int(10, 60));
     }
     record.outstanding = undefined;

