@@ -23,7 +23,7 @@ export type PrimaryMessage =
   | { type: 'snapshot'; snapshot: unknown }
   | { type: 'batch'; batch: unknown }
   | { type: 'decide'; decision: unknown }
-  | { type: 'heartbeat'; epoch: number; at: number; peers?: unknown }
+  | { type: 'heartbeat'; epoch: number; at: number; peers?: unknown; primary?: unknown }
   | { type: string };
 
 export class Follower {

@@ -224,3 +224,30 @@ export class BackupSet {
     return result;
   }
 }
+
+/**
+ * The adapters' side of tickets: a promise per waited-for group, settled when the BackupSet says the
+ * ticket is done (pass it the tickets each event returned).
+ */
+export class TicketWaiters {
+  private readonly waiting = new Map<number, (result: TicketResult) => void>();
+
+  constructor(private readonly backups: BackupSet) {}
+
+  /** The ticket's result: at once if it is already done, else when an ack, a drop or a fence settles it. */
+  outcome(ticket: number): Promise<TicketResult> {
+    const now = this.backups.result(ticket);
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve) => this.waiting.set(ticket, resolve));
+  }
+
+  release(tickets: number[]): void {
+    for (const ticket of tickets) {
+      const resolve = this.waiting.get(ticket);
+      const result = resolve && this.backups.result(ticket);
+      if (!resolve || !result) continue;
+      this.waiting.delete(ticket);
+      resolve(result);
+    }
+  }
+}

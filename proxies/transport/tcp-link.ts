@@ -5,7 +5,7 @@
 // commit (the committer then stops the primary rather than promise less).
 import net from 'node:net';
 import type { Decision, ReplicationBatch, ReplicationLink } from '../replication/link.js';
-import { BackupSet, type TicketResult } from '../replication/shipping.js';
+import { BackupSet, TicketWaiters } from '../replication/shipping.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, type Message } from './frames.js';
 import { backupProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
 
@@ -40,12 +40,13 @@ interface Connection {
 export class TcpLink implements ReplicationLink {
   private readonly backups: BackupSet;
   private readonly connections = new Map<string, Connection>();
-  private readonly waiters = new Map<number, (result: TicketResult) => void>();
+  private readonly tickets: TicketWaiters;
   private nextKey = 1;
   private timer: NodeJS.Timeout;
 
   constructor(private readonly options: TcpLinkOptions) {
     this.backups = new BackupSet({ minAcks: options.minAcks ?? 0, ackTimeoutMs: options.ackTimeoutMs ?? 1_000 });
+    this.tickets = new TicketWaiters(this.backups);
     this.timer = setInterval(() => this.tick(), Math.max(5, Math.min(options.heartbeatMs ?? 200, (options.ackTimeoutMs ?? 1_000) / 2)));
     this.timer.unref();
   }
@@ -108,7 +109,7 @@ export class TcpLink implements ReplicationLink {
             if (!proofsMatch(backupProof(this.options.key, theirNonce, myNonce), message.mac)) return fail(`The backup at ${address} does not hold the cluster key.`, 'wrong cluster key');
             resolve();
           } else if (message.type === 'ack') {
-            this.release(this.backups.acknowledged(connection.key, Number(message.upTo), Date.now()));
+            this.tickets.release(this.backups.acknowledged(connection.key, Number(message.upTo), Date.now()));
           } else if (message.type === 'refuse') {
             if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${address} is at epoch ${message.epoch}: ${message.reason}`, true, message.id);
             return fail(`The backup at ${address} refused: ${message.reason}`, `refused: ${message.reason}`);
@@ -134,7 +135,7 @@ export class TcpLink implements ReplicationLink {
     const upTo = batch.records.length > 0 ? batch.records[batch.records.length - 1]!.seq : 0;
     const { to, ticket } = this.backups.ship(upTo, wait);
     const live = to.map((key) => this.connections.get(key)!);
-    const done = ticket === undefined ? undefined : this.outcome(ticket);
+    const done = ticket === undefined ? undefined : this.tickets.outcome(ticket);
     for (const connection of live) this.send(connection, { type: 'batch', batch });
     // Back-pressure: a backup whose socket buffer is full is given time to drain before the next group
     // is handed over, so a slow backup slows the primary rather than fill its memory.
@@ -156,23 +157,6 @@ export class TcpLink implements ReplicationLink {
     for (const connection of this.connections.values()) this.drop(connection, 'link closed');
   }
 
-  /** The ticket's result: at once if it is already done, else when an ack, a drop or a fence settles it. */
-  private outcome(ticket: number): Promise<TicketResult> {
-    const now = this.backups.result(ticket);
-    if (now) return Promise.resolve(now);
-    return new Promise((resolve) => this.waiters.set(ticket, resolve));
-  }
-
-  private release(tickets: number[]): void {
-    for (const ticket of tickets) {
-      const resolve = this.waiters.get(ticket);
-      if (!resolve) continue;
-      const result = this.backups.result(ticket);
-      if (!result) continue;
-      this.waiters.delete(ticket);
-      resolve(result);
-    }
-  }
 
   /** A peer showed its epoch: a newer one means another node took over, and nothing more commits here. */
   private peerEpoch(epoch: number, reason: string, refused: boolean, theirId?: string): void {
@@ -182,7 +166,7 @@ export class TcpLink implements ReplicationLink {
     const { fenced, done } = this.backups.peerEpoch(epoch, this.options.epoch(), reason, refused, ids);
     if (!fenced) return;
     this.options.log?.('replication.fenced', { epoch, reason });
-    this.release(done);
+    this.tickets.release(done);
     this.options.onFenced?.(epoch, reason);
   }
 
@@ -197,7 +181,7 @@ export class TcpLink implements ReplicationLink {
     this.connections.delete(connection.key);
     connection.socket.destroy();
     const { wasLive, done } = this.backups.dropped(connection.key);
-    this.release(done);
+    this.tickets.release(done);
     if (!wasLive) return;
     this.options.log?.('replication.backup.dropped', { backup: connection.address, reason });
     if (reconnect && !this.closing) this.options.onDropped?.(connection.address);

@@ -5,28 +5,15 @@
 // connections lost before or after a commit. Then the faults stop, the clients finish, and the history
 // is checked: nothing acknowledged lost, nothing executed twice, nothing half-done, the replicas equal
 // to the primary, and a primary serving again.
+import { check } from './checker.js';
+import { runClient, type ClientRecord } from './clients.js';
 import { SimDatabase } from './database.js';
-import { CALM, onHost, type Host, type Network as NetworkType, type NetworkFaults } from './network.js';
-import { Network } from './network.js';
+import { CALM, Network } from './network.js';
 import { SimNode } from './node.js';
-import { Scheduler, type Random } from './scheduler.js';
-import type { Journal } from './service.js';
+import { HEARTBEAT_MS, scenarioFor, TIMEOUT_MS, type Scenario } from './scenario.js';
+import { Scheduler } from './scheduler.js';
 
-export interface Scenario {
-  seed: number;
-  nodes: number;
-  database: boolean;
-  update: 'repeat' | 'state';
-  minAcks: number;
-  clients: number;
-  /** Virtual ms of load with faults; then the faults heal and the clients finish. */
-  loadMs: number;
-  crashes: number;
-  /** Pauses and partitions: the failure detector is wrong, a stale primary comes back. */
-  imperfect: number;
-  network: NetworkFaults;
-  databaseFaults: { lostBefore: number; lostAfter: number };
-}
+export type { Scenario } from './scenario.js';
 
 export interface Report {
   scenario: Scenario;
@@ -37,57 +24,6 @@ export interface Report {
   virtualMs: number;
   violations: string[];
   log: string[];
-}
-
-const HEARTBEAT_MS = 50;
-const TIMEOUT_MS = 250;
-
-/**
- * The scenario a seed stands for. Without a database, heartbeats must be a perfect failure detector
- * (DESIGN.md, guarantee 7) unless every backup must acknowledge (--min-acks = backups): pauses and
- * partitions are chosen only where the promise covers them.
- */
-export function scenarioFor(seed: number, random: Random): Scenario {
-  const nodes = random.int(2, 3);
-  const database = random.chance(0.5);
-  const backups = nodes - 1;
-  const minAcks = random.pick(database ? [0, 1, backups] : [0, 1, backups]);
-  // Faults that make heartbeats a wrong failure detector (a live primary suspected): pauses, partitions,
-  // broken connections, messages late past the timeout. They are promised against only with the
-  // database as the fencing token, or when every backup must acknowledge (docs/RELIABILITY.md).
-  // With the database, a backup must hold the primary's replicated state too (--min-acks 1 or more):
-  // a primary that went on alone and was then fenced off took that state with it.
-  const covered = database ? minAcks >= 1 : minAcks >= backups;
-  const rate = (max: number) => (random.chance(0.5) ? 0 : random.next() * max);
-  return {
-    seed,
-    nodes,
-    database,
-    update: random.pick(['repeat', 'state'] as const),
-    minAcks,
-    clients: random.int(1, 4),
-    loadMs: random.int(2_000, 6_000),
-    crashes: random.int(0, 3),
-    imperfect: covered ? random.int(0, 3) : 0,
-    network: {
-      latency: [1, random.int(2, 10)],
-      spike: rate(0.05),
-      spikeMs: covered ? random.int(10, 3 * TIMEOUT_MS) : random.int(10, TIMEOUT_MS / 3),
-      reset: covered ? rate(0.004) : 0,
-      blackhole: covered ? rate(0.002) : 0,
-      duplicate: rate(0.05),
-      reorder: covered ? rate(0.05) : 0,
-    },
-    databaseFaults: database ? { lostBefore: rate(0.05), lostAfter: rate(0.05) } : { lostBefore: 0, lostAfter: 0 },
-  };
-}
-
-interface ClientRecord {
-  acked: Map<string, number>;
-  sent: Set<string>;
-  /** Requests that got an answer other than success or a retryable refusal. */
-  errors: string[];
-  outstanding: string | undefined;
 }
 
 export interface SimulateOptions {
@@ -144,7 +80,6 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       // One failure at a time: nothing while a primary is down or stopped (the operator has not replaced
       // it yet), paused, or being taken over from; the primary only while a backup holds its state; else
       // a backup.
-      // A paused process or a takeover under way counts as the failure in progress.
       if (!primary || nodes.some(isZombie) || nodes.some((n) => n.alive && (n.pausedUntil > scheduler.now || n.follower?.takingOver))) return;
       const backups = nodes.filter((n) => n.alive && n !== primary && n.runtime?.replica.hasSnapshot);
       // Holders: live backups that acknowledged the primary's snapshot, as the harness (not the primary) sees them.
@@ -222,7 +157,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   } while (!settled() && scheduler.now < deadline);
   done = true;
 
-  const violations = check(scenario, nodes, records, database, finished());
+  const violations = check(nodes, records, database, finished());
   return {
     scenario,
     acknowledged: records.reduce((n, r) => n + r.acked.size, 0),
@@ -233,93 +168,4 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     violations,
     log,
   };
-}
-
-async function runClient(name: string, record: ClientRecord, network: NetworkType, nodes: () => SimNode[], over: () => boolean, say: (who: string, event: string, fields?: Record<string, unknown>) => void, trace: boolean) {
-  const scheduler = network.scheduler;
-  const host: Host = { id: name, alive: true, pausedUntil: 0 };
-  network.add(host);
-  const sleep = (ms: number) => new Promise<void>((resolve) => onHost(scheduler, host, scheduler.now + ms, resolve));
-  let target = 'n0';
-  let rotation = 0;
-  for (let i = 0; !over(); i++) {
-    const id = `${name}-${i}`;
-    record.sent.add(id);
-    record.outstanding = id;
-    for (let attempt = 0; ; attempt++) {
-      const answer = await ask(network, host, target, id);
-      if (trace) say(name, 'answer', { id, target, kind: answer?.kind ?? 'no answer', message: answer?.message });
-      if (answer?.kind === 'ok') {
-        record.acked.set(id, Number(answer.result));
-        break;
-      }
-      if (answer && !['not-primary', 'unavailable'].includes(String(answer.kind))) {
-        record.errors.push(`${id}: ${String(answer.kind)}: ${String(answer.message)}`);
-        say(name, 'ERROR', { id, kind: answer.kind, message: answer.message });
-        break;
-      }
-      // Elsewhere: now and then the primary the node names (it may be stale), else the next node in turn.
-      const known = nodes().map((n) => n.id);
-      rotation++;
-      target = typeof answer?.hint === 'string' && answer.hint !== target && attempt % 3 === 0 ? answer.hint : known[rotation % known.length]!;
-      await sleep(scheduler.random.int(10, 60));
-    }
-    record.outstanding = undefined;
-    await sleep(scheduler.random.int(0, 20));
-  }
-}
-
-function ask(network: NetworkType, host: Host, to: string, id: string): Promise<Record<string, unknown> | undefined> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (answer: Record<string, unknown> | undefined) => {
-      if (done) return;
-      done = true;
-      connection.close(0);
-      resolve(answer);
-    };
-    const connection = network.connect(host, to, { message: finish, close: () => finish(undefined) });
-    connection.send(0, { type: 'rpc', id });
-    onHost(network.scheduler, host, network.scheduler.now + 1_500, () => finish(undefined));
-  });
-}
-
-/** The history against the guarantees. Every message names the request or node it is about. */
-function check(scenario: Scenario, nodes: SimNode[], records: ClientRecord[], database: SimDatabase | undefined, finished: boolean): string[] {
-  const violations: string[] = [];
-  if (!finished) violations.push(`liveness: requests still unanswered 60 s after the faults healed (${records.map((r) => r.outstanding).filter(Boolean).join(', ')})`);
-  for (const r of records) violations.push(...r.errors.map((e) => `unexpected answer: ${e}`));
-  const primaries = nodes.filter((n) => n.serving).sort((a, b) => b.runtime.currentEpoch - a.runtime.currentEpoch);
-  const primary = primaries[0];
-  if (!primary) {
-    violations.push('liveness: no node serves as primary after the faults healed');
-    return violations;
-  }
-  const journal = [...(primary.runtime.object<Journal>('journal').ids as string[])];
-  const position = new Map<string, number>();
-  journal.forEach((id, i) => {
-    if (position.has(id)) violations.push(`duplicated: ${id} is in the journal at ${position.get(id)! + 1} and ${i + 1}`);
-    else position.set(id, i);
-  });
-  for (const r of records) {
-    for (const [id, reply] of r.acked) {
-      const at = position.get(id);
-      if (at === undefined) violations.push(`lost: ${id} was acknowledged (reply ${reply}) but is not in the primary's journal`);
-      else if (at + 1 !== reply) violations.push(`diverged: ${id} was acknowledged as entry ${reply} but is entry ${at + 1}`);
-    }
-  }
-  const sent = new Set(records.flatMap((r) => [...r.sent]));
-  for (const id of journal) if (!sent.has(id)) violations.push(`invented: ${id} is in the journal but no client sent it`);
-  if (database) {
-    const rows = new Set(database.ledger);
-    if (rows.size !== database.ledger.length) violations.push('duplicated: a ledger row was written twice');
-    for (const id of journal) if (!rows.has(id)) violations.push(`partial: ${id} is in the replicated journal but not in the database`);
-    for (const id of rows) if (!position.has(id)) violations.push(`partial: ${id} is in the database but not in the replicated journal`);
-  }
-  // Backups the primary counts as live hold exactly its journal.
-  for (const backup of nodes.filter((n) => n.alive && n !== primary && primary.link?.backups.liveBackups.includes(n.id))) {
-    const theirs = backup.runtime.object<Journal>('journal').ids as string[];
-    if (JSON.stringify(theirs) !== JSON.stringify(journal)) violations.push(`replica: ${backup.id}'s journal (${theirs.length} entries) differs from the primary ${primary.id}'s (${journal.length})`);
-  }
-  return violations;
 }

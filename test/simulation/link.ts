@@ -3,7 +3,7 @@
 // sockets and timers. Every decision (who is live, when a commit may go on, when to drop a backup, when
 // this primary is fenced) is made by the BackupSet.
 import type { Decision, ReplicationBatch, ReplicationLink } from '../../proxies/replication/link.js';
-import { BackupSet, type TicketResult } from '../../proxies/replication/shipping.js';
+import { BackupSet, TicketWaiters } from '../../proxies/replication/shipping.js';
 import { onHost, type Connection, type Host, type Network } from './network.js';
 
 export interface SimLinkOptions {
@@ -21,7 +21,7 @@ export interface SimLinkOptions {
 export class SimLink implements ReplicationLink {
   readonly backups: BackupSet;
   private readonly connections = new Map<string, Connection>();
-  private readonly waiters = new Map<number, (result: TicketResult) => void>();
+  private readonly tickets: TicketWaiters;
   private nextKey = 1;
   private closed = false;
 
@@ -31,6 +31,7 @@ export class SimLink implements ReplicationLink {
     private readonly options: SimLinkOptions,
   ) {
     this.backups = new BackupSet({ minAcks: options.minAcks, ackTimeoutMs: options.ackTimeoutMs });
+    this.tickets = new TicketWaiters(this.backups);
     this.schedule();
   }
 
@@ -63,7 +64,7 @@ export class SimLink implements ReplicationLink {
             });
           } else if (message.type === 'ack') {
             this.options.trace?.('link.ack', { backup, connection: key, upTo: message.upTo });
-            this.release(this.backups.acknowledged(key, Number(message.upTo), this.now));
+            this.tickets.release(this.backups.acknowledged(key, Number(message.upTo), this.now));
           } else if (message.type === 'refuse') {
             if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${backup} refused: ${String(message.reason)}`, true, typeof message.id === 'string' ? message.id : undefined);
             fail(`${backup} refused: ${String(message.reason)}`);
@@ -85,7 +86,7 @@ export class SimLink implements ReplicationLink {
     const upTo = batch.records.length > 0 ? batch.records[batch.records.length - 1]!.seq : 0;
     const { to, ticket } = this.backups.ship(upTo, wait);
     this.options.trace?.('link.ship', { upTo, connections: to, live: this.backups.liveBackups });
-    const done = ticket === undefined ? undefined : this.outcome(ticket);
+    const done = ticket === undefined ? undefined : this.tickets.outcome(ticket);
     for (const key of to) this.connections.get(key)?.send(0, { type: 'batch', batch });
     if (!done) return;
     const result = await done;
@@ -101,28 +102,13 @@ export class SimLink implements ReplicationLink {
     for (const key of [...this.connections.keys()]) this.drop(key);
   }
 
-  private outcome(ticket: number): Promise<TicketResult> {
-    const now = this.backups.result(ticket);
-    if (now) return Promise.resolve(now);
-    return new Promise((resolve) => this.waiters.set(ticket, resolve));
-  }
-
-  private release(tickets: number[]): void {
-    for (const ticket of tickets) {
-      const resolve = this.waiters.get(ticket);
-      const result = resolve && this.backups.result(ticket);
-      if (!resolve || !result) continue;
-      this.waiters.delete(ticket);
-      resolve(result);
-    }
-  }
 
   private peerEpoch(epoch: number, reason: string, refused: boolean, theirs?: string): void {
     if (!Number.isFinite(epoch)) return;
     const ids = theirs === undefined ? undefined : { theirs, mine: this.host.id };
     const { fenced, done } = this.backups.peerEpoch(epoch, this.options.epoch(), reason, refused, ids);
     if (!fenced) return;
-    this.release(done);
+    this.tickets.release(done);
     this.options.onFenced(epoch);
   }
 
@@ -131,7 +117,7 @@ export class SimLink implements ReplicationLink {
     this.connections.get(key)?.close(0);
     this.connections.delete(key);
     const { wasLive, address, done } = this.backups.dropped(key);
-    this.release(done);
+    this.tickets.release(done);
     if (wasLive && reconnect && !this.closed) this.options.onDropped(address!);
   }
 
