@@ -116,7 +116,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--db <url>', 'sqlite:PATH (default <build>/durable.db), postgres://… or mysql://…')
     .option('--key-file <file>', 'the cluster key (default: $DURABLE_CLUSTER_KEY)')
     .option('--insecure', 'allow replication without a cluster key, on loopback addresses only')
-    .option('--min-acks <n>', 'backups that must acknowledge each write; below that, writes get 503', '0')
+    .option('--min-acks <n>', "backups that must acknowledge each write, and hold a new primary's snapshot before it serves; below that, writes get 503", '0')
     .option('--heartbeat-interval <ms>', 'how often peers hear from each other', '100')
     .option('--heartbeat-timeout <ms>', 'silence after which a backup takes over, and a primary drops a backup', '1000')
     .action(async (build: string, options: ServeOptions) => {

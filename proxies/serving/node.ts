@@ -169,10 +169,10 @@ export class ServiceNode {
     return this.fencedBy !== undefined || this.service.runtime.stopped?.fenced === true;
   }
 
-  /** Connects to a backup and joins it (snapshot, then stream), retrying until it answers. */
   /** Backups being connected to: one attempt loop per address, however many reasons ask for one. */
   private readonly connecting = new Set<string>();
 
+  /** Connects to a backup and joins it (snapshot, then stream), retrying until it answers. */
   private async connectBackup(address: Address): Promise<void> {
     const name = `${address.host}:${address.port}`;
     if (this.connecting.has(name)) return;

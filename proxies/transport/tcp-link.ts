@@ -21,6 +21,8 @@ export interface TcpLinkOptions {
   /** How often an idle connection is probed. */
   heartbeatMs?: number;
   maxFrame?: number;
+  /** A backup must finish the handshake within this long (default five ack timeouts). */
+  handshakeTimeoutMs?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
   /** A peer is at a newer epoch: another node took over, and this primary must stop. */
   onFenced?: (epoch: number, reason: string) => void;
@@ -82,7 +84,11 @@ export class TcpLink implements ReplicationLink {
     await new Promise<void>((resolve, reject) => {
       let myNonce = '';
       let theirNonce = '';
+      // A backup that accepts the connection but never answers (stopped, or a black hole) is given up on.
+      const handshake = setTimeout(() => fail(`The backup at ${address} did not answer the handshake in time.`, 'no handshake in time'), this.options.handshakeTimeoutMs ?? 5 * (this.options.ackTimeoutMs ?? 1_000));
+      handshake.unref();
       const fail = (why: string, reason: string) => {
+        clearTimeout(handshake);
         reject(new Error(why));
         this.drop(connection, reason);
       };
@@ -107,6 +113,7 @@ export class TcpLink implements ReplicationLink {
             this.send(connection, { type: 'auth', nonce: myNonce, node, id, role: 'primary', epoch, mac: primaryProof(this.options.key, theirNonce, myNonce, node, epoch, id) });
           } else if (message.type === 'welcome') {
             if (!proofsMatch(backupProof(this.options.key, theirNonce, myNonce), message.mac)) return fail(`The backup at ${address} does not hold the cluster key.`, 'wrong cluster key');
+            clearTimeout(handshake);
             resolve();
           } else if (message.type === 'ack') {
             this.tickets.release(this.backups.acknowledged(connection.key, Number(message.upTo), Date.now()));

@@ -136,4 +136,15 @@ describe('replication over TCP', () => {
       expect(await primary.bank.bump()).toMatchObject(minAcks === 0 ? { kind: 'ok', result: 2 } : { kind: 'unavailable' });
     }
   });
+
+  it('gives up on a backup that accepts the connection but never answers the handshake', async () => {
+    const silent = net.createServer(() => undefined); // accepts, says nothing (a stopped process)
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    closers.push(() => new Promise((resolve) => silent.close(resolve)));
+    const link = new TcpLink({ key: KEY, node: 'primary', epoch: () => 1, ackTimeoutMs: 100, handshakeTimeoutMs: 300 });
+    closers.push(() => link.close());
+    const started = Date.now();
+    await expect(link.connect('127.0.0.1', (silent.address() as net.AddressInfo).port)).rejects.toThrow(/did not answer the handshake in time/);
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
 });
