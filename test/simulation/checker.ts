@@ -37,8 +37,9 @@ export function check(nodes: SimNode[], records: ClientRecord[], database: SimDa
     for (const id of journal) if (!rows.has(id)) violations.push(`partial: ${id} is in the replicated journal but not in the database`);
     for (const id of rows) if (!position.has(id)) violations.push(`partial: ${id} is in the database but not in the replicated journal`);
   }
-  // Backups the primary counts as live hold exactly its journal.
-  for (const backup of nodes.filter((n) => n.alive && n !== primary && primary.link?.backups.liveBackups.includes(n.id))) {
+  // Backups that acknowledged the primary's snapshot hold exactly its journal (one that joined a moment
+  // ago may still have its snapshot on the way).
+  for (const backup of nodes.filter((n) => n.alive && n !== primary && primary.link?.backups.confirmedAddresses.includes(n.id))) {
     const theirs = backup.runtime.object<Journal>('journal').ids as string[];
     if (JSON.stringify(theirs) !== JSON.stringify(journal)) violations.push(`replica: ${backup.id}'s journal (${theirs.length} entries) differs from the primary ${primary.id}'s (${journal.length})`);
   }

@@ -29,14 +29,23 @@ describe('the deterministic simulation of replication and failover', () => {
     const failures: string[] = [];
     let acknowledged = 0;
     let failovers = 0;
+    let steps = 0;
+    let virtualMs = 0;
+    const started = Date.now();
     for (const seed of seedsOf(SEEDS)) {
       const report = await simulate(seed);
       acknowledged += report.acknowledged;
       failovers += report.failovers;
+      steps += report.steps;
+      virtualMs += report.virtualMs;
       if (report.violations.length > 0) {
         failures.push(`seed ${seed} ${JSON.stringify(report.scenario)}:\n  ${report.violations.slice(0, 5).join('\n  ')}\n  replay: SIM_SEED=${seed} npx vitest run test/simulation`);
       }
     }
+    console.log(
+      `simulation: seeds ${SEEDS}, ${acknowledged} requests acknowledged, ${failovers} primaries crashed, ${steps} events, ` +
+        `${Math.round(virtualMs / 1000)} s simulated in ${Math.round((Date.now() - started) / 1000)} s, ${failures.length} seeds failing`,
+    );
     expect(failures).toEqual([]);
     // Over many seeds, the runs did work: requests were acknowledged and primaries were lost.
     const count = seedsOf(SEEDS).length;
