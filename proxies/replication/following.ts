@@ -144,6 +144,8 @@ export interface Greeting {
   epoch?: number;
   /** Whether it holds a primary's snapshot: a backup that does not cannot take over. */
   holdsState?: boolean;
+  /** The primary a backup follows (its replication port): where a backup of an older epoch should go. */
+  following?: Member;
 }
 
 export type SuccessionDecision =
@@ -176,9 +178,14 @@ export async function decideSuccession(follower: Follower, ownEpoch: number, pro
     }
     const found = await probe(member);
     if (found?.role === 'primary' && (found.epoch ?? 0) > ownEpoch) return { kind: 'follow', member };
-    // A backup that may take over is given time to; one that is gone, behind, stopped, stale or still
-    // waiting for its first snapshot is not.
-    if (found?.role === 'backup' && found.holdsState !== false) return { kind: 'defer', member };
+    // A backup that follows a newer primary says where it is: joined, if it is there.
+    if (found?.role === 'backup' && (found.epoch ?? 0) > ownEpoch && isMember(found.following) && found.following.id !== follower.self.id) {
+      const primary = await probe(found.following);
+      if (primary?.role === 'primary' && (primary.epoch ?? 0) > ownEpoch) return { kind: 'follow', member: found.following };
+    }
+    // A backup that may take over is given time to; one that is gone, behind, stopped, stale, still
+    // waiting for its first snapshot, or following an older primary than this one is not.
+    if (found?.role === 'backup' && found.holdsState !== false && (found.epoch ?? 0) >= ownEpoch) return { kind: 'defer', member };
   }
   return follower.cannotLead ? { kind: 'wait' } : { kind: 'promote' };
 }

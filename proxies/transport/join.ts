@@ -47,6 +47,8 @@ export interface Greeting {
   node?: string;
   seq?: number;
   holdsState?: boolean;
+  /** A backup's primary (its replication port), as the backup knows it. */
+  following?: { id: string; address: string };
 }
 
 export function probeRole(host: string, port: number, timeoutMs = 1_000): Promise<Greeting | undefined> {
@@ -63,7 +65,7 @@ export function probeRole(host: string, port: number, timeoutMs = 1_000): Promis
     socket.on('data', (chunk) => {
       try {
         const hello = decoder.push(chunk).find((m) => m.type === 'hello');
-        if (hello && hello.type === 'hello') done({ role: hello.role, epoch: hello.epoch, node: hello.node, seq: hello.seq, holdsState: hello.holdsState });
+        if (hello && hello.type === 'hello') done({ role: hello.role, epoch: hello.epoch, node: hello.node, seq: hello.seq, holdsState: hello.holdsState, following: hello.following });
       } catch {
         done(undefined);
       }

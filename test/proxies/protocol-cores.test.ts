@@ -103,11 +103,19 @@ describe('Follower and the succession', () => {
   it('takes over when it comes first, defers to an earlier backup holding state, skips one that cannot lead', async () => {
     const earlier = { id: 'e', address: 'e:1' };
     expect(await decideSuccession(follower([self, earlier]), 2, probes({}))).toEqual({ kind: 'promote' });
-    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'backup', holdsState: true } }))).toEqual({ kind: 'defer', member: earlier });
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'backup', epoch: 2, holdsState: true } }))).toEqual({ kind: 'defer', member: earlier });
     for (const answer of [{ role: 'behind' }, { role: 'stopped' }, { role: 'backup', holdsState: false }, undefined]) {
       expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: answer }))).toEqual({ kind: 'promote' });
     }
     expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'primary', epoch: 3 } }))).toEqual({ kind: 'follow', member: earlier });
+    // A backup that already follows a newer primary says where it is.
+    const newer = { id: 'n', address: 'n:1' };
+    const following = { role: 'backup', epoch: 3, holdsState: true, following: newer };
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: following, n: { role: 'primary', epoch: 3 } }))).toEqual({ kind: 'follow', member: newer });
+    // ...unless that primary is gone: then the backup that knows of it is the one to wait for.
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: following }))).toEqual({ kind: 'defer', member: earlier });
+    // A backup of an older primary than this one's is not waited for.
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'backup', epoch: 1, holdsState: true } }))).toEqual({ kind: 'promote' });
   });
 
   it('comes last when the primary did not list it, and never takes over once it found itself behind', async () => {

@@ -240,7 +240,7 @@ export class SimNode implements Host {
 
   private async probe(to: string): Promise<Greeting | undefined> {
     const answer = await this.ask(to, { type: 'probe' }, this.config.timeoutMs);
-    return answer?.type === 'hello' ? { role: String(answer.role), epoch: Number(answer.epoch), holdsState: answer.holdsState === true } : undefined;
+    return answer?.type === 'hello' ? { role: String(answer.role), epoch: Number(answer.epoch), holdsState: answer.holdsState === true, following: answer.following as Greeting['following'] } : undefined;
   }
 
   private async requestJoin(to: string): Promise<void> {
@@ -263,7 +263,7 @@ export class SimNode implements Host {
         if (!this.runtime) return connection.close(1); // still starting: the port is not open yet
         switch (message.type) {
           case 'probe':
-            return connection.send(1, { type: 'hello', role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole, epoch: this.runtime.currentEpoch, holdsState: this.runtime.replica.hasSnapshot });
+            return connection.send(1, { type: 'hello', role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole, epoch: this.runtime.currentEpoch, holdsState: this.runtime.replica.hasSnapshot, following: this.role === 'primary' ? undefined : this.follower.primary });
           case 'join':
             if (!this.primary) return refuse('this node is not the primary');
             connection.send(1, { type: 'welcome' });
