@@ -40,6 +40,12 @@ export class Follower {
    * over, and says so to nodes that ask, until a primary sends it a fresh snapshot.
    */
   cannotLead: string | undefined;
+  /**
+   * Set while this backup takes over: its replica must not change under the promotion, which settles
+   * exactly the records it held when it began (one that arrived later would be decided without being
+   * looked up). The old primary's messages are refused meanwhile; it drops this backup.
+   */
+  takingOver = false;
 
   constructor(
     readonly replica: BackupReplica,
@@ -57,13 +63,6 @@ export class Follower {
     this.lastHeard = now;
     return undefined;
   }
-
-  /**
-   * Set while this backup takes over: its replica must not change under the promotion, which settles
-   * exactly the records it held when it began (one that arrived later would be decided without being
-   * looked up). The old primary's messages are refused meanwhile; it drops this backup.
-   */
-  takingOver = false;
 
   /** A message from the admitted primary: apply it and say what to answer. Throws to refuse it. */
   receive(message: PrimaryMessage, now: number): FollowerReply {

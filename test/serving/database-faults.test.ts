@@ -9,6 +9,7 @@ import { afterEach, expect, it } from 'vitest';
 import { compileService } from '../../compiler/compile.js';
 import { createClient } from '../../proxies/serving/client.js';
 import { optedOut } from '../support/databases.js';
+import { counterLoad } from './load.js';
 import { startNode, type Node } from './processes.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -29,24 +30,17 @@ it.runIf(!optedOut('postgres'))('keeps its promise when PostgreSQL drops every c
   const primary = await startNode(out, 'primary', ['--db', URL]);
   nodes.push(primary);
 
-  const acknowledged: number[] = [];
-  let stop = false;
-  const load = Array.from({ length: 4 }, async (_, c) => {
-    const client = createClient([primary.http], { timeoutMs: 20_000 });
-    for (let i = 0; !stop; i++) acknowledged.push(await client.call<number>('add', [], { id: `f${c}-${i}` }));
-  });
+  const load = counterLoad([primary.http], 'f', 4, { timeoutMs: 20_000 });
+  const { acknowledged } = load;
   try {
     for (let cut = 0; cut < 3; cut++) {
-      const before = acknowledged.length;
-      while (acknowledged.length < before + 40) await new Promise((r) => setTimeout(r, 5));
+      await load.reached(acknowledged.length + 40);
       const { rowCount } = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
       expect(rowCount).toBeGreaterThan(0);
     }
-    const before = acknowledged.length;
-    while (acknowledged.length < before + 40) await new Promise((r) => setTimeout(r, 5));
+    await load.reached(acknowledged.length + 40);
   } finally {
-    stop = true;
-    await Promise.all(load);
+    await load.stop();
   }
   expect(new Set(acknowledged).size).toBe(acknowledged.length); // none executed twice
   const { rows } = await admin.query('SELECT value FROM counter WHERE id = 1');
@@ -63,25 +57,19 @@ it('keeps its promise when another process holds the SQLite file locked past the
   const primary = await startNode(out, 'primary', ['--db', `sqlite:${file}`]);
   nodes.push(primary);
 
-  const acknowledged: number[] = [];
-  let stop = false;
-  const load = Array.from({ length: 3 }, async (_, c) => {
-    const client = createClient([primary.http], { timeoutMs: 30_000, attemptTimeoutMs: 10_000 });
-    for (let i = 0; !stop; i++) acknowledged.push(await client.call<number>('add', [], { id: `s${c}-${i}` }));
-  });
+  const load = counterLoad([primary.http], 's', 3, { timeoutMs: 30_000, attemptTimeoutMs: 10_000 });
+  const { acknowledged } = load;
   try {
-    while (acknowledged.length < 30) await new Promise((r) => setTimeout(r, 5));
+    await load.reached(30);
     // Another writer takes the database's write lock and keeps it longer than the 5 s busy timeout.
     const locker = new Database(file);
     locker.exec('BEGIN IMMEDIATE');
     await new Promise((r) => setTimeout(r, 6_000));
     locker.exec('ROLLBACK');
     locker.close();
-    const before = acknowledged.length;
-    while (acknowledged.length < before + 30) await new Promise((r) => setTimeout(r, 5));
+    await load.reached(acknowledged.length + 30);
   } finally {
-    stop = true;
-    await Promise.all(load);
+    await load.stop();
   }
   expect(new Set(acknowledged).size).toBe(acknowledged.length);
   // The lock outlasted the busy timeout: some commits failed, were answered 503, and retried.

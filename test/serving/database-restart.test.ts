@@ -10,6 +10,7 @@ import { compileService } from '../../compiler/compile.js';
 import { createClient } from '../../proxies/serving/client.js';
 import { optedOut } from '../support/databases.js';
 import { postgresBinaries, PrivatePostgres } from '../support/private-postgres.js';
+import { counterLoad } from './load.js';
 import { startNode, type Node } from './processes.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -36,25 +37,19 @@ it.runIf(runnable)('keeps its promise when PostgreSQL crashes and restarts under
   nodes.push(primary);
   await primary.waitFor('replication.backup.joined');
 
-  const acknowledged: number[] = [];
-  let stop = false;
-  const load = Array.from({ length: 4 }, async (_, c) => {
-    const client = createClient([primary.http, backup.http], { timeoutMs: 30_000 });
-    for (let i = 0; !stop; i++) acknowledged.push(await client.call<number>('add', [], { id: `r${c}-${i}` }));
-  });
+  const load = counterLoad([primary.http, backup.http], 'r', 4, { timeoutMs: 30_000 });
+  const { acknowledged } = load;
   try {
-    while (acknowledged.length < 60) await new Promise((r) => setTimeout(r, 5));
+    await load.reached(60);
     await server.crash();
     const atCrash = acknowledged.length;
     await new Promise((r) => setTimeout(r, 1_500));
     // Nothing can be made durable while the database is down.
     expect(acknowledged.length - atCrash).toBeLessThanOrEqual(8); // at most the replies already on their way
     await server.startAgain();
-    const atRestart = acknowledged.length;
-    while (acknowledged.length < atRestart + 60) await new Promise((r) => setTimeout(r, 5));
+    await load.reached(acknowledged.length + 60);
   } finally {
-    stop = true;
-    await Promise.all(load);
+    await load.stop();
   }
 
   expect(new Set(acknowledged).size).toBe(acknowledged.length); // none executed twice
