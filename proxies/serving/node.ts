@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import type { Outcome } from '../action/controller.js';
 import { DatabaseStore } from '../database/store.js';
 import { ReplicationServer } from '../transport/server.js';
-import { probeRole, requestJoin } from '../transport/join.js';
+import { JoinRefusedError, probeRole, requestJoin } from '../transport/join.js';
 import { TcpLink } from '../transport/tcp-link.js';
 import { decideSuccession, Follower } from '../replication/following.js';
 import { BehindError, type ServiceRuntime } from '../runtime.js';
@@ -223,13 +223,21 @@ export class ServiceNode {
     if (join) {
       const own = `${this.addresses.repl!.host}:${this.addresses.repl!.port}`;
       // Until a snapshot has arrived: a primary that died between accepting and sending it is asked again.
+      // --join may name any node of the cluster: a backup answers with the primary it follows.
       void (async () => {
+        let target = join;
         for (let attempt = 0; !this.stopping && !this.service.runtime.replica.hasSnapshot; attempt++) {
           try {
-            if (!this.replication.following) await requestJoin(join.host, join.port, this.options.key, own);
+            if (!this.replication.following) await requestJoin(target.host, target.port, this.options.key, own);
             await sleep(500);
           } catch (error) {
-            if (attempt % 20 === 0) log('replication.join.retrying', { primary: `${join.host}:${join.port}`, error: (error as Error).message });
+            if (error instanceof JoinRefusedError && error.primary && error.primary !== own) {
+              log('replication.join.redirected', { from: `${target.host}:${target.port}`, to: error.primary });
+              target = parseAddress(error.primary);
+              await sleep(50);
+              continue;
+            }
+            if (attempt % 20 === 0) log('replication.join.retrying', { primary: `${target.host}:${target.port}`, error: (error as Error).message });
             await sleep(Math.min(1_000, 100 * (attempt + 1)));
           }
         }

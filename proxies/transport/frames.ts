@@ -22,8 +22,11 @@ export type Message =
    * `primary` names its own replication port (a backup that lost its connection asks it first).
    */
   | { type: 'heartbeat'; epoch: number; at: number; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
-  /** The connection is refused; `epoch`, when given, is the refusing node's (a newer one fences the peer). */
-  | { type: 'refuse'; reason: string; epoch?: number; id?: string }
+  /**
+   * The connection is refused; `epoch`, when given, is the refusing node's (a newer one fences the peer);
+   * `primary`, for a join sent to a backup, is the primary it follows (where to ask instead).
+   */
+  | { type: 'refuse'; reason: string; epoch?: number; id?: string; primary?: { id: string; address: string } }
   /** A new backup asks a primary to connect to it at `address` and stream to it. */
   | { type: 'join'; nonce: string; mac: string; address: string };
 

@@ -5,6 +5,16 @@ import net from 'node:net';
 import { encodeFrame, FrameDecoder, type Message } from './frames.js';
 import { backupProof, joinProof, newNonce, proofsMatch } from './handshake.js';
 
+/** A join refused; a backup asked says which primary it follows (its replication address). */
+export class JoinRefusedError extends Error {
+  constructor(
+    message: string,
+    readonly primary: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
 export function requestJoin(host: string, port: number, key: Buffer, ownAddress: string, timeoutMs = 5_000): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
@@ -33,7 +43,8 @@ export function requestJoin(host: string, port: number, key: Buffer, ownAddress:
         } else if (message.type === 'welcome') {
           return proofsMatch(backupProof(key, serverNonce, nonce), message.mac) ? finish() : finish(new Error(`The node at ${host}:${port} does not hold the cluster key.`));
         } else if (message.type === 'refuse') {
-          return finish(new Error(`The node at ${host}:${port} refused the join: ${message.reason}`));
+          const primary = typeof message.primary?.address === 'string' ? message.primary.address : undefined;
+          return finish(new JoinRefusedError(`The node at ${host}:${port} refused the join: ${message.reason}`, primary));
         }
       }
     });

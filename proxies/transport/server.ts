@@ -78,9 +78,9 @@ export class ReplicationServer {
       if (counted) this.unauthenticated--;
       counted = false;
     };
-    const close = (reason: string, epoch?: number) => {
+    const close = (reason: string, epoch?: number, primary?: { id: string; address: string }) => {
       this.log('replication.peer.closed', { peer, reason });
-      if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason, epoch, id: epoch === undefined ? undefined : follower.self.id }));
+      if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason, epoch, id: epoch === undefined ? undefined : follower.self.id, primary }));
       socket.destroy();
     };
     const timer = setTimeout(() => close('no handshake in time'), this.options.handshakeTimeoutMs ?? 5_000);
@@ -108,7 +108,7 @@ export class ReplicationServer {
         try {
           if (!authenticated && message.type === 'join') {
             if (!proofsMatch(joinProof(this.options.key, nonce, String(message.nonce), String(message.address)), message.mac)) return close('wrong cluster key');
-            if (!this.options.onJoin) return close(`this node is not the primary${follower.primaryNode ? `; the primary is ${follower.primaryNode}` : ''}`);
+            if (!this.options.onJoin) return close(`this node is not the primary${follower.primaryNode ? `; the primary is ${follower.primaryNode}` : ''}`, undefined, follower.primary);
             clearTimeout(timer);
             this.log('replication.join.requested', { peer, address: message.address });
             socket.end(encodeFrame({ type: 'welcome', mac: backupProof(this.options.key, nonce, String(message.nonce)), seq: 0, epoch: 0 }));

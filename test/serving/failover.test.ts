@@ -90,6 +90,22 @@ describe.each([
 });
 
 describe('membership', () => {
+  it('a backup told to --join another backup is sent on to the primary', async () => {
+    const dir = await build('pb');
+    const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '500'];
+    const first = await startNode(dir, 'backup', timing);
+    nodes.push(first);
+    const primary = await startNode(dir, 'primary', ['--backups', first.repl, ...timing]);
+    nodes.push(primary);
+    await primary.waitFor('replication.backup.joined');
+    await new Promise((r) => setTimeout(r, 200)); // a heartbeat names the primary to the backup
+    const second = await startNode(dir, 'backup', ['--join', first.repl, ...timing]);
+    nodes.push(second);
+    await second.waitFor('replication.join.redirected');
+    await second.waitFor(followsEpoch(1));
+    await primary.waitFor(() => primary.events.filter((e) => e.event === 'replication.backup.joined').length === 2);
+  });
+
   it('a new backup joins under load, then the first backup takes over and the new one follows it', async () => {
     const dir = await build('pb');
     const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '500'];

@@ -5,7 +5,7 @@
 // simulation explores is the code that runs in production, minus sockets and timers.
 import type { Outcome } from '../../proxies/action/controller.js';
 import type { DatabaseStore } from '../../proxies/database/store.js';
-import { decideSuccession, Follower, supersedes, type Greeting } from '../../proxies/replication/following.js';
+import { decideSuccession, Follower, supersedes, type Greeting, type Member } from '../../proxies/replication/following.js';
 import { BehindError, ServiceRuntime } from '../../proxies/runtime.js';
 import type { SimDatabase } from './database.js';
 import { SimLink } from './link.js';
@@ -161,11 +161,19 @@ export class SimNode implements Host {
   // ---- the backup's duties ----
 
   private follow(): void {
-    const join = this.config.join;
-    if (join) {
+    if (this.config.join) {
+      // As serving/node.ts: a backup asked instead names the primary it follows, and the join goes there.
       void (async () => {
+        let target = this.config.join!;
         while (this.alive && !this.runtime.replica.hasSnapshot && this.role === 'backup') {
-          if (!this.primaryConnection) await this.requestJoin(join);
+          if (!this.primaryConnection) {
+            const redirect = await this.requestJoin(target);
+            if (redirect && redirect !== this.id) {
+              target = redirect;
+              await this.sleep(50);
+              continue;
+            }
+          }
           await this.sleep(500);
         }
       })();
@@ -243,16 +251,19 @@ export class SimNode implements Host {
     return answer?.type === 'hello' ? { role: String(answer.role), epoch: Number(answer.epoch), holdsState: answer.holdsState === true, following: answer.following as Greeting['following'] } : undefined;
   }
 
-  private async requestJoin(to: string): Promise<void> {
-    await this.ask(to, { type: 'join', address: this.id }, 5_000);
+  /** Asks `to` to take this backup on; returns the primary a backup there names instead, if it does. */
+  private async requestJoin(to: string): Promise<string | undefined> {
+    const answer = await this.ask(to, { type: 'join', address: this.id }, 5_000);
+    const primary = answer?.type === 'refuse' ? (answer.primary as { address?: unknown } | undefined) : undefined;
+    return typeof primary?.address === 'string' ? primary.address : undefined;
   }
 
   // ---- what arrives on this node's ports ----
 
   accept(connection: Connection): void {
     let admitted = false;
-    const refuse = (reason: string, epoch?: number, id?: string) => {
-      connection.send(1, { type: 'refuse', reason, epoch, id });
+    const refuse = (reason: string, epoch?: number, id?: string, primary?: Member) => {
+      connection.send(1, { type: 'refuse', reason, epoch, id, primary });
       connection.close(1);
     };
     connection.on(1, {
@@ -265,7 +276,7 @@ export class SimNode implements Host {
           case 'probe':
             return connection.send(1, { type: 'hello', role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole, epoch: this.runtime.currentEpoch, holdsState: this.runtime.replica.hasSnapshot, following: this.role === 'primary' ? undefined : this.follower.primary });
           case 'join':
-            if (!this.primary) return refuse('this node is not the primary');
+            if (!this.primary) return refuse('this node is not the primary', undefined, undefined, this.role === 'backup' ? this.follower.primary : undefined);
             connection.send(1, { type: 'welcome' });
             connection.close(1);
             void this.connectBackup(String(message.address));
