@@ -147,7 +147,8 @@ export class ServiceNode {
       onDropped: (address) => {
         if (this.role === 'primary' && !this.stopping) void this.connectBackup(parseAddress(address));
       },
-      self: () => this.follower.self,
+      // The follower exists once the run-time has started; the link's timer may tick before that.
+      self: () => this.follower?.self,
     });
   }
 

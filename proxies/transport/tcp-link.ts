@@ -29,7 +29,7 @@ export interface TcpLinkOptions {
   /** A live backup was dropped (its connection broke or it fell silent): the node connects again. */
   onDropped?: (address: string) => void;
   /** This primary's own replication port, named in heartbeats so a backup that lost it asks it first. */
-  self?: () => { id: string; address: string };
+  self?: () => { id: string; address: string } | undefined;
 }
 
 /** One connection to a backup; what it has sent and acknowledged lives in the BackupSet. */
@@ -109,7 +109,7 @@ export class TcpLink implements ReplicationLink {
             myNonce = newNonce();
             const epoch = this.options.epoch();
             const node = typeof this.options.node === 'function' ? this.options.node() : this.options.node;
-            const id = this.options.self?.().id ?? '';
+            const id = this.options.self?.()?.id ?? '';
             this.send(connection, { type: 'auth', nonce: myNonce, node, id, role: 'primary', epoch, mac: primaryProof(this.options.key, theirNonce, myNonce, node, epoch, id) });
           } else if (message.type === 'welcome') {
             if (!proofsMatch(backupProof(this.options.key, theirNonce, myNonce), message.mac)) return fail(`The backup at ${address} does not hold the cluster key.`, 'wrong cluster key');
@@ -168,7 +168,7 @@ export class TcpLink implements ReplicationLink {
   /** A peer showed its epoch: a newer one means another node took over, and nothing more commits here. */
   private peerEpoch(epoch: number, reason: string, refused: boolean, theirId?: string): void {
     if (!Number.isFinite(epoch)) return;
-    const mine = this.options.self?.().id;
+    const mine = this.options.self?.()?.id;
     const ids = typeof theirId === 'string' && mine !== undefined ? { theirs: theirId, mine } : undefined;
     const { fenced, done } = this.backups.peerEpoch(epoch, this.options.epoch(), reason, refused, ids);
     if (!fenced) return;

@@ -83,8 +83,13 @@ describe.each([
     const stale = await fetch(`${primary.http}/rpc/add`, { method: 'POST', body: JSON.stringify({ args: [], id: 'stale' }) });
     expect(stale.status).toBe(503);
     expect(await createClient([backup.http]).call('get')).toBe(2);
-    // It says so on /health too: not ready, not the primary.
-    const health = (await (await fetch(`${primary.http}/health`)).json()) as { role: string; ready: boolean };
+    // It says so on /health too, once it has heard of the new primary (its first contact with it: a
+    // refused commit, or taking its backup on again): not ready, not the primary.
+    const deadline = Date.now() + 3_000;
+    let health: { role: string; ready: boolean };
+    do {
+      health = (await (await fetch(`${primary.http}/health`)).json()) as { role: string; ready: boolean };
+    } while (health.role !== 'backup' && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 20))) === undefined);
     expect(health).toMatchObject({ role: 'backup', ready: false });
   });
 });
