@@ -168,9 +168,9 @@ export class ServiceRuntime {
     if (store) {
       await store.ensureSystemTables();
       // The database says how far the old primary committed. A backup that holds less was dropped by it
-      // (silent, cut off) while it went on with others: those hold updates this one never saw.
-      // So does a backup whose primary was replaced by another that committed (a newer epoch did). The
-      // check and the claim are one step in the database, so no commit slips in between.
+      // (silent, cut off) while it went on with others, which hold updates this one never saw; so was one
+      // whose primary was replaced by another that committed (a newer epoch did). The check and the claim
+      // are one step in the database, so no commit slips in between.
       const held = this.replica.lastReceived;
       const followed = this.replica.currentEpoch;
       this.epoch = Math.max(this.epoch, (await store.epoch()) + 1);

@@ -58,7 +58,7 @@ export class CommitStats {
 
 export class Committer {
   private commits = 0;
-  /** The epoch this committer has recorded as committed in (see DatabaseStore.committedEpoch). */
+  /** The epoch this committer has recorded in `durable_meta.committed_epoch` (see DatabaseStore.claimEpoch). */
   private markedEpoch = 0;
   readonly stats = new CommitStats();
 

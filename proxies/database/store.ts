@@ -126,7 +126,7 @@ export class DatabaseStore {
       const rows = await this.rows(trx, `SELECT value FROM durable_meta WHERE name = 'epoch'${lock}`);
       const current = Number(rows[0]?.value ?? 0);
       if (current !== epoch) throw new FencedError(epoch, current);
-      // A primary's first commit records its epoch (see committedEpoch); later ones need not.
+      // A primary's first commit records its epoch as committed_epoch (claimEpoch reads it); later ones need not.
       if (options.markEpoch) await trx('durable_meta').where({ name: 'committed_epoch' }).andWhere('value', '<', epoch).update({ value: epoch });
       for (const record of records) {
         try {

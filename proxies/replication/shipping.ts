@@ -58,10 +58,6 @@ export class BackupSet {
 
   constructor(private readonly options: BackupSetOptions) {}
 
-  get fenced(): string | undefined {
-    return this.fencedBy;
-  }
-
   /** Addresses of the backups acknowledging now. */
   get liveBackups(): string[] {
     return [...this.backups.values()].filter((b) => b.live).map((b) => b.address);
@@ -91,10 +87,6 @@ export class BackupSet {
 
   get ready(): boolean {
     return this.confirmed >= this.options.minAcks;
-  }
-
-  has(key: string): boolean {
-    return this.backups.has(key);
   }
 
   isLive(key: string): boolean {

@@ -160,9 +160,9 @@ export class RpcServer {
   }
 
   private notPrimary(res: http.ServerResponse, message?: string): void {
+    if (!this.node.ready() && this.node.role() === 'primary') return this.notReady(res);
     this.counters.notPrimary++;
     const primary = this.node.primaryHint();
-    if (!this.node.ready() && this.node.role() === 'primary') return this.notReady(res);
     send(res, 503, { error: { code: 'NOT_PRIMARY', message: message ?? `This node is a backup${primary ? `; the primary is ${primary}` : ''}.`, primary: primary ?? null } });
   }
 

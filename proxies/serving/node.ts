@@ -158,10 +158,16 @@ export class ServiceNode {
     this.role = 'backup';
     this.fencedBy = epoch;
     this.options.log('role.changed', { role: 'fenced', epoch: this.service.runtime.currentEpoch, newerEpoch: epoch });
-    // Silent from now on: the backups that still follow this node suspect it and find the new primary.
-    this.stoppedLink = true;
+    this.goSilent();
+  }
+
+  /** No more heartbeats: the backups that still follow this node suspect it and find who takes over. */
+  private goSilent(): void {
+    this.silent = true;
     this.link?.close();
   }
+
+  private silent = false;
 
   private fencedBy: number | undefined;
 
@@ -345,18 +351,15 @@ export class ServiceNode {
 
   /**
    * The run-time stopped committing (fenced by the database's epoch, a commit's outcome unknowable, or
-   * the backups not all told): this node can no longer serve, so it stops heartbeating. Its backups then suspect it, find
-   * it stopped, and the first of them takes over from the state they hold.
+   * the backups not all told): this node can no longer serve, so it goes silent. Its backups then
+   * suspect it, find it stopped, and the first of them takes over from the state they hold.
    */
   private noticeStop(): void {
     const stopped = this.service.runtime.stopped;
-    if (!stopped || this.role !== 'primary' || this.stoppedLink) return;
-    this.stoppedLink = true;
+    if (!stopped || this.role !== 'primary' || this.silent) return;
     this.options.log('role.changed', { role: stopped.fenced ? 'fenced' : 'stopped', epoch: this.service.runtime.currentEpoch, reason: stopped.reason });
-    this.link?.close();
+    this.goSilent();
   }
-
-  private stoppedLink = false;
 
   /** Graceful stop: no new requests, those in flight finish, then the ports and the database close. */
   async stop(): Promise<void> {

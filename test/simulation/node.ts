@@ -113,9 +113,16 @@ export class SimNode implements Host {
     if (this.role !== 'primary' || this.fencedBy !== undefined) return;
     this.fencedBy = epoch;
     this.config.log(this.id, 'fenced', { epoch: this.runtime.currentEpoch, newer: epoch });
-    this.stoppedLink = true;
+    this.goSilent();
+  }
+
+  /** As serving/node.ts: no more heartbeats, so the backups that still follow this node look elsewhere. */
+  private goSilent(): void {
+    this.silent = true;
     this.link?.close();
   }
+
+  private silent = false;
 
   // ---- the primary's duties ----
 
@@ -313,13 +320,10 @@ export class SimNode implements Host {
   /** As serving/node.ts: a primary whose run-time stopped committing stops heartbeating, so a backup takes over. */
   private noticeStop(): void {
     const stopped = this.runtime.stopped;
-    if (!stopped || this.role !== 'primary' || this.stoppedLink) return;
-    this.stoppedLink = true;
+    if (!stopped || this.role !== 'primary' || this.silent) return;
     this.config.log(this.id, 'stopped', { reason: stopped.reason });
-    this.link?.close();
+    this.goSilent();
   }
-
-  private stoppedLink = false;
 
   private async answer(connection: Connection, id: string): Promise<void> {
     let outcome: Outcome;
