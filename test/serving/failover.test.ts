@@ -95,7 +95,8 @@ describe.each([
 });
 
 describe('membership', () => {
-  it('a backup told to --join another backup is sent on to the primary', async () => {
+  /** A primary of the Counter (pb) with one backup that has joined it. */
+  async function primaryWithBackup() {
     const dir = await build('pb');
     const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '500'];
     const first = await startNode(dir, 'backup', timing);
@@ -103,6 +104,11 @@ describe('membership', () => {
     const primary = await startNode(dir, 'primary', ['--backups', first.repl, ...timing]);
     nodes.push(primary);
     await primary.waitFor('replication.backup.joined');
+    return { dir, timing, first, primary };
+  }
+
+  it('a backup told to --join another backup is sent on to the primary', async () => {
+    const { dir, timing, first, primary } = await primaryWithBackup();
     await new Promise((r) => setTimeout(r, 200)); // a heartbeat names the primary to the backup
     const second = await startNode(dir, 'backup', ['--join', first.repl, ...timing]);
     nodes.push(second);
@@ -112,13 +118,7 @@ describe('membership', () => {
   });
 
   it('a new backup joins under load, then the first backup takes over and the new one follows it', async () => {
-    const dir = await build('pb');
-    const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '500'];
-    const first = await startNode(dir, 'backup', timing);
-    nodes.push(first);
-    const primary = await startNode(dir, 'primary', ['--backups', first.repl, ...timing]);
-    nodes.push(primary);
-    await primary.waitFor('replication.backup.joined');
+    const { dir, timing, first, primary } = await primaryWithBackup();
 
     const client = createClient([primary.http, first.http], { timeoutMs: 15_000 });
     const acknowledged: number[] = [];
