@@ -6,6 +6,7 @@
 // would change without durability.
 import { orderedEntries, spliceInto, type Change } from './changes.js';
 import type { ObjectIds } from './object-ids.js';
+import { registerProxy } from './raw.js';
 
 export interface MembraneOwner {
   /** The current action's change log, or undefined outside an action (changes are then refused). */
@@ -59,6 +60,7 @@ export class Membrane {
     const proxy = new Proxy(target, this.handler(isRoot));
     this.proxies.set(target, proxy);
     this.raws.set(proxy, target);
+    registerProxy(proxy, target);
     return proxy;
   }
 
