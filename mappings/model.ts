@@ -49,7 +49,25 @@ export interface DatabaseMethod extends Named {
 export interface DatabaseRecovery {
   position: SourcePosition;
   query: SqlStep[];
-  apply: MethodReference & { columns: string[]; columnsPosition: SourcePosition };
+  apply: MethodReference & {
+    columns: string[];
+    columnsPosition: SourcePosition;
+    /**
+     * The `<apply>` method's parameter types, one per column, as the compiler found them: column values
+     * are converted to them on recovery (a boolean, not 1; a Date, not epoch milliseconds). Absent where
+     * the mapping was not compiled against the source (values then come back as the driver gives them).
+     */
+    types?: ColumnType[];
+  };
+}
+
+/** What a value bound into or read from a column is in JavaScript. */
+export interface ColumnType {
+  kind: 'string' | 'number' | 'boolean' | 'bigint' | 'date' | 'json' | 'unknown';
+  /** null is one of its values. */
+  nullable?: boolean;
+  /** undefined is one of its values (an optional parameter): SQL NULL comes back as undefined unless null is too. */
+  optional?: boolean;
 }
 
 export interface DatabaseStateMapping extends StateMappingBase {

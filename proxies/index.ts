@@ -3,7 +3,8 @@
 export { bindStateFields, ServiceRuntime, type RequestContext, type RuntimeOptions, type ServiceOptions, type StateObjectSpec } from './runtime.js';
 export type { Outcome, RequestSpec } from './action/controller.js';
 export type { Action, CommitPart, DurabilityProxy, ReplicatedEntry, ReplicatedUpdate, SqlWork } from './core/types.js';
-export { StateOutsideActionError } from './core/membrane.js';
+export { DurabilityRefusal, StateOutsideActionError, type RefusalCode } from './core/refusals.js';
+export { rawOf, isStateProxy } from './core/raw.js';
 export { EncodingError, type ClassRegistry, type Encoded } from './core/encoding.js';
 export { DatabaseStore, FencedError, knexConfig } from './database/store.js';
 export { BackupReplica, StaleEpochError, type Ack } from './replication/backup.js';

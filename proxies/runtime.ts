@@ -8,6 +8,7 @@ import { ActionController, type Outcome, type RequestSpec } from './action/contr
 import { Committer } from './action/commit.js';
 import type { ClassRegistry } from './core/encoding.js';
 import { unwrap } from './core/errors.js';
+import { StateGraph } from './core/graph.js';
 import type { ProxyOptions } from './core/recording-proxy.js';
 import type { DurabilityProxy } from './core/types.js';
 import { UnprotectedProxy } from './core/unprotected-proxy.js';
@@ -16,7 +17,9 @@ import type { DatabaseStore } from './database/store.js';
 import { ReconstructionProxy } from './reconstruction/proxy.js';
 import { BackupReplica } from './replication/backup.js';
 import type { ReplicationLink } from './replication/link.js';
+import { installNondeterminismSources } from './replication/nondeterminism.js';
 import { ReplicationProxy, replicationOptionsFrom } from './replication/proxy.js';
+import { Replicator } from './replication/replicator.js';
 
 export interface StateObjectSpec {
   /** The service field. */
@@ -90,6 +93,10 @@ export class BehindError extends Error {
 
 export class ServiceRuntime {
   readonly proxies = new Map<string, DurabilityProxy>();
+  /** Every object of every state object, behind one membrane. */
+  readonly graph = new StateGraph();
+  /** What the backups receive, for all replicated objects together. */
+  readonly replicator: Replicator;
   /** The primary's committer (its stats feed /metrics). */
   committer: Committer | undefined;
   private controller: ActionController | undefined;
@@ -102,7 +109,10 @@ export class ServiceRuntime {
     this.role = options.role;
     for (const spec of options.objects) this.proxies.set(spec.name, this.createProxy(spec, mappingOf(options.mapping, spec.name)));
     const replicated = new Map([...this.proxies].filter((e): e is [string, ReplicationProxy] => e[1] instanceof ReplicationProxy));
-    this.replica = new BackupReplica(replicated, options.replyRetention);
+    this.replicator = new Replicator(this.graph, options.classes, replicated);
+    for (const proxy of replicated.values()) proxy.replicator = this.replicator;
+    if ([...replicated.values()].some((p) => p.repeats)) installNondeterminismSources();
+    this.replica = new BackupReplica(this.replicator, options.replyRetention);
   }
 
   /** Starts a primary (tables created, state recovered from what survived) or a backup (waiting). */
@@ -125,10 +135,14 @@ export class ServiceRuntime {
     return this.role === 'primary' ? this.epoch : this.replica.currentEpoch;
   }
 
-  /** The object a service method works on: the proxy in front of the state object. */
+  /**
+   * The object a service method works on: the proxy in front of the state object. A request that reaches
+   * it this way (any path through the service's field) makes it part of its action.
+   */
   object<T extends object>(name: string): T {
     const proxy = this.proxies.get(name);
     if (!proxy) throw new Error(`No state object '${name}' in this service.`);
+    if (this.graph.current) this.controller?.reach(proxy);
     return proxy.object as T;
   }
 
@@ -214,9 +228,8 @@ export class ServiceRuntime {
 
   /** Every replicated object with its identities, and where the stream stands (see join). */
   snapshot() {
-    const objects: Record<string, { state: unknown; nextId: number }> = {};
-    for (const [name, proxy] of this.proxies) if (proxy instanceof ReplicationProxy) objects[name] = proxy.snapshot();
-    return { epoch: this.epoch, seq: this.controller?.lastSeq ?? 0, objects, replies: this.controller?.knownReplies() ?? [] };
+    const { objects, nextId } = this.replicator.snapshot();
+    return { epoch: this.epoch, seq: this.controller?.lastSeq ?? 0, objects, nextId, replies: this.controller?.knownReplies() ?? [] };
   }
 
   private async becomePrimary(promoted: boolean): Promise<void> {
@@ -238,6 +251,8 @@ export class ServiceRuntime {
     }
     const retention = this.options.replyRetention ?? 100_000;
     this.controller = new ActionController({
+      graph: this.graph,
+      replicator: this.replicator,
       proxies: this.proxies,
       committer: (this.committer = new Committer({ epoch: () => this.epoch, store, link: this.options.link, retention })),
       classes: this.options.classes,
@@ -252,7 +267,7 @@ export class ServiceRuntime {
   }
 
   private createProxy(spec: StateObjectSpec, mapping: StateMapping): DurabilityProxy {
-    const base: ProxyOptions<object> = { name: spec.name, create: spec.create, classes: this.options.classes };
+    const base: ProxyOptions<object> = { name: spec.name, create: spec.create, classes: this.options.classes, graph: this.graph };
     switch (mapping.mechanism) {
       case 'none':
         return new UnprotectedProxy(base);

@@ -1,17 +1,27 @@
 // Action control across proxies (Chapter IV.C.2's startA/commitA, and the transactions the thesis left
 // out). Requests on one service instance execute one at a time; each is an atomic action over the state
-// objects its method may touch: startA on each, the method, then commitA, or abortA on every one of them
-// if it threw, so no partial change survives anywhere. Committed actions queue for the committer, which
-// makes them durable in groups; a reply leaves only when its action is durable, in commit order. A
-// request id answered before gets its original reply and is not executed again.
+// objects it reaches: those its method is known to touch are started first (and a transaction holding
+// one of them is waited for), any other joins at first access. The method runs, then every object's
+// commitA (which may still refuse), or, if it threw or was refused, the action's log is undone and every
+// object's abortA runs, so no partial change survives anywhere. Committed actions queue for the
+// committer, which makes them durable in groups; a reply leaves only when its action is durable, in
+// commit order. A request id answered before gets its original reply and is not executed again.
+import { ActionContext } from '../core/context.js';
 import { decode, encode, type ClassRegistry, type Encoded } from '../core/encoding.js';
+import type { StateGraph } from '../core/graph.js';
+import { RecordingProxy } from '../core/recording-proxy.js';
+import { DurabilityRefusal, LateConflictError } from '../core/refusals.js';
 import type { Action, CommitPart, DurabilityProxy } from '../core/types.js';
+import type { Replicator } from '../replication/replicator.js';
 import type { CommitRecord, CommitVerdict, Committer } from './commit.js';
+import { TransactionTable, type Transaction } from './transactions.js';
 
 export type Outcome =
   | { kind: 'ok'; result: unknown }
   /** The method threw (`error` is what it threw), or the database refused its change: nothing kept. */
   | { kind: 'service-error'; message: string; error?: unknown }
+  /** The run-time could not make the request's effect durable as the original class would have it: nothing kept. */
+  | { kind: 'refused'; message: string; error: DurabilityRefusal }
   | { kind: 'unavailable'; message: string }
   /** The service has no such public method: a malformed request, nothing ran. */
   | { kind: 'unknown-method'; message: string }
@@ -23,13 +33,15 @@ export interface RequestSpec {
   requestId?: string;
   /** The service method, for messages. */
   method: string;
-  /** The state objects the method may touch (from the compiler's analysis). */
+  /** The state objects the method is known to touch (from the compiler's analysis): started first. */
   touches: readonly string[];
   tx?: string;
 }
 
 export interface ControllerOptions {
+  graph: StateGraph;
   proxies: ReadonlyMap<string, DurabilityProxy>;
+  replicator?: Replicator;
   committer: Committer;
   classes: ClassRegistry;
   /** Whether an object's updates wait for the backups' acknowledgement before the reply. */
@@ -44,21 +56,19 @@ export interface ControllerOptions {
   firstSeq?: number;
 }
 
-interface Pending {
-  record: CommitRecord;
+/** An action and the state objects it reached, in the order it reached them. */
+interface Running {
   action: Action;
   proxies: DurabilityProxy[];
-  transactional: boolean;
-  settle: (verdict: CommitVerdict) => void;
+  /** The transaction it belongs to, when it is one. */
+  tx?: Transaction;
 }
 
-interface Transaction {
-  id: string;
-  action: Action;
-  touched: DurabilityProxy[];
-  replies: Map<string, string>;
-  timer?: NodeJS.Timeout;
-  aborted?: string;
+interface Pending {
+  record: CommitRecord;
+  running: Running;
+  transactional: boolean;
+  settle: (verdict: CommitVerdict) => void;
 }
 
 export class ActionController {
@@ -69,15 +79,17 @@ export class ActionController {
   private committing = false;
   private readonly replies = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<Outcome>>();
-  private readonly transactions = new Map<string, Transaction>();
-  private readonly owners = new Map<string, Transaction>();
-  private ownershipChanged: { promise: Promise<void>; resolve: () => void } = deferred();
+  private readonly transactions: TransactionTable;
   private stopped: { reason: string; fenced: boolean } | undefined;
-  /** Transactions that ended, so their late requests hear why. */
-  private readonly endedTransactions = new Map<string, string>();
+  /** The action whose code runs now: objects it reaches join it. */
+  private running: Running | undefined;
 
   constructor(private readonly options: ControllerOptions) {
     this.nextSeq = options.firstSeq ?? 1;
+    this.transactions = new TransactionTable(options.txIdleTimeoutMs ?? 30_000, (tx, reason) => void this.abortTransaction(tx.id, reason));
+    for (const proxy of options.proxies.values()) {
+      if (proxy instanceof RecordingProxy) proxy.onReach = (p, context) => this.reach(p, context);
+    }
   }
 
   get stoppedState(): { reason: string; fenced: boolean } | undefined {
@@ -97,6 +109,28 @@ export class ActionController {
     return [...this.replies];
   }
 
+  /**
+   * The running request reached `proxy` (through its service field, or a change to one of its objects):
+   * it joins the action. One a transaction holds cannot be waited for here (the code is mid-way): the
+   * request fails with TX_CONFLICT and may be retried.
+   */
+  reach(proxy: DurabilityProxy, context = this.options.graph.current): void {
+    const running = this.running;
+    if (!running || !context || running.action.context !== context || running.proxies.includes(proxy)) return;
+    const holder = this.transactions.holderOf(proxy);
+    if (holder && holder !== running.tx) {
+      throw this.options.graph.refuse(new LateConflictError(`A transaction (${holder.id}) holds state object '${proxy.name}', which this request reached; try again once it ends.`));
+    }
+    if (running.tx) {
+      proxy.startTA(running.action);
+      running.tx.touched.push(proxy);
+      running.tx.joinedNow.add(proxy);
+      this.transactions.own(proxy, running.tx);
+    }
+    proxy.startA(running.action);
+    running.proxies.push(proxy);
+  }
+
   /** Runs one request as an atomic action and resolves once its outcome is final (durable, for success). */
   execute(spec: RequestSpec, body: () => unknown): Promise<Outcome> {
     if (this.stopped) return Promise.resolve(this.stoppedOutcome());
@@ -114,81 +148,153 @@ export class ActionController {
   }
 
   private async runRequest(spec: RequestSpec, body: () => unknown): Promise<Outcome> {
-    const proxies = this.proxiesFor(spec);
-    const release = await this.lockAvoiding(proxies, undefined);
+    const declared = this.proxiesFor(spec);
+    const release = await this.lockAvoiding(declared, undefined);
     if (typeof release !== 'function') return release;
-    const action: Action = { id: this.nextAction++ };
+    const id = this.nextAction++;
+    const running: Running = { action: { id, context: new ActionContext(id) }, proxies: [] };
     let reply: string;
     let parts: CommitPart[];
     try {
-      for (const p of proxies) p.startA(action);
-      let result: unknown;
-      try {
-        result = await body();
-      } finally {
-        await Promise.all(proxies.map((p) => p.settleA(action)));
-      }
-      parts = proxies.map((p) => p.commitA(action));
+      const result = await this.runBody(running, declared, body);
+      parts = this.endRequest(running, true);
       reply = this.encodeReply(result);
     } catch (error) {
-      await Promise.allSettled(proxies.map((p) => p.settleA(action)));
-      for (const p of [...proxies].reverse()) p.abortA(action);
+      this.undo(running, false);
       release();
-      return { kind: 'service-error', message: messageOf(error), error };
+      return this.errorOutcome(error, running.action.context);
     }
     const replies = spec.requestId === undefined ? [] : [{ key: spec.requestId, reply }];
-    const done = this.enqueue(action, proxies, parts, replies, false);
+    const done = this.enqueue(running, parts, replies, false);
     release();
     const verdict = await done;
     return verdict.kind === 'committed' ? this.replyOutcome(reply) : this.failureOutcome(verdict);
   }
 
+  /**
+   * Runs a request's code in `running`'s action: the objects it is known to touch join first, the others
+   * when reached. Returns its result once every async call it started on state has settled; throws what
+   * it threw, or the run-time's refusal even if the code caught it.
+   */
+  private async runBody(running: Running, declared: DurabilityProxy[], body: () => unknown): Promise<unknown> {
+    const graph = this.options.graph;
+    const context = running.action.context;
+    this.running = running;
+    graph.current = context;
+    try {
+      for (const p of declared) this.reach(p, context);
+      let result: unknown;
+      try {
+        result = await body();
+      } finally {
+        // The code may have awaited: the action is current again until its async calls settled.
+        this.running = running;
+        graph.current = context;
+        await Promise.all(running.proxies.map((p) => p.settleA(running.action)));
+      }
+      if (context.refusal) throw context.refusal;
+      return result;
+    } catch (error) {
+      await Promise.allSettled(running.proxies.map((p) => p.settleA(running.action)));
+      throw error;
+    } finally {
+      this.running = undefined;
+      graph.current = undefined;
+    }
+  }
+
+  /**
+   * The request's code ended well: what it made raw is counted, each object checks and gives its part
+   * (a database object may still refuse here), the backups' stream is completed. Returns the parts
+   * (empty for a request inside a transaction: its transaction commits them).
+   */
+  private endRequest(running: Running, last: boolean): CommitPart[] {
+    const { graph, replicator } = this.options;
+    const context = running.action.context;
+    graph.current = context;
+    try {
+      graph.reconcile();
+      const parts = running.proxies.map((p) => p.commitA(running.action));
+      replicator?.requestEnded(context);
+      if (context.refusal) throw context.refusal;
+      if (last) {
+        const replicated = replicator?.commitA(context);
+        if (replicated) parts.push({ replicated });
+      }
+      return parts;
+    } finally {
+      context.endRequest();
+      graph.current = undefined;
+    }
+  }
+
+  /** Puts every object back as it was before the action (or, inside a transaction, before this request). */
+  private undo(running: Running, toSavepoint: boolean): void {
+    const { graph, replicator } = this.options;
+    const context = running.action.context;
+    const tx = running.tx;
+    if (toSavepoint && tx) {
+      graph.undo(context, tx.logMark);
+      for (const p of tx.touched) {
+        if (tx.joinedNow.has(p)) p.abortA(running.action);
+        else p.rollbackToA(running.action, tx.marks.get(p));
+      }
+      for (const p of tx.joinedNow) this.transactions.disown(p, tx);
+      tx.touched = tx.touched.filter((p) => !tx.joinedNow.has(p));
+      replicator?.rollback(context, tx.replicatorMark as ReturnType<Replicator['savepoint']>);
+    } else {
+      graph.undo(context);
+      for (const p of [...running.proxies].reverse()) p.abortA(running.action);
+      replicator?.abortA(context);
+    }
+    context.endRequest();
+  }
+
+  private errorOutcome(error: unknown, context: ActionContext): Outcome {
+    const cause = context.refusal ?? error;
+    if (cause instanceof LateConflictError) return { kind: 'tx-conflict', message: cause.message };
+    if (cause instanceof DurabilityRefusal) return { kind: 'refused', message: cause.message, error: cause };
+    return { kind: 'service-error', message: messageOf(error), error };
+  }
+
   // ---- transactions (startTA / commitTA / abortTA) ----
 
   begin(): string {
-    const id = `tx-${Date.now().toString(36)}-${(this.nextAction++).toString(36)}`;
-    const tx: Transaction = { id, action: { id: this.nextAction++ }, touched: [], replies: new Map() };
-    this.transactions.set(id, tx);
-    this.touch(tx);
-    return id;
+    const id = this.nextAction++;
+    return this.transactions.begin({ id, context: new ActionContext(id) }).id;
   }
 
   private async runInTransaction(spec: RequestSpec, body: () => unknown): Promise<Outcome> {
     const tx = this.transactions.get(spec.tx!);
-    if (!tx) return { kind: 'tx-aborted', message: this.endedTransactions.get(spec.tx!) ?? `Transaction ${spec.tx} does not exist here (it ended, timed out, or was lost in a failover).` };
+    if (!tx) return { kind: 'tx-aborted', message: this.transactions.whyEnded(spec.tx!) };
     if (spec.requestId !== undefined && tx.replies.has(spec.requestId)) return this.replyOutcome(tx.replies.get(spec.requestId)!);
-    const proxies = this.proxiesFor(spec);
-    const release = await this.lockAvoiding(proxies, tx);
+    const declared = this.proxiesFor(spec);
+    const release = await this.lockAvoiding(declared, tx);
     if (typeof release !== 'function') return release;
     if (tx.aborted) {
       release();
       return { kind: 'tx-aborted', message: tx.aborted };
     }
-    for (const p of proxies) {
-      if (tx.touched.includes(p)) continue;
-      p.startTA(tx.action);
-      tx.touched.push(p);
-      this.owners.set(p.name, tx);
-    }
+    const context = tx.action.context;
     // A savepoint per request: a request that throws undoes its own changes, not the transaction's.
-    const marks = proxies.map((p) => p.savepointA(tx.action));
+    context.floor = context.log.length;
+    tx.logMark = context.log.length;
+    tx.marks = new Map(tx.touched.map((p) => [p, p.savepointA(tx.action)]));
+    tx.joinedNow = new Set();
+    tx.replicatorMark = this.options.replicator?.savepoint(context);
+    const running: Running = { action: tx.action, proxies: [...tx.touched], tx };
     try {
-      for (const p of proxies) p.startA(tx.action);
-      let result: unknown;
-      try {
-        result = await body();
-      } finally {
-        await Promise.all(proxies.map((p) => p.settleA(tx.action)));
-      }
-      for (const p of proxies) p.commitA(tx.action);
+      const result = await this.runBody(running, declared, body);
+      this.endRequest(running, false);
       const reply = this.encodeReply(result);
       if (spec.requestId !== undefined) tx.replies.set(spec.requestId, reply);
-      this.touch(tx);
+      this.transactions.touch(tx);
       return this.replyOutcome(reply);
     } catch (error) {
-      proxies.forEach((p, i) => p.rollbackToA(tx.action, marks[i]));
-      return { kind: 'service-error', message: messageOf(error), error };
+      this.undo(running, true);
+      return this.errorOutcome(error, context);
     } finally {
+      context.refusal = undefined;
       release();
     }
   }
@@ -200,7 +306,7 @@ export class ActionController {
       const committed = this.replies.get(commitKey(id));
       if (committed !== undefined) return this.replyOutcome(committed);
       if (this.inflight.has(commitKey(id))) return this.inflight.get(commitKey(id))!;
-      return { kind: 'tx-aborted', message: this.endedTransactions.get(id) ?? `Transaction ${id} does not exist here.` };
+      return { kind: 'tx-aborted', message: this.transactions.whyEnded(id) };
     }
     const run = this.commitOpenTransaction(tx);
     this.inflight.set(commitKey(id), run);
@@ -210,11 +316,13 @@ export class ActionController {
   private async commitOpenTransaction(tx: Transaction): Promise<Outcome> {
     const id = tx.id;
     const release = await this.lock();
-    this.endTransaction(tx, `Transaction ${id} was committed.`);
+    this.transactions.end(tx, `Transaction ${id} was committed.`);
     const parts = tx.touched.map((p) => p.commitTA(tx.action));
+    const replicated = this.options.replicator?.commitA(tx.action.context);
+    if (replicated) parts.push({ replicated });
     const replies = [...tx.replies].map(([key, reply]) => ({ key, reply }));
     replies.push({ key: commitKey(id), reply: this.encodeReply({ committed: id }) });
-    const done = this.enqueue(tx.action, tx.touched, parts, replies, true);
+    const done = this.enqueue({ action: tx.action, proxies: tx.touched, tx }, parts, replies, true);
     release();
     const verdict = await done;
     return verdict.kind === 'committed' ? { kind: 'ok', result: { committed: id } } : this.failureOutcome(verdict);
@@ -222,35 +330,17 @@ export class ActionController {
 
   async abortTransaction(id: string, reason = `Transaction ${id} was aborted.`): Promise<Outcome> {
     const tx = this.transactions.get(id);
-    if (!tx) return { kind: 'tx-aborted', message: this.endedTransactions.get(id) ?? `Transaction ${id} does not exist here.` };
+    if (!tx) return { kind: 'tx-aborted', message: this.transactions.whyEnded(id) };
     const release = await this.lock();
-    this.endTransaction(tx, reason);
-    for (const p of [...tx.touched].reverse()) p.abortTA(tx.action);
+    this.transactions.end(tx, reason);
+    this.undo({ action: tx.action, proxies: tx.touched, tx }, false);
     release();
     return { kind: 'ok', result: { aborted: id } };
   }
 
-  private endTransaction(tx: Transaction, reason: string): void {
-    clearTimeout(tx.timer);
-    tx.aborted = reason;
-    this.transactions.delete(tx.id);
-    this.endedTransactions.set(tx.id, reason);
-    if (this.endedTransactions.size > 10_000) this.endedTransactions.delete(this.endedTransactions.keys().next().value!);
-    for (const p of tx.touched) if (this.owners.get(p.name) === tx) this.owners.delete(p.name);
-    this.ownershipChanged.resolve();
-    this.ownershipChanged = deferred();
-  }
-
-  private touch(tx: Transaction): void {
-    clearTimeout(tx.timer);
-    const idle = this.options.txIdleTimeoutMs ?? 30_000;
-    tx.timer = setTimeout(() => void this.abortTransaction(tx.id, `Transaction ${tx.id} was idle for ${idle} ms and was aborted.`), idle);
-    tx.timer.unref();
-  }
-
   /** Every open transaction ends (failover, shutdown): their clients hear TX_ABORTED. */
   async abortAllTransactions(reason: string): Promise<void> {
-    for (const id of [...this.transactions.keys()]) await this.abortTransaction(id, reason);
+    for (const tx of this.transactions.all()) await this.abortTransaction(tx.id, reason);
   }
 
   /**
@@ -281,14 +371,15 @@ export class ActionController {
 
   // ---- the commit queue ----
 
-  private enqueue(action: Action, proxies: DurabilityProxy[], parts: CommitPart[], replies: CommitRecord['replies'], transactional: boolean): Promise<CommitVerdict> {
+  private enqueue(running: Running, parts: CommitPart[], replies: CommitRecord['replies'], transactional: boolean): Promise<CommitVerdict> {
+    const replicatedObjects = running.proxies.filter((p) => p.mechanism === 'replication');
     const record: CommitRecord = {
       seq: this.nextSeq++,
       parts,
       replies,
-      waitForBackups: parts.some((p) => p.replicated && this.options.waitsForBackups(p.replicated.object)),
+      waitForBackups: parts.some((p) => p.replicated) && replicatedObjects.some((p) => this.options.waitsForBackups(p.name)),
     };
-    const verdict = new Promise<CommitVerdict>((settle) => this.pending.push({ record, action, proxies, transactional, settle }));
+    const verdict = new Promise<CommitVerdict>((settle) => this.pending.push({ record, running, transactional, settle }));
     void this.pump();
     return verdict;
   }
@@ -305,7 +396,8 @@ export class ActionController {
         const committed = failedAt < 0 ? group : group.slice(0, failedAt);
         this.pending.splice(0, committed.length);
         for (const p of committed) {
-          for (const proxy of p.proxies) proxy.releaseA(p.action);
+          for (const proxy of p.running.proxies) proxy.releaseA(p.running.action);
+          this.options.replicator?.releaseA(p.running.action.context);
           for (const { key, reply } of p.record.replies) this.remember(key, reply);
           p.settle({ kind: 'committed' });
         }
@@ -327,19 +419,17 @@ export class ActionController {
     const failing = this.pending.splice(0);
     // An open transaction that touched any of those objects has read what is being undone: it ends
     // first (its changes are the newest on those objects, which it held since).
-    const failingProxies = new Set(failing.flatMap((p) => p.proxies));
-    for (const tx of [...this.transactions.values()]) {
+    const failingProxies = new Set(failing.flatMap((p) => p.running.proxies));
+    for (const tx of this.transactions.all()) {
       if (!tx.touched.some((p) => failingProxies.has(p))) continue;
-      this.endTransaction(tx, `Transaction ${tx.id} was aborted: a request it built on could not be made durable.`);
-      for (const p of [...tx.touched].reverse()) p.abortTA(tx.action);
+      this.transactions.end(tx, `Transaction ${tx.id} was aborted: a request it built on could not be made durable.`);
+      this.undo({ action: tx.action, proxies: tx.touched, tx }, false);
     }
     // Actions queued behind the group were never shipped: their sequence numbers are reused, so the
     // backups see no gap. Those of the group were shipped (as prepared) and are decided as aborted.
     const firstUnshipped = unshipped ? failing[0] : failing[verdicts.length];
     if (firstUnshipped) this.nextSeq = firstUnshipped.record.seq;
-    for (const p of [...failing].reverse()) {
-      for (const proxy of [...p.proxies].reverse()) (p.transactional ? proxy.abortTA(p.action) : proxy.abortA(p.action));
-    }
+    for (const p of [...failing].reverse()) this.undo(p.running, false);
     release();
     failing.forEach((p, i) => p.settle(verdicts[i] ?? { kind: 'failed', reason: 'an earlier request it depended on could not be made durable' }));
   }
@@ -371,18 +461,17 @@ export class ActionController {
         release();
         return this.stoppedOutcome();
       }
-      const holder = proxies.map((p) => this.owners.get(p.name)).find((t) => t !== undefined && t !== own);
+      const holder = proxies.map((p) => this.transactions.holderOf(p)).find((t) => t !== undefined && t !== own);
       if (!holder) return release;
       release();
       const left = deadline - Date.now();
       if (left <= 0) return { kind: 'tx-conflict', message: `A transaction (${holder.id}) holds the state this request needs; try again once it ends.` };
-      const changed = this.ownershipChanged.promise;
-      await Promise.race([changed, new Promise((r) => setTimeout(r, left))]);
+      await Promise.race([this.transactions.changed(), new Promise((r) => setTimeout(r, left))]);
     }
   }
 
   private encodeReply(result: unknown): string {
-    return JSON.stringify(encode(result, this.options.classes));
+    return JSON.stringify(encode(result, this.options.classes, { lenient: true }));
   }
 
   private replyOutcome(reply: string): Outcome {
@@ -413,10 +502,4 @@ function commitKey(tx: string): string {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve!: () => void;
-  const promise = new Promise<void>((r) => (resolve = r));
-  return { promise, resolve };
 }

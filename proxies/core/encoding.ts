@@ -1,9 +1,14 @@
 // Values on the wire: the arguments of a repeated call, the new values of recorded changes, replies and
-// snapshots. JSON with tags for what JSON loses (undefined, NaN, ±Infinity, -0, bigint, Date, Map, Set,
-// instances of the service's own classes) and, inside a state object's graph, object identities: each
-// object carries the id both replicas know it by, and an object already in the graph is sent as a
-// reference to that id, so a change that moves an object moves it on the backup too.
-import { ObjectIds } from './object-ids.js';
+// snapshots. JSON with tags for what JSON loses, so that a replica holds exactly what the primary holds:
+// undefined, NaN, ±Infinity, -0, bigint, Date, Map, Set, typed arrays, holes in arrays, null-prototype
+// objects, instances of the service's classes, property attributes (non-enumerable, read-only),
+// registered-symbol keys (what the build makes of `#private` members), frozen and sealed objects, and
+// identity: inside a state object's graph each object carries the id every replica knows it by, and
+// one already there travels as a reference; outside it (arguments, replies) an object met twice is sent
+// once and referred back to, so shared references and cycles survive too.
+import type { ObjectIds } from './object-ids.js';
+import { rawOf } from './raw.js';
+import { descriptorFor, extraKeys, flagsOf, isIndexKey, trackedKind, type TrackedKind } from './values.js';
 
 /** A JSON value, as sent. */
 export type Encoded = null | boolean | number | string | Encoded[] | { [key: string]: Encoded };
@@ -14,6 +19,20 @@ export type ClassRegistry = ReadonlyMap<string, new (...args: never[]) => object
 export class EncodingError extends Error {}
 
 const TAG = '$';
+const HOLE: Encoded = { [TAG]: 'h' };
+
+/** Typed array constructors by name, Buffer included (it is a Uint8Array with its own prototype). */
+const TYPED: Record<string, { from(bytes: Uint8Array, length: number): ArrayBufferView }> = {};
+for (const ctor of [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, Float32Array, Float64Array, BigInt64Array, BigUint64Array]) {
+  TYPED[ctor.name] = {
+    from: (bytes, length) => {
+      const out = new ctor(length);
+      new Uint8Array(out.buffer, out.byteOffset, out.byteLength).set(bytes.subarray(0, out.byteLength));
+      return out;
+    },
+  };
+}
+TYPED.Buffer = { from: (bytes) => Buffer.from(bytes) };
 
 export interface EncodeOptions {
   /** Encode inside a state object's graph: objects get (or keep) ids; objects replicas know become references. */
@@ -22,19 +41,41 @@ export interface EncodeOptions {
   sent?: Set<object>;
   /** Send every object in full once, keeping its id: a snapshot for a replica that knows nothing yet. */
   full?: boolean;
-  /** Maps a membrane's proxy to the object behind it. */
-  unwrap?: (value: unknown) => unknown;
+  /** Encode without assigning ids or marking anything sent (to compare an object with what was sent). */
+  peek?: boolean;
+  /** This object is encoded in full even if the replicas know it (its content, to send or compare). */
+  contentOf?: object;
+  /**
+   * A reply: JSON's leniency where state must be exact (functions and symbols dropped, instances of
+   * classes outside the service as plain objects, `toJSON` honoured for those, accessors read).
+   */
+  lenient?: boolean;
 }
 
-/**
- * Encodes `value`. Without `ids` the value is copied as a plain tree (arguments, replies): an object met
- * twice is copied twice, and only a cycle is refused.
- */
+/** Encodes `value`; what cannot be sent faithfully throws EncodingError (unless `lenient`). */
 export function encode(value: unknown, classes: ClassRegistry, options: EncodeOptions = {}): Encoded {
-  const { ids, sent, full = false, unwrap } = options;
-  const path = new Set<object>();
-  const walk = (value: unknown): Encoded => {
-    const v = unwrap ? unwrap(value) : value;
+  return new Encoder(classes, options).walk(value);
+}
+
+/** Encodes several values as one: an object met in an earlier one is a reference in a later one. */
+export function encodeMany(values: readonly unknown[], classes: ClassRegistry, options: EncodeOptions = {}): Encoded[] {
+  const encoder = new Encoder(classes, options);
+  return values.map((v) => encoder.walk(v));
+}
+
+class Encoder {
+  /** Outside a graph: objects already encoded, by order of appearance (for back-references). */
+  private readonly local = new Map<object, number>();
+  /** In a `full` graph encoding: objects already sent in full in this value. */
+  private readonly inFull = new Set<object>();
+
+  constructor(
+    private readonly classes: ClassRegistry,
+    private readonly options: EncodeOptions,
+  ) {}
+
+  walk(input: unknown): Encoded {
+    const v = rawOf(input);
     switch (typeof v) {
       case 'undefined':
         return { [TAG]: 'u' };
@@ -48,64 +89,210 @@ export function encode(value: unknown, classes: ClassRegistry, options: EncodeOp
         return v;
       case 'bigint':
         return { [TAG]: 'b', v: v.toString() };
-      case 'object': {
-        if (v === null) return null;
-        if (v instanceof Date && !ids) return { [TAG]: 'd', v: v.getTime() };
-        if (ids) {
-          const known = ids.idOf(v);
-          if (known !== undefined && (full ? inFull.has(v) : ids.isKnownToReplicas(v))) return { [TAG]: 'r', id: known };
-          inFull.add(v);
-        } else if (path.has(v)) {
-          throw new EncodingError('A value refers to itself; only state objects may contain cycles.');
-        }
-        const id = ids ? ids.assign(v) : undefined;
-        if (ids) {
-          ids.markSent(v);
-          sent?.add(v);
-        }
-        path.add(v);
-        try {
-          return encodeObject(v, id);
-        } finally {
-          path.delete(v);
-        }
-      }
+      case 'object':
+        return v === null ? null : this.object(v);
       default:
-        throw new EncodingError(`Cannot send a ${typeof v} (${String(v).slice(0, 40)}); state and arguments must be data.`);
+        if (this.options.lenient) return { [TAG]: 'u' };
+        throw new EncodingError(`Cannot send a ${typeof v} (${describe(v)}): state and arguments must be data.`);
     }
-  };
-  const inFull = new Set<object>();
-  const encodeObject = (v: object, id: number | undefined): Encoded => {
-    const withId = (body: Record<string, Encoded>): Encoded => (id === undefined ? body : { ...body, id });
-    if (v instanceof Date) return withId({ [TAG]: 'd', v: v.getTime() });
-    // Array.from visits holes as undefined: sparse arrays arrive dense.
-    if (Array.isArray(v)) return withId({ [TAG]: 'a', v: Array.from(v, walk) });
-    if (v instanceof Map) return withId({ [TAG]: 'm', v: [...v].map(([k, x]) => [walk(k), walk(x)]) });
-    if (v instanceof Set) return withId({ [TAG]: 's', v: [...v].map(walk) });
-    const proto = Object.getPrototypeOf(v);
-    const fields: Record<string, Encoded> = Object.create(null);
-    for (const key of Object.keys(v)) defineField(fields, key, walk((v as Record<string, unknown>)[key]));
-    if (proto === Object.prototype || proto === null) return withId({ [TAG]: 'o', v: fields });
-    const name = (proto.constructor as { name?: string } | undefined)?.name;
-    if (!name || classes.get(name) !== proto.constructor) {
-      throw new EncodingError(`Cannot send an instance of ${name ?? 'an anonymous class'}: it is not one of the service's state classes. Keep state in plain objects, arrays, Maps, Sets, Dates or classes of the service's source.`);
+  }
+
+  private object(v: object): Encoded {
+    const { ids, full, peek, contentOf } = this.options;
+    let id: number | undefined;
+    if (ids) {
+      const known = ids.idOf(v);
+      const fullHere = v === contentOf && !this.inFull.has(v);
+      if (known !== undefined && !fullHere && (this.inFull.has(v) || (!full && ids.isKnownToReplicas(v)))) return { [TAG]: 'r', id: known };
+      this.inFull.add(v);
+      if (peek) id = known;
+      else {
+        id = ids.assign(v);
+        ids.markSent(v);
+        this.options.sent?.add(v);
+      }
+    } else {
+      const seen = this.local.get(v);
+      if (seen !== undefined) return { [TAG]: 'l', i: seen };
+      this.local.set(v, this.local.size);
     }
-    return withId({ [TAG]: 'c', c: name, v: fields });
-  };
-  return walk(value);
+    const body = this.body(v);
+    if (id !== undefined) body.id = id;
+    const integrity = integrityOf(v);
+    if (integrity) body.i = integrity;
+    return body;
+  }
+
+  private body(v: object): { [key: string]: Encoded } {
+    const kind = trackedKind(v);
+    switch (kind) {
+      case 'date':
+        return this.withExtras({ [TAG]: 'd', v: (v as Date).getTime() }, v, kind);
+      case 'array':
+        return this.array(v as unknown[]);
+      case 'map': {
+        const entries: Encoded[] = [];
+        for (const [k, x] of Map.prototype.entries.call(v as Map<unknown, unknown>)) entries.push([this.walk(k), this.walk(x)]);
+        return this.withExtras({ [TAG]: 'm', v: entries }, v, kind);
+      }
+      case 'set': {
+        const members: Encoded[] = [];
+        for (const x of Set.prototype.values.call(v as Set<unknown>)) members.push(this.walk(x));
+        return this.withExtras({ [TAG]: 's', v: members }, v, kind);
+      }
+      case 'typed':
+        return this.typed(v as ArrayBufferView);
+      case 'object':
+        return this.plainOrInstance(v);
+      default:
+        return this.unsupported(v);
+    }
+  }
+
+  private array(a: unknown[]): { [key: string]: Encoded } {
+    const length = a.length;
+    let present = 0;
+    for (let i = 0; i < length; i++) if (i in a) present++;
+    let body: { [key: string]: Encoded };
+    if (present === length) {
+      const out: Encoded[] = new Array(length);
+      for (let i = 0; i < length; i++) out[i] = this.walk(a[i]);
+      body = { [TAG]: 'a', v: out };
+    } else if (present * 2 >= length) {
+      const out: Encoded[] = new Array(length);
+      for (let i = 0; i < length; i++) out[i] = i in a ? this.walk(a[i]) : HOLE;
+      body = { [TAG]: 'a', v: out };
+    } else {
+      // Mostly holes: index/value pairs and the length.
+      const pairs: Encoded[] = [];
+      for (const key of Object.keys(a)) if (isIndexKey(key)) pairs.push([Number(key), this.walk(a[Number(key)])]);
+      body = { [TAG]: 'a', e: pairs, n: length };
+    }
+    const extras = this.properties(a, Reflect.ownKeys(a).filter((k) => k !== 'length' && !isIndexKey(k)));
+    if (extras) body.p = extras;
+    return body;
+  }
+
+  private typed(view: ArrayBufferView): { [key: string]: Encoded } {
+    const name = view instanceof Buffer ? 'Buffer' : view.constructor.name;
+    if (!TYPED[name]) return this.unsupported(view);
+    const bytes = Buffer.from(view.buffer, view.byteOffset, view.byteLength).toString('base64');
+    const length = (view as unknown as { length: number }).length;
+    return this.withExtras({ [TAG]: 't', c: name, v: bytes, n: length }, view, 'typed');
+  }
+
+  private plainOrInstance(v: object): { [key: string]: Encoded } {
+    const proto = Object.getPrototypeOf(v) as object | null;
+    if (this.options.lenient && (proto === Object.prototype || proto === null)) {
+      const toJSON = (v as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') return { [TAG]: 'j', v: this.walk(toJSON.call(v, '')) };
+    }
+    if (proto === Object.prototype || proto === null) {
+      const body = this.fields(v);
+      if (proto === null) body.z = 1;
+      return body;
+    }
+    const ctor = (proto as { constructor?: unknown }).constructor as (new () => object) | undefined;
+    const name = typeof ctor === 'function' ? ctor.name : undefined;
+    if (name && ctor && this.classes.get(name) === ctor && ctor.prototype === proto) return { ...this.fields(v), [TAG]: 'c', c: name };
+    if (this.options.lenient) {
+      const toJSON = (v as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') return { [TAG]: 'j', v: this.walk(toJSON.call(v, '')) };
+      return this.fields(v);
+    }
+    throw new EncodingError(
+      `Cannot send an instance of ${name ?? 'an anonymous class'}: it is not one of the service's classes. Keep state in plain objects, arrays, Maps, Sets, Dates, typed arrays or classes of the service's own source.`,
+    );
+  }
+
+  /** Own properties in order: a JSON object when they are all ordinary, else a list with attributes. */
+  private fields(v: object): { [key: string]: Encoded } {
+    const keys = Reflect.ownKeys(v);
+    let ordinary = true;
+    for (const key of keys) {
+      const d = Reflect.getOwnPropertyDescriptor(v, key)!;
+      if (typeof key === 'symbol' || !('value' in d) || flagsOf(d) !== 0) {
+        ordinary = false;
+        break;
+      }
+    }
+    if (ordinary) {
+      const fields: { [key: string]: Encoded } = Object.create(null) as { [key: string]: Encoded };
+      for (const key of keys as string[]) defineField(fields, key, this.walk((v as Record<string, unknown>)[key]));
+      return { [TAG]: 'o', v: fields };
+    }
+    return { [TAG]: 'o', l: this.properties(v, keys) ?? [] };
+  }
+
+  /** `[key, value, flags?]` for each of `keys`; undefined when there are none. */
+  private properties(v: object, keys: (string | symbol)[]): Encoded[] | undefined {
+    const out: Encoded[] = [];
+    for (const key of keys) {
+      const d = Reflect.getOwnPropertyDescriptor(v, key);
+      if (!d) continue;
+      const encodedKey = this.key(key);
+      if (encodedKey === undefined) continue;
+      if (!('value' in d)) {
+        if (this.options.lenient) {
+          if (d.enumerable) out.push([encodedKey, this.walk(Reflect.get(v, key))]);
+          continue;
+        }
+        throw new EncodingError(
+          `Cannot send the accessor property '${String(key)}' (a getter or setter defined on the object itself, not on its class): a replica cannot receive functions. Define it on a class of the service, or keep a data property.`,
+        );
+      }
+      if (this.options.lenient && !d.enumerable) continue;
+      const flags = flagsOf(d);
+      out.push(flags === 0 ? [encodedKey, this.walk(d.value)] : [encodedKey, this.walk(d.value), flags]);
+    }
+    return out.length > 0 ? out : undefined;
+  }
+
+  private key(key: string | symbol): Encoded | undefined {
+    if (typeof key === 'string') return key;
+    const registered = Symbol.keyFor(key);
+    if (registered !== undefined) return { y: registered };
+    const wellKnown = wellKnownName(key);
+    if (wellKnown) return { w: wellKnown };
+    if (this.options.lenient) return undefined;
+    throw new EncodingError(
+      `Cannot send a property keyed by ${String(key)}: a symbol made with Symbol() is unique to this process, so a replica could not name it. Use Symbol.for('…') (a registered symbol) or a string key.`,
+    );
+  }
+
+  private withExtras(body: { [key: string]: Encoded }, v: object, kind: TrackedKind): { [key: string]: Encoded } {
+    const extras = this.properties(v, extraKeys(v, kind));
+    if (extras) body.p = extras;
+    return body;
+  }
+
+  private unsupported(v: object): { [key: string]: Encoded } {
+    if (this.options.lenient) {
+      const toJSON = (v as { toJSON?: unknown }).toJSON;
+      if (typeof toJSON === 'function') return { [TAG]: 'j', v: this.walk(toJSON.call(v, '')) };
+      if (v instanceof Number || v instanceof String || v instanceof Boolean) return { [TAG]: 'j', v: this.walk(v.valueOf()) };
+      return this.fields(v);
+    }
+    throw new EncodingError(`Cannot send ${describe(v)}: it is not data a replica can rebuild (state holds plain objects, arrays, Maps, Sets, Dates, typed arrays and instances of the service's classes).`);
+  }
 }
 
 /** Decodes what `encode` produced; with `ids`, registers every object under the id it was sent with. */
 export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds): unknown {
+  const local: object[] = [];
   const walk = (e: Encoded): unknown => {
-    if (e === null || typeof e !== 'object' || Array.isArray(e)) {
-      if (Array.isArray(e)) throw new EncodingError('Malformed encoding: a bare array.');
-      return e;
-    }
+    if (e === null || typeof e !== 'object') return e;
+    if (Array.isArray(e)) throw new EncodingError('Malformed encoding: a bare array.');
     const tag = e[TAG];
     const id = typeof e.id === 'number' ? e.id : undefined;
-    const register = <T extends object>(o: T): T => {
-      if (ids && id !== undefined) ids.register(o, id);
+    const created = <T extends object>(o: T): T => {
+      if (ids && id !== undefined && id >= 0) ids.register(o, id);
+      else if (!ids) local.push(o);
+      return o;
+    };
+    const finish = <T extends object>(o: T): T => {
+      if (Array.isArray(e.p)) defineProperties(o, e.p as Encoded[], walk);
+      if (typeof e.i === 'string') applyIntegrity(o, e.i);
       return o;
     };
     switch (tag) {
@@ -115,39 +302,63 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
         return Number(e.v);
       case 'b':
         return BigInt(e.v as string);
-      case 'd':
-        return register(new Date(e.v as number));
+      case 'j':
+        return walk(e.v as Encoded);
       case 'r': {
         const target = ids?.objectOf(e.id as number);
         if (target === undefined) throw new EncodingError(`Malformed update: object #${String(e.id)} is unknown here.`);
         return target;
       }
+      case 'l': {
+        const target = local[e.i as number];
+        if (target === undefined) throw new EncodingError(`Malformed encoding: back-reference ${String(e.i)} to nothing.`);
+        return target;
+      }
+      case 'd':
+        return finish(created(new Date(e.v as number)));
       case 'a': {
-        const out = register([] as unknown[]);
-        for (const x of e.v as Encoded[]) out.push(walk(x));
-        return out;
+        const out = created([] as unknown[]);
+        if (Array.isArray(e.e)) {
+          out.length = e.n as number;
+          for (const [i, x] of e.e as [number, Encoded][]) out[i] = walk(x);
+        } else {
+          const items = e.v as Encoded[];
+          out.length = items.length;
+          for (let i = 0; i < items.length; i++) {
+            const x = items[i]!;
+            if (!isHole(x)) out[i] = walk(x);
+          }
+        }
+        return finish(out);
       }
       case 'm': {
-        const out = register(new Map<unknown, unknown>());
+        const out = created(new Map<unknown, unknown>());
         for (const [k, x] of e.v as [Encoded, Encoded][]) out.set(walk(k), walk(x));
-        return out;
+        return finish(out);
       }
       case 's': {
-        const out = register(new Set<unknown>());
+        const out = created(new Set<unknown>());
         for (const x of e.v as Encoded[]) out.add(walk(x));
-        return out;
+        return finish(out);
+      }
+      case 't': {
+        const kind = TYPED[e.c as string];
+        if (!kind) throw new EncodingError(`Malformed encoding: unknown typed array ${JSON.stringify(e.c)}.`);
+        return finish(created(kind.from(Buffer.from(e.v as string, 'base64'), e.n as number)));
       }
       case 'o':
       case 'c': {
-        let out: Record<string, unknown>;
+        let out: object;
         if (tag === 'c') {
           const cls = classes.get(e.c as string);
-          if (!cls) throw new EncodingError(`Malformed update: class '${String(e.c)}' is not a state class of this service.`);
-          out = Object.create(cls.prototype) as Record<string, unknown>;
-        } else out = {};
-        register(out);
-        for (const [key, x] of Object.entries(e.v as Record<string, Encoded>)) defineField(out, key, walk(x));
-        return out;
+          if (!cls) throw new EncodingError(`Malformed update: class '${String(e.c)}' is not a class of this service.`);
+          out = Object.create(cls.prototype as object) as object;
+        } else out = e.z === 1 ? (Object.create(null) as object) : {};
+        created(out);
+        if (Array.isArray(e.l)) defineProperties(out, e.l as Encoded[], walk);
+        else if (tag === 'c') for (const [key, x] of Object.entries(e.v as Record<string, Encoded>)) defineOwn(out, key, walk(x));
+        else for (const [key, x] of Object.entries(e.v as Record<string, Encoded>)) defineField(out as Record<string, unknown>, key, walk(x));
+        return finish(out);
       }
       default:
         throw new EncodingError(`Malformed encoding: unknown tag ${JSON.stringify(tag)}.`);
@@ -156,8 +367,81 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
   return walk(encoded);
 }
 
+/** Whether an encoded array element is a hole. */
+export function isHole(e: Encoded): boolean {
+  return typeof e === 'object' && e !== null && !Array.isArray(e) && e[TAG] === 'h' && Object.keys(e).length === 1;
+}
+
+export const ENCODED_HOLE = HOLE;
+
+/** A property key as encoded: a string, a registered symbol, or a well-known symbol. */
+export function decodeKey(key: Encoded): string | symbol {
+  if (typeof key === 'string') return key;
+  const k = key as { y?: string; w?: string };
+  if (typeof k?.y === 'string') return Symbol.for(k.y);
+  if (typeof k?.w === 'string' && typeof (Symbol as unknown as Record<string, unknown>)[k.w] === 'symbol') return (Symbol as unknown as Record<string, symbol>)[k.w]!;
+  throw new EncodingError(`Malformed encoding: a property key ${JSON.stringify(key)}.`);
+}
+
+/** A property key for the wire (throws EncodingError for a symbol no replica could name). */
+export function encodeKey(key: string | symbol): Encoded {
+  if (typeof key === 'string') return key;
+  const registered = Symbol.keyFor(key);
+  if (registered !== undefined) return { y: registered };
+  const wellKnown = wellKnownName(key);
+  if (wellKnown) return { w: wellKnown };
+  throw new EncodingError(
+    `Cannot send a property keyed by ${String(key)}: a symbol made with Symbol() is unique to this process, so a replica could not name it. Use Symbol.for('…') (a registered symbol) or a string key.`,
+  );
+}
+
+function defineProperties(target: object, list: Encoded[], walk: (e: Encoded) => unknown): void {
+  for (const entry of list) {
+    const [key, value, flags] = entry as [Encoded, Encoded, number | undefined];
+    Object.defineProperty(target, decodeKey(key), descriptorFor(walk(value), flags ?? 0));
+  }
+}
+
+function defineOwn(target: object, key: string | symbol, value: unknown): void {
+  Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+}
+
 /** An own data property, even for a key like `__proto__` that plain assignment would treat specially. */
 function defineField(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  if (key === '__proto__') defineOwn(target, key, value);
   else target[key] = value;
 }
+
+function integrityOf(v: object): Encoded | undefined {
+  if (Object.isExtensible(v)) return undefined;
+  if (Object.isFrozen(v)) return 'f';
+  if (Object.isSealed(v)) return 's';
+  return 'n';
+}
+
+function applyIntegrity(o: object, level: string): void {
+  if (level === 'f') Object.freeze(o);
+  else if (level === 's') Object.seal(o);
+  else Object.preventExtensions(o);
+}
+
+const WELL_KNOWN = new Map<symbol, string>(
+  Object.getOwnPropertyNames(Symbol)
+    .filter((name) => typeof (Symbol as unknown as Record<string, unknown>)[name] === 'symbol')
+    .map((name) => [(Symbol as unknown as Record<string, symbol>)[name]!, name]),
+);
+
+function wellKnownName(key: symbol): string | undefined {
+  return WELL_KNOWN.get(key);
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'function') return `the function ${v.name || '(anonymous)'}`;
+  if (typeof v === 'symbol') return String(v);
+  if (typeof v === 'object' && v !== null) {
+    const name = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name;
+    return `a ${name ?? 'value'}`;
+  }
+  return String(v).slice(0, 40);
+}
+

@@ -24,6 +24,8 @@ export function unwrap<R>(outcome: Outcome): R {
       return outcome.result as R;
     case 'service-error':
       throw outcome.error ?? new Error(outcome.message);
+    case 'refused':
+      throw outcome.error;
     case 'unavailable':
       throw new DurabilityError('UNAVAILABLE', outcome.message);
     case 'not-primary':

@@ -1,16 +1,18 @@
-// Identities of the objects inside one state object's graph, shared by the primary and its backups, so
-// that a recorded change names its target ("object #12") rather than a path that a splice may have
-// shifted. The primary numbers an object when it is attached to the graph; a backup numbers the same
-// objects in the same order when it re-runs a deterministic call, and takes the primary's numbers when it
-// applies recorded changes. Objects the graph drops are forgotten through weak references.
+// Identities of the objects in the replicated state objects' graphs, shared by the primary and its
+// backups, so that a recorded change names its target ("object #12") rather than a path that a splice
+// may have shifted. One id space for every replicated state object of a service: an object shared by two
+// of them is one object on every replica. The primary numbers an object when it joins the graph; a
+// backup numbers the same objects in the same order when it re-runs a deterministic call, and takes the
+// primary's numbers when it applies recorded changes. Objects the graph drops are forgotten through weak
+// references.
 export class ObjectIds {
   private readonly ids = new WeakMap<object, number>();
   private readonly objects = new Map<number, WeakRef<object>>();
   private readonly forget = new FinalizationRegistry<number>((id) => {
     if (this.objects.get(id)?.deref() === undefined) this.objects.delete(id);
   });
-  /** Numbered here but not yet sent in full to the backups. */
-  private readonly unsent = new Set<object>();
+  /** Objects every replica holds under their id (sent in full, or numbered alike by a repeated call). */
+  private known = new WeakSet<object>();
   private counter = 1;
 
   get next(): number {
@@ -30,50 +32,42 @@ export class ObjectIds {
     return this.objects.get(id)?.deref();
   }
 
+  /** Gives `object` the id the primary sent it with (a backup decoding an update or a snapshot). */
   register(object: object, id: number): void {
     this.ids.set(object, id);
     this.objects.set(id, new WeakRef(object));
     this.forget.register(object, id);
+    this.known.add(object);
     if (id >= this.counter) this.counter = id + 1;
   }
 
   /** Numbers an object not yet numbered, or returns its number. */
   assign(object: object): number {
-    const known = this.ids.get(object);
-    if (known !== undefined) return known;
+    const found = this.ids.get(object);
+    if (found !== undefined) return found;
     const id = this.counter++;
-    this.register(object, id);
-    this.unsent.add(object);
+    this.ids.set(object, id);
+    this.objects.set(id, new WeakRef(object));
+    this.forget.register(object, id);
     return id;
   }
 
-  /** Numbers `value` and every object below it not numbered yet, depth first, in a fixed order. */
-  assignTree(value: unknown): void {
-    if (typeof value !== 'object' || value === null || this.ids.has(value)) return;
-    this.assign(value);
-    for (const child of children(value)) this.assignTree(child);
-  }
-
-  /** Whether the backups already know this object (it must then be sent as a reference). */
+  /** Whether the backups already hold this object (it is then sent as a reference). */
   isKnownToReplicas(object: object): boolean {
-    return this.ids.has(object) && !this.unsent.has(object);
+    return this.known.has(object);
   }
 
   markSent(object: object): void {
-    this.unsent.delete(object);
+    this.known.add(object);
   }
 
-  /** The action that sent it aborted: the backups never received it. */
+  /** The action that sent it did not reach the backups, or the object left the graph on every replica. */
   markUnsent(object: object): void {
-    if (this.ids.has(object)) this.unsent.add(object);
+    this.known.delete(object);
   }
-}
 
-/** The objects directly inside a value, in the order encoding visits them. */
-export function children(value: object): unknown[] {
-  if (value instanceof Date) return [];
-  if (Array.isArray(value)) return value;
-  if (value instanceof Map) return [...value].flat();
-  if (value instanceof Set) return [...value];
-  return Object.keys(value).map((k) => (value as Record<string, unknown>)[k]);
+  /** A snapshot is about to be taken: from now on, replicas know exactly what it holds. */
+  forgetWhatReplicasKnow(): void {
+    this.known = new WeakSet();
+  }
 }

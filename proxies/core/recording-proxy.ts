@@ -1,46 +1,31 @@
-// What the three mechanisms share: the state object behind a membrane, one change log per action (a
-// request, or a whole transaction), undo on abort, and the calls the service made on the object, in
-// order, each with the stretch of the log it produced. Subclasses decide what a commit needs from that.
+// What the three mechanisms share: the state object in the service's graph (behind the one membrane),
+// the calls the service made on it during each action, in order, each with the stretch of the action's
+// log it produced, and the action control. The log itself is the action's, shared by every state object
+// it reached (see context.ts); undo is the graph's. Subclasses decide what a commit needs.
 import type { Mechanism } from '../../mappings/model.js';
-import { undo, type Change } from './changes.js';
+import type { ActionContext } from './context.js';
 import { decode, encode, type ClassRegistry } from './encoding.js';
-import { Membrane } from './membrane.js';
-import { ObjectIds } from './object-ids.js';
+import type { StateGraph, StateOwner } from './graph.js';
 import type { Action, CommitPart, DurabilityProxy } from './types.js';
 
-/** A top-level call of a state-object method during an action, and the log entries it produced. */
+/** A top-level call of a state-object method during an action, and where in the log it ran. */
 export interface CallRecord {
   method: string;
-  /** The arguments it was called with (mechanisms that need them read them before the call runs). */
   args: unknown[];
-  /** The object-id counter before the call, so a backup re-running it numbers new objects alike. */
-  idsBefore: number;
   from: number;
   to: number;
 }
 
 export interface ActionRecord {
-  log: Change[];
+  context: ActionContext;
   calls: CallRecord[];
-  /** What the mechanism prepared for the commit so far (replication ships some of it mid-action). */
-  shipped: unknown[];
-  /** Log entries up to here are already in `shipped`. */
-  shippedTo: number;
-  /** Objects this action sent in full: unsent again if it aborts. */
-  sent: Set<object>;
   /** Async calls of the object's methods still running: the action ends only after they settle. */
   running: Set<Promise<unknown>>;
   /** The mapping's own checkpoint, taken when the action began (only with `<checkpoint>`). */
   checkpoint?: unknown;
   transactional: boolean;
-}
-
-interface Savepoint {
-  log: number;
-  calls: number;
-  shipped: number;
-  shippedTo: number;
-  sent: number;
+  /** What the mechanism prepared for the commit so far (the database's statements). */
+  prepared: unknown[];
 }
 
 export interface ProxyOptions<T extends object> {
@@ -48,99 +33,98 @@ export interface ProxyOptions<T extends object> {
   /** Creates the empty state object: the constructor the service's field initializer calls. */
   create: () => T;
   classes: ClassRegistry;
+  /** The service's state graph, shared by all its state objects. */
+  graph: StateGraph;
   /** The mapping's `<checkpoint method>` and `<restore method>`, when given. */
   checkpointMethod?: string;
   restoreMethod?: string;
 }
 
-export abstract class RecordingProxy<T extends object = object> implements DurabilityProxy<T> {
+export abstract class RecordingProxy<T extends object = object> implements DurabilityProxy<T>, StateOwner {
   abstract readonly mechanism: Mechanism;
   readonly name: string;
+  /** This state object's number in the graph. */
+  readonly index: number;
+  protected readonly graph: StateGraph;
   protected raw: T;
-  protected ids = new ObjectIds();
-  protected membrane: Membrane;
   private proxy: T;
   protected readonly actions = new Map<number, ActionRecord>();
-  private active: ActionRecord | undefined;
-  /** Replicas mirror this object by identity (replication): see Membrane. */
-  protected get tracksIdentity(): boolean {
-    return false;
-  }
-  /** Set while the proxy itself replays or recovers: changes are then not an action's. */
-  protected maintenance = false;
+  /** Told when an action reaches this object on a path the request did not declare (join it, or refuse). */
+  onReach: ((proxy: RecordingProxy, context: ActionContext) => void) | undefined;
 
   constructor(protected readonly options: ProxyOptions<T>) {
     this.name = options.name;
+    this.graph = options.graph;
+    this.index = this.graph.addState(this);
     this.raw = options.create();
-    this.membrane = this.newMembrane();
-    this.proxy = this.membrane.wrapRoot(this.raw);
+    this.proxy = this.graph.adopt(this.raw, this.index) as T;
+  }
+
+  get replicated(): boolean {
+    return false;
   }
 
   get object(): T {
     return this.proxy;
   }
 
+  /** The object behind the proxy (tests and the encoding read it). */
+  get rawObject(): T {
+    return this.raw;
+  }
+
   /** Replaces the state object wholesale (recovery, a snapshot from the primary). */
-  protected replaceObject(raw: T, ids = new ObjectIds()): void {
+  protected replaceObject(raw: T): void {
+    this.graph.release(this.raw, this.index);
     this.raw = raw;
-    this.ids = ids;
-    this.membrane = this.newMembrane();
-    this.proxy = this.membrane.wrapRoot(raw);
+    this.proxy = this.graph.adopt(raw, this.index) as T;
   }
 
-  private newMembrane(): Membrane {
-    const maintenanceLog: Change[] = [];
-    return new Membrane(
-      {
-        name: this.name,
-        changeLog: () => {
-          if (this.maintenance) {
-            maintenanceLog.length = 0;
-            return maintenanceLog;
-          }
-          return this.active?.log;
-        },
-        aroundCall: (method, args, run) => this.aroundCall(method, args, run),
-      },
-      this.ids,
-      this.tracksIdentity,
-    );
+  // ---- what the graph asks ----
+
+  beforeChange(context: ActionContext): void {
+    if (!this.actions.get(context.id)) this.onReach?.(this, context);
   }
 
-  private aroundCall(method: string, args: unknown[], run: () => unknown): unknown {
-    const record = this.active;
-    if (!record || this.maintenance) return run();
-    const call: CallRecord = { method, args, idsBefore: this.ids.next, from: record.log.length, to: -1 };
+  aroundCall(method: string, args: unknown[], run: () => unknown): unknown {
+    const context = this.graph.current;
+    const record = context && this.actions.get(context.id);
+    if (!context || !record || this.graph.isQuiet) return run();
+    const call: CallRecord = { method, args, from: context.log.length, to: -1 };
     record.calls.push(call);
-    this.callStarted(record, call);
-    const finish = () => {
-      call.to = record.log.length;
-      this.callFinished(record, call);
-    };
-    let result: unknown;
-    try {
-      result = run();
-    } catch (error) {
-      finish();
-      throw error;
-    }
-    if (result instanceof Promise) {
-      const settled = result.finally(finish);
-      const tracked = settled.then(
-        () => undefined,
-        () => undefined,
-      );
-      record.running.add(tracked);
-      void tracked.then(() => record.running.delete(tracked));
-      this.callReturnedPromise(call); // may refuse it: the action then waits for it, and undoes it
-      return settled;
-    }
-    finish();
+    return this.runCall(record, call, run);
+  }
+
+  /** Runs one top-level call; mechanisms wrap it (repeat it on backups, bind its SQL). */
+  protected runCall(record: ActionRecord, call: CallRecord, run: () => unknown): unknown {
+    const result = run();
+    if (result instanceof Promise) return this.track(record, call, result);
+    call.to = record.context.log.length;
     return result;
   }
 
-  /** An async method of the object was called (replication refuses to repeat one). */
-  protected callReturnedPromise(_call: CallRecord): void {}
+  /** An async call: the action waits for it before it ends (see settleA). */
+  protected track(record: ActionRecord, call: CallRecord, promise: Promise<unknown>, onSettled?: (failed: boolean) => void): Promise<unknown> {
+    const settled = promise.then(
+      (value) => {
+        call.to = record.context.log.length;
+        onSettled?.(false);
+        return value;
+      },
+      (error: unknown) => {
+        call.to = record.context.log.length;
+        onSettled?.(true);
+        throw error;
+      },
+    );
+    const tracked = settled.then(
+      () => undefined,
+      () => undefined,
+    );
+    record.running.add(tracked);
+    void tracked.then(() => record.running.delete(tracked));
+    return settled;
+  }
 
   /**
    * Waits for async calls the action started on this object and did not await (a request that threw, or
@@ -157,10 +141,6 @@ export abstract class RecordingProxy<T extends object = object> implements Durab
     if (outcome === 'timeout') throw new Error(`A method of state object '${this.name}' that this request started is still running after ${timeoutMs} ms.`);
   }
 
-  /** Hooks around a top-level call, for mechanisms that ship calls rather than changes. */
-  protected callStarted(_record: ActionRecord, _call: CallRecord): void {}
-  protected callFinished(_record: ActionRecord, _call: CallRecord): void {}
-
   /** A call on the state object through its proxy: the path every service call takes. */
   invoke(method: string, args: unknown[]): unknown {
     const fn = (this.object as Record<string, unknown>)[method];
@@ -172,36 +152,40 @@ export abstract class RecordingProxy<T extends object = object> implements Durab
 
   abstract recover(): Promise<void>;
 
+  /** What this object contributes to the commit of `record` (checked now: it may refuse). */
   protected abstract partFor(record: ActionRecord): CommitPart;
 
+  /** The action reached this object: start recording what it does to it. */
   startA(action: Action & { transactional?: boolean }): void {
-    let record = this.actions.get(action.id);
-    if (!record) {
-      record = { log: [], calls: [], shipped: [], shippedTo: 0, sent: new Set(), running: new Set(), transactional: action.transactional ?? false };
-      if (this.options.checkpointMethod) record.checkpoint = this.checkpoint();
-      this.actions.set(action.id, record);
-    }
-    this.active = record;
+    if (this.actions.has(action.id)) return;
+    const record: ActionRecord = { context: action.context, calls: [], running: new Set(), transactional: action.transactional ?? false, prepared: [] };
+    if (this.options.checkpointMethod) record.checkpoint = this.checkpoint();
+    this.actions.set(action.id, record);
+  }
+
+  isIn(action: Action): boolean {
+    return this.actions.has(action.id);
   }
 
   commitA(action: Action): CommitPart {
     const record = this.actions.get(action.id);
-    this.active = undefined;
-    if (!record || record.transactional) return {};
+    if (!record) return {};
+    this.requestEnded(record);
+    if (record.transactional) return {};
     return this.partFor(record);
   }
 
+  /** One request of the action ended well (a whole action, or one request of a transaction). */
+  protected requestEnded(_record: ActionRecord): void {}
+
+  /** The action failed: the graph has undone its changes; restore with the mapping's method if it has one. */
   abortA(action: Action): void {
     const record = this.actions.get(action.id);
-    this.active = undefined;
     if (!record) return;
     this.actions.delete(action.id);
-    for (const object of record.sent) this.ids.markUnsent(object);
     if (this.options.restoreMethod && record.checkpoint !== undefined) {
       this.restore(record.checkpoint);
       this.afterRestore();
-    } else {
-      undo(record.log);
     }
   }
 
@@ -212,40 +196,30 @@ export abstract class RecordingProxy<T extends object = object> implements Durab
     this.actions.delete(action.id);
   }
 
-  savepointA(action: Action): Savepoint | undefined {
+  savepointA(action: Action): unknown {
     const r = this.actions.get(action.id);
-    return r && { log: r.log.length, calls: r.calls.length, shipped: r.shipped.length, shippedTo: r.shippedTo, sent: r.sent.size };
+    return r && { calls: r.calls.length, prepared: r.prepared.length };
   }
 
   rollbackToA(action: Action, savepoint: unknown): void {
     const r = this.actions.get(action.id);
-    const mark = savepoint as Savepoint | undefined;
-    this.active = undefined;
+    const mark = savepoint as { calls: number; prepared: number } | undefined;
     if (!r) return;
     if (!mark) {
       // The object joined the transaction in this request: nothing of it is the transaction's yet.
-      this.abortA(action);
+      this.actions.delete(action.id);
       return;
     }
-    undo(r.log.slice(mark.log));
-    r.log.length = mark.log;
     r.calls.length = mark.calls;
-    r.shipped.length = mark.shipped;
-    r.shippedTo = mark.shippedTo;
-    for (const object of [...r.sent].slice(mark.sent)) {
-      r.sent.delete(object);
-      this.ids.markUnsent(object);
-    }
+    r.prepared.length = mark.prepared;
   }
 
   startTA(action: Action): void {
     this.startA({ ...action, transactional: true });
-    this.active = undefined;
   }
 
   commitTA(action: Action): CommitPart {
     const record = this.actions.get(action.id);
-    this.active = undefined;
     return record ? this.partFor(record) : {};
   }
 
@@ -254,33 +228,24 @@ export abstract class RecordingProxy<T extends object = object> implements Durab
   }
 
   checkpoint(): unknown {
-    return this.withoutRecording(() => {
+    return this.graph.quietly(() => {
       if (this.options.checkpointMethod) return this.callRaw(this.options.checkpointMethod, []);
       return encode(this.raw, this.options.classes);
     });
   }
 
+  /** Puts the object back to `checkpoint`, through the graph (so what it holds is counted as state). */
   restore(checkpoint: unknown): void {
-    this.withoutRecording(() => {
+    this.graph.quietly(() => {
+      const target = this.object as Record<string | symbol, unknown>;
       if (this.options.restoreMethod) {
-        this.callRaw(this.options.restoreMethod, [checkpoint]);
+        (target[this.options.restoreMethod] as (c: unknown) => unknown).call(target, checkpoint);
         return;
       }
-      const copy = decode(checkpoint as never, this.options.classes) as Record<string, unknown>;
-      const target = this.raw as Record<string, unknown>;
-      for (const key of Object.keys(target)) delete target[key];
-      Object.assign(target, copy);
+      const copy = decode(checkpoint as never, this.options.classes) as Record<string | symbol, unknown>;
+      for (const key of Reflect.ownKeys(target)) delete target[key];
+      for (const key of Reflect.ownKeys(copy)) target[key] = copy[key];
     });
-  }
-
-  protected withoutRecording<R>(fn: () => R): R {
-    const was = this.maintenance;
-    this.maintenance = true;
-    try {
-      return fn();
-    } finally {
-      this.maintenance = was;
-    }
   }
 
   /** Calls a method on the real object (recovery, checkpoints): no action, nothing recorded. */

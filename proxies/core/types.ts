@@ -6,24 +6,33 @@ import type { Mechanism } from '../../mappings/model.js';
 import type { Encoded } from './encoding.js';
 import type { WireChange } from './changes.js';
 import type { SqlStatementWork } from '../database/store.js';
+import type { ActionContext } from './context.js';
 
 /** One atomic action: a request, or the requests of one transaction until it commits. */
 export interface Action {
   readonly id: number;
+  /** Its record of changes, shared by every state object it reaches. */
+  readonly context: ActionContext;
 }
 
-/** What a replicated object contributes to a commit: the calls to repeat and the changes to apply. */
+/**
+ * What the replicated objects contribute to a commit, in the order it happened: calls to repeat and
+ * changes to apply (one stream for all of them: they share one graph of object ids).
+ */
 export interface ReplicatedUpdate {
-  object: string;
   entries: ReplicatedEntry[];
 }
 
 export type ReplicatedEntry =
-  /** Re-run `method(args)` on the backup; `ids` is the primary's next object id before the call. */
-  | { call: string; args: Encoded; ids: number }
+  /**
+   * Re-run `object.call(args)` on the backup. `ids` is the primary's next object id before the call, `nd`
+   * what the clocks and random sources returned during it (replayed in order), `digest` a digest of the
+   * changes the call made on the primary, which the backup's re-run must reproduce.
+   */
+  | { call: string; object: string; args: Encoded; ids: number; nd?: Encoded[]; digest?: string }
   | { changes: WireChange[] }
   /** The whole object, when changes cannot describe what happened (a mapping's restore replaced it). */
-  | { snapshot: Encoded; ids: number };
+  | { snapshot: Encoded; object: string; ids: number };
 
 /** What a database object contributes to a commit: its mapped statements with their arguments. */
 export interface SqlWork {

@@ -1,16 +1,42 @@
 // The database proxy (Chapter IV.C.2). The state object stays in memory, where the service reads it;
-// each call of a mapped update method also produces its `<sql>` statements, with the arguments bound as
-// they were when the call began, and the action controller runs them in the request's (group's)
-// transaction. `init` runs the mapping's initialization (primary only); `recover` rebuilds the object
-// from the recovery query, replaying each row through the `<apply>` method.
-import { argumentReferences, knexSqlText, resolveArgument, statementsFor, toKnexRaw, type DatabaseStateMapping, type SqlStatement } from '../../mappings/index.js';
+// each call of a mapped update method produces its `<sql>` statements, bound from the arguments as they
+// are when the call ends, and the action controller runs them in the request's (group's) transaction.
+// Only that SQL reaches the database, so the run-time enforces what makes it complete: during a request,
+// the object changes only inside calls of its mapped methods. A change anywhere else (service code, an
+// unmapped method, a getter, after the call returned) refuses the request; so does a mapped call that
+// threw after changing the object (no SQL describes half a call), and an argument the SQL was bound from
+// that changed after the call. `init` runs the mapping's initialization (primary only); `recover`
+// rebuilds the object from the recovery query, replaying each row, converted to the `<apply>` method's
+// parameter types, through that method.
+import { argumentReferences, knexSqlText, resolveArgument, statementsFor, toKnexRaw, type ArgumentReference, type DatabaseStateMapping, type SqlStatement } from '../../mappings/index.js';
 import { RecordingProxy, type ActionRecord, type CallRecord, type ProxyOptions } from '../core/recording-proxy.js';
+import type { ActionContext } from '../core/context.js';
+import { rawOf } from '../core/raw.js';
+import { callerLocation, DurabilityRefusal } from '../core/refusals.js';
 import type { CommitPart, SqlWork } from '../core/types.js';
+import { fromColumn, sameBinding, toBindable } from './values.js';
 import type { DatabaseStore } from './store.js';
+
+/** A statement argument read from an object the state holds: checked again when the request ends. */
+interface BoundFromState {
+  call: CallRecord;
+  reference: ArgumentReference;
+  args: unknown[];
+  bound: unknown;
+}
+
+interface DatabaseActionState {
+  /** The fresh objects of this state as the last mapped call left them (see StateGraph.freshDigest). */
+  freshDigest: string;
+  bound: BoundFromState[];
+}
 
 export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> {
   readonly mechanism = 'database' as const;
   private readonly statements = new Map<string, SqlStatement[]>();
+  /** Outermost calls of this object's methods running now. */
+  private readonly running: { method: string; mapped: boolean }[] = [];
+  private readonly checks = new Map<number, DatabaseActionState>();
 
   constructor(
     options: ProxyOptions<T>,
@@ -37,45 +63,169 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
   async recover(): Promise<void> {
     const recovery = this.mapping.recovery;
     const fresh = this.options.create();
-    this.replaceObject(fresh);
-    if (!recovery) return;
-    const [query, ...rest] = statementsFor(recovery.query, this.store.dialect) ?? [];
-    if (!query || rest.length > 0) throw new Error(`The recovery of database state '${this.name}' must be exactly one query for ${this.store.dialect}.`);
-    const rows = await this.store.rows(this.store.knex, toKnexRaw(query, []).sql);
-    const columns = recovery.apply.columns;
-    this.withoutRecording(() => {
+    if (recovery) {
+      const [query, ...rest] = statementsFor(recovery.query, this.store.dialect) ?? [];
+      if (!query || rest.length > 0) throw new Error(`The recovery of database state '${this.name}' must be exactly one query for ${this.store.dialect}.`);
+      const rows = await this.store.rows(this.store.knex, toKnexRaw(query, []).sql);
+      const { columns, types, name } = recovery.apply;
+      const apply = (fresh as Record<string, unknown>)[name];
+      if (typeof apply !== 'function') throw new Error(`State object '${this.name}' has no method '${name}' for <apply>.`);
       for (const row of rows) {
         const missing = columns.find((c) => !(c in row));
         if (missing) throw new Error(`The recovery query of '${this.name}' returned no column '${missing}' (it returned ${Object.keys(row).join(', ')}); <apply args> must name its columns.`);
-        this.callRaw(recovery.apply.name, columns.map((c) => row[c]));
+        (apply as (...a: unknown[]) => unknown).apply(fresh, columns.map((c, i) => fromColumn(row[c], types?.[i], c, this.name)));
       }
-    });
+    }
+    this.replaceObject(fresh);
   }
 
-  protected override callStarted(record: ActionRecord, call: CallRecord): void {
+  // ---- the guard ----
+
+  override beforeChange(context: ActionContext): void {
+    super.beforeChange(context);
+    if (this.running.some((c) => c.mapped)) return;
+    const call = this.running[0];
+    const where = callerLocation();
+    const mapped = [...this.statements.keys()];
+    const message = call
+      ? `${this.className()}.${call.method} changed database state '${this.name}'${where ? ` (at ${where})` : ''}, but the mapping has no <method name="${call.method}"> with <sql> for it, so the change would be gone after a restart. Add the statement(s) that store it to the mapping.`
+      : `The service changed database state '${this.name}'${where ? ` at ${where}` : ''} outside its mapped methods: only a call of a method with <sql> can change it, because only that SQL reaches the database. Call one of its mapped methods${mapped.length > 0 ? ` (${mapped.join(', ')})` : ''} instead, or move this change into a mapped method.`;
+    throw this.graph.refuse(new DurabilityRefusal('DUR3001', message));
+  }
+
+  protected override runCall(record: ActionRecord, call: CallRecord, run: () => unknown): unknown {
+    const context = record.context;
+    const state = this.stateOf(context);
+    this.checkFreshUnchanged(context, state);
+    const frame = { method: call.method, mapped: this.statements.has(call.method) };
+    const startDigest = this.graph.freshDigest(this.index);
+    this.running.push(frame);
+    const leave = () => this.running.splice(this.running.indexOf(frame), 1);
+    let result: unknown;
+    try {
+      result = run();
+    } catch (error) {
+      leave();
+      call.to = context.log.length;
+      this.callFailed(record, call, startDigest);
+      throw error;
+    }
+    if (result instanceof Promise) {
+      return this.track(record, call, result, (failed) => {
+        leave();
+        if (failed) this.callFailed(record, call, startDigest);
+        else this.callSucceeded(record, call, state);
+      });
+    }
+    leave();
+    call.to = context.log.length;
+    this.callSucceeded(record, call, state);
+    return result;
+  }
+
+  /** A call that threw and changed nothing contributes nothing; one that changed the object is refused. */
+  private callFailed(record: ActionRecord, call: CallRecord, startDigest: string): void {
+    const changed = record.context.log.slice(call.from, call.to).some((c) => c.kind !== 'order') || this.graph.freshDigest(this.index) !== startDigest;
+    if (!changed) return;
+    this.graph.refuse(
+      new DurabilityRefusal(
+        'DUR3002',
+        `${this.className()}.${call.method} threw after changing database state '${this.name}': its SQL describes the whole call, not the part that ran before the exception, so memory and the database would disagree. Make the method check before it changes anything, or let the exception fail the request.`,
+      ),
+    );
+  }
+
+  /** The call ended well: its statements, bound from its arguments as they are now. */
+  private callSucceeded(record: ActionRecord, call: CallRecord, state: DatabaseActionState): void {
     const statements = this.statements.get(call.method);
-    if (!statements) return;
-    const args = call.args.map((a) => this.membrane.unwrap(a));
-    const work: SqlWork = {
-      object: this.name,
-      method: call.method,
-      statements: statements.map((statement) => ({
-        sql: knexSqlText(statement),
-        bindings: argumentReferences(statement).map((ref) => toBindable(resolveArgument(ref, args))),
-      })),
-    };
-    record.shipped.push(work);
+    if (statements) {
+      const args = call.args.map(rawOf);
+      const work: SqlWork = { object: this.name, method: call.method, statements: [] };
+      for (const statement of statements) {
+        const bindings: unknown[] = [];
+        for (const reference of argumentReferences(statement)) {
+          const value = this.bind(call, reference, args);
+          bindings.push(value);
+          const argument = args[reference.index];
+          if (typeof argument === 'object' && argument !== null && this.graph.membersOf(argument).includes(this.index)) {
+            state.bound.push({ call, reference, args, bound: value });
+          }
+        }
+        work.statements.push({ sql: knexSqlText(statement), bindings });
+      }
+      record.prepared.push(work);
+    }
+    state.freshDigest = this.graph.freshDigest(this.index);
+  }
+
+  private bind(call: CallRecord, reference: ArgumentReference, args: unknown[]): unknown {
+    try {
+      return toBindable(resolveArgument(reference, args), this.store.dialect);
+    } catch (error) {
+      if (error instanceof DurabilityRefusal) throw this.graph.refuse(error);
+      const refusal = new DurabilityRefusal('DUR3004', `${this.className()}.${call.method}: ${reference.source} cannot be bound into SQL: ${(error as Error).message}`);
+      throw this.graph.refuse(refusal);
+    }
+  }
+
+  /** Fresh objects of this state may change only inside its mapped calls (they are not behind a proxy). */
+  private checkFreshUnchanged(context: ActionContext, state: DatabaseActionState): void {
+    if (this.graph.freshDigest(this.index) === state.freshDigest) return;
+    const where = callerLocation();
+    throw this.graph.refuse(
+      new DurabilityRefusal(
+        'DUR3001',
+        `An object stored in database state '${this.name}' during this request was changed outside its mapped methods${where ? ` (noticed at ${where})` : ''}: only a mapped method's SQL reaches the database. Finish the object before handing it to a mapped method, or change it through one.`,
+      ),
+    );
+    void context;
+  }
+
+  protected override requestEnded(record: ActionRecord): void {
+    const state = this.stateOf(record.context);
+    this.checkFreshUnchanged(record.context, state);
+    for (const b of state.bound) {
+      let now: unknown;
+      try {
+        now = toBindable(resolveArgument(b.reference, b.args), this.store.dialect);
+      } catch {
+        now = Symbol('unreadable');
+      }
+      if (!sameBinding(now, b.bound)) {
+        throw this.graph.refuse(
+          new DurabilityRefusal(
+            'DUR3003',
+            `${b.reference.source} of ${this.className()}.${b.call.method} changed after the call returned (it was bound as ${JSON.stringify(describeBinding(b.bound))} and is now ${JSON.stringify(describeBinding(now))}); database state '${this.name}' holds that object, but the database got the value of the call's end. Change it before the call, or through a mapped method.`,
+          ),
+        );
+      }
+    }
+    this.checks.delete(record.context.id);
   }
 
   protected override partFor(record: ActionRecord): CommitPart {
-    return record.shipped.length > 0 ? { sql: record.shipped as SqlWork[] } : {};
+    return record.prepared.length > 0 ? { sql: record.prepared as SqlWork[] } : {};
+  }
+
+  override abortA(action: Parameters<RecordingProxy['abortA']>[0]): void {
+    this.checks.delete(action.context.id);
+    super.abortA(action);
+  }
+
+  private stateOf(context: ActionContext): DatabaseActionState {
+    let state = this.checks.get(context.id);
+    if (!state) this.checks.set(context.id, (state = { freshDigest: this.graph.freshDigest(this.index), bound: [] }));
+    return state;
+  }
+
+  private className(): string {
+    return (Object.getPrototypeOf(this.raw) as { constructor?: { name?: string } }).constructor?.name ?? this.name;
   }
 }
 
-/** What a driver can bind: data structures go in as JSON text. */
-function toBindable(value: unknown): unknown {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'object' && !(value instanceof Date) && !Buffer.isBuffer(value)) return JSON.stringify(value);
-  if (typeof value === 'bigint') return value.toString();
+function describeBinding(value: unknown): unknown {
+  if (typeof value === 'symbol') return 'unreadable';
+  if (value instanceof Date) return value.toISOString();
+  if (Buffer.isBuffer(value)) return `<${value.length} bytes>`;
   return value;
 }

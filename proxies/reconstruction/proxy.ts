@@ -14,9 +14,14 @@ export class ReconstructionProxy<T extends object = object> extends RecordingPro
   }
 
   async recover(): Promise<void> {
-    this.replaceObject(this.options.create());
+    const fresh = this.options.create();
     const rebuild = this.mapping?.rebuild?.name;
-    if (rebuild) this.withoutRecording(() => this.callRaw(rebuild, []));
+    if (rebuild) {
+      const method = (fresh as Record<string, unknown>)[rebuild];
+      if (typeof method !== 'function') throw new Error(`State object '${this.name}' has no method '${rebuild}' for <recovery>.`);
+      (method as () => unknown).call(fresh);
+    }
+    this.replaceObject(fresh);
   }
 
   protected partFor(): CommitPart {

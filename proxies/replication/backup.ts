@@ -3,8 +3,10 @@
 // record prepared by a commit that also wrote the database waits for its decision, and so does every
 // record after it. On promotion, undecided records are settled by the database's decision records:
 // the database commit is what decided them, even if the primary died before saying so.
-import type { ReplicationProxy } from './proxy.js';
+import type { Encoded } from '../core/encoding.js';
 import type { Decision, ReplicationBatch, ReplicationRecord } from './link.js';
+import { ReplayDivergence } from './nondeterminism.js';
+import type { Replicator } from './replicator.js';
 
 export class StaleEpochError extends Error {}
 
@@ -24,7 +26,7 @@ export class BackupReplica {
   private readonly replies = new Map<string, string>();
 
   constructor(
-    private readonly objects: ReadonlyMap<string, ReplicationProxy>,
+    private readonly replicator: Replicator,
     private readonly replyRetention = 100_000,
   ) {}
 
@@ -49,7 +51,7 @@ export class BackupReplica {
   }
 
   /** Starts from the primary's snapshot (a joining backup): every replicated object, and where it stands. */
-  loadSnapshot(snapshot: { epoch: number; seq: number; objects: Record<string, { state: never; nextId: number }>; replies: [string, string][] }): void {
+  loadSnapshot(snapshot: { epoch: number; seq: number; objects: Record<string, Encoded>; nextId: number; replies: [string, string][] }): void {
     this.broken = undefined;
     this.snapshotLoaded = true;
     this.epoch = snapshot.epoch;
@@ -59,7 +61,7 @@ export class BackupReplica {
     // does not contain would answer a retry for a request that, here, never ran.
     this.decisions.clear();
     this.replies.clear();
-    for (const [name, { state, nextId }] of Object.entries(snapshot.objects)) this.objects.get(name)?.loadSnapshot(state, nextId);
+    this.replicator.loadSnapshot(snapshot.objects, snapshot.nextId);
     for (const [key, reply] of snapshot.replies) this.remember(key, reply);
   }
 
@@ -132,20 +134,19 @@ export class BackupReplica {
 
   private apply(record: ReplicationRecord): void {
     try {
-      this.applyUpdates(record);
+      for (const update of record.updates) this.replicator.apply(update);
+      for (const { key, reply } of record.replies) this.remember(key, reply);
     } catch (error) {
       this.broken = `record ${record.seq}: ${(error as Error).message}`;
+      // A replica that diverged from its primary must not take over with what it holds.
+      if (error instanceof ReplayDivergence) this.snapshotLoaded = false;
       throw error;
     }
   }
 
-  private applyUpdates(record: ReplicationRecord): void {
-    for (const update of record.updates) {
-      const object = this.objects.get(update.object);
-      if (!object) throw new Error(`Malformed update: no replicated state object '${update.object}' here.`);
-      object.applyEntries(update.entries);
-    }
-    for (const { key, reply } of record.replies) this.remember(key, reply);
+  /** Why this replica stopped following, if it did (a record it could not apply, or a re-run that diverged). */
+  get stoppedBecause(): string | undefined {
+    return this.broken;
   }
 
   private remember(key: string, reply: string): void {
@@ -168,7 +169,7 @@ function assertBatchShape(batch: unknown): asserts batch is ReplicationBatch {
       (r) =>
         typeof r === 'object' && r !== null && Number.isInteger(r.seq) && Array.isArray(r.replies) && Array.isArray(r.updates) &&
         r.replies.every((x) => typeof x?.key === 'string' && typeof x?.reply === 'string') &&
-        r.updates.every((u) => typeof u?.object === 'string' && Array.isArray(u.entries)) &&
+        r.updates.every((u) => typeof u === 'object' && u !== null && Array.isArray(u.entries)) &&
         (r.prepared === undefined || typeof r.prepared?.key === 'string'),
     );
   if (!ok) throw new Error('Malformed batch: refused before anything of it was held.');

@@ -30,7 +30,7 @@ export interface HttpServerOptions {
 
 export class RpcServer {
   private readonly server: http.Server;
-  readonly counters = { requests: 0, ok: 0, serviceErrors: 0, unavailable: 0, notPrimary: 0, badRequests: 0, txConflicts: 0 };
+  readonly counters = { requests: 0, ok: 0, serviceErrors: 0, refused: 0, unavailable: 0, notPrimary: 0, badRequests: 0, txConflicts: 0 };
   readonly latencies: number[] = [];
 
   constructor(
@@ -144,6 +144,11 @@ export class RpcServer {
       case 'service-error':
         this.counters.serviceErrors++;
         return send(res, 422, { error: { code: 'SERVICE_ERROR', message: outcome.message } });
+      case 'refused':
+        // Definitive, like a service error: the run-time could not make this request's effect durable as
+        // written, so nothing of it was kept. The message names the DUR code and what to change.
+        this.counters.refused++;
+        return send(res, 422, { error: { code: 'REFUSED', message: outcome.message } });
       case 'unknown-method':
         return this.bad(res, 400, outcome.message, 'UNKNOWN_METHOD');
       case 'unavailable':

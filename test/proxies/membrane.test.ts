@@ -4,10 +4,11 @@
 // primary's state: the two properties replication and rollback stand on.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { applyWireChanges, encodeChanges, undo, type Change } from '../../proxies/core/changes.js';
+import { applyChange, changeFromWire, encodeChange, type Change, type WireChange } from '../../proxies/core/changes.js';
+import { ActionContext } from '../../proxies/core/context.js';
 import { decode, encode, type ClassRegistry } from '../../proxies/core/encoding.js';
-import { Membrane, StateOutsideActionError } from '../../proxies/core/membrane.js';
-import { ObjectIds } from '../../proxies/core/object-ids.js';
+import { StateGraph, type StateOwner } from '../../proxies/core/graph.js';
+import { StateOutsideActionError } from '../../proxies/core/refusals.js';
 
 class Item {
   constructor(public name: string, public tags: string[] = []) {}
@@ -28,32 +29,47 @@ class Store {
 const classes: ClassRegistry = new Map<string, new (...args: never[]) => object>([['Store', Store], ['Item', Item]]);
 const canonical = (value: unknown) => JSON.stringify(encode(value, classes));
 
-/** A primary with its membrane and a replica kept in step through encoded changes. */
+const owner: StateOwner = { name: 'store', replicated: true, beforeChange: () => {}, aroundCall: (_m, _a, run) => run() };
+
+/** A primary's graph and a replica's, kept in step through encoded changes. */
 function setup() {
+  const graph = new StateGraph();
   const primary = new Store();
-  const primaryIds = new ObjectIds();
-  const snapshot = encode(primary, classes, { ids: primaryIds });
-  const replicaIds = new ObjectIds();
-  const replica = decode(JSON.parse(JSON.stringify(snapshot)), classes, replicaIds) as Store;
-  let log: Change[] | undefined;
-  const membrane = new Membrane({ name: 'store', changeLog: () => log, aroundCall: (_m, _a, run) => run() }, primaryIds);
-  const proxy = membrane.wrapRoot(primary);
+  const index = graph.addState(owner);
+  const proxy = graph.adopt(primary, index) as Store;
+  const snapshot = JSON.parse(JSON.stringify(encode(primary, classes, { ids: graph.ids, full: true })));
+  const replicaGraph = new StateGraph();
+  const replica = decode(snapshot, classes, replicaGraph.ids) as Store;
+  replicaGraph.adopt(replica, replicaGraph.addState(owner));
+  let id = 0;
   return {
+    graph,
     primary,
     replica,
     proxy,
-    act(fn: (s: Store) => void): Change[] {
-      log = [];
+    /** Runs `fn` as one action; returns its context (its log) once the code ended. */
+    act(fn: (s: Store) => void): ActionContext {
+      const context = new ActionContext(++id);
+      graph.current = context;
       try {
         fn(proxy);
-        return log;
+        graph.reconcile();
+        return context;
       } finally {
-        log = undefined;
+        context.endRequest();
+        graph.current = undefined;
       }
     },
-    ship(changes: Change[]) {
-      const wire = JSON.parse(JSON.stringify(encodeChanges(changes, classes, primaryIds)));
-      applyWireChanges(wire, classes, replicaIds);
+    ship(context: ActionContext) {
+      const sent = new Set<object>();
+      const wire = context.log.map((c) => encodeChange(c, classes, graph.ids, sent)).filter((c): c is WireChange => c !== undefined);
+      const received = JSON.parse(JSON.stringify(wire)) as WireChange[];
+      replicaGraph.quietly(() => {
+        for (const c of received) {
+          const change: Change = changeFromWire(c, classes, replicaGraph.ids);
+          replicaGraph.mutate(change.target, change, () => applyChange(change));
+        }
+      });
     },
   };
 }
@@ -109,8 +125,8 @@ describe('the membrane', () => {
         const s = setup();
         for (const a of committed) s.act((st) => a.forEach(([name, p, v]) => OPS[name]!(st, p, v)));
         const before = canonical(s.primary);
-        const changes = s.act((st) => aborted.forEach(([name, p, v]) => OPS[name]!(st, p, v)));
-        undo(changes);
+        const context = s.act((st) => aborted.forEach(([name, p, v]) => OPS[name]!(st, p, v)));
+        s.graph.undo(context);
         expect(canonical(s.primary)).toBe(before);
       }),
       { numRuns: 500 },
@@ -131,7 +147,7 @@ describe('the membrane', () => {
   it('records a splice as one change whatever it moves', () => {
     const s = setup();
     s.act((st) => void st.list.push(...Array.from({ length: 10_000 }, (_, i) => i)));
-    const changes = s.act((st) => void st.list.splice(0, 1));
+    const changes = s.act((st) => void st.list.splice(0, 1)).log;
     expect(changes).toHaveLength(1);
     expect(changes[0]).toMatchObject({ kind: 'splice', start: 0, inserted: [] });
   });

@@ -2,6 +2,8 @@
 // succession decision. The simulation (test/simulation) drives them through thousands of interleavings;
 // these pin down each rule on its own.
 import { describe, expect, it } from 'vitest';
+import { StateGraph } from '../../proxies/core/graph.js';
+import { Replicator } from '../../proxies/replication/replicator.js';
 import { BackupReplica } from '../../proxies/replication/backup.js';
 import { decideSuccession, Follower, supersedes, type Greeting, type Member } from '../../proxies/replication/following.js';
 import { ReplicationUnavailableError } from '../../proxies/replication/link.js';
@@ -88,8 +90,8 @@ describe('BackupSet: the primary and its backups', () => {
 describe('Follower and the succession', () => {
   const self: Member = { id: 'me', address: 'me:1' };
   const follower = (peers: Member[], primary?: Member) => {
-    const f = new Follower(new BackupReplica(new Map()), self);
-    f.replica.loadSnapshot({ epoch: 2, seq: 0, objects: {}, replies: [] });
+    const f = new Follower(new BackupReplica(new Replicator(new StateGraph(), new Map(), new Map())), self);
+    f.replica.loadSnapshot({ epoch: 2, seq: 0, objects: {}, nextId: 1, replies: [] });
     f.receive({ type: 'heartbeat', epoch: 2, at: 0, peers, primary }, 0);
     return f;
   };

@@ -1,0 +1,577 @@
+// The state graph of one service: every object reachable from its state objects, behind one membrane,
+// so that an object held by two state objects is one object with one proxy. For each object it knows
+// which state objects hold it (by reference counting, kept exact by every change), which decides what
+// a change to it means: nothing outside the graph, a change a replica must receive, a change a
+// database mapping must describe. Every write to a graph object, from a Proxy trap, a watched Map, Set
+// or Date, undo, or a backup applying its primary's update, goes through `mutate`.
+import { isStateProxy, rawOf, registerProxy } from './raw.js';
+import { copyTyped, orderedEntries, undoChange, valuesAdded, valuesRemoved, type Change, type TypedArray } from './changes.js';
+import { ActionContext } from './context.js';
+import { ObjectIds } from './object-ids.js';
+import { DurabilityRefusal, StateOutsideActionError } from './refusals.js';
+import { childrenOf, copyContent, restoreArray, sparseCopy, trackedKind, untrackableReason, type TrackedKind } from './values.js';
+import { instrument } from './collections.js';
+import { proxyHandlers, shadowTargetFor } from './membrane.js';
+
+/** What the graph asks of the durability proxy of each state object. */
+export interface StateOwner {
+  /** The state object's name (the service field), for messages. */
+  readonly name: string;
+  /** Whether replicas mirror its objects by id. */
+  readonly replicated: boolean;
+  /**
+   * A change is about to be made to one of its objects during `context`: join the action and check the
+   * mechanism can make it durable. To refuse, set `context.refusal` and throw it.
+   */
+  beforeChange(context: ActionContext): void;
+  /** A method of the state object was called from outside it: the owner decides what to record. */
+  aroundCall(method: string, args: unknown[], run: () => unknown): unknown;
+}
+
+export class StateGraph {
+  ids = new ObjectIds();
+  private readonly owners: StateOwner[] = [];
+  /** The root object of each state object, by its index. */
+  private readonly roots = new WeakMap<object, number>();
+  /** Per object: how many references from inside each state object's graph reach it (see countOf). */
+  private readonly counts = new WeakMap<object, number | Map<number, number>>();
+  private readonly proxies = new WeakMap<object, object>();
+  /** A frozen object's proxy has a stand-in target (Proxy invariants): stand-in → real object. */
+  readonly shadowed = new WeakMap<object, object>();
+  /** Wrappers of root methods, so that `state.method === state.method` as in plain JavaScript. */
+  private readonly methodWrappers = new WeakMap<object, Map<string | symbol, (...args: unknown[]) => unknown>>();
+  /** The action whose code is running, if any. */
+  current: ActionContext | undefined;
+  private quiet = 0;
+  private readonly handlers = proxyHandlers(this);
+
+  addState(owner: StateOwner): number {
+    if (this.owners.length >= 64) throw new Error('A service may have at most 64 state objects.');
+    this.owners.push(owner);
+    return this.owners.length - 1;
+  }
+
+  owner(index: number): StateOwner {
+    return this.owners[index]!;
+  }
+
+  /** Makes `root` the state object `index`: every object below it joins that graph. Returns its proxy. */
+  adopt(root: object, index: number): object {
+    this.roots.set(root, index);
+    this.quietly(() => this.inc(root, index, []));
+    return this.proxyFor(root);
+  }
+
+  /** The state object is replaced wholesale (recovery, a snapshot): its old objects leave its graph. */
+  release(root: object, index: number): void {
+    this.quietly(() => this.dec(root, index));
+    this.roots.delete(root);
+  }
+
+  isRoot(raw: object): number | undefined {
+    return this.roots.get(raw);
+  }
+
+  /** Runs `fn` as the run-time's own maintenance (recovery, replay, undo): nothing is recorded or refused. */
+  quietly<R>(fn: () => R): R {
+    this.quiet++;
+    try {
+      return fn();
+    } finally {
+      this.quiet--;
+    }
+  }
+
+  get isQuiet(): boolean {
+    return this.quiet > 0;
+  }
+
+  // ---- reading: what the code sees ----
+
+  /** What a read hands out: objects of the graph behind their proxy; a fresh object as it is. */
+  out(value: unknown): unknown {
+    if (typeof value !== 'object' || value === null || isStateProxy(value)) return value;
+    const kind = trackedKind(value);
+    if (kind === undefined || kind === 'map' || kind === 'set' || kind === 'date') return value;
+    if (this.current?.isFresh.has(value)) return value;
+    return this.proxyFor(value, kind);
+  }
+
+  /** The proxy of a graph object (made once: one identity per object). */
+  proxyFor(raw: object, kind: TrackedKind | undefined = trackedKind(raw)): object {
+    const existing = this.proxies.get(raw);
+    if (existing) return existing;
+    if (kind === 'map' || kind === 'set' || kind === 'date' || kind === undefined) return raw;
+    const shadow = shadowTargetFor(raw, kind, this);
+    const proxy = new Proxy(shadow ?? raw, this.handlers[kind]);
+    if (shadow) this.shadowed.set(shadow, raw);
+    this.proxies.set(raw, proxy);
+    registerProxy(proxy, raw);
+    return proxy;
+  }
+
+  /** The real object behind a proxy target (itself, or the object a stand-in target stands for). */
+  real(target: object): object {
+    return this.shadowed.get(target) ?? target;
+  }
+
+  // ---- membership ----
+
+  /** The state objects whose graphs hold `object`. */
+  membersOf(object: object): number[] {
+    const entry = this.counts.get(object);
+    if (entry === undefined) return [];
+    if (typeof entry === 'number') return entry >= 64 ? [entry % 64] : [];
+    return [...entry.keys()];
+  }
+
+  isMember(object: object): boolean {
+    const entry = this.counts.get(object);
+    return typeof entry === 'number' ? entry >= 64 : entry !== undefined && entry.size > 0;
+  }
+
+  private countOf(object: object, state: number): number {
+    const entry = this.counts.get(object);
+    if (entry === undefined) return 0;
+    if (typeof entry === 'number') return entry % 64 === state ? Math.floor(entry / 64) : 0;
+    return entry.get(state) ?? 0;
+  }
+
+  private setCount(object: object, state: number, count: number): void {
+    const entry = this.counts.get(object);
+    if (entry === undefined || (typeof entry === 'number' && (entry < 64 || entry % 64 === state))) {
+      this.counts.set(object, count * 64 + state);
+      return;
+    }
+    const map = typeof entry === 'number' ? new Map([[entry % 64, Math.floor(entry / 64)]]) : entry;
+    if (count > 0) map.set(state, count);
+    else map.delete(state);
+    this.counts.set(object, map.size === 1 && count > 0 && map.has(state) ? count * 64 + state : map);
+  }
+
+  /**
+   * `value` is now referenced once more from inside state `state`'s graph; objects that join the graph
+   * join with everything below them (depth first, children in order: every replica numbers alike).
+   * `journal` collects what was counted, so a change that then fails can be taken back exactly.
+   */
+  private inc(value: unknown, state: number, journal: object[]): void {
+    const stack: unknown[] = [value];
+    while (stack.length > 0) {
+      const v = rawOf(stack.pop());
+      if (typeof v !== 'object' || v === null) continue;
+      const kind = trackedKind(v);
+      if (kind === undefined) {
+        const why = untrackableReason(v);
+        if (why && !this.isQuiet) throw this.refuse(new DurabilityRefusal('DUR3004', `State object '${this.owners[state]!.name}' cannot hold ${why}.`));
+        continue;
+      }
+      const everMember = this.counts.has(v);
+      const count = this.countOf(v, state);
+      this.setCount(v, state, count + 1);
+      journal.push(v);
+      if (count > 0) continue;
+      if (kind === 'map' || kind === 'set' || kind === 'date') {
+        if (!instrument(this, v, kind) && !this.isQuiet) throw this.refuse(new DurabilityRefusal('DUR3004', `State object '${this.owners[state]!.name}' cannot hold a frozen ${kind === 'date' ? 'Date' : kind === 'map' ? 'Map' : 'Set'}: its changes could not be followed. Freeze it after copying, or do not freeze it.`));
+      }
+      if (this.owners[state]!.replicated) this.ids.assign(v);
+      const children = childrenOf(v, kind);
+      if (!everMember && this.current && !this.isQuiet) this.current.markFresh(v, children.map(rawOf));
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+    }
+  }
+
+  /** Takes back what `inc` counted (a change that failed after its values were counted). */
+  private uncount(journal: object[], state: number): void {
+    for (const v of journal) this.setCount(v, state, Math.max(0, this.countOf(v, state) - 1));
+  }
+
+  /** `value` is referenced once less from inside state `state`; objects no longer reached leave it. */
+  private dec(value: unknown, state: number): void {
+    const stack: unknown[] = [value];
+    while (stack.length > 0) {
+      const v = rawOf(stack.pop());
+      if (typeof v !== 'object' || v === null) continue;
+      const count = this.countOf(v, state);
+      if (count === 0) continue;
+      this.setCount(v, state, count - 1);
+      if (count > 1) continue;
+      if (this.owners[state]!.replicated && !this.membersOf(v).some((s) => this.owners[s]!.replicated)) this.ids.markUnsent(v);
+      const children = this.current?.counted.get(v) ?? childrenOf(v);
+      for (const child of children) stack.push(child);
+    }
+  }
+
+  // ---- writing ----
+
+  /**
+   * Makes `change` to `target` by running `apply`: refused outside an action when the target is state;
+   * in an action, checked by the mechanisms of the state objects that hold it, then its new values
+   * counted in, applied, its old values counted out, and logged for undo and shipping.
+   */
+  mutate<R>(target: object, change: Change, apply: () => R): R {
+    const members = this.membersOf(target);
+    if (this.isQuiet) {
+      const result = apply();
+      this.account(members, valuesAdded(change), valuesRemoved(change));
+      return result;
+    }
+    const context = this.admit(target, members);
+    if (!context) return apply();
+    const added = valuesAdded(change);
+    const journals: [number, object[]][] = [];
+    let result: R;
+    try {
+      for (const s of members) {
+        const journal: object[] = [];
+        journals.push([s, journal]);
+        for (const v of added) this.inc(v, s, journal);
+      }
+      result = apply();
+    } catch (error) {
+      for (const [s, journal] of journals) this.uncount(journal, s);
+      throw error;
+    }
+    for (const s of members) for (const v of valuesRemoved(change)) this.dec(v, s);
+    this.log(context, change, members);
+    return result;
+  }
+
+  /**
+   * Runs `apply`, an operation on an array whose effect is known only once it ran (a sort, a fill, any
+   * operation on a sealed array, which may fail half-way as it would without the proxy), and records the
+   * effect as the array's whole content before and after. An exception is rethrown after recording.
+   */
+  rewriteArray<R>(target: unknown[], apply: () => R): R {
+    const members = this.membersOf(target);
+    const context = this.isQuiet ? undefined : this.admit(target, members);
+    if (!context && !this.isQuiet) return apply();
+    const previous = sparseCopy(target);
+    let result: R | undefined;
+    let failure: { error: unknown } | undefined;
+    try {
+      result = apply();
+    } catch (error) {
+      failure = { error };
+    }
+    const value = sparseCopy(target);
+    if (!sameElements(previous, value)) {
+      const change: Change = { kind: 'replace', target, previous, value };
+      const journals: [number, object[]][] = [];
+      try {
+        for (const s of members) {
+          const journal: object[] = [];
+          journals.push([s, journal]);
+          for (const v of valuesAdded(change)) this.inc(v, s, journal);
+        }
+      } catch (error) {
+        for (const [s, journal] of journals) this.uncount(journal, s);
+        restoreArray(target, previous);
+        throw error;
+      }
+      for (const s of members) for (const v of valuesRemoved(change)) this.dec(v, s);
+      if (context) this.log(context, change, members);
+    }
+    if (failure) throw failure.error;
+    return result as R;
+  }
+
+  /** A typed array's whole content before and after `apply` (set, fill, sort, reverse, copyWithin). */
+  rewriteTyped<R>(target: TypedArray, apply: () => R): R {
+    const members = this.membersOf(target);
+    const context = this.isQuiet ? undefined : this.admit(target, members);
+    if (!context) return apply();
+    const previous = copyTyped(target);
+    let failure: { error: unknown } | undefined;
+    let result: R | undefined;
+    try {
+      result = apply();
+    } catch (error) {
+      failure = { error };
+    }
+    if (!Buffer.from(previous.buffer, previous.byteOffset, previous.byteLength).equals(Buffer.from(target.buffer, target.byteOffset, target.byteLength))) {
+      this.log(context, { kind: 'tcopy', target, previous, value: copyTyped(target) }, members);
+    }
+    if (failure) throw failure.error;
+    return result as R;
+  }
+
+  /** push, pop, shift, unshift, splice (and `length =` shrinking): one splice change, applied by the engine. */
+  spliceArray(target: unknown[], name: string, args: unknown[]): unknown {
+    const length = target.length;
+    let start: number;
+    let deleteCount: number;
+    let items: unknown[] = [];
+    switch (name) {
+      case 'push':
+        [start, deleteCount, items] = [length, 0, args];
+        break;
+      case 'unshift':
+        [start, deleteCount, items] = [0, 0, args];
+        break;
+      case 'pop':
+        [start, deleteCount] = [Math.max(length - 1, 0), length > 0 ? 1 : 0];
+        break;
+      case 'shift':
+        [start, deleteCount] = [0, length > 0 ? 1 : 0];
+        break;
+      case 'length':
+        [start, deleteCount] = [args[0] as number, length - (args[0] as number)];
+        break;
+      default:
+        start = relativeIndex(args[0], length);
+        deleteCount = args.length === 0 ? 0 : args.length === 1 ? length - start : Math.min(Math.max(toInteger(args[1]), 0), length - start);
+        items = args.slice(2);
+    }
+    const rawItems = items.map(rawOf);
+    const native = (): unknown => {
+      if (name === 'length') return (target.length = start);
+      if (name === 'splice') return Array.prototype.splice.call(target, start, deleteCount, ...rawItems);
+      return (Array.prototype as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!.apply(target, rawItems);
+    };
+    let result: unknown;
+    if (deleteCount === 0 && rawItems.length === 0) result = native();
+    else if (!Object.isExtensible(target)) result = this.rewriteArray(target, native);
+    else {
+      const removed = Array.prototype.slice.call(target, start, start + deleteCount) as unknown[];
+      result = this.mutate(target, { kind: 'splice', target, start, removed, inserted: rawItems }, native);
+    }
+    if (name === 'pop' || name === 'shift') return this.out(result);
+    if (name === 'splice') return Array.prototype.map.call(result as unknown[], (v) => this.out(v));
+    return result;
+  }
+
+  /**
+   * Whether a change to `target` may proceed, and in which action: undefined when it is not state (or
+   * nothing runs), the running action otherwise; throws when state changes outside any action, or when a
+   * mechanism of a state object holding it refuses.
+   */
+  private admit(_target: object, members: number[]): ActionContext | undefined {
+    const context = this.current;
+    if (!context) {
+      if (members.length === 0) return undefined;
+      const names = members.map((s) => `'${this.owners[s]!.name}'`).join(' and ');
+      throw new StateOutsideActionError(
+        `State object ${names} was changed outside a request (from a timer, an event handler, a promise callback that ran after the reply, or a reference kept from an earlier request). Nothing could make that change durable, so it was not made; change state only in the service's methods, while they run.`,
+      );
+    }
+    if (context.refusal) throw context.refusal;
+    for (const s of members) this.owners[s]!.beforeChange(context);
+    return context;
+  }
+
+  private log(context: ActionContext, change: Change, members: number[]): void {
+    change.ship = members.some((s) => this.owners[s]!.replicated);
+    context.log.push(change);
+  }
+
+  private account(members: number[], added: unknown[], removed: unknown[]): void {
+    for (const s of members) {
+      for (const v of added) this.inc(v, s, []);
+      for (const v of removed) this.dec(v, s);
+    }
+  }
+
+  /** Before the first order-losing change to `target` since the floor, keep its order (see Change 'order'). */
+  saveOrder(target: object): void {
+    const context = this.current;
+    if (!context || this.isQuiet || context.orderSavedFor(target)) return;
+    context.markOrderSaved(target, context.log.length);
+    context.log.push({ kind: 'order', target, entries: orderedEntries(target) });
+  }
+
+  /** Undoes the changes of `context` from log position `from` on, newest first, and forgets them. */
+  undo(context: ActionContext, from = 0): void {
+    this.quietly(() => {
+      for (let i = context.log.length - 1; i >= from; i--) {
+        const change = context.log[i]!;
+        const members = this.membersOf(change.target);
+        for (const s of members) for (const v of valuesRemoved(change)) this.inc(v, s, []);
+        undoChange(change);
+        for (const s of members) for (const v of valuesAdded(change)) this.dec(v, s);
+      }
+    });
+    context.log.length = from;
+  }
+
+  /** Records a refusal on the running action (so the request fails even if the error is caught) and returns it. */
+  refuse<E extends Error>(error: E): E {
+    if (this.current && !this.current.refusal) this.current.refusal = error;
+    return error;
+  }
+
+  /** Makes `existing` hold what `source` holds, in place (a backup told an object's whole content). */
+  replaceContent(existing: object, source: object): void {
+    this.quietly(() => {
+      const members = this.membersOf(existing);
+      const before = childrenOf(existing);
+      copyContent(existing, source);
+      this.account(members, childrenOf(existing), before);
+    });
+  }
+
+  // ---- fresh objects ----
+
+  /**
+   * Fresh objects of the current request (from `from` on) may have been changed through raw references
+   * (the code that made them holds them raw): count what they hold now, replace proxies stored inside
+   * them by the objects behind them, and number what joined. Newly found objects are fresh too and are
+   * reconciled in turn, in the order found: a backup re-running the same code finds the same.
+   */
+  reconcile(from = 0): void {
+    const context = this.current;
+    if (!context) return;
+    for (let i = from; i < context.fresh.length; i++) {
+      const object = context.fresh[i]!;
+      const members = this.membersOf(object);
+      if (members.length === 0) continue;
+      normalizeInside(object);
+      const before = context.counted.get(object) ?? [];
+      const now = childrenOf(object).map(rawOf);
+      context.counted.set(object, now);
+      const { added, removed } = multisetDifference(before, now);
+      this.account(members, added, removed);
+    }
+  }
+
+  /**
+   * A digest of what the fresh objects held by state `state` hold, followed through fresh objects (others
+   * are followed by their traps): a database object's fresh objects may change only inside its mapped
+   * calls, which compare this before and after.
+   */
+  freshDigest(state: number): string {
+    const context = this.current;
+    if (!context) return '';
+    const parts: string[] = [];
+    const seen = new Map<object, number>();
+    const visit = (value: unknown): string => {
+      const v = rawOf(value);
+      if (typeof v !== 'object' || v === null) return typeof v === 'bigint' ? `${v}n` : typeof v === 'number' && Object.is(v, -0) ? '-0' : `${typeof v}:${String(v)}`;
+      const known = seen.get(v);
+      if (known !== undefined) return `@${known}`;
+      seen.set(v, seen.size);
+      if (!context.isFresh.has(v) && this.isMember(v)) return `#${this.identity(v)}`;
+      const kind = trackedKind(v);
+      if (kind === 'date') return `D${(v as Date).getTime()}`;
+      if (kind === 'map') return `M[${[...Map.prototype.entries.call(v as Map<unknown, unknown>)].map(([k, x]) => `${visit(k)}=${visit(x)}`).join(',')}]`;
+      if (kind === 'set') return `S[${[...Set.prototype.values.call(v as Set<unknown>)].map(visit).join(',')}]`;
+      return `{${Reflect.ownKeys(v)
+        .map((k) => {
+          const d = Reflect.getOwnPropertyDescriptor(v, k)!;
+          return `${String(k)}:${'value' in d ? visit(d.value) : 'accessor'}`;
+        })
+        .join(',')}}`;
+    };
+    for (const object of context.fresh) if (this.membersOf(object).includes(state)) parts.push(visit(object));
+    return parts.join('|');
+  }
+
+  private readonly identities = new WeakMap<object, number>();
+  private nextIdentity = 1;
+
+  /** A number for an object, stable for its life (for digests). */
+  private identity(object: object): number {
+    let n = this.identities.get(object);
+    if (n === undefined) this.identities.set(object, (n = this.nextIdentity++));
+    return n;
+  }
+
+  // ---- methods of a state object called from outside it ----
+
+  /** A root method as the code sees it: calls are reported to the state object's owner. */
+  rootMethod(raw: object, key: string | symbol, method: (...args: unknown[]) => unknown, receiver: object): (...args: unknown[]) => unknown {
+    let wrappers = this.methodWrappers.get(raw);
+    if (!wrappers) this.methodWrappers.set(raw, (wrappers = new Map()));
+    const existing = wrappers.get(key);
+    if (existing && (existing as { original?: unknown }).original === method) return existing;
+    const index = this.roots.get(raw)!;
+    const graph = this;
+    const depths = graph.depths;
+    const wrapper = function (this: unknown, ...args: unknown[]): unknown {
+      if (this !== receiver || (depths[index] ?? 0) > 0) return method.apply(this, args);
+      depths[index] = (depths[index] ?? 0) + 1;
+      let settled = true;
+      try {
+        const result = graph.owners[index]!.aroundCall(String(key), args, () => method.apply(receiver, args));
+        if (isThenable(result)) {
+          settled = false;
+          return Promise.resolve(result).finally(() => depths[index]!--);
+        }
+        return result;
+      } finally {
+        if (settled) depths[index]!--;
+      }
+    };
+    Object.defineProperty(wrapper, 'name', { value: method.name });
+    Object.defineProperty(wrapper, 'length', { value: method.length });
+    (wrapper as { original?: unknown }).original = method;
+    wrappers.set(key, wrapper);
+    return wrapper;
+  }
+
+  /** Per state object, how deep in calls of its methods the running code is (only the outermost is reported). */
+  readonly depths: number[] = [];
+}
+
+/** Stored proxies inside a fresh object are replaced by the objects behind them (its own data properties). */
+function normalizeInside(object: object): void {
+  const kind = trackedKind(object);
+  if (kind === 'map') {
+    const map = object as Map<unknown, unknown>;
+    const entries = [...Map.prototype.entries.call(map)];
+    if (entries.some(([k, v]) => isStateProxy(k) || isStateProxy(v))) {
+      Map.prototype.clear.call(map);
+      for (const [k, v] of entries) Map.prototype.set.call(map, rawOf(k), rawOf(v));
+    }
+    return;
+  }
+  if (kind === 'set') {
+    const set = object as Set<unknown>;
+    const values = [...Set.prototype.values.call(set)];
+    if (values.some(isStateProxy)) {
+      Set.prototype.clear.call(set);
+      for (const v of values) Set.prototype.add.call(set, rawOf(v));
+    }
+    return;
+  }
+  for (const key of Reflect.ownKeys(object)) {
+    const d = Reflect.getOwnPropertyDescriptor(object, key)!;
+    if ('value' in d && isStateProxy(d.value) && d.writable) Reflect.set(object, key, rawOf(d.value));
+  }
+}
+
+function multisetDifference(before: unknown[], now: unknown[]): { added: unknown[]; removed: unknown[] } {
+  const counts = new Map<unknown, number>();
+  for (const v of before) if (typeof v === 'object' && v !== null) counts.set(v, (counts.get(v) ?? 0) + 1);
+  const added: unknown[] = [];
+  for (const v of now) {
+    if (typeof v !== 'object' || v === null) continue;
+    const n = counts.get(v) ?? 0;
+    if (n > 0) counts.set(v, n - 1);
+    else added.push(v);
+  }
+  const removed: unknown[] = [];
+  for (const [v, n] of counts) for (let i = 0; i < n; i++) removed.push(v);
+  return { added, removed };
+}
+
+function sameElements(a: unknown[], b: unknown[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (i in a !== i in b || a[i] !== b[i]) return false;
+  return true;
+}
+
+function relativeIndex(value: unknown, length: number): number {
+  const i = toInteger(value);
+  return i < 0 ? Math.max(length + i, 0) : Math.min(i, length);
+}
+
+/** ToIntegerOrInfinity, as splice reads its arguments. */
+function toInteger(value: unknown): number {
+  const n = Number(value);
+  if (Number.isNaN(n)) return 0;
+  return Math.trunc(n);
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
+}
