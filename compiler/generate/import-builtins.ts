@@ -3,7 +3,8 @@
 // proxies as the original clones the state itself. A file's own `structuredClone` (a local function, an
 // import) is the user's and left alone: only references that resolve to the global are counted.
 import { ts, type SourceFile } from 'ts-morph';
-import { applyEdits, type TextEdit } from './text-edits.js';
+import { quote } from './names.js';
+import { applyEdits, openingEnd, type TextEdit } from './text-edits.js';
 
 const SEEING_BUILTINS = ['structuredClone'];
 
@@ -35,9 +36,12 @@ export function importSeeingBuiltins(file: SourceFile, runtimeImport: string): s
     visit(source);
   }
   if (used.size === 0) return [];
+  const names = [...used].sort();
+  const at = openingEnd(source);
+  const line = `import { ${names.join(', ')} } from ${quote(runtimeImport)};`;
+  edits.push({ start: at, end: at, text: at > 0 ? `\n${line}` : `${line}\n` });
   file.replaceWithText(applyEdits(source.text, edits));
-  file.insertImportDeclaration(firstNonImport(file), { moduleSpecifier: runtimeImport, namedImports: [...used].sort() });
-  return [...used].sort();
+  return names;
 }
 
 /** `x.name`, `{ name: v }`, a declaration's name: a name that is not a reference. */
@@ -49,14 +53,4 @@ function isPropertyName(node: ts.Identifier): boolean {
     (ts.isQualifiedName(parent) && parent.right === node) ||
     ((ts.isMethodDeclaration(parent) || ts.isPropertyDeclaration(parent) || ts.isPropertySignature(parent) || ts.isMethodSignature(parent)) && parent.name === node)
   );
-}
-
-/** Where a new import goes: after the file's leading imports. */
-function firstNonImport(file: SourceFile): number {
-  let index = 0;
-  for (const statement of file.getStatements()) {
-    if (!ts.isImportDeclaration(statement.compilerNode)) break;
-    index++;
-  }
-  return index;
 }

@@ -15,7 +15,7 @@
 // declares it. The edits are made on the syntax tree's positions and applied to the text at once.
 import { ts, type SourceFile } from 'ts-morph';
 import { quote } from './names.js';
-import { applyEdits, type TextEdit } from './text-edits.js';
+import { applyEdits, openingEnd, type TextEdit } from './text-edits.js';
 
 export interface PrivateNameOptions {
   /** The file's path relative to the sources' root, in the symbols' keys ('model/account.ts'). */
@@ -109,7 +109,7 @@ export function rewritePrivateNames(file: SourceFile, options: PrivateNameOption
   if (helpers.proto) {
     header.push(`/** \`#method in object\`: the object has the class's prototype methods. */`, `function ${helpers.proto}<T extends object>(object: object, key: symbol): object is T {`, '  return key in object;', '}');
   }
-  const at = headerPosition(source);
+  const at = openingEnd(source);
   edits.push({ start: at, end: at, text: at > 0 ? `\n\n${header.join('\n')}` : `${header.join('\n')}\n\n` });
   file.replaceWithText(applyEdits(source.text, edits));
   return true;
@@ -231,22 +231,4 @@ function identifiersOf(source: ts.SourceFile): Set<string> {
   };
   visit(source);
   return names;
-}
-
-/**
- * After the file's leading imports, or its opening comment: the symbols exist before any class is
- * evaluated.
- */
-function headerPosition(source: ts.SourceFile): number {
-  let at = 0;
-  for (const statement of source.statements) {
-    if (!ts.isImportDeclaration(statement) && !ts.isImportEqualsDeclaration(statement)) break;
-    at = statement.end;
-  }
-  if (at > 0) return at;
-  // The comments before a blank line open the file; the ones after it belong to the first statement.
-  for (const comment of ts.getLeadingCommentRanges(source.text, 0) ?? []) {
-    if (/^\s*\n\s*\n/.test(source.text.slice(comment.end))) return comment.end;
-  }
-  return 0;
 }

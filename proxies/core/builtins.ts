@@ -17,17 +17,20 @@ const nativeStructuredClone = globalThis.structuredClone;
 export function structuredClone<T>(value: T, options?: CloneOptions): T {
   // The global's own errors for a missing value or bad options, from the global itself.
   if (arguments.length === 0) return (nativeStructuredClone as () => T)();
-  if (!reachesProxy(value, new Set())) return arguments.length === 1 ? nativeStructuredClone(value) : nativeStructuredClone(value, options);
-  const seen = withoutProxies(value, new Map()) as T;
+  const graph = readGraph(value);
+  if (graph.reachingProxies.size === 0 && !isStateProxy(value)) return arguments.length === 1 ? nativeStructuredClone(value) : nativeStructuredClone(value, options);
+  const seen = withoutProxies(value, graph, new Map()) as T;
   return arguments.length === 1 ? nativeStructuredClone(seen) : nativeStructuredClone(seen, transferSeenThrough(options));
 }
+
+type Kind = 'array' | 'map' | 'set' | 'error' | 'object' | 'leaf';
 
 /**
  * How the global's serializer treats an object: `leaf` when it holds no values of the graph the clone
  * could reach (a Date, a buffer, a function, a host object such as a Blob, a Proxy that is not ours,
  * which the global refuses), else the shape it copies.
  */
-function kindOf(value: object): 'array' | 'map' | 'set' | 'error' | 'object' | 'leaf' {
+function kindOf(value: object): Kind {
   if (typeof value === 'function' || types.isProxy(value)) return 'leaf';
   if (Array.isArray(value)) return 'array';
   if (types.isMap(value)) return 'map';
@@ -40,51 +43,93 @@ function kindOf(value: object): 'array' | 'map' | 'set' | 'error' | 'object' | '
   return 'object';
 }
 
-/** Whether a durability proxy is reachable from `value` (the objects behind them never hold one). */
-function reachesProxy(value: unknown, visited: Set<object>): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (isStateProxy(value)) return true;
-  if (visited.has(value)) return false;
-  visited.add(value);
-  switch (kindOf(value)) {
-    case 'leaf':
-      return false;
+/** What the serializer would read of each container: properties by key, a Map's pairs, a Set's values. */
+interface Container {
+  kind: Exclude<Kind, 'leaf'>;
+  entries: [key: unknown, value: unknown][];
+}
+
+interface Graph {
+  containers: Map<object, Container>;
+  /** The containers from which a durability proxy is reachable: those the copy replaces. */
+  reachingProxies: Set<object>;
+}
+
+/**
+ * Reads the graph once (a getter runs once, as under the global), stopping at durability proxies (the
+ * objects behind them never hold one) and at leaves.
+ */
+function readGraph(value: unknown): Graph {
+  const containers = new Map<object, Container>();
+  const parents = new Map<object, object[]>();
+  const holdingProxies: object[] = [];
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (typeof next !== 'object' || next === null || isStateProxy(next) || containers.has(next)) continue;
+    const kind = kindOf(next);
+    if (kind === 'leaf') continue;
+    const entries = entriesOf(next, kind);
+    containers.set(next, { kind, entries });
+    for (const child of entries.flat()) {
+      if (typeof child !== 'object' || child === null) continue;
+      if (isStateProxy(child)) {
+        holdingProxies.push(next);
+      } else {
+        const known = parents.get(child);
+        if (known) known.push(next);
+        else parents.set(child, [next]);
+        pending.push(child);
+      }
+    }
+  }
+  const reachingProxies = new Set<object>();
+  const up = [...holdingProxies];
+  while (up.length > 0) {
+    const container = up.pop()!;
+    if (reachingProxies.has(container)) continue;
+    reachingProxies.add(container);
+    up.push(...(parents.get(container) ?? []));
+  }
+  return { containers, reachingProxies };
+}
+
+function entriesOf(value: object, kind: Exclude<Kind, 'leaf'>): [unknown, unknown][] {
+  switch (kind) {
     case 'map':
-      for (const [k, v] of value as Map<unknown, unknown>) if (reachesProxy(k, visited) || reachesProxy(v, visited)) return true;
-      return false;
+      return [...(value as Map<unknown, unknown>)];
     case 'set':
-      for (const v of value as Set<unknown>) if (reachesProxy(v, visited)) return true;
-      return false;
+      return [...(value as Set<unknown>)].map((v) => [undefined, v]);
     case 'error':
-      return Object.hasOwn(value, 'cause') && reachesProxy((value as Error).cause, visited);
+      return Object.hasOwn(value, 'cause') ? [['cause', (value as Error).cause]] : [];
     default:
-      for (const key of Object.keys(value)) if (reachesProxy((value as Record<string, unknown>)[key], visited)) return true;
-      return false;
+      return Object.keys(value).map((key) => [key, (value as Record<string, unknown>)[key]]);
   }
 }
 
 /**
- * A copy of the graph in which every durability proxy is the object behind it, with the shape the
- * global's serializer reads (own enumerable string-keyed properties, entries, an error's cause), so that
- * cloning it gives what cloning the original would, were its proxies the objects themselves. Each object
- * is copied once, so shared references and cycles stay as they were.
+ * The value with every durability proxy replaced by the object behind it, and every container that
+ * reaches one replaced by a copy of the shape the global's serializer reads (own enumerable string-keyed
+ * properties, entries, an error's message, stack and cause). Everything else is itself, so an object
+ * reached both through a proxy and directly stays one object, and shared references and cycles stay.
  */
-function withoutProxies(value: unknown, copies: Map<object, unknown>): unknown {
+function withoutProxies(value: unknown, graph: Graph, copies: Map<object, unknown>): unknown {
   if (typeof value !== 'object' || value === null) return value;
   if (isStateProxy(value)) return rawOf(value);
+  if (!graph.reachingProxies.has(value)) return value;
   if (copies.has(value)) return copies.get(value);
-  const kind = kindOf(value);
-  if (kind === 'leaf') return value;
+  const { kind, entries } = graph.containers.get(value)!;
+  const inner = (v: unknown) => withoutProxies(v, graph, copies);
   if (kind === 'map') {
     const copy = new Map<unknown, unknown>();
     copies.set(value, copy);
-    for (const [k, v] of value as Map<unknown, unknown>) copy.set(withoutProxies(k, copies), withoutProxies(v, copies));
+    for (const [k, v] of entries) copy.set(inner(k), inner(v));
     return copy;
   }
   if (kind === 'set') {
     const copy = new Set<unknown>();
     copies.set(value, copy);
-    for (const v of value as Set<unknown>) copy.add(withoutProxies(v, copies));
+    for (const [, v] of entries) copy.add(inner(v));
     return copy;
   }
   if (kind === 'error') {
@@ -93,18 +138,17 @@ function withoutProxies(value: unknown, copies: Map<object, unknown>): unknown {
     // name, and its own message, stack and cause.
     const copy = Object.setPrototypeOf(new Error(), Object.getPrototypeOf(error) as object) as Error;
     copies.set(value, copy);
-    for (const key of ['message', 'stack', 'cause'] as const) {
-      if (Object.hasOwn(error, key)) Object.defineProperty(copy, key, { value: withoutProxies(error[key], copies), writable: true, configurable: true, enumerable: false });
+    for (const key of ['message', 'stack'] as const) {
+      if (Object.hasOwn(error, key)) Object.defineProperty(copy, key, { value: error[key], writable: true, configurable: true, enumerable: false });
       else delete copy[key];
     }
+    for (const [, cause] of entries) Object.defineProperty(copy, 'cause', { value: inner(cause), writable: true, configurable: true, enumerable: false });
     return copy;
   }
   const copy: object = kind === 'array' ? new Array((value as unknown[]).length) : {};
   copies.set(value, copy);
   // Defined, not assigned: a key such as '__proto__' stays a property, and holes in arrays stay holes.
-  for (const key of Object.keys(value)) {
-    Object.defineProperty(copy, key, { value: withoutProxies((value as Record<string, unknown>)[key], copies), writable: true, enumerable: true, configurable: true });
-  }
+  for (const [key, v] of entries) Object.defineProperty(copy, key as string, { value: inner(v), writable: true, enumerable: true, configurable: true });
   return copy;
 }
 
