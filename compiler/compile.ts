@@ -8,7 +8,9 @@ import { diagnostic, hasErrors, type Diagnostic, type DurabilityMapping } from '
 import type { ServiceInfo } from './analysis/model.js';
 import { PACKAGE_NAME } from './analysis/service.js';
 import { checkService } from './check.js';
+import { importSeeingBuiltins } from './generate/import-builtins.js';
 import { writeServiceModule, type Role } from './generate/service-module.js';
+import { rewritePrivateNames } from './generate/transform-private.js';
 import { nodeResolvesPackage, SELF, withSelfPath } from './self-package.js';
 import { describeService } from './inspect.js';
 
@@ -42,7 +44,9 @@ export async function compileService(serviceFile: string, mappingFile: string, o
 
   // The builds import the run-time by name where Node will find it from there, else from this
   // installation by path, so that a build always runs.
-  const runtimeImport = nodeResolvesPackage(out) ? PACKAGE_NAME : relativeSpecifier(path.join(out, 'primary'), SELF.js);
+  const resolvesPackage = nodeResolvesPackage(out);
+  const runtimeFrom = (dir: string) => (resolvesPackage ? PACKAGE_NAME : relativeSpecifier(dir, SELF.js));
+  const runtimeImport = runtimeFrom(path.join(out, 'primary'));
   const files: string[] = [];
   for (const role of ROLES) {
     const dir = path.join(out, role);
@@ -50,11 +54,13 @@ export async function compileService(serviceFile: string, mappingFile: string, o
       compilerOptions: withSelfPath(buildOptions(checked.project.project.getCompilerOptions()), path.join(dir, 'service.mts')),
       manipulationSettings: { quoteKind: QuoteKind.Single, indentationText: IndentationText.TwoSpaces },
     });
-    const copies = sources.map((s) => {
-      const copy = project.createSourceFile(path.join(dir, 'source', path.relative(root, s.getFilePath())), s.getFullText(), { overwrite: true });
+    const copies = sources.map((s) => project.createSourceFile(path.join(dir, 'source', path.relative(root, s.getFilePath())), s.getFullText(), { overwrite: true }));
+    for (const [i, copy] of copies.entries()) {
       removeStateDecorators(copy);
-      return copy;
-    });
+      importSeeingBuiltins(copy, runtimeFrom(path.dirname(copy.getFilePath())));
+      const relativePath = path.relative(root, sources[i]!.getFilePath()).split(path.sep).join('/');
+      rewritePrivateNames(copy, { relativePath, useDefineForClassFields: project.getCompilerOptions().useDefineForClassFields ?? true });
+    }
     const serviceCopy = copies[sources.indexOf(checked.project.sourceFile)]!;
     const header = headerFor(role, service.name, serviceFile, mappingFile, version);
     writeMappingModule(project.createSourceFile(path.join(dir, 'mapping.mts'), '', { overwrite: true }), mapping, mappingFile, runtimeImport);

@@ -11,6 +11,7 @@ export { BackupReplica, StaleEpochError, type Ack } from './replication/backup.j
 export { InMemoryLink } from './replication/in-memory.js';
 export { ReplicationUnavailableError, type Decision, type ReplicationBatch, type ReplicationLink, type ReplicationRecord } from './replication/link.js';
 export { DurabilityError, unwrap } from './core/errors.js';
+export { structuredClone } from './core/builtins.js';
 export { ClientTimeoutError, createClient, RemoteServiceError, type ClientOptions, type DurableClient } from './serving/client.js';
 export { ServiceNode, type NodeOptions } from './serving/node.js';
 export { percentiles } from './serving/http.js';

@@ -2,9 +2,19 @@
 // owns a ServiceRuntime, points the original service's state fields at their durability proxies, and
 // offers each public method as a durable request (async, bracketed by startA/commitA through the
 // run-time, rolled back on throw). Built with ts-morph structures; only statement bodies are text.
-import { Scope, StructureKind, VariableDeclarationKind, type MethodDeclarationStructure, type SourceFile } from 'ts-morph';
+//
+// The service's method names are its own: every public method keeps its name on the generated class
+// and over HTTP. The run-time's controls (runtime, with, call, dispatch, begin, commit, abort, promote)
+// are always reachable through the static `controls(service)`, which no method name can shadow; they
+// are also members of the instance where the service has no method of that name. A method named `then`
+// is not a member of the instance (it would make it a thenable, and `await Service.start()` would call
+// it): it is reached through `controls(service).call('then', …)` and over HTTP.
+import { Scope, StructureKind, VariableDeclarationKind, type ClassDeclaration, type MethodDeclarationStructure, type OptionalKind, type SourceFile } from 'ts-morph';
 import type { ServiceInfo } from '../analysis/model.js';
 import type { ServiceMethodInfo } from '../analysis/service-methods.js';
+import { writeClient } from './client.js';
+import { exposedMethods, signature, type ExposedMethod } from './exposed-methods.js';
+import { access, memberName, propertyKey, quote } from './names.js';
 
 export type Role = 'primary' | 'backup';
 
@@ -22,10 +32,18 @@ export interface ServiceModuleInput {
   runtimeImport: string;
 }
 
+/** Names that cannot be members of the generated instance, though they are the service's methods. */
+const NOT_INSTANCE_MEMBERS = new Set(['then', 'constructor']);
+
+/** The names the module itself exports besides the service class: a user's export of one is not re-exported. */
+export const GENERATED_EXPORTS = ['methods', 'createClient'];
+
 export function writeServiceModule(file: SourceFile, input: ServiceModuleInput): void {
-  const { role, service, methods } = input;
+  const { role, service } = input;
   const name = service.name;
   const fields = service.stateFields.filter((f) => f.stateClass).map((f) => f.name);
+  const exposed = exposedMethods(input.methods, service);
+  const taken = new Set(exposed.map((m) => m.name));
 
   file.addImportDeclaration({
     moduleSpecifier: input.runtimeImport,
@@ -46,11 +64,14 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
   const qualifier = (module: string) => (module === input.sourceImport ? 'source' : `source${otherModules.indexOf(module) + 1}`);
   file.addImportDeclaration({ moduleSpecifier: './mapping.mjs', namedImports: ['mapping'] });
 
-  if (input.reexports.values.length > 0) file.addExportDeclaration({ moduleSpecifier: input.sourceImport, namedExports: input.reexports.values });
+  const reexport = (names: string[]) => names.filter((n) => !GENERATED_EXPORTS.includes(n));
+  if (reexport(input.reexports.values).length > 0) file.addExportDeclaration({ moduleSpecifier: input.sourceImport, namedExports: reexport(input.reexports.values) });
   if (input.reexports.types.length > 0) file.addExportDeclaration({ moduleSpecifier: input.sourceImport, isTypeOnly: true, namedExports: input.reexports.types });
 
   file.addTypeAlias({ name: 'Source', type: `source.${name}`, docs: [`The service as written, which this module runs.`] });
-  file.addTypeAlias({ name: 'Result', typeParameters: [{ name: 'M', constraint: 'keyof Source' }], type: `Source[M] extends (...args: never[]) => infer R ? Promise<Awaited<R>> : never` });
+  file.addTypeAlias({ name: 'Method', type: 'keyof typeof methods', docs: ['A public method of the service, by name.'] });
+  file.addTypeAlias({ name: 'Args', typeParameters: [{ name: 'M', constraint: 'Method' }], type: `Source[M] extends (...args: infer A) => unknown ? A : never` });
+  file.addTypeAlias({ name: 'Result', typeParameters: [{ name: 'M', constraint: 'Method' }], type: `Source[M] extends (...args: never[]) => infer R ? Promise<Awaited<R>> : never` });
 
   file.addVariableStatement({
     declarationKind: VariableDeclarationKind.Const,
@@ -58,7 +79,7 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
     declarations: [
       {
         name: 'classes',
-        initializer: `new Map<string, new (...args: never[]) => object>([${input.classes.map((c) => `['${c.name}', ${qualifier(c.module)}.${c.name}]`).join(', ')}])`,
+        initializer: `new Map<string, new (...args: never[]) => object>([${input.classes.map((c) => `[${quote(c.name)}, ${qualifier(c.module)}.${c.name}]`).join(', ')}])`,
       },
     ],
   });
@@ -68,7 +89,7 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
     declarations: [
       {
         name: 'stateObjects',
-        initializer: `[\n${fields.map((f) => `  { name: '${f}', create: () => new source.${name}().${f} },`).join('\n')}\n]`,
+        initializer: `[\n${fields.map((f) => `  { name: ${quote(f)}, create: () => ${access(`new source.${name}()`, f)} },`).join('\n')}\n]`,
       },
     ],
   });
@@ -79,23 +100,28 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
     declarations: [
       {
         name: 'methods',
-        initializer: `{\n${methods.map((m) => `  ${m.name}: [${m.touches.map((t) => `'${t}'`).join(', ')}],`).join('\n')}\n} as const satisfies Record<string, readonly string[]>`,
+        initializer: `{\n${exposed.map((m) => `  ${propertyKey(m.name)}: [${m.info.touches.map(quote).join(', ')}],`).join('\n')}\n} as const satisfies Record<string, readonly string[]>`,
       },
     ],
   });
+  writeControlsInterface(file, name, role);
 
+  const shadowed = CONTROL_NAMES.filter((c) => (c !== 'promote' || role === 'backup') && taken.has(c));
   const cls = file.addClass({
     name,
     isExported: true,
     docs: [
       `${name} (${role} build): every state object sits behind its durability proxy, and every method is a\n` +
         `request that is all-or-nothing and answers only once durable. Methods are async here.` +
-        (role === 'backup' ? `\nA backup follows its primary and serves only after promote().` : ''),
+        (role === 'backup' ? `\nA backup follows its primary and serves only after promote().` : '') +
+        (shadowed.length > 0 ? `\n${shadowed.map((c) => `\`${c}\``).join(', ')} ${shadowed.length === 1 ? 'is' : 'are'} ${name}'s own here: the run-time's ${shadowed.length === 1 ? 'is' : 'are'} in ${name}.controls(service).` : '') +
+        (taken.has('then') ? `\nIts method \`then\` is called through ${name}.controls(service).call('then', …): as a member it would make the service a thenable.` : ''),
     ],
   });
-  cls.addProperty({ name: 'runtime', isReadonly: true, type: 'ServiceRuntime', docs: ['The run-time: proxies, action control, commit.'] });
+  cls.addProperty({ name: '#runtime', isReadonly: true, type: 'ServiceRuntime' });
   cls.addProperty({ name: '#service', isReadonly: true, type: 'Source' });
   cls.addProperty({ name: '#request', isReadonly: true, type: 'RequestContext' });
+  cls.addProperty({ name: '#controls', type: 'Controls | undefined' });
   cls.addConstructor({
     scope: Scope.Private,
     parameters: [
@@ -103,7 +129,7 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
       { name: 'service', type: 'Source' },
       { name: 'request', type: 'RequestContext', initializer: '{}' },
     ],
-    statements: ['this.runtime = runtime;', 'this.#service = service;', 'this.#request = request;'],
+    statements: ['this.#runtime = runtime;', 'this.#service = service;', 'this.#request = request;'],
   });
   cls.addMethod({
     name: 'start',
@@ -114,103 +140,134 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
     docs: [role === 'primary' ? 'Starts the primary: creates what the mapping needs and recovers what survived.' : 'Starts a backup: it waits for its primary\'s snapshot and updates.'],
     statements: [
       `const runtime = await ServiceRuntime.start({ ...options, role: '${role}', mapping, classes, objects: stateObjects });`,
-      `const service = bindStateFields(new source.${name}(), runtime, [${fields.map((f) => `'${f}'`).join(', ')}]);`,
+      `const service = bindStateFields(new source.${name}(), runtime, [${fields.map(quote).join(', ')}]);`,
       `return new ${name}(runtime, service);`,
     ],
   });
-  cls.addMethod({
-    name: 'with',
-    parameters: [{ name: 'request', type: 'RequestContext' }],
-    returnType: name,
-    docs: ['The same service, its calls carrying a request id (a retry answers once) or a transaction.'],
-    statements: [`return new ${name}(this.runtime, this.#service, request);`],
-  });
-  cls.addMethods(methods.map((m) => serviceMethod(m, service)));
-  cls.addMethod({
-    name: 'dispatch',
-    parameters: [
-      { name: 'method', type: 'string' },
-      { name: 'args', type: 'unknown[]' },
-      { name: 'request', type: 'RequestContext', initializer: '{}' },
-    ],
-    returnType: 'Promise<Outcome>',
-    docs: ['Runs a public method by name: what a server calls with a request\'s JSON arguments.'],
-    statements: [
-      `if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'unknown-method', message: \`${name} has no method '\${method}'.\` });`,
-      `const name = method as keyof typeof methods;`,
-      `const run = this.#service[name] as (...a: unknown[]) => unknown;`,
-      `return this.runtime.execute({ ...request, method, touches: methods[name] }, () => run.apply(this.#service, args));`,
-    ],
-  });
-  cls.addMethods([
-    { name: 'begin', returnType: 'string', docs: ['Starts a transaction spanning several requests (startTA); pass it with with({ tx }).'], statements: ['return this.runtime.beginTransaction();'] },
-    { name: 'commit', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Makes the transaction durable (commitTA).'], statements: ['return this.runtime.commitTransaction(tx);'] },
-    { name: 'abort', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Undoes the transaction everywhere (abortTA).'], statements: ['return this.runtime.abortTransaction(tx);'] },
-  ]);
-  writeClient(file, service, methods);
-  if (role === 'backup') {
+  writeControls(cls, name, role);
+  const free = (control: string) => !taken.has(control);
+  if (free('runtime')) {
+    cls.addGetAccessor({ name: 'runtime', returnType: 'ServiceRuntime', docs: ['The run-time: proxies, action control, commit.'], statements: ['return this.#runtime;'] });
+  }
+  if (free('with')) {
+    cls.addMethod({
+      name: 'with',
+      parameters: [{ name: 'request', type: 'RequestContext' }],
+      returnType: name,
+      docs: ['The same service, its calls carrying a request id (a retry answers once) or a transaction.'],
+      statements: [`return ${name}.controls(this).with(request);`],
+    });
+  }
+  cls.addMethods(exposed.filter((m) => !NOT_INSTANCE_MEMBERS.has(m.name)).map((m) => serviceMethod(m, service)));
+  if (free('dispatch')) {
+    cls.addMethod({
+      name: 'dispatch',
+      parameters: [
+        { name: 'method', type: 'string' },
+        { name: 'args', type: 'unknown[]' },
+        { name: 'request', type: 'RequestContext', initializer: '{}' },
+      ],
+      returnType: 'Promise<Outcome>',
+      docs: ['Runs a public method by name: what a server calls with a request\'s JSON arguments.'],
+      statements: [`return ${name}.controls(this).dispatch(method, args, request);`],
+    });
+  }
+  const transactions: OptionalKind<MethodDeclarationStructure>[] = [
+    { name: 'begin', returnType: 'string', docs: ['Starts a transaction spanning several requests (startTA); pass it with with({ tx }).'], statements: [`return ${name}.controls(this).begin();`] },
+    { name: 'commit', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Makes the transaction durable (commitTA).'], statements: [`return ${name}.controls(this).commit(tx);`] },
+    { name: 'abort', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Undoes the transaction everywhere (abortTA).'], statements: [`return ${name}.controls(this).abort(tx);`] },
+  ];
+  cls.addMethods(transactions.filter((m) => free(m.name)));
+  if (role === 'backup' && free('promote')) {
     cls.addMethod({
       name: 'promote',
       parameters: [{ name: 'link', type: 'ReplicationLink', hasQuestionToken: true }],
       returnType: 'Promise<void>',
       docs: ['Takes over from the primary: applies what it acknowledged, raises the epoch, serves.'],
-      statements: ['return this.runtime.promote(link);'],
+      statements: [`return ${name}.controls(this).promote(link);`],
     });
   }
+  writeClient(file, name, exposed, NOT_INSTANCE_MEMBERS);
 }
 
-/**
- * `createClient(urls)`: the service's methods over HTTP, each retried with the same request id on the
- * next node until one answers (the fault-tolerant client stub).
- */
-function writeClient(file: SourceFile, service: ServiceInfo, methods: ServiceMethodInfo[]): void {
-  const members = methods.map((m) => {
-    const { params, args } = signature(m, service);
-    const list = params.map((p) => `${'isRestParameter' in p && p.isRestParameter ? '...' : ''}${p.name}${'hasQuestionToken' in p && p.hasQuestionToken ? '?' : ''}: ${p.type}`).join(', ');
-    const argArray = args.startsWith('...') ? args.slice(3) : `[${args}]`;
-    return `    ${m.name}: (${list}): Result<'${m.name}'> => client.call('${m.name}', ${argArray}, request()),`;
+/** The run-time's controls, in the order the class documents them. */
+const CONTROL_NAMES = ['runtime', 'with', 'call', 'dispatch', 'begin', 'commit', 'abort', 'promote'];
+
+function writeControlsInterface(file: SourceFile, name: string, role: Role): void {
+  file.addInterface({
+    name: 'Controls',
+    docs: [`What the run-time offers for one ${name}, under names that none of its methods can take.`],
+    properties: [{ name: 'runtime', isReadonly: true, type: 'ServiceRuntime', docs: ['The run-time: proxies, action control, commit.'] }],
+    methods: [
+      { name: 'with', parameters: [{ name: 'request', type: 'RequestContext' }], returnType: name, docs: ['The same service, its calls carrying a request id (a retry answers once) or a transaction.'] },
+      {
+        name: 'call',
+        typeParameters: [{ name: 'M', constraint: 'Method' }],
+        parameters: [{ name: 'method', type: 'M' }, { name: 'args', type: 'Args<M>', isRestParameter: true }],
+        returnType: 'Result<M>',
+        docs: ['Calls a public method as a durable request, as its member does (also one the instance cannot have, such as `then`).'],
+      },
+      {
+        name: 'dispatch',
+        parameters: [{ name: 'method', type: 'string' }, { name: 'args', type: 'unknown[]' }, { name: 'request', type: 'RequestContext', hasQuestionToken: true }],
+        returnType: 'Promise<Outcome>',
+        docs: ['Runs a public method by name, its outcome as data: what a server calls with a request\'s JSON arguments.'],
+      },
+      { name: 'begin', returnType: 'string', docs: ['Starts a transaction spanning several requests (startTA); pass it with with({ tx }).'] },
+      { name: 'commit', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Makes the transaction durable (commitTA).'] },
+      { name: 'abort', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Undoes the transaction everywhere (abortTA).'] },
+      ...(role === 'backup'
+        ? [{ name: 'promote', parameters: [{ name: 'link', type: 'ReplicationLink', hasQuestionToken: true }], returnType: 'Promise<void>', docs: ['Takes over from the primary: applies what it acknowledged, raises the epoch, serves.'] }]
+        : []),
+    ],
   });
-  file.addFunction({
-    name: 'createClient',
-    isExported: true,
-    docs: [
-      `${service.name} over HTTP, for a caller in another process: every call carries a request id and is\n` +
-        'retried with it on the next node when one fails or is not the primary, so a failover is hidden and\n' +
-        'nothing runs twice. Results arrive as JSON (Maps and Sets as arrays).',
+}
+
+function writeControls(cls: ClassDeclaration, name: string, role: Role): void {
+  const controls = [
+    'runtime,',
+    `with: (request) => new ${name}(runtime, service.#service, request),`,
+    `call: (method, ...args) => runtime.call({ ...service.#request, method, touches: methods[method] }, () => run(method, args)) as Result<typeof method>,`,
+    'dispatch: (method, args, request = {}) => {',
+    `  if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'unknown-method', message: \`${name} has no method '\${method}'.\` });`,
+    '  return runtime.execute({ ...request, method, touches: methods[method as Method] }, () => run(method as Method, args));',
+    '},',
+    'begin: () => runtime.beginTransaction(),',
+    'commit: (tx) => runtime.commitTransaction(tx),',
+    'abort: (tx) => runtime.abortTransaction(tx),',
+    ...(role === 'backup' ? ['promote: (link) => runtime.promote(link),'] : []),
+  ];
+  cls.addMethod({
+    name: 'controls',
+    isStatic: true,
+    overloads: [
+      { parameters: [{ name: 'service', type: name }], returnType: 'Controls', docs: [`The run-time's controls of a running ${name}, whatever its own methods are named: what a server uses.`] },
+      { parameters: [{ name: 'client', type: 'Client' }], returnType: 'ClientControls', docs: ['The transactions and calls of a client from createClient, whatever the service\'s methods are named.'] },
     ],
-    parameters: [
-      { name: 'urls', type: 'readonly string[]' },
-      { name: 'options', type: 'ClientOptions', initializer: '{}' },
-    ],
+    parameters: [{ name: 'target', type: `${name} | Client` }],
+    returnType: 'Controls | ClientControls',
     statements: [
-      'const client = createDurableClient(urls, options);',
-      'let tx: string | undefined;',
-      'const request = () => ({ tx });',
-      `return {\n${members.join('\n')}\n    /** Starts a transaction; later calls belong to it until commit() or abort(). */\n    async begin(): Promise<void> {\n      tx = await client.begin();\n    },\n    async commit(): Promise<void> {\n      if (tx) await client.commit(tx);\n      tx = undefined;\n    },\n    async abort(): Promise<void> {\n      if (tx) await client.abort(tx);\n      tx = undefined;\n    },\n  };`,
+      `if (!(#runtime in target)) return clientControls.get(target)!;`,
+      'const service = target;',
+      'if (service.#controls) return service.#controls;',
+      'const runtime = service.#runtime;',
+      'const run = (method: Method, args: ArrayLike<unknown>): unknown => Reflect.apply(service.#service[method], service.#service, args);',
+      `service.#controls = {\n${controls.map((l) => `  ${l}`).join('\n')}\n};`,
+      'return service.#controls;',
     ],
   });
 }
 
-function signature(method: ServiceMethodInfo, service: ServiceInfo) {
-  const declaration = service.declaration.getInstanceMethodOrThrow(method.name);
-  const parameters = declaration.getParameters();
-  const rest = parameters.some((p) => p.isRestParameter());
-  const params = rest
-    ? [{ name: 'args', isRestParameter: true, type: `Parameters<Source['${method.name}']>` }]
-    : parameters.map((p, i) => ({ name: p.getName(), hasQuestionToken: p.isOptional() || p.hasInitializer(), type: `Parameters<Source['${method.name}']>[${i}]` }));
-  const args = rest ? '...args' : parameters.map((p) => p.getName()).join(', ');
-  return { params, args };
-}
-
-function serviceMethod(method: ServiceMethodInfo, service: ServiceInfo): MethodDeclarationStructure {
-  const { params, args } = signature(method, service);
-  const touches = method.touches.length > 0 ? `touches ${method.touches.join(', ')}` : 'touches no state';
+function serviceMethod(method: ExposedMethod, service: ServiceInfo): MethodDeclarationStructure {
+  const { params, args } = signature(method);
+  const { info } = method;
+  const touches = info.touches.length > 0 ? `touches ${info.touches.join(', ')}` : 'touches no state';
   return {
     kind: StructureKind.Method,
-    name: method.name,
+    name: memberName(method.name),
     parameters: params,
-    returnType: `Result<'${method.name}'>`,
-    docs: [`${service.name}.${method.name} as a durable request; ${touches}${method.updates.length > 0 ? ` (updates ${method.updates.join(', ')})` : ''}.`],
-    statements: [`return this.runtime.call({ ...this.#request, method: '${method.name}', touches: methods.${method.name} }, () => this.#service.${method.name}(${args}));`],
+    returnType: `Result<${quote(method.name)}>`,
+    docs: [`${service.name}.${method.name} as a durable request; ${touches}${info.updates.length > 0 ? ` (updates ${info.updates.join(', ')})` : ''}.`],
+    statements: [`return this.#runtime.call({ ...this.#request, method: ${quote(method.name)}, touches: ${access('methods', method.name)} }, () => ${access('this.#service', method.name)}(${args}));`],
   };
 }

@@ -35,7 +35,11 @@ export interface NodeOptions {
   log: (event: string, fields: Record<string, unknown>) => void;
 }
 
-/** The generated service class's surface the node uses. */
+/**
+ * What the node uses of a running generated service: its run-time controls, from the class's static
+ * `controls(service)`, which no method of the service can shadow (its methods keep their own names,
+ * `commit` or `dispatch` included).
+ */
 interface BuiltService {
   runtime: ServiceRuntime;
   dispatch(method: string, args: unknown[], request: { requestId?: string; tx?: string }): Promise<Outcome>;
@@ -46,7 +50,8 @@ interface BuiltService {
 }
 
 interface BuiltClass {
-  start(options: Record<string, unknown>): Promise<BuiltService>;
+  start(options: Record<string, unknown>): Promise<object>;
+  controls(service: object): BuiltService;
 }
 
 export class ServiceNode {
@@ -87,7 +92,7 @@ export class ServiceNode {
     }
     const module = (await import(pathToFileURL(path.join(build, this.role, 'service.mjs')).href)) as Record<string, BuiltClass>;
     const Service = module[manifest.service];
-    if (!Service) throw new Error(`${build}/${this.role}/service.mjs does not export ${manifest.service}; compile the service again.`);
+    if (typeof Service?.controls !== 'function') throw new Error(`${build}/${this.role}/service.mjs does not export ${manifest.service} as this version of durability-compiler builds it; compile the service again.`);
 
     if (this.role === 'primary') {
       // A node started as primary while one of its backups already is (it took over after this node
@@ -104,9 +109,9 @@ export class ServiceNode {
         }
       }
       this.link = this.newLink();
-      this.service = await Service.start({ database: this.database, link: this.link });
+      this.service = Service.controls(await Service.start({ database: this.database, link: this.link }));
     } else {
-      this.service = await Service.start({ database: this.database });
+      this.service = Service.controls(await Service.start({ database: this.database }));
     }
     this.follower = new Follower(this.service.runtime.replica, { id: this.id, address: '' });
     this.replication = new ReplicationServer({

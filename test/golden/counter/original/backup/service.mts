@@ -10,7 +10,10 @@ export { Counter } from './source/service.js';
 
 /** The service as written, which this module runs. */
 type Source = source.CounterService;
-type Result<M extends keyof Source> = Source[M] extends (...args: never[]) => infer R ? Promise<Awaited<R>> : never;
+/** A public method of the service, by name. */
+type Method = keyof typeof methods;
+type Args<M extends Method> = Source[M] extends (...args: infer A) => unknown ? A : never;
+type Result<M extends Method> = Source[M] extends (...args: never[]) => infer R ? Promise<Awaited<R>> : never;
 
 /** The classes whose instances state may hold: what replicas may receive. */
 const classes = new Map<string, new (...args: never[]) => object>([['Counter', source.Counter]]);
@@ -24,19 +27,39 @@ export const methods = {
   get: ['counter'],
 } as const satisfies Record<string, readonly string[]>;
 
+/** What the run-time offers for one CounterService, under names that none of its methods can take. */
+interface Controls {
+  /** The run-time: proxies, action control, commit. */
+  readonly runtime: ServiceRuntime;
+  /** The same service, its calls carrying a request id (a retry answers once) or a transaction. */
+  with(request: RequestContext): CounterService;
+  /** Calls a public method as a durable request, as its member does (also one the instance cannot have, such as `then`). */
+  call<M extends Method>(method: M, ...args: Args<M>): Result<M>;
+  /** Runs a public method by name, its outcome as data: what a server calls with a request's JSON arguments. */
+  dispatch(method: string, args: unknown[], request?: RequestContext): Promise<Outcome>;
+  /** Starts a transaction spanning several requests (startTA); pass it with with({ tx }). */
+  begin(): string;
+  /** Makes the transaction durable (commitTA). */
+  commit(tx: string): Promise<Outcome>;
+  /** Undoes the transaction everywhere (abortTA). */
+  abort(tx: string): Promise<Outcome>;
+  /** Takes over from the primary: applies what it acknowledged, raises the epoch, serves. */
+  promote(link?: ReplicationLink): Promise<void>;
+}
+
 /**
  * CounterService (backup build): every state object sits behind its durability proxy, and every method is a
  * request that is all-or-nothing and answers only once durable. Methods are async here.
  * A backup follows its primary and serves only after promote().
  */
 export class CounterService {
-  /** The run-time: proxies, action control, commit. */
-  readonly runtime: ServiceRuntime;
+  readonly #runtime: ServiceRuntime;
   readonly #service: Source;
   readonly #request: RequestContext;
+  #controls: Controls | undefined;
 
   private constructor(runtime: ServiceRuntime, service: Source, request: RequestContext = {}) {
-    this.runtime = runtime;
+    this.#runtime = runtime;
     this.#service = service;
     this.#request = request;
   }
@@ -48,73 +71,125 @@ export class CounterService {
     return new CounterService(runtime, service);
   }
 
+  /** The run-time's controls of a running CounterService, whatever its own methods are named: what a server uses. */
+  static controls(service: CounterService): Controls;
+  /** The transactions and calls of a client from createClient, whatever the service's methods are named. */
+  static controls(client: Client): ClientControls;
+  static controls(target: CounterService | Client): Controls | ClientControls {
+    if (!(#runtime in target)) return clientControls.get(target)!;
+    const service = target;
+    if (service.#controls) return service.#controls;
+    const runtime = service.#runtime;
+    const run = (method: Method, args: ArrayLike<unknown>): unknown => Reflect.apply(service.#service[method], service.#service, args);
+    service.#controls = {
+      runtime,
+      with: (request) => new CounterService(runtime, service.#service, request),
+      call: (method, ...args) => runtime.call({ ...service.#request, method, touches: methods[method] }, () => run(method, args)) as Result<typeof method>,
+      dispatch: (method, args, request = {}) => {
+        if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'unknown-method', message: `CounterService has no method '${method}'.` });
+        return runtime.execute({ ...request, method, touches: methods[method as Method] }, () => run(method as Method, args));
+      },
+      begin: () => runtime.beginTransaction(),
+      commit: (tx) => runtime.commitTransaction(tx),
+      abort: (tx) => runtime.abortTransaction(tx),
+      promote: (link) => runtime.promote(link),
+    };
+    return service.#controls;
+  }
+
+  /** The run-time: proxies, action control, commit. */
+  get runtime(): ServiceRuntime {
+    return this.#runtime;
+  }
+
   /** The same service, its calls carrying a request id (a retry answers once) or a transaction. */
   with(request: RequestContext): CounterService {
-    return new CounterService(this.runtime, this.#service, request);
+    return CounterService.controls(this).with(request);
   }
 
   /** CounterService.add as a durable request; touches counter (updates counter). */
   add(): Result<'add'> {
-    return this.runtime.call({ ...this.#request, method: 'add', touches: methods.add }, () => this.#service.add());
+    return this.#runtime.call({ ...this.#request, method: 'add', touches: methods.add }, () => this.#service.add());
   }
 
   /** CounterService.get as a durable request; touches counter. */
   get(): Result<'get'> {
-    return this.runtime.call({ ...this.#request, method: 'get', touches: methods.get }, () => this.#service.get());
+    return this.#runtime.call({ ...this.#request, method: 'get', touches: methods.get }, () => this.#service.get());
   }
 
   /** Runs a public method by name: what a server calls with a request's JSON arguments. */
   dispatch(method: string, args: unknown[], request: RequestContext = {}): Promise<Outcome> {
-    if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'unknown-method', message: `CounterService has no method '${method}'.` });
-    const name = method as keyof typeof methods;
-    const run = this.#service[name] as (...a: unknown[]) => unknown;
-    return this.runtime.execute({ ...request, method, touches: methods[name] }, () => run.apply(this.#service, args));
+    return CounterService.controls(this).dispatch(method, args, request);
   }
 
   /** Starts a transaction spanning several requests (startTA); pass it with with({ tx }). */
   begin(): string {
-    return this.runtime.beginTransaction();
+    return CounterService.controls(this).begin();
   }
 
   /** Makes the transaction durable (commitTA). */
   commit(tx: string): Promise<Outcome> {
-    return this.runtime.commitTransaction(tx);
+    return CounterService.controls(this).commit(tx);
   }
 
   /** Undoes the transaction everywhere (abortTA). */
   abort(tx: string): Promise<Outcome> {
-    return this.runtime.abortTransaction(tx);
+    return CounterService.controls(this).abort(tx);
   }
 
   /** Takes over from the primary: applies what it acknowledged, raises the epoch, serves. */
   promote(link?: ReplicationLink): Promise<void> {
-    return this.runtime.promote(link);
+    return CounterService.controls(this).promote(link);
   }
 }
+
+/** What a client of CounterService offers besides its methods, under names that none of them can take. */
+interface ClientControls {
+  /** Calls a method of the service (also one the client cannot have as a member, such as `then`). */
+  call<M extends Method>(method: M, ...args: Args<M>): Result<M>;
+  /** Starts a transaction; later calls belong to it until commit() or abort(). */
+  begin(): Promise<void>;
+  /** Makes the transaction durable. */
+  commit(): Promise<void>;
+  /** Undoes the transaction everywhere. */
+  abort(): Promise<void>;
+}
+
+type Client = ReturnType<typeof createClient>;
+
+/** The controls of each client createClient made. */
+const clientControls = new WeakMap<object, ClientControls>();
 
 /**
  * CounterService over HTTP, for a caller in another process: every call carries a request id and is
  * retried with it on the next node when one fails or is not the primary, so a failover is hidden and
- * nothing runs twice. Results arrive as JSON (Maps and Sets as arrays).
+ * nothing runs twice. Results arrive as JSON (Maps and Sets as arrays). Transactions: begin(), commit()
+ * and abort(), or CounterService.controls(client) where the service has methods of those names.
  */
 export function createClient(urls: readonly string[], options: ClientOptions = {}) {
   const client = createDurableClient(urls, options);
   let tx: string | undefined;
-  const request = () => ({ tx });
-  return {
-    add: (): Result<'add'> => client.call('add', [], request()),
-    get: (): Result<'get'> => client.call('get', [], request()),
-    /** Starts a transaction; later calls belong to it until commit() or abort(). */
-    async begin(): Promise<void> {
+  const controls: ClientControls = {
+    call: (method, ...args) => client.call(method, args, { tx }) as Result<typeof method>,
+    async begin() {
       tx = await client.begin();
     },
-    async commit(): Promise<void> {
+    async commit() {
       if (tx) await client.commit(tx);
       tx = undefined;
     },
-    async abort(): Promise<void> {
+    async abort() {
       if (tx) await client.abort(tx);
       tx = undefined;
     },
   };
+  const stub = {
+    add: (): Result<'add'> => controls.call('add'),
+    get: (): Result<'get'> => controls.call('get'),
+    begin: controls.begin,
+    commit: controls.commit,
+    abort: controls.abort,
+  };
+  clientControls.set(stub, controls);
+  return stub;
 }
