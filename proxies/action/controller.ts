@@ -250,8 +250,13 @@ export class ActionController {
     context.endRequest();
   }
 
+  /**
+   * What a failed request answers. The code's own exception, when it threw one, as the original class
+   * would (everything is undone either way); the run-time's refusal when that is what ended it, or when
+   * the code caught it and went on.
+   */
   private errorOutcome(error: unknown, context: ActionContext): Outcome {
-    const cause = context.refusal ?? error;
+    const cause = error === context.refusal || error instanceof DurabilityRefusal || error instanceof LateConflictError ? error : undefined;
     if (cause instanceof LateConflictError) return { kind: 'tx-conflict', message: cause.message };
     if (cause instanceof DurabilityRefusal) return { kind: 'refused', message: cause.message, error: cause };
     return { kind: 'service-error', message: messageOf(error), error };

@@ -93,7 +93,8 @@ export class RpcServer {
       if ('error' in body) return this.bad(res, body.status, body.error);
       const json = body.value as Record<string, unknown>;
 
-      const rpc = /^\/rpc\/([A-Za-z_$][\w$]*)$/.exec(decodedPath(url.pathname));
+      // Any method name the service has, quoted ones ('my-method') too: dispatch checks it is one.
+      const rpc = /^\/rpc\/([^/]{1,200})$/.exec(decodedPath(url.pathname));
       if (rpc) {
         if (json.args !== undefined && !Array.isArray(json.args)) return this.bad(res, 400, '"args" must be an array of the method\'s arguments.');
         if (json.id !== undefined && (typeof json.id !== 'string' || json.id.length === 0 || json.id.length > 200)) return this.bad(res, 400, '"id" must be a non-empty string of at most 200 characters.');

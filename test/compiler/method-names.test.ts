@@ -152,9 +152,7 @@ describe('over HTTP, through durable serve', () => {
 
   it('serves every method by its own name, and transactions beside them', async () => {
     const reference = new Reference();
-    // http.ts routes /rpc/<method> for identifier names only: 'my-method' is reached in-process and
-    // through controls.call until it routes any name (see the report on this branch).
-    for (const [method, ...args] of CALLS.filter(([m]) => m !== 'my-method')) {
+    for (const [method, ...args] of CALLS) {
       const expected = await outcome(() => reference.call(method, ...args));
       const answer = await post(`/rpc/${encodeURIComponent(method)}`, { args, id: `r-${method}` });
       if (expected.error) expect(answer, method).toMatchObject({ status: 422, body: { error: { code: 'SERVICE_ERROR', message: expected.error } } });
