@@ -2,6 +2,7 @@
 // stderr: role changes, epochs, peers joining and leaving).
 import { ServiceNode, parseAddress, type Address } from '../proxies/serving/node.js';
 import { ClusterKeyError, loadClusterKey } from '../proxies/transport/handshake.js';
+import { DurabilityRefusal } from '../proxies/core/refusals.js';
 import type { CliIO } from './cli.js';
 import { UserError } from './cli.js';
 
@@ -68,7 +69,9 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     log,
   });
   try {
-    return await starting;
+    const node = await starting;
+    surviveRefusedWrites(log);
+    return node;
   } catch (error) {
     // A node that cannot start (a database it cannot reach, a port in use, a primary already elsewhere)
     // is the operator's to fix: a message, exit 1.
@@ -78,4 +81,25 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/**
+ * A change to state from code that runs outside any request (a timer, an event handler, a promise
+ * callback after the reply) is refused where it is made: the run-time throws into that code, which has
+ * no caller to catch it. The node must not die of it: it logs the refusal (with what to change) and goes
+ * on serving. Anything else uncaught ends the process as Node would, after saying why.
+ */
+function surviveRefusedWrites(log: (event: string, fields: Record<string, unknown>) => void): void {
+  const isRefusal = (error: unknown) =>
+    error instanceof DurabilityRefusal || (error instanceof Error && (error.name === 'StateOutsideActionError' || error.name === 'DurabilityRefusal'));
+  const handle = (error: unknown, origin: string) => {
+    if (isRefusal(error)) {
+      log('state.refused', { origin, error: (error as Error).message });
+      return;
+    }
+    log('node.crashed', { origin, error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+    process.exit(1);
+  };
+  process.on('uncaughtException', (error) => handle(error, 'uncaught exception'));
+  process.on('unhandledRejection', (reason) => handle(reason, 'unhandled rejection'));
 }

@@ -66,7 +66,7 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
     if (recovery) {
       const [query, ...rest] = statementsFor(recovery.query, this.store.dialect) ?? [];
       if (!query || rest.length > 0) throw new Error(`The recovery of database state '${this.name}' must be exactly one query for ${this.store.dialect}.`);
-      const rows = await this.store.rows(this.store.knex, toKnexRaw(query, []).sql);
+      const rows = await this.store.exactRows(toKnexRaw(query, []).sql);
       const { columns, types, name } = recovery.apply;
       const apply = (fresh as Record<string, unknown>)[name];
       if (typeof apply !== 'function') throw new Error(`State object '${this.name}' has no method '${name}' for <apply>.`);
@@ -169,7 +169,7 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
   }
 
   /** Fresh objects of this state may change only inside its mapped calls (they are not behind a proxy). */
-  private checkFreshUnchanged(context: ActionContext, state: DatabaseActionState): void {
+  private checkFreshUnchanged(_context: ActionContext, state: DatabaseActionState): void {
     if (this.graph.freshDigest(this.index) === state.freshDigest) return;
     const where = callerLocation();
     throw this.graph.refuse(
@@ -178,12 +178,10 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
         `An object stored in database state '${this.name}' during this request was changed outside its mapped methods${where ? ` (noticed at ${where})` : ''}: only a mapped method's SQL reaches the database. Finish the object before handing it to a mapped method, or change it through one.`,
       ),
     );
-    void context;
   }
 
   protected override requestEnded(record: ActionRecord): void {
     const state = this.stateOf(record.context);
-    this.checkFreshUnchanged(record.context, state);
     for (const b of state.bound) {
       let now: unknown;
       try {
@@ -200,6 +198,7 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
         );
       }
     }
+    this.checkFreshUnchanged(record.context, state);
     this.checks.delete(record.context.id);
   }
 

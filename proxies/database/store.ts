@@ -172,6 +172,21 @@ export class DatabaseStore {
     if (top > keep) await this.knex('durable_requests').where('seq', '<=', top - keep).delete();
   }
 
+  /**
+   * Rows of a recovery query, integers exact: SQLite hands 64-bit integers over as BigInt here (a
+   * JavaScript number would round them), to be converted to what the `<apply>` method takes.
+   */
+  async exactRows(sql: string): Promise<Record<string, unknown>[]> {
+    if (this.dialect !== 'sqlite') return this.rows(this.knex, sql);
+    const client = (this.knex as unknown as { client: { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> } }).client;
+    const connection = await client.acquireConnection();
+    try {
+      return connection.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[];
+    } finally {
+      await client.releaseConnection(connection);
+    }
+  }
+
   /** Rows of a raw query, whatever shape the driver returns them in. */
   async rows(runner: Knex | Knex.Transaction, sql: string, bindings: readonly unknown[] = []): Promise<Record<string, unknown>[]> {
     const result = await runner.raw(sql, bindings as Knex.RawBinding[]);
@@ -179,6 +194,10 @@ export class DatabaseStore {
     if (this.dialect === 'mysql') return result[0];
     return result;
   }
+}
+
+interface SqliteConnection {
+  prepare(sql: string): { safeIntegers(on: boolean): { all(): unknown[] } };
 }
 
 export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config } {

@@ -33,7 +33,11 @@ export function toBindable(value: unknown, dialect: Dialect): unknown {
 /** A column's value as the `<apply>` parameter's type wants it. */
 export function fromColumn(value: unknown, type: ColumnType | undefined, column: string, state: string): unknown {
   if (value === null || value === undefined) return type?.optional && !type.nullable ? undefined : value;
-  if (!type) return value;
+  if (!type || type.kind === 'unknown') {
+    // Without a type, an integer is a number where a number holds it exactly, else its digits (as PostgreSQL's are).
+    if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+    return value;
+  }
   try {
     switch (type.kind) {
       case 'boolean':
