@@ -47,6 +47,9 @@ export async function compileService(serviceFile: string, mappingFile: string, o
   const resolvesPackage = nodeResolvesPackage(out);
   const runtimeFrom = (dir: string) => (resolvesPackage ? PACKAGE_NAME : relativeSpecifier(dir, SELF.js));
   const runtimeImport = runtimeFrom(path.join(out, 'primary'));
+  // Repeated calls read clocks and random sources through wrappers installed before the service loads.
+  const repeats = mapping.states.some((s) => s.mechanism === 'replication' && (s.update === 'repeat' || s.methods.some((m) => m.update === 'repeat')));
+  const replayImport = repeats ? (resolvesPackage ? `${PACKAGE_NAME}/replay` : relativeSpecifier(path.join(out, 'primary'), path.join(path.dirname(SELF.js), 'replay.js'))) : undefined;
   const files: string[] = [];
   for (const role of ROLES) {
     const dir = path.join(out, role);
@@ -73,6 +76,7 @@ export async function compileService(serviceFile: string, mappingFile: string, o
       classes: stateClasses(service, sources, copies, dir),
       reexports: exportsBesides(serviceCopy, service.name),
       runtimeImport,
+      replayImport,
     });
     for (const generated of [serviceModule, project.getSourceFileOrThrow(path.join(dir, 'mapping.mts'))]) {
       generated.formatText({ indentSize: 2 });

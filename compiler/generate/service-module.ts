@@ -30,6 +30,8 @@ export interface ServiceModuleInput {
   reexports: { values: string[]; types: string[] };
   /** How the build imports the run-time: the package name, or a path to this installation. */
   runtimeImport: string;
+  /** Where the clocks and random sources are wrapped, when the mapping repeats calls: imported first. */
+  replayImport?: string;
 }
 
 /** Names that cannot be members of the generated instance, though they are the service's methods. */
@@ -58,6 +60,10 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
       ...(role === 'backup' ? [{ name: 'ReplicationLink', isTypeOnly: true }] : []),
     ],
   });
+  if (input.replayImport) {
+    // Before the service's modules load (imports run in order): they must find the wrapped sources.
+    file.insertImportDeclaration(0, { moduleSpecifier: input.replayImport, leadingTrivia: '// update="repeat": clocks and random sources are recorded and replayed (see docs/RUNTIME.md).\n' });
+  }
   file.addImportDeclaration({ moduleSpecifier: input.sourceImport, namespaceImport: 'source' });
   const otherModules = [...new Set(input.classes.map((c) => c.module).filter((m) => m !== input.sourceImport))];
   otherModules.forEach((module, i) => file.addImportDeclaration({ moduleSpecifier: module, namespaceImport: `source${i + 1}` }));

@@ -11,6 +11,8 @@ export class InMemoryLink implements ReplicationLink {
   dropDecisions = false;
   /** Batches shipped, for tests that count round trips. */
   batches = 0;
+  /** Why backups refused batches (and were dropped). */
+  readonly refusals: string[] = [];
 
   constructor(
     readonly backups: BackupReplica[],
@@ -28,7 +30,17 @@ export class InMemoryLink implements ReplicationLink {
     this.inFlight++;
     const delivered = this.stream.then(() => {
       this.inFlight--;
-      for (const backup of live) backup.receive(JSON.parse(wire) as ReplicationBatch);
+      for (const backup of live) {
+        try {
+          backup.receive(JSON.parse(wire) as ReplicationBatch);
+        } catch (error) {
+          // A backup that refuses a batch (it could not apply it) is dropped, as the TCP link drops it.
+          this.down.add(backup);
+          this.refusals.push((error as Error).message);
+        }
+      }
+      const holding = live.filter((b) => !this.down.has(b));
+      if (holding.length < this.minAcks) throw new ReplicationUnavailableError(`${holding.length} backup(s) hold the batch, ${this.minAcks} required.`, true, false, holding.length > 0);
     });
     this.stream = delivered;
     if (wait) await delivered;

@@ -2,6 +2,8 @@
 // from examples/matchmaker/service.ts with the durability mapping examples/matchmaker/mappings/pb.xml.
 // Do not edit: change the service or the mapping and run `durable compile` again.
 
+// update="repeat": clocks and random sources are recorded and replayed (see docs/RUNTIME.md).
+import 'durability-compiler/replay';
 import { bindStateFields, createClient as createDurableClient, ServiceRuntime, type ClientOptions, type Outcome, type RequestContext, type ServiceOptions, type ReplicationLink } from 'durability-compiler';
 import * as source from './source/service.js';
 import { mapping } from './mapping.mjs';
