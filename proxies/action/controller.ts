@@ -214,6 +214,7 @@ export class ActionController {
     graph.current = context;
     try {
       graph.reconcile();
+      graph.checkSharing();
       const parts = running.proxies.map((p) => p.commitA(running.action));
       replicator?.requestEnded(context);
       if (context.refusal) throw context.refusal;

@@ -18,6 +18,8 @@ export class ActionContext {
    */
   readonly fresh: object[] = [];
   readonly isFresh = new Set<object>();
+  /** Objects that joined a state object while another held them (see StateGraph.checkSharing). */
+  readonly shared: object[] = [];
   /** The children each fresh object had when it joined, as counted (see StateGraph.reconcile). */
   readonly counted = new Map<object, unknown[]>();
   /** Where each target's order was saved in the log. */

@@ -19,6 +19,8 @@ export interface StateOwner {
   readonly name: string;
   /** Whether replicas mirror its objects by id. */
   readonly replicated: boolean;
+  /** How it survives failures (a database object's objects are rebuilt from rows: they cannot be shared). */
+  readonly mechanism: string;
   /**
    * A change is about to be made to one of its objects during `context`: join the action and check the
    * mechanism can make it durable. To refuse, set `context.refusal` and throw it.
@@ -174,6 +176,7 @@ export class StateGraph {
         if (!instrument(this, v, kind) && !this.isQuiet) throw this.refuse(new DurabilityRefusal('DUR3004', `State object '${this.owners[state]!.name}' cannot hold a frozen ${kind === 'date' ? 'Date' : kind === 'map' ? 'Map' : 'Set'}: its changes could not be followed. Freeze it after copying, or do not freeze it.`));
       }
       if (this.owners[state]!.replicated) this.ids.assign(v);
+      if (this.current && !this.isQuiet && this.membersOf(v).length > 1) this.current.shared.push(v);
       const children = childrenOf(v, kind);
       if (!everMember && this.current && !this.isQuiet) this.current.markFresh(v, children.map(rawOf));
       for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
@@ -407,6 +410,27 @@ export class StateGraph {
       copyContent(existing, source);
       this.account(members, childrenOf(existing), before);
     });
+  }
+
+  /**
+   * Objects that joined a second state object during the action and are still in both: allowed between
+   * replicated and volatile state (one object on every replica), refused where one of them is a database
+   * object, whose objects a restart rebuilds from rows (the two would no longer be one object).
+   */
+  checkSharing(): void {
+    const context = this.current;
+    if (!context) return;
+    for (const object of context.shared.splice(0)) {
+      const members = this.membersOf(object);
+      if (members.length < 2 || !members.some((s) => this.owners[s]!.mechanism === 'database')) continue;
+      const names = members.map((s) => `'${this.owners[s]!.name}'`).join(' and ');
+      throw this.refuse(
+        new DurabilityRefusal(
+          'DUR3004',
+          `An object is held by both ${names}, and one of them is database state: after a restart it is rebuilt from its rows, so the two would no longer hold one object. Store a copy in one of them, or keep the object in one place.`,
+        ),
+      );
+    }
   }
 
   // ---- fresh objects ----

@@ -12,7 +12,6 @@ export function toBindable(value: unknown, dialect: Dialect): unknown {
     case 'boolean':
       return dialect === 'sqlite' ? (value ? 1 : 0) : value;
     case 'number':
-      return Object.is(value, -0) ? 0 : value;
     case 'string':
       return value;
     case 'bigint':

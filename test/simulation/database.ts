@@ -172,6 +172,11 @@ class SimStoreClient {
   rows(_runner: unknown, sql: string): Promise<Record<string, unknown>[]> {
     return this.call(() => (sql.startsWith('SELECT id FROM ledger') ? this.server.ledger.map((id) => ({ id })) : unsupported(sql)));
   }
+
+  /** The recovery query (DatabaseStore reads it with exact integers; the model has none to round). */
+  exactRows(sql: string): Promise<Record<string, unknown>[]> {
+    return this.rows(undefined, sql);
+  }
 }
 
 function unsupported(sql: string): never {

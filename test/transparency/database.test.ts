@@ -83,6 +83,33 @@ const typedXml = `<state name="s" type="database">
   <method name="put"><sql>INSERT INTO typed (id, flag, at_ms, big, ratio, note, data) VALUES (arg[0], arg[1], arg[2], arg[3], arg[4], arg[5], arg[6])</sql></method>
 </state>`;
 
+class Jobs {
+  all = new Map<string, { id: string; name: string }>();
+  add(job: { id: string; name: string }): void {
+    this.all.set(job.id, job);
+  }
+  take(id: string): { id: string; name: string } | undefined {
+    const job = this.all.get(id);
+    this.all.delete(id);
+    return job;
+  }
+  restore(id: string, name: string): void {
+    this.all.set(id, { id, name });
+  }
+}
+
+class Running {
+  jobs: { id: string; name: string }[] = [];
+}
+
+const jobsXml = `<state name="pending" type="database">
+  <initialization>CREATE TABLE IF NOT EXISTS jobs (id VARCHAR(64) PRIMARY KEY, name VARCHAR(64) NOT NULL)</initialization>
+  <recovery><query>SELECT id, name FROM jobs</query><apply method="restore" args="id, name"/></recovery>
+  <method name="add"><sql>INSERT INTO jobs (id, name) VALUES (arg[0].id, arg[0].name)</sql></method>
+  <method name="take"><sql>DELETE FROM jobs WHERE id = arg[0]</sql></method>
+</state>
+<state name="running" type="replication" update="state"/>`;
+
 for (const dialect of DIALECTS_UNDER_TEST) {
   describe.skipIf(optedOut(dialect))(`database state on ${dialect}`, () => {
     let db: ScratchDatabase;
@@ -167,6 +194,33 @@ for (const dialect of DIALECTS_UNDER_TEST) {
       expect(await h.run((s) => s.add({ id: 'o3', status: 'placed', total: 5 }))).toEqual({ kind: 'ok', result: undefined });
       const recovered = await h.recover();
       expect([...(recovered.proxies.get('s') as unknown as { rawObject: Orders }).rawObject.all.values()]).toEqual([{ id: 'o3', status: 'placed', total: 5 }]);
+    });
+
+    it('an object moves between database state and replicated state; held by both, it is refused', async () => {
+      const objects = [
+        { name: 'pending', create: () => new Jobs() },
+        { name: 'running', create: () => new Running() },
+      ];
+      const h = await harness(jobsXml, () => new Jobs(), [Jobs, Running], { database: db, objects });
+      const pending = () => h.primary.object<Jobs>('pending');
+      const running = () => h.primary.object<Running>('running');
+      const run = (body: () => unknown) => h.primary.execute({ method: 'm', touches: ['pending', 'running'] }, body);
+      await run(() => {
+        pending().add({ id: 'j1', name: 'one' });
+        pending().add({ id: 'j2', name: 'two' });
+        pending().add({ id: 'j3', name: 'three' });
+      });
+      expect(await run(() => void running().jobs.push(pending().take('j1')!))).toEqual({ kind: 'ok', result: undefined });
+      expect(await run(() => {
+        running().jobs.push(pending().all.get('j2')!);
+        pending().take('j2');
+      })).toEqual({ kind: 'ok', result: undefined });
+      const shared = await run(() => void running().jobs.push(pending().all.get('j3')!));
+      expect(shared).toMatchObject({ kind: 'refused', message: expect.stringContaining('DUR3004') });
+      const backupRunning = (h.backups[0]!.proxies.get('running') as unknown as { rawObject: Running }).rawObject;
+      expect(backupRunning.jobs).toEqual([{ id: 'j1', name: 'one' }, { id: 'j2', name: 'two' }]);
+      const recovered = await h.recover();
+      expect([...(recovered.proxies.get('pending') as unknown as { rawObject: Jobs }).rawObject.all.keys()]).toEqual(['j3']);
     });
 
     it('recovered values have the <apply> parameter types: boolean, Date, bigint, number, undefined, JSON data', async () => {
