@@ -26,6 +26,8 @@ export interface CompareOptions {
   integrity: boolean;
 }
 
+type Callable = (...args: unknown[]) => unknown;
+
 export const STATE: CompareOptions = { integrity: true };
 export const REPLY: CompareOptions = { integrity: false };
 
@@ -65,7 +67,7 @@ export class GraphComparison {
   private pair(a: unknown, b: unknown, path: string): Divergence | undefined {
     if (typeof a !== typeof b) return diverge(path, 'type', a, b, `a ${typeOf(a)}`, `a ${typeOf(b)}`);
     if (typeof a === 'symbol') return this.symbols(a, b as symbol, path);
-    if (typeof a === 'function') return this.functions(a, b as (...args: unknown[]) => unknown, path);
+    if (typeof a === 'function') return this.functions(a as Callable, b as Callable, path);
     if (typeof a !== 'object' || a === null || b === null) {
       return Object.is(a, b) ? undefined : diverge(path, 'value', a, b);
     }
@@ -110,7 +112,7 @@ export class GraphComparison {
   }
 
   /** Functions are code: the same function, or the same source (a build's copy of the class). */
-  private functions(a: (...args: unknown[]) => unknown, b: (...args: unknown[]) => unknown, path: string): Divergence | undefined {
+  private functions(a: Callable, b: Callable, path: string): Divergence | undefined {
     if (a === b || Function.prototype.toString.call(a) === Function.prototype.toString.call(b)) return undefined;
     return diverge(path, 'value', a, b, `function ${a.name || '(anonymous)'}`, `function ${b.name || '(anonymous)'}`);
   }
@@ -157,8 +159,8 @@ export class GraphComparison {
     if (kind === 'Map') return this.entries([...(a as Map<unknown, unknown>)], [...(b as Map<unknown, unknown>)], path, true);
     if (kind === 'Set') return this.entries([...(a as Set<unknown>)].map((v) => [v, v]), [...(b as Set<unknown>)].map((v) => [v, v]), path, false);
     if (util.types.isTypedArray(a)) {
-      const ea = [...(a as unknown as ArrayLike<unknown>)] as unknown[];
-      const eb = [...(b as unknown as ArrayLike<unknown>)] as unknown[];
+      const ea = Array.from(a as unknown as ArrayLike<unknown>);
+      const eb = Array.from(b as unknown as ArrayLike<unknown>);
       if (ea.length !== eb.length) return diverge(`${path}.length`, 'size', ea.length, eb.length);
       const at = ea.findIndex((x, i) => !Object.is(x, eb[i]));
       return at < 0 ? undefined : diverge(`${path}[${at}]`, 'value', ea[at], eb[at]);
@@ -326,8 +328,9 @@ function isIndex(key: string): boolean {
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
 /** `path.key`, `path[3]`, `path["__proto__"]`, `path[Symbol.for("x")]`. */
-export function childPath(path: string, key: PropertyKey, inArray = false): string {
-  if (typeof key === 'symbol') return `${path}[${symbolText(key)}]`;
+export function childPath(path: string, property: PropertyKey, inArray = false): string {
+  if (typeof property === 'symbol') return `${path}[${symbolText(property)}]`;
+  const key = String(property);
   if (inArray && isIndex(key)) return `${path}[${key}]`;
   if (IDENTIFIER.test(key) && key !== '__proto__') return `${path}.${key}`;
   return `${path}[${JSON.stringify(key)}]`;

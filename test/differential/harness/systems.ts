@@ -1,0 +1,93 @@
+// The run-time under test, per configuration, through its public API: a primary `ServiceRuntime` with
+// an in-memory link to a backup (replication), alone (reconstruction), or on a database (database). A
+// system also knows where else the state must equal the original's: the backup after each request, the
+// backup promoted at the end, a new primary recovering from the database at the end.
+import { parseMapping, type DurabilityMapping } from '../../../mappings/index.js';
+import type { ClassRegistry } from '../../../proxies/core/encoding.js';
+import type { DatabaseStore } from '../../../proxies/database/store.js';
+import { InMemoryLink } from '../../../proxies/replication/in-memory.js';
+import { ServiceRuntime } from '../../../proxies/runtime.js';
+import { DATABASE_CONFIGS, type ConfigName, type Universe } from './universe.js';
+
+/** A node whose state objects (`objects`) must equal the original's. */
+export interface View {
+  label: string;
+  runtime: ServiceRuntime;
+  objects: readonly string[];
+}
+
+export interface System {
+  /** The node that serves requests now. */
+  readonly serving: ServiceRuntime;
+  /** Nodes that must hold every committed request after each one: the backup. */
+  mirrors(): View[];
+  readonly canFailOver: boolean;
+  /** A backup takes over, or a new primary starts on the database; returns what happened, in words. */
+  failover(): Promise<string>;
+  /** The end of the sequence: the backup promoted, or the state recovered from the database. */
+  finish(): Promise<View[]>;
+}
+
+export function mappingFor(universe: Universe<unknown>, config: ConfigName): DurabilityMapping {
+  const xml = universe.mapping(config);
+  if (xml === undefined) throw new Error(`The ${universe.name} universe has no mapping for ${config}.`);
+  const { mapping, diagnostics } = parseMapping(xml, `${universe.name}-${config}.xml`);
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (!mapping || errors.length > 0) throw new Error(`The ${universe.name} universe's mapping for ${config} is invalid: ${JSON.stringify(errors)}`);
+  return mapping;
+}
+
+export async function startSystem(universe: Universe<unknown>, config: ConfigName, database?: DatabaseStore): Promise<System> {
+  const mapping = mappingFor(universe, config);
+  const classes: ClassRegistry = new Map(universe.classes.map((c) => [c.name, c]));
+  const base = { mapping, objects: universe.objects, classes, txConflictWaitMs: 200 };
+  const names = universe.objects.map((o) => o.name);
+  if (DATABASE_CONFIGS.includes(config)) {
+    if (!database) throw new Error(`The ${config} configuration needs a database.`);
+    const start = () => ServiceRuntime.start({ ...base, role: 'primary', database });
+    const inDatabase = mapping.states.filter((s) => s.mechanism === 'database').map((s) => s.field.name);
+    let primary = await start();
+    return {
+      get serving() {
+        return primary;
+      },
+      mirrors: () => [],
+      canFailOver: true,
+      async failover() {
+        primary = await start();
+        return 'a new primary starts on the same database (the old one is fenced off) and recovers through <recovery>';
+      },
+      async finish() {
+        return [{ label: 'a new primary recovered from the database', runtime: await start(), objects: inDatabase }];
+      },
+    };
+  }
+  if (config === 'reconstruction') {
+    const primary = await ServiceRuntime.start({ ...base, role: 'primary' });
+    return { serving: primary, mirrors: () => [], canFailOver: false, failover: () => Promise.reject(new Error('reconstruction has no failover')), finish: async () => [] };
+  }
+  // Replication: a primary and a backup that starts from its snapshot, as a joining backup does.
+  const startBackup = () => ServiceRuntime.start({ ...base, role: 'backup' });
+  let backup = await startBackup();
+  let primary = await ServiceRuntime.start({ ...base, role: 'primary', link: new InMemoryLink([backup.replica]) });
+  backup.replica.loadSnapshot(JSON.parse(JSON.stringify(primary.snapshot())));
+  return {
+    get serving() {
+      return primary;
+    },
+    mirrors: () => [{ label: 'the backup', runtime: backup, objects: names }],
+    canFailOver: true,
+    async failover() {
+      const next = await startBackup();
+      await backup.promote(new InMemoryLink([next.replica]));
+      next.replica.loadSnapshot(JSON.parse(JSON.stringify(backup.snapshot())));
+      primary = backup;
+      backup = next;
+      return 'the backup takes over (promote) and serves; a new backup joins it from a snapshot';
+    },
+    async finish() {
+      await backup.promote();
+      return [{ label: 'the backup, promoted at the end', runtime: backup, objects: names }];
+    },
+  };
+}
