@@ -154,6 +154,7 @@ describe('the comparator', () => {
   it('catches a durability proxy stored inside the real state', () => {
     const inner = { v: 1 };
     expect(verdict({ inner }, { inner: new Proxy(inner, {}) })).toMatchObject({ aspect: 'proxy', path: 'x.inner' });
+    expect(verdict({ a: inner, b: inner }, { a: inner, b: new Proxy(inner, {}) })).toMatchObject({ aspect: 'proxy', path: 'x.b' });
   });
 
   it('compares accessors by their functions, never calling them', () => {

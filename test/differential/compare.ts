@@ -75,6 +75,9 @@ export class GraphComparison {
   }
 
   private objects(a: object, b: object, path: string): Divergence | undefined {
+    if (util.types.isProxy(b) && !util.types.isProxy(a)) {
+      return diverge(path, 'proxy', a, b, 'the object itself', 'a Proxy stored inside the state (the membrane leaked into the real graph)');
+    }
     const mappedRight = this.rightOf.get(a);
     const mappedLeft = this.leftOf.get(b);
     if (mappedRight === b) return undefined;
@@ -83,9 +86,6 @@ export class GraphComparison {
     }
     if (mappedLeft !== undefined) {
       return diverge(path, 'identity', a, b, `an object of its own (not the one at ${this.leftPath.get(mappedLeft)})`, `the same object as ${this.rightPath.get(b)}`);
-    }
-    if (util.types.isProxy(b) && !util.types.isProxy(a)) {
-      return diverge(path, 'proxy', a, b, 'the object itself', 'a Proxy stored inside the state (the membrane leaked into the real graph)');
     }
     this.rightOf.set(a, b);
     this.leftOf.set(b, a);

@@ -5,6 +5,7 @@ import type { Service, Universe } from '../harness/universe.js';
 import { graphRequests, type Call, type GraphRequest } from './arbitraries.js';
 import { Shelf, Store } from './classes.js';
 import { InjectedFailure, Item } from './item.js';
+import { pick, reach } from './reach.js';
 import { runStep } from './steps.js';
 
 function runCall(service: Service, call: Call): unknown {
@@ -27,7 +28,9 @@ function runCall(service: Service, call: Call): unknown {
 
 function describeCall(service: Service, call: Call, lines: string[]): void {
   if (call.kind === 'share') {
-    lines.push(`${call.to}.adopt(${JSON.stringify(call.key)}, ${call.from}.pick(${call.at})); // service code: an object of ${call.from} now also in ${call.to}.obj`);
+    const key = call.key === '@unique' ? 'UNIQUE' : call.key === '@for' ? 'Symbol.for("difftest.registered")' : JSON.stringify(call.key);
+    const picked = pick(reach(service[call.from]!, call.from), 'any', call.at)!.path;
+    lines.push(`${call.to}.obj[${key}] = ${picked}; // service code: ${call.to}.adopt(key, ${call.from}.pick(${call.at}))`);
     runCall(service, call);
     return;
   }
@@ -78,4 +81,14 @@ export const graphUniverse = (excluded: ReadonlySet<string>): Universe<GraphRequ
   // run-time-level universe does not run): no run-time refusal is acceptable.
   mayRefuse: () => undefined,
   requests: graphRequests(excluded),
+  simplify(request) {
+    const simpler: GraphRequest[] = [];
+    if (request.throwAfter) simpler.push({ ...request, throwAfter: false });
+    if (request.calls.length > 1) request.calls.forEach((_, i) => simpler.push({ ...request, calls: request.calls.filter((__, j) => j !== i) }));
+    request.calls.forEach((call, i) => {
+      if (call.kind === 'step' && call.fail !== 'no') simpler.push({ ...request, calls: request.calls.map((c, j) => (j === i ? { ...call, fail: 'no' } : c)) });
+      if (call.kind === 'step' && call.via === 'service') simpler.push({ ...request, calls: request.calls.map((c, j) => (j === i ? { ...call, via: 'method', fail: 'no' } : c)) });
+    });
+    return simpler;
+  },
 });

@@ -41,10 +41,10 @@ export function diffOptions(env: NodeJS.ProcessEnv = process.env): DiffOptions {
   if (unknown.length > 0) throw new Error(`DIFF_CONFIGS names ${unknown.join(', ')}; the configurations are ${CONFIGS.join(', ')}.`);
   const longRun = env.DIFF_RUNS !== undefined;
   return {
-    runs: number('DIFF_RUNS', 30),
+    runs: number('DIFF_RUNS', 150),
     seed: number('DIFF_SEED', CI_SEED),
     path: env.DIFF_PATH || undefined,
-    length: number('DIFF_LENGTH', 10),
+    length: number('DIFF_LENGTH', 12),
     // A long run searches as long as it takes; CI's budget keeps the whole tester under a minute.
     timeLimitMs: number('DIFF_TIME_MS', longRun ? 0 : 6_000),
     configs: new Set((configs.length > 0 ? configs : CONFIGS) as ConfigName[]),

@@ -3,22 +3,39 @@
 // system also knows where else the state must equal the original's: the backup after each request, the
 // backup promoted at the end, a new primary recovering from the database at the end.
 import { parseMapping, type DurabilityMapping } from '../../../mappings/index.js';
+import type { Outcome, RequestSpec } from '../../../proxies/action/controller.js';
 import type { ClassRegistry } from '../../../proxies/core/encoding.js';
 import type { DatabaseStore } from '../../../proxies/database/store.js';
 import { InMemoryLink } from '../../../proxies/replication/in-memory.js';
 import { ServiceRuntime } from '../../../proxies/runtime.js';
+import { realState } from '../../support/real-state.js';
 import { DATABASE_CONFIGS, type ConfigName, type Universe } from './universe.js';
 
-/** A node whose state objects (`objects`) must equal the original's. */
+/** What the harness uses of a serving node: the public API of ServiceRuntime. */
+export interface ServingNode {
+  execute(spec: RequestSpec, body: () => unknown): Promise<Outcome>;
+  beginTransaction(): string;
+  commitTransaction(id: string): Promise<Outcome>;
+  abortTransaction(id: string): Promise<Outcome>;
+  /** What service code holds: the proxy in front of the state object. */
+  object<T extends object>(name: string): T;
+}
+
+/** A node whose state objects (`objects`) must equal the original's, and the real objects it holds. */
 export interface View {
   label: string;
-  runtime: ServiceRuntime;
   objects: readonly string[];
+  state(name: string): object;
+}
+
+function view(label: string, runtime: ServiceRuntime, objects: readonly string[]): View {
+  return { label, objects, state: (name) => realState(runtime, name) };
 }
 
 export interface System {
-  /** The node that serves requests now. */
-  readonly serving: ServiceRuntime;
+  /** The node that serves requests now, and its state. */
+  readonly serving: ServingNode;
+  servingView(): View;
   /** Nodes that must hold every committed request after each one: the backup. */
   mirrors(): View[];
   readonly canFailOver: boolean;
@@ -51,6 +68,7 @@ export async function startSystem(universe: Universe<unknown>, config: ConfigNam
       get serving() {
         return primary;
       },
+      servingView: () => view('the primary', primary, names),
       mirrors: () => [],
       canFailOver: true,
       async failover() {
@@ -58,13 +76,20 @@ export async function startSystem(universe: Universe<unknown>, config: ConfigNam
         return 'a new primary starts on the same database (the old one is fenced off) and recovers through <recovery>';
       },
       async finish() {
-        return [{ label: 'a new primary recovered from the database', runtime: await start(), objects: inDatabase }];
+        return [view('a new primary recovered from the database', await start(), inDatabase)];
       },
     };
   }
   if (config === 'reconstruction') {
     const primary = await ServiceRuntime.start({ ...base, role: 'primary' });
-    return { serving: primary, mirrors: () => [], canFailOver: false, failover: () => Promise.reject(new Error('reconstruction has no failover')), finish: async () => [] };
+    return {
+      serving: primary,
+      servingView: () => view('the primary', primary, names),
+      mirrors: () => [],
+      canFailOver: false,
+      failover: () => Promise.reject(new Error('reconstruction has no failover')),
+      finish: async () => [],
+    };
   }
   // Replication: a primary and a backup that starts from its snapshot, as a joining backup does.
   const startBackup = () => ServiceRuntime.start({ ...base, role: 'backup' });
@@ -75,7 +100,8 @@ export async function startSystem(universe: Universe<unknown>, config: ConfigNam
     get serving() {
       return primary;
     },
-    mirrors: () => [{ label: 'the backup', runtime: backup, objects: names }],
+    servingView: () => view('the primary', primary, names),
+    mirrors: () => [view('the backup', backup, names)],
     canFailOver: true,
     async failover() {
       const next = await startBackup();
@@ -87,7 +113,7 @@ export async function startSystem(universe: Universe<unknown>, config: ConfigNam
     },
     async finish() {
       await backup.promote();
-      return [{ label: 'the backup, promoted at the end', runtime: backup, objects: names }];
+      return [view('the backup, promoted at the end', backup, names)];
     },
   };
 }

@@ -42,6 +42,8 @@ export interface Universe<R> {
   mayRefuse(request: R, config: ConfigName): string | undefined;
   /** Requests, for fast-check. */
   requests: fc.Arbitrary<R>;
+  /** Simpler variants of a request (one call fewer, no injected failure), for minimizing a failure. */
+  simplify?(request: R): R[];
 }
 
 /** What a sequence is made of: requests, and the things that happen between them. */
