@@ -3,10 +3,13 @@
 import { rawOf } from '../../proxies/core/raw.js';
 import type { ServiceRuntime } from '../../proxies/runtime.js';
 
-/** The real state object `name` of `runtime` (a primary's or a backup's), behind its membrane. */
-export function realState(runtime: ServiceRuntime, name: string): object {
+/**
+ * The real state object `name` of `runtime` (a primary's or a backup's), behind its membrane. A compiled
+ * build runs the run-time from dist/, whose registry is another module instance: pass its `rawOf`.
+ */
+export function realState(runtime: Pick<ServiceRuntime, 'object' | 'proxies'>, name: string, registry: <T>(value: T) => T = rawOf): object {
   const proxy = runtime.object<object>(name);
-  const raw = rawOf(proxy);
+  const raw = registry(proxy);
   if (raw !== proxy) return raw;
   // Before the registry of proxies (proxies/core/raw.ts), each durability proxy kept its object as `raw`.
   const kept = (runtime.proxies.get(name) as { raw?: object } | undefined)?.raw;

@@ -94,8 +94,10 @@ export async function runSequence<R>(universe: Universe<R>, config: ConfigName, 
   const accepted = () => (tx ? [...committed, ...tx.requests] : committed);
 
   const compareView = (view: View, expected: Service) => {
-    const roots = view.objects.map((name) => ({ name, expected: expected[name], actual: view.state(name) }));
-    const divergence = new GraphComparison(STATE).compare(roots);
+    const actual: Service = Object.fromEntries(view.objects.map((name) => [name, view.state(name)]));
+    const divergence = universe.observe
+      ? compareValues(universe.observe(expected), universe.observe(actual), 'observed', STATE)
+      : new GraphComparison(STATE).compare(view.objects.map((name) => ({ name, expected: expected[name], actual: actual[name] })));
     if (divergence) stop(view.label, 'state', formatDivergence(divergence));
   };
   const compareAll = () => {
@@ -168,7 +170,8 @@ export async function runSequence<R>(universe: Universe<R>, config: ConfigName, 
           const expected = attempt(() => universe.run(oracle, next.request));
           const views: Service = Object.fromEntries(names.map((name) => [name, system!.serving.object(name)]));
           const spec = { method: 'difftest', touches: names, tx: tx?.id };
-          const outcome = await timed(`request ${log.requests}`, system.serving.execute(spec, () => universe.run(views, next.request)));
+          const running = system.perform ? system.perform(next.request, tx?.id) : system.serving.execute(spec, () => universe.run(views, next.request));
+          const outcome = await timed(`request ${log.requests}`, running);
           say(`//   original: ${expected.ok ? `returns ${show(expected.value)}` : `throws ${describeError(expected.error)}`}; run-time: ${describeOutcome(outcome)}`);
           if (expected.ok && outcome.kind === 'ok') {
             const divergence = compareValues(expected.value, outcome.result, 'result', REPLY);

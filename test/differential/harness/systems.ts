@@ -36,6 +36,11 @@ export interface System {
   /** The node that serves requests now, and its state. */
   readonly serving: ServingNode;
   servingView(): View;
+  /**
+   * Runs a request the way this system's service does (a compiled build's generated method); without
+   * it, the harness runs the universe's body as a request on `serving`.
+   */
+  perform?(request: unknown, tx: string | undefined): Promise<Outcome>;
   /** Nodes that must hold every committed request after each one: the backup. */
   mirrors(): View[];
   readonly canFailOver: boolean;

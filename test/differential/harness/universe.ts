@@ -42,6 +42,11 @@ export interface Universe<R> {
   mayRefuse(request: R, config: ConfigName): string | undefined;
   /** Requests, for fast-check. */
   requests: fc.Arbitrary<R>;
+  /**
+   * What to compare of the state objects, when not their whole graphs: state with `#private` members
+   * is seen through its public methods only (they are invisible to the comparator by design).
+   */
+  observe?(service: Service): unknown;
   /** Simpler variants of a request (one call fewer, no injected failure), for minimizing a failure. */
   simplify?(request: R): R[];
 }
