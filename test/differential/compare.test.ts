@@ -52,7 +52,8 @@ describe('the comparator', () => {
   it('catches a changed array length', () => {
     const b = rich();
     (b.list as unknown[]).length = 6;
-    expect(verdict(rich(), b)).toMatchObject({ aspect: 'value', path: 'x.list.length' });
+    expect(verdict(rich(), b)).toMatchObject({ aspect: 'value', path: 'x.list.length', expected: '4', actual: '6' });
+    expect(verdict([], [1])).toMatchObject({ aspect: 'size', path: 'x.length', expected: '0 ([])', actual: '1 ([ 1 ])' });
   });
 
   it('catches a changed prototype: another class, a null prototype, an ordinary object as prototype', () => {

@@ -237,6 +237,7 @@ export class GraphComparison {
     const missing = keysA.filter((k) => !keysB.some((j) => this.sameKey(k, j)));
     const extra = keysB.filter((k) => !keysA.some((j) => this.sameKey(j, k)));
     if (Array.isArray(a) && Array.isArray(b)) {
+      if (a.length !== b.length) return diverge(`${path}.length`, 'size', a.length, b.length, `${a.length} (${show(a)})`, `${b.length} (${show(b)})`);
       const hole = [...missing, ...extra].find((k) => typeof k === 'string' && isIndex(k));
       if (hole !== undefined) {
         const holeOnLeft = extra.includes(hole);
@@ -352,7 +353,7 @@ function keyList(entries: [unknown, unknown][]): string {
 
 /** A value as a person reads it in a report: -0, NaN, 10n, holes, null prototypes and Dates shown as such. */
 export function show(v: unknown): string {
-  const text = util.inspect(v, { depth: 2, breakLength: Infinity, maxArrayLength: 12, maxStringLength: 80, showProxy: false, getters: false, customInspect: false });
+  const text = util.inspect(v, { depth: 2, breakLength: Infinity, compact: true, maxArrayLength: 12, maxStringLength: 80, showProxy: false, getters: false, customInspect: false });
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 

@@ -11,6 +11,7 @@ import { compileService } from '../../compiler/compile.js';
 import { compiledSystem } from './harness/compiled.js';
 import { hunt } from './harness/hunt.js';
 import { diffOptions } from './harness/options.js';
+import { summary } from './harness/suite.js';
 import { CONFIG_TITLES } from './harness/universe.js';
 import { PRIVATE_CONFIGS, privateUniverse, type PrivateRequest } from './private/universe.js';
 
@@ -56,7 +57,7 @@ describe('the private universe (#private members), compiled, against its origina
       expect(errors.map((d) => `${path.relative(root, d.file ?? '')}:${d.position?.line ?? '?'}:${d.position?.column ?? '?'} ${d.code}: ${d.message}`), '`durable compile` refused the #private universe (issue 11 item 8: #private must work, through the build transform)').toEqual([]);
       const system = compiledSystem<PrivateRequest>(out, root, 'BankService', (r) => ({ method: r.method, args: r.args }));
       const result = await hunt(universe, config, options, undefined, system);
-      console.info(`[differential] private / ${config}: ${result.sequences} sequences, ${result.requests} requests, ${result.failures} failing as in the original (rolled back)`);
+      console.info(summary('private', config, result));
       if (result.failure) throw new Error(result.failure.report);
     }, options.timeLimitMs > 0 ? options.timeLimitMs + 90_000 : 24 * 3_600_000);
   }

@@ -1,7 +1,7 @@
 // Random requests over the graph universe. Everything the universe holds can be switched off by name
 // for a focused hunt (DIFF_EXCLUDE, see docs/RELIABILITY.md); CI excludes nothing.
 import fc from 'fast-check';
-import { DATE_SETTERS, READS, type Choice, type Step } from './steps.js';
+import { DATE_SETTERS, READS, type Choice, type PropertyTarget, type Step } from './steps.js';
 import type { ValueSpec } from './values.js';
 
 export type Call =
@@ -32,6 +32,9 @@ export function graphRequests(excluded: ReadonlySet<string>): fc.Arbitrary<Graph
   const anyKey = keys('a', 'b', 'label', '0', '1', '3', '10', '@for', '@unique', '__proto__');
   const entryKey = keys('a', 'b', '0', '@for', '@unique', '__proto__');
   const at = fc.nat(24);
+  // Properties on a Map, a Set or a Date (`map.extra = 1`) and on arrays (`list.extra = 1`, `list[10] = x`),
+  // unless DIFF_EXCLUDE names props-on-builtins or props-on-arrays.
+  const on: fc.Arbitrary<PropertyTarget> = allow('props-on-arrays') ? (allow('props-on-builtins') ? fc.constantFrom('any', 'keyed', 'keyed') : fc.constant('keyed')) : fc.constant('record');
   const small = fc.integer({ min: -3, max: 8 });
 
   const primitive: fc.Arbitrary<ValueSpec> = choose<ValueSpec>(
@@ -70,9 +73,9 @@ export function graphRequests(excluded: ReadonlySet<string>): fc.Arbitrary<Graph
   const choice: fc.Arbitrary<Choice> = fc.oneof({ weight: 3, arbitrary: at.map((existing) => ({ existing })) }, { weight: 1, arbitrary: primitive.map((value) => ({ value })) });
 
   const step: fc.Arbitrary<Step> = choose<Step>(
-    ['set', 8, fc.record({ op: fc.constant('set' as const), at, key: setKey, value: v })],
-    ['define', 2, fc.record({ op: fc.constant('define' as const), at, key: anyKey, value: v, enumerable: fc.boolean(), writable: fc.boolean(), configurable: fc.boolean() })],
-    ['delete', 3, fc.record({ op: fc.constant('delete' as const), at, key: anyKey })],
+    ['set', 8, fc.record({ op: fc.constant('set' as const), at, on, key: setKey, value: v })],
+    ['define', 2, fc.record({ op: fc.constant('define' as const), at, on, key: anyKey, value: v, enumerable: fc.boolean(), writable: fc.boolean(), configurable: fc.boolean() })],
+    ['delete', 3, fc.record({ op: fc.constant('delete' as const), at, on, key: anyKey })],
     ['push', 3, fc.record({ op: fc.constant('push' as const), at, values: fc.array(v, { minLength: 1, maxLength: 2 }) })],
     ['unshift', 1, fc.record({ op: fc.constant('unshift' as const), at, values: fc.array(v, { minLength: 1, maxLength: 2 }) })],
     ['pop', 1, fc.record({ op: fc.constant('pop' as const), at })],
@@ -90,7 +93,7 @@ export function graphRequests(excluded: ReadonlySet<string>): fc.Arbitrary<Graph
     ['clear', 1, fc.record({ op: fc.constant('clear' as const), at })],
     ['date', 2, fc.record({ op: fc.constant('date' as const), at, setter: fc.constantFrom(...DATE_SETTERS), args: fc.array(fc.constantFrom<number | 'NaN'>(0, 1, 5, 999, 2024, -1, 'NaN'), { minLength: 1, maxLength: 2 }) })],
     ['bump', 1, fc.record({ op: fc.constant('bump' as const), at })],
-    ['move', 2, fc.record({ op: fc.constant('move' as const), at, key: setKey, to: at, toKey: setKey })],
+    ['move', 2, fc.record({ op: fc.constant('move' as const), at, on, key: setKey, to: at, toKey: setKey })],
     ['integrity', 1, fc.record({ op: fc.constant('integrity' as const), at, level: fc.constantFrom('freeze' as const, 'seal' as const, 'preventExtensions' as const) })],
     ['read', 5, fc.record({ op: fc.constant('read' as const), read: fc.constantFrom(...READS.filter((r) => allow(`read:${r}`))), at, other: at })],
   );

@@ -12,7 +12,11 @@ export interface Reached {
   path: string;
 }
 
-export type TargetKind = 'any' | 'array' | 'map' | 'set' | 'date' | 'collection' | 'item';
+/**
+ * `keyed`: an object that holds its data in properties (plain, null-prototype, class instance, array),
+ * not in internal slots; `record`: the same without arrays.
+ */
+export type TargetKind = 'any' | 'keyed' | 'record' | 'array' | 'map' | 'set' | 'date' | 'collection' | 'item';
 
 /** Enough for any sequence the generators make; a runaway graph is cut here, alike on both sides. */
 const LIMIT = 400;
@@ -65,6 +69,10 @@ export function isKind(value: object, kind: TargetKind): boolean {
   switch (kind) {
     case 'any':
       return true;
+    case 'keyed':
+      return !(value instanceof Map || value instanceof Set || value instanceof Date || ArrayBuffer.isView(value));
+    case 'record':
+      return isKind(value, 'keyed') && !Array.isArray(value);
     case 'array':
       return Array.isArray(value);
     case 'map':

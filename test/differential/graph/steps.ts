@@ -6,6 +6,9 @@ import util from 'node:util';
 import { childPath, show } from '../compare.js';
 import { Item } from './item.js';
 import { pick, reach, type Reached, type TargetKind } from './reach.js';
+
+/** What a property step may act on: any object, only those that keep data in properties, or those without arrays. */
+export type PropertyTarget = 'any' | 'keyed' | 'record';
 import { build, code, keyOf, REGISTERED, type ValueSpec } from './values.js';
 
 export const DATE_SETTERS = ['setTime', 'setFullYear', 'setMonth', 'setDate', 'setHours', 'setMinutes', 'setSeconds', 'setMilliseconds', 'setUTCHours', 'setUTCMilliseconds'] as const;
@@ -17,9 +20,9 @@ export type ReadKind = (typeof READS)[number];
 export type Choice = { existing: number } | { value: ValueSpec };
 
 export type Step =
-  | { op: 'set'; at: number; key: string; value: ValueSpec }
-  | { op: 'define'; at: number; key: string; value: ValueSpec; enumerable: boolean; writable: boolean; configurable: boolean }
-  | { op: 'delete'; at: number; key: string }
+  | { op: 'set'; at: number; on: PropertyTarget; key: string; value: ValueSpec }
+  | { op: 'define'; at: number; on: PropertyTarget; key: string; value: ValueSpec; enumerable: boolean; writable: boolean; configurable: boolean }
+  | { op: 'delete'; at: number; on: PropertyTarget; key: string }
   | { op: 'push' | 'unshift'; at: number; values: ValueSpec[] }
   | { op: 'pop' | 'shift' | 'reverse'; at: number }
   | { op: 'splice'; at: number; args: number[]; values: ValueSpec[] }
@@ -33,7 +36,7 @@ export type Step =
   | { op: 'clear'; at: number }
   | { op: 'date'; at: number; setter: (typeof DATE_SETTERS)[number]; args: (number | 'NaN')[] }
   | { op: 'bump'; at: number }
-  | { op: 'move'; at: number; key: string; to: number; toKey: string }
+  | { op: 'move'; at: number; on: PropertyTarget; key: string; to: number; toKey: string }
   | { op: 'integrity'; at: number; level: 'freeze' | 'seal' | 'preventExtensions' }
   | { op: 'read'; read: ReadKind; at: number; other: number };
 
@@ -76,7 +79,8 @@ type Loose = Record<PropertyKey, unknown> & unknown[] & Map<unknown, unknown> & 
 
 export function runStep(root: object, step: Step, context: StepContext): unknown {
   const reached = reach(root, context.name);
-  const kind = step.op === 'read' ? (READ_KIND[step.read] ?? 'any') : KIND_OF[step.op];
+  // `keyed`: properties go on objects that keep their data in properties, not on a Map, a Set or a Date.
+  const kind = step.op === 'read' ? (READ_KIND[step.read] ?? 'any') : 'on' in step ? step.on : KIND_OF[step.op];
   const target = pick(reached, kind, step.at);
   const note = (line: string) => context.trace?.push(line);
   if (!target) {
@@ -181,7 +185,7 @@ export function runStep(root: object, step: Step, context: StepContext): unknown
 
 /** Takes what is at `key` out of one object (splice from an array, delete elsewhere) and puts it at another. */
 function move(from: Reached, reached: readonly Reached[], step: Extract<Step, { op: 'move' }>, note: (line: string) => void): unknown {
-  const to = pick(reached, 'any', step.to)!;
+  const to = pick(reached, step.on, step.to)!;
   const source = from.value as Record<PropertyKey, unknown> & unknown[];
   const key = keyOf(step.key);
   const index = typeof key === 'string' && Array.isArray(source) && /^\d+$/.test(key) ? Number(key) : undefined;

@@ -36,13 +36,17 @@ function describeCall(service: Service, call: Call, lines: string[]): void {
   }
   const trace: string[] = [];
   const where = call.via === 'method' ? `in a method of ${call.object}` : 'in service code';
-  runStep(service[call.object]!, call.step, { name: call.object, trace });
-  const line = trace.join(' ');
-  if (call.via === 'method' && call.fail === 'caught') {
-    lines.push(`try { ${line} throw new InjectedFailure(); } catch {} // ${where}; the service catches the failure and goes on`);
-  } else {
-    lines.push(`${line} // ${where}`);
-    if (call.fail === 'inside') lines.push(`throw new InjectedFailure(); // ${where}, after partial work`);
+  try {
+    runStep(service[call.object]!, call.step, { name: call.object, trace });
+  } finally {
+    // Written whether or not the step threw: the step's line comes before what it threw.
+    const line = trace.join(' ');
+    if (call.via === 'method' && call.fail === 'caught') {
+      lines.push(`try { ${line} throw new InjectedFailure(); } catch {} // ${where}; the service catches the failure and goes on`);
+    } else {
+      lines.push(`${line} // ${where}`);
+      if (call.fail === 'inside') lines.push(`throw new InjectedFailure(); // ${where}, after partial work`);
+    }
   }
 }
 

@@ -16,6 +16,8 @@ export interface HuntResult {
   failures: number;
   /** Accepted refusals, by the reason the issue gives. */
   refusals: Map<string, number>;
+  /** The time budget ended the search before `runs` sequences. */
+  interrupted: boolean;
   /** The minimal failing sequence, as a report. */
   failure?: { finding: Finding; report: string; length: number };
 }
@@ -44,7 +46,7 @@ async function resetDatabase(database: ScratchDatabase | undefined, tables: read
 
 export async function hunt<R>(universe: Universe<R>, config: ConfigName, options: DiffOptions, database?: ScratchDatabase, startSystem?: RunOptions['startSystem']): Promise<HuntResult> {
   const store = database && DatabaseStore.over(database.knex, database.dialect);
-  const result: HuntResult = { sequences: 0, requests: 0, failures: 0, refusals: new Map() };
+  const result: HuntResult = { sequences: 0, requests: 0, failures: 0, refusals: new Map(), interrupted: false };
   const runOne = async (commands: Command<R>[], narrate: boolean) => {
     await resetDatabase(database, universe.tables ?? []);
     return runSequence(universe, config, commands, { database: store, narrate, startSystem });
@@ -64,13 +66,14 @@ export async function hunt<R>(universe: Universe<R>, config: ConfigName, options
     endOnFailure: options.path !== undefined,
     interruptAfterTimeLimit: options.timeLimitMs > 0 ? options.timeLimitMs : undefined,
   });
+  result.interrupted = details.interrupted;
   if (!details.failed || !details.counterexample) return result;
   const first = (details.errorInstance as FindingError).finding;
   const sameClass = async (candidate: Command<R>[]) => {
     const log = await runOne(candidate, false);
     return log.finding !== undefined && log.finding.where === first.where && log.finding.what === first.what;
   };
-  const commands = await minimize(details.counterexample[0], sameClass, universe.simplify, Date.now() + (options.timeLimitMs || 60_000));
+  const commands = await minimize(details.counterexample[0], sameClass, universe.simplify, Date.now() + (options.timeLimitMs > 0 ? options.timeLimitMs / 2 : 60_000));
   const narrated = await runOne(commands, true);
   const finding = narrated.finding ?? first;
   const replay = `DIFF_SEED=${details.seed} DIFF_PATH="${details.counterexamplePath}" DIFF_UNIVERSES=${universe.name} DIFF_CONFIGS=${config} npx vitest run test/differential`;

@@ -3,13 +3,14 @@
 // with the report of a minimal diverging sequence.
 import type { describe as Describe, it as It } from 'vitest';
 import { openScratchDatabase, optedOut, type ScratchDatabase } from '../../support/databases.js';
-import { hunt, survey } from './hunt.js';
+import { hunt, survey, type HuntResult } from './hunt.js';
 import { diffOptions, type DiffOptions } from './options.js';
 import { CONFIG_TITLES, DATABASE_CONFIGS, type ConfigName, type Universe } from './universe.js';
 
-function summary(universe: string, config: ConfigName, r: { sequences: number; requests: number; failures: number; refusals: Map<string, number> }): string {
+export function summary(universe: string, config: ConfigName, r: HuntResult): string {
   const refusals = [...r.refusals].map(([reason, n]) => `${n} × ${reason}`).join('; ');
-  return `[differential] ${universe} / ${config}: ${r.sequences} sequences, ${r.requests} requests, ${r.failures} failing as in the original (rolled back)${refusals ? `, refused as allowed: ${refusals}` : ''}`;
+  const budget = r.interrupted ? ' (stopped by the time budget, DIFF_TIME_MS)' : '';
+  return `[differential] ${universe} / ${config}: ${r.sequences} sequences${budget}, ${r.requests} requests, ${r.failures} failing as in the original (rolled back)${refusals ? `, refused as allowed: ${refusals}` : ''}`;
 }
 
 async function runOne(universe: Universe<unknown>, config: ConfigName, options: DiffOptions, database?: ScratchDatabase): Promise<void> {
