@@ -29,7 +29,7 @@ const box = (refusable?: (x: number) => string | undefined): Universe<number> =>
   mapping: () => '<durability service="S"><state name="box" type="replication" update="state"/></durability>',
   run: (service, x) => (service.box as Box).add(x),
   describe: (_service, x) => [`box.add(${x});`],
-  mayRefuse: (x) => refusable?.(x),
+  mayRefuse: (x: number) => refusable?.(x),
   requests: fc.integer({ min: -3, max: 9 }),
 });
 

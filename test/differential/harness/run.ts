@@ -183,7 +183,7 @@ export async function runSequence<R>(universe: Universe<R>, config: ConfigName, 
             if (actual !== describeError(expected.error)) stop('the primary', 'exception', `the original threw ${describeError(expected.error)}\n    the run-time: ${actual}`);
             oracle = replay(accepted());
           } else if (expected.ok) {
-            const reason = universe.mayRefuse(next.request, config);
+            const reason = universe.mayRefuse(next.request, config, replay(accepted()));
             if (reason === undefined || outcome.kind !== 'service-error') {
               stop('the primary', 'outcome', `the original returned ${show(expected.value)}\n    the run-time answered ${describeOutcome(outcome)}`);
             }

@@ -10,7 +10,7 @@ import { CONFIG_TITLES, DATABASE_CONFIGS, type ConfigName, type Universe } from 
 export function summary(universe: string, config: ConfigName, r: HuntResult): string {
   const refusals = [...r.refusals].map(([reason, n]) => `${n} × ${reason}`).join('; ');
   const budget = r.interrupted ? ' (stopped by the time budget, DIFF_TIME_MS)' : '';
-  return `[differential] ${universe} / ${config}: ${r.sequences} sequences${budget}, ${r.requests} requests, ${r.failures} failing as in the original (rolled back)${refusals ? `, refused as allowed: ${refusals}` : ''}`;
+  return `[differential] ${universe} / ${config}: ${r.sequences} sequences run (shrinking included)${budget}, ${r.requests} requests, ${r.failures} failing as in the original (rolled back)${refusals ? `, refused as allowed: ${refusals}` : ''}`;
 }
 
 async function runOne(universe: Universe<unknown>, config: ConfigName, options: DiffOptions, database?: ScratchDatabase): Promise<void> {

@@ -36,10 +36,11 @@ export interface Universe<R> {
   describe(service: Service, request: R): string[];
   /**
    * Why the run-time may refuse this request under `config` (the issue that allows it), or undefined
-   * when the request must work exactly as in the original. A refusal is acceptable only when the
-   * request fails and leaves the state exactly as before.
+   * when the request must work exactly as in the original. `before` is a copy of the original's state
+   * before the request (the universe may run the request on it to see what each call would do). A
+   * refusal is acceptable only when the request fails and leaves the state exactly as before.
    */
-  mayRefuse(request: R, config: ConfigName): string | undefined;
+  mayRefuse(request: R, config: ConfigName, before: Service): string | undefined;
   /** Requests, for fast-check. */
   requests: fc.Arbitrary<R>;
   /**
