@@ -4,6 +4,7 @@
 import type { Service, Universe } from '../harness/universe.js';
 import { graphRequests, type Call, type GraphRequest } from './arbitraries.js';
 import { Shelf, Store } from './classes.js';
+import { GRAPH_EXAMPLES } from './examples.js';
 import { InjectedFailure, Item } from './item.js';
 import { pick, reach } from './reach.js';
 import { runStep } from './steps.js';
@@ -85,6 +86,7 @@ export const graphUniverse = (excluded: ReadonlySet<string>): Universe<GraphRequ
   // run-time-level universe does not run): no run-time refusal is acceptable.
   mayRefuse: () => undefined,
   requests: graphRequests(excluded),
+  examples: GRAPH_EXAMPLES,
   simplify(request) {
     const simpler: GraphRequest[] = [];
     if (request.throwAfter) simpler.push({ ...request, throwAfter: false });

@@ -64,6 +64,8 @@ export async function hunt<R>(universe: Universe<R>, config: ConfigName, options
     seed: options.seed,
     path: options.path,
     endOnFailure: options.path !== undefined,
+    // The reproductions first; not in a focused run, which may have left out what they use.
+    examples: options.excluded.size === 0 && options.path === undefined ? universe.examples?.map((e) => [[...e]] as [Command<R>[]]) : undefined,
     interruptAfterTimeLimit: options.timeLimitMs > 0 ? options.timeLimitMs : undefined,
   });
   result.interrupted = details.interrupted;

@@ -48,6 +48,8 @@ export interface Universe<R> {
    * is seen through its public methods only (they are invisible to the comparator by design).
    */
   observe?(service: Service): unknown;
+  /** Known reproductions (the issue's), run before the random sequences of every unfocused run. */
+  examples?: readonly Command<R>[][];
   /** Simpler variants of a request (one call fewer, no injected failure), for minimizing a failure. */
   simplify?(request: R): R[];
 }

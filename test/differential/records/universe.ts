@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { DATABASE_CONFIGS, type Universe } from '../harness/universe.js';
 import { callCode, runCall, writesOutsideMappedMethods, type Id, type Name, type RecordsCall } from './calls.js';
+import { RECORDS_EXAMPLES } from './examples.js';
 import { recordsMapping, TABLES } from './mapping.js';
 import { Records, Tallies } from './records.js';
 
@@ -112,6 +113,7 @@ export const recordsUniverse = (excluded: ReadonlySet<string>): Universe<Records
     return undefined;
   },
   requests: requests(excluded),
+  examples: RECORDS_EXAMPLES,
   simplify(request) {
     const simpler: RecordsRequest[] = [];
     if (request.throwAfter) simpler.push({ ...request, throwAfter: false });
