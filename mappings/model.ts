@@ -63,7 +63,7 @@ export interface DatabaseRecovery {
 
 /** What a value bound into or read from a column is in JavaScript. */
 export interface ColumnType {
-  kind: 'string' | 'number' | 'boolean' | 'bigint' | 'date' | 'json' | 'unknown';
+  kind: 'string' | 'number' | 'boolean' | 'bigint' | 'date' | 'json' | 'set' | 'map' | 'unknown';
   /** null is one of its values. */
   nullable?: boolean;
   /** undefined is one of its values (an optional parameter): SQL NULL comes back as undefined unless null is too. */

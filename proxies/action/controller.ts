@@ -213,9 +213,10 @@ export class ActionController {
     const context = running.action.context;
     graph.current = context;
     try {
+      graph.settleImages();
+      const parts = running.proxies.map((p) => p.commitA(running.action));
       graph.reconcile();
       graph.checkSharing();
-      const parts = running.proxies.map((p) => p.commitA(running.action));
       replicator?.requestEnded(context);
       if (context.refusal) throw context.refusal;
       if (last) {

@@ -178,7 +178,7 @@ export type WireChange =
   | { t: 'setAdd'; o: number; v: Encoded }
   | { t: 'setDelete'; o: number; v: Encoded }
   | { t: 'setClear'; o: number }
-  | { t: 'date'; o: number; v: number }
+  | { t: 'date'; o: number; v: number | 'NaN' }
   | { t: 'proto'; o: number; c: string | null }
   | { t: 'tset'; o: number; i: number; v: Encoded }
   | { t: 'tcopy'; o: number; v: Encoded }
@@ -194,6 +194,12 @@ export function encodeChange(c: Change, classes: ClassRegistry, ids: ObjectIds, 
   const o = ids.idOf(c.target);
   if (o === undefined) throw new Error('A state change targets an object outside the state graph; this is a bug in the replication proxy.');
   const value = (v: unknown) => encode(v, classes, { ids, sent: sentInFull });
+  // What a change takes out was on every replica before it: named by id even if it has left the graph
+  // since (and so is no longer counted as known to them).
+  const removed = (v: unknown) => {
+    const id = typeof v === 'object' && v !== null ? ids.idOf(v) : undefined;
+    return id !== undefined ? ({ $: 'r', id } as Encoded) : value(v);
+  };
   const elements = (items: readonly unknown[]) => Array.from({ length: items.length }, (_, i) => (i in items ? value(items[i]) : ENCODED_HOLE));
   switch (c.kind) {
     case 'prop': {
@@ -211,17 +217,17 @@ export function encodeChange(c: Change, classes: ClassRegistry, ids: ObjectIds, 
     case 'mapSet':
       return { t: 'mapSet', o, k: value(c.key), v: value(c.value) };
     case 'mapDelete':
-      return { t: 'mapDelete', o, k: value(c.key) };
+      return { t: 'mapDelete', o, k: removed(c.key) };
     case 'mapClear':
       return { t: 'mapClear', o };
     case 'setAdd':
       return { t: 'setAdd', o, v: value(c.value) };
     case 'setDelete':
-      return { t: 'setDelete', o, v: value(c.value) };
+      return { t: 'setDelete', o, v: removed(c.value) };
     case 'setClear':
       return { t: 'setClear', o };
     case 'date':
-      return { t: 'date', o, v: c.value };
+      return { t: 'date', o, v: Number.isNaN(c.value) ? 'NaN' : c.value };
     case 'proto':
       return { t: 'proto', o, c: prototypeName(c.after, classes) };
     case 'tset':
@@ -300,7 +306,7 @@ export function changeFromWire(c: WireChange, classes: ClassRegistry, ids: Objec
     case 'setClear':
       return { kind: 'setClear', target: target as Set<unknown>, previous: [...setValues.call(target as Set<unknown>)] };
     case 'date':
-      return { kind: 'date', target: target as Date, previous: (target as Date).getTime(), value: c.v };
+      return { kind: 'date', target: target as Date, previous: Date.prototype.getTime.call(target), value: c.v === 'NaN' ? NaN : c.v };
     case 'proto':
       return { kind: 'proto', target, before: Object.getPrototypeOf(target) as object | null, after: prototypeFromName(c.c, classes) };
     case 'tset': {

@@ -130,6 +130,12 @@ for (const name of DATE_SETTERS) {
   };
 }
 
+/** Marks the run-time's own methods on a watched object (a test comparing state with the original skips them). */
+const WATCH = Symbol.for('durability-compiler.watch');
+for (const methods of [mapMethods, setMethods, dateMethods] as Record<string | symbol, unknown>[]) {
+  for (const key of Reflect.ownKeys(methods)) Object.defineProperty(methods[key as string], WATCH, { value: true });
+}
+
 const KEYS = {
   map: new Set<string | symbol>(Reflect.ownKeys(mapMethods)),
   set: new Set<string | symbol>(Reflect.ownKeys(setMethods)),
@@ -154,6 +160,29 @@ export function instrument(graph: StateGraph, object: object, kind: 'map' | 'set
   instrumentationKeys.set(object, KEYS[kind]);
   graphOf.set(object, graph);
   return true;
+}
+
+/**
+ * A frozen or sealed Map, Set or Date cannot carry methods of its own: it is followed through a proxy
+ * instead (its reads and writes go through the same methods, called on the real object). Built-ins see
+ * that proxy as a stranger, as they would any proxy: only such objects pay that.
+ */
+export function watchThroughProxy(graph: StateGraph, object: object): void {
+  graphOf.set(object, graph);
+}
+
+/** Whether the object carries the run-time's methods itself (else it is followed through a proxy). */
+export function watchedInPlace(object: object): boolean {
+  return instrumentationKeys.has(object);
+}
+
+/** What the proxy of a frozen Map, Set or Date hands out for `key`: the run-time's method, or the object's own. */
+export function collectionMember(raw: object, kind: 'map' | 'set' | 'date', key: string | symbol): unknown {
+  const methods = kind === 'map' ? mapMethods : kind === 'set' ? setMethods : dateMethods;
+  const own = (methods as Record<string | symbol, (...a: unknown[]) => unknown>)[key as string];
+  if (own) return own.bind(raw);
+  const value = Reflect.get(raw, key, raw) as unknown;
+  return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(raw) : value;
 }
 
 function out(graph: StateGraph | undefined, value: unknown): unknown {

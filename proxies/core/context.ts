@@ -1,7 +1,7 @@
 // One atomic action's record of what it changed (a request, or all the requests of a transaction),
 // shared by every state object it reaches: one chronological log, so undo and shipping see changes in
 // the order they happened whichever state objects they touched.
-import type { Change } from './changes.js';
+import type { Change, TypedArray } from './changes.js';
 
 export class ActionContext {
   /** Every change, oldest first. */
@@ -18,6 +18,8 @@ export class ActionContext {
    */
   readonly fresh: object[] = [];
   readonly isFresh = new Set<object>();
+  /** Typed arrays of state read in this request, with their bytes as last compared (see StateGraph.image). */
+  readonly images = new Map<TypedArray, TypedArray>();
   /** Objects that joined a state object while another held them (see StateGraph.checkSharing). */
   readonly shared: object[] = [];
   /** The children each fresh object had when it joined, as counted (see StateGraph.reconcile). */
@@ -49,6 +51,7 @@ export class ActionContext {
 
   /** The request ended: its fresh objects are ordinary state from now on. */
   endRequest(): void {
+    this.images.clear();
     this.fresh.length = 0;
     this.isFresh.clear();
     this.counted.clear();

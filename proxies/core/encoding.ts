@@ -8,7 +8,7 @@
 // once and referred back to, so shared references and cycles survive too.
 import type { ObjectIds } from './object-ids.js';
 import { rawOf } from './raw.js';
-import { descriptorFor, extraKeys, flagsOf, isIndexKey, trackedKind, type TrackedKind } from './values.js';
+import { applyIntegrityLevel, descriptorFor, extraKeys, flagsOf, integrityLevel, isIndexKey, trackedKind, type TrackedKind } from './values.js';
 
 /** A JSON value, as sent. */
 export type Encoded = null | boolean | number | string | Encoded[] | { [key: string]: Encoded };
@@ -127,7 +127,7 @@ class Encoder {
     const kind = trackedKind(v);
     switch (kind) {
       case 'date':
-        return this.withExtras({ [TAG]: 'd', v: (v as Date).getTime() }, v, kind);
+        return this.withExtras({ [TAG]: 'd', v: timeOf(v as Date) }, v, kind);
       case 'array':
         return this.array(v as unknown[]);
       case 'map': {
@@ -241,7 +241,6 @@ class Encoder {
           `Cannot send the accessor property '${String(key)}' (a getter or setter defined on the object itself, not on its class): a replica cannot receive functions. Define it on a class of the service, or keep a data property.`,
         );
       }
-      if (this.options.lenient && !d.enumerable) continue;
       const flags = flagsOf(d);
       out.push(flags === 0 ? [encodedKey, this.walk(d.value)] : [encodedKey, this.walk(d.value), flags]);
     }
@@ -277,8 +276,12 @@ class Encoder {
   }
 }
 
-/** Decodes what `encode` produced; with `ids`, registers every object under the id it was sent with. */
-export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds): unknown {
+/**
+ * Decodes what `encode` produced; with `ids`, registers every object under the id it was sent with, but
+ * `keep`: that id stays with the object that has it (a reset decodes an object's new content into a
+ * stand-in, then copies it over: references to the object inside that content must find the object).
+ */
+export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds, keep?: number): unknown {
   const local: object[] = [];
   const walk = (e: Encoded): unknown => {
     if (e === null || typeof e !== 'object') return e;
@@ -286,7 +289,7 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
     const tag = e[TAG];
     const id = typeof e.id === 'number' ? e.id : undefined;
     const created = <T extends object>(o: T): T => {
-      if (ids && id !== undefined && id >= 0) ids.register(o, id);
+      if (ids && id !== undefined && id >= 0 && id !== keep) ids.register(o, id);
       else if (!ids) local.push(o);
       return o;
     };
@@ -315,7 +318,7 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
         return target;
       }
       case 'd':
-        return finish(created(new Date(e.v as number)));
+        return finish(created(new Date(e.v === 'NaN' ? NaN : (e.v as number))));
       case 'a': {
         const out = created([] as unknown[]);
         if (Array.isArray(e.e)) {
@@ -412,17 +415,18 @@ function defineField(target: Record<string, unknown>, key: string, value: unknow
   else target[key] = value;
 }
 
+/** A Date's time for JSON: an invalid Date's NaN as 'NaN' (JSON would make it null, which is time 0). */
+export function timeOf(date: Date): Encoded {
+  const time = Date.prototype.getTime.call(date);
+  return Number.isNaN(time) ? 'NaN' : time;
+}
+
 function integrityOf(v: object): Encoded | undefined {
-  if (Object.isExtensible(v)) return undefined;
-  if (Object.isFrozen(v)) return 'f';
-  if (Object.isSealed(v)) return 's';
-  return 'n';
+  return integrityLevel(v);
 }
 
 function applyIntegrity(o: object, level: string): void {
-  if (level === 'f') Object.freeze(o);
-  else if (level === 's') Object.seal(o);
-  else Object.preventExtensions(o);
+  applyIntegrityLevel(o, level === 'f' || level === 's' ? level : 'n');
 }
 
 const WELL_KNOWN = new Map<symbol, string>(

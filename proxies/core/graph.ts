@@ -10,8 +10,8 @@ import { ActionContext } from './context.js';
 import { ObjectIds } from './object-ids.js';
 import { DurabilityRefusal, StateOutsideActionError } from './refusals.js';
 import { childrenOf, copyContent, restoreArray, sparseCopy, trackedKind, untrackableReason, type TrackedKind } from './values.js';
-import { instrument } from './collections.js';
-import { proxyHandlers, shadowTargetFor } from './membrane.js';
+import { instrument, watchedInPlace, watchThroughProxy } from './collections.js';
+import { fillShadow, proxyHandlers, shadowTargetFor } from './membrane.js';
 
 /** What the graph asks of the durability proxy of each state object. */
 export interface StateOwner {
@@ -94,21 +94,52 @@ export class StateGraph {
   out(value: unknown): unknown {
     if (typeof value !== 'object' || value === null || isStateProxy(value)) return value;
     const kind = trackedKind(value);
-    if (kind === undefined || kind === 'map' || kind === 'set' || kind === 'date') return value;
+    if (kind === undefined) return value;
+    if (kind === 'typed') return this.image(value as TypedArray);
+    if ((kind === 'map' || kind === 'set' || kind === 'date') && (watchedInPlace(value) || !this.isMember(value))) return value;
     if (this.current?.isFresh.has(value)) return value;
     return this.proxyFor(value, kind);
+  }
+
+  /**
+   * A typed array of state, handed out as it is (built-ins must see the real thing: ArrayBuffer.isView,
+   * TextDecoder, a hash's update). Its bytes as first read in the request are kept, and what changed since
+   * is found by comparing (settleImages): at the end of the request, around calls that must see it.
+   */
+  private image(typed: TypedArray): TypedArray {
+    const context = this.current;
+    if (context && !this.isQuiet && this.isMember(typed) && !context.images.has(typed)) context.images.set(typed, copyTyped(typed));
+    return typed;
+  }
+
+  /**
+   * Typed arrays read in this request whose bytes differ from their image: each change is made a
+   * change of the log (checked by the mechanisms that hold it, as any change is), and the image renewed.
+   */
+  settleImages(): void {
+    const context = this.current;
+    if (!context || this.isQuiet) return;
+    for (const [typed, image] of context.images) {
+      if (sameBytes(image, typed)) continue;
+      const members = this.membersOf(typed);
+      for (const s of members) this.owners[s]!.beforeChange(context);
+      const value = copyTyped(typed);
+      this.log(context, { kind: 'tcopy', target: typed, previous: image, value }, members);
+      context.images.set(typed, copyTyped(typed));
+    }
   }
 
   /** The proxy of a graph object (made once: one identity per object). */
   proxyFor(raw: object, kind: TrackedKind | undefined = trackedKind(raw)): object {
     const existing = this.proxies.get(raw);
     if (existing) return existing;
-    if (kind === 'map' || kind === 'set' || kind === 'date' || kind === undefined) return raw;
-    const shadow = shadowTargetFor(raw, kind, this);
+    if (kind === undefined || kind === 'typed' || ((kind === 'map' || kind === 'set' || kind === 'date') && watchedInPlace(raw))) return raw;
+    const shadow = shadowTargetFor(raw, kind);
     const proxy = new Proxy(shadow ?? raw, this.handlers[kind]);
     if (shadow) this.shadowed.set(shadow, raw);
     this.proxies.set(raw, proxy);
     registerProxy(proxy, raw);
+    if (shadow) fillShadow(raw, shadow, this);
     return proxy;
   }
 
@@ -158,8 +189,10 @@ export class StateGraph {
    */
   private inc(value: unknown, state: number, journal: object[]): void {
     const stack: unknown[] = [value];
+    const replicated = this.owners[state]!.replicated;
     while (stack.length > 0) {
       const v = rawOf(stack.pop());
+      if (typeof v === 'function' && replicated && !this.isQuiet) throw this.refuse(new DurabilityRefusal('DUR3004', `Replicated state object '${this.owners[state]!.name}' cannot hold a function (${v.name || 'anonymous'}): a backup cannot be sent one. Keep functions out of replicated state (DUR2022).`));
       if (typeof v !== 'object' || v === null) continue;
       const kind = trackedKind(v);
       if (kind === undefined) {
@@ -172,14 +205,59 @@ export class StateGraph {
       this.setCount(v, state, count + 1);
       journal.push(v);
       if (count > 0) continue;
-      if (kind === 'map' || kind === 'set' || kind === 'date') {
-        if (!instrument(this, v, kind) && !this.isQuiet) throw this.refuse(new DurabilityRefusal('DUR3004', `State object '${this.owners[state]!.name}' cannot hold a frozen ${kind === 'date' ? 'Date' : kind === 'map' ? 'Map' : 'Set'}: its changes could not be followed. Freeze it after copying, or do not freeze it.`));
+      if ((kind === 'map' || kind === 'set' || kind === 'date') && !instrument(this, v, kind)) watchThroughProxy(this, v);
+      if (replicated) {
+        if (!this.isQuiet) {
+          const why = this.unsendable(v, kind);
+          if (why) throw this.refuse(new DurabilityRefusal('DUR3004', `Replicated state object '${this.owners[state]!.name}' cannot hold ${why}.`));
+        }
+        this.ids.assign(v);
       }
-      if (this.owners[state]!.replicated) this.ids.assign(v);
       if (this.current && !this.isQuiet && this.membersOf(v).length > 1) this.current.shared.push(v);
       const children = childrenOf(v, kind);
       if (!everMember && this.current && !this.isQuiet) this.current.markFresh(v, children.map(rawOf));
       for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
+    }
+  }
+
+  /** The classes of the service (a replicated object may hold instances of these, by name). */
+  classes: ReadonlyMap<string, unknown> | undefined;
+
+  /**
+   * Why an object cannot join a replicated graph (every replica must be able to rebuild it from what is
+   * sent), or undefined: a Symbol() key, a getter or setter of its own, an instance of a class outside
+   * the service.
+   */
+  private unsendable(v: object, kind: TrackedKind): string | undefined {
+    for (const key of Reflect.ownKeys(v)) {
+      if (typeof key === 'symbol' && Symbol.keyFor(key) === undefined && !WELL_KNOWN_SYMBOLS.has(key)) {
+        return `a property keyed by ${String(key)} (a symbol made with Symbol() is unique to its process: a replica could not name it; use Symbol.for('…') or a string)`;
+      }
+      const d = Reflect.getOwnPropertyDescriptor(v, key);
+      if (d && !('value' in d) && !(kind === 'map' || kind === 'set' || kind === 'date')) {
+        return `an object with a getter or setter of its own ('${String(key)}': a replica cannot be sent functions; define it on a class of the service)`;
+      }
+    }
+    if (kind === 'object' && this.classes) {
+      const proto = Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null;
+      if (proto !== null && proto !== Object.prototype) {
+        const ctor = proto.constructor;
+        if (!ctor?.name || this.classes.get(ctor.name) !== ctor) return `an instance of ${ctor?.name ?? 'an anonymous class'}, which is not one of the service's classes`;
+      }
+    }
+    return undefined;
+  }
+
+  /** A property a replicated object is given must be one a replica can be sent (see unsendable). */
+  private checkSendableProperty(key: string | symbol, after: PropertyDescriptor | undefined, members: number[]): void {
+    const replicated = members.find((s) => this.owners[s]!.replicated);
+    if (replicated === undefined) return;
+    const name = this.owners[replicated]!.name;
+    if (typeof key === 'symbol' && Symbol.keyFor(key) === undefined && !WELL_KNOWN_SYMBOLS.has(key)) {
+      throw this.refuse(new DurabilityRefusal('DUR3004', `Replicated state object '${name}' cannot hold a property keyed by ${String(key)}: a symbol made with Symbol() is unique to its process, so a replica could not name it. Use Symbol.for('…') (a registered symbol) or a string key.`));
+    }
+    if (after && !('value' in after)) {
+      throw this.refuse(new DurabilityRefusal('DUR3004', `Replicated state object '${name}' cannot hold the getter or setter '${String(key)}' defined on an object itself: a replica cannot be sent functions. Define it on a class of the service.`));
     }
   }
 
@@ -220,6 +298,7 @@ export class StateGraph {
     }
     const context = this.admit(target, members);
     if (!context) return apply();
+    if (change.kind === 'prop') this.checkSendableProperty(change.key, change.after, members);
     const added = valuesAdded(change);
     const journals: [number, object[]][] = [];
     let result: R;
@@ -273,26 +352,6 @@ export class StateGraph {
       }
       for (const s of members) for (const v of valuesRemoved(change)) this.dec(v, s);
       if (context) this.log(context, change, members);
-    }
-    if (failure) throw failure.error;
-    return result as R;
-  }
-
-  /** A typed array's whole content before and after `apply` (set, fill, sort, reverse, copyWithin). */
-  rewriteTyped<R>(target: TypedArray, apply: () => R): R {
-    const members = this.membersOf(target);
-    const context = this.isQuiet ? undefined : this.admit(target, members);
-    if (!context) return apply();
-    const previous = copyTyped(target);
-    let failure: { error: unknown } | undefined;
-    let result: R | undefined;
-    try {
-      result = apply();
-    } catch (error) {
-      failure = { error };
-    }
-    if (!Buffer.from(previous.buffer, previous.byteOffset, previous.byteLength).equals(Buffer.from(target.buffer, target.byteOffset, target.byteLength))) {
-      this.log(context, { kind: 'tcopy', target, previous, value: copyTyped(target) }, members);
     }
     if (failure) throw failure.error;
     return result as R;
@@ -385,6 +444,9 @@ export class StateGraph {
   /** Undoes the changes of `context` from log position `from` on, newest first, and forgets them. */
   undo(context: ActionContext, from = 0): void {
     this.quietly(() => {
+      // Typed arrays changed since they were last compared: back to those bytes first.
+      for (const [typed, image] of context.images) if (!sameBytes(image, typed)) typed.set(image as unknown as ArrayLike<number | bigint>);
+      context.images.clear();
       for (let i = context.log.length - 1; i >= from; i--) {
         const change = context.log[i]!;
         const members = this.membersOf(change.target);
@@ -455,6 +517,18 @@ export class StateGraph {
       const { added, removed } = multisetDifference(before, now);
       this.account(members, added, removed);
     }
+  }
+
+  /**
+   * Fresh objects become ordinary state (counted, then reached through proxies like everything else).
+   * At the end of a request, and around a repeated call: a backup re-running the call must find the
+   * same objects fresh as the primary did (those the call makes), or the two would record differently.
+   */
+  endFreshness(): void {
+    const context = this.current;
+    if (!context) return;
+    this.reconcile(0);
+    context.endRequest();
   }
 
   /**
@@ -576,6 +650,16 @@ function multisetDifference(before: unknown[], now: unknown[]): { added: unknown
   const removed: unknown[] = [];
   for (const [v, n] of counts) for (let i = 0; i < n; i++) removed.push(v);
   return { added, removed };
+}
+
+const WELL_KNOWN_SYMBOLS = new Set<symbol>(
+  Object.getOwnPropertyNames(Symbol)
+    .map((name) => (Symbol as unknown as Record<string, unknown>)[name])
+    .filter((v): v is symbol => typeof v === 'symbol'),
+);
+
+function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
 }
 
 function sameElements(a: unknown[], b: unknown[]): boolean {

@@ -1,4 +1,5 @@
-// The JS Proxy traps in front of plain objects, class instances, arrays and typed arrays in state.
+// The JS Proxy traps in front of plain objects, class instances and arrays in state (and a frozen Map,
+// Set or Date, which cannot be watched in place).
 // Reads pass through (nested objects come out behind their own proxy, so a change anywhere below a state
 // object is seen); every write is made on the real object through the graph, which checks it, counts
 // what it adds and removes, and logs it with what it replaced. Writes are made by the engine's own
@@ -6,18 +7,18 @@
 // the same errors. A frozen object's proxy stands on a frozen stand-in target holding proxies of its
 // children, as the language's Proxy invariants require; writes below it are still seen.
 import type { StateGraph } from './graph.js';
+import { collectionMember } from './collections.js';
 import { rawOf } from './raw.js';
 import { DurabilityRefusal } from './refusals.js';
-import { isIndexKey, type TrackedKind } from './values.js';
+import { applyIntegrityLevel, integrityLevel, isIndexKey, type TrackedKind } from './values.js';
 
 const ARRAY_SPLICES = new Set(['push', 'pop', 'shift', 'unshift', 'splice']);
 const ARRAY_REWRITES = new Set(['sort', 'reverse', 'fill', 'copyWithin']);
 const ARRAY_SEARCHES = new Set(['indexOf', 'lastIndexOf', 'includes']);
-const TYPED_REWRITES = new Set(['set', 'fill', 'copyWithin', 'sort', 'reverse']);
 const ArrayProto = Array.prototype as unknown as Record<string, (...args: unknown[]) => unknown>;
 const ObjectProto = Object.prototype as unknown as Record<string | symbol, unknown>;
 
-type Kind = Exclude<TrackedKind, 'map' | 'set' | 'date'>;
+type Kind = Exclude<TrackedKind, 'typed'>;
 
 export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<object>> {
   const cached = new WeakMap<object, Map<string, (...args: unknown[]) => unknown>>();
@@ -106,17 +107,7 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
 
   const get = (target: object, key: string | symbol, receiver: object, kind: Kind): unknown => {
     const raw = graph.real(target);
-    if (kind === 'typed') {
-      const value = Reflect.get(raw, key, raw) as unknown;
-      if (typeof value !== 'function') return value;
-      if (typeof key === 'string' && TYPED_REWRITES.has(key)) {
-        return cache(raw, key, () => (...args: unknown[]) => {
-          graph.rewriteTyped(raw as never, () => (value as (...a: unknown[]) => unknown).apply(raw, args.map(rawOf)));
-          return key === 'set' ? undefined : receiver;
-        });
-      }
-      return cache(raw, typeof key === 'string' ? key : String(key), () => (value as (...a: unknown[]) => unknown).bind(raw));
-    }
+    if (kind === 'map' || kind === 'set' || kind === 'date') return collectionMember(raw, kind, key);
     const value = Reflect.get(raw, key, receiver) as unknown;
     if (typeof value === 'function') {
       if (kind === 'array' && typeof key === 'string' && value === ArrayProto[key]) {
@@ -148,23 +139,13 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
     return receiver;
   };
 
-  const typedSet = (target: object, key: string | symbol, value: unknown, receiver: object): boolean => {
-    const raw = graph.real(target) as never as { [i: number]: number | bigint; length: number };
-    if (receiver !== graph.proxyFor(raw as object) || !isIndexKey(key)) return common.set!(target, key, value, receiver);
-    const index = Number(key);
-    if (index >= raw.length) return true; // a typed array ignores it
-    const change = { kind: 'tset' as const, target: raw as never, index, previous: raw[index]!, value: raw[index]! };
-    graph.mutate(raw as object, change, () => {
-      raw[index] = value as number;
-      change.value = raw[index]!;
-    });
-    return true;
-  };
-
   return {
     object: { ...common, get: (t, k, r) => get(t, k, r, 'object') },
     array: { ...common, get: (t, k, r) => get(t, k, r, 'array') },
-    typed: { ...common, get: (t, k, r) => get(t, k, r, 'typed'), set: typedSet },
+    // Only a frozen or sealed Map, Set or Date is behind a proxy (see collections.ts).
+    map: { ...common, get: (t, k, r) => get(t, k, r, 'map') },
+    set: { ...common, get: (t, k, r) => get(t, k, r, 'set') },
+    date: { ...common, get: (t, k, r) => get(t, k, r, 'date') },
   };
 }
 
@@ -212,27 +193,33 @@ function outDescriptor(graph: StateGraph, d: PropertyDescriptor): PropertyDescri
 /**
  * A frozen, sealed or non-extensible object, or one with read-only non-configurable properties, cannot
  * stand behind a Proxy that hands out its children behind proxies (the language requires such properties
- * to read as they are on the target). Its proxy gets a stand-in target instead: same prototype, the same
- * properties holding proxies of the children, the same integrity. Undefined when none is needed.
+ * to read as they are on the target). Its proxy gets a stand-in target instead: same kind, same
+ * prototype, the same properties holding proxies of the children, the same integrity (filled by
+ * fillShadow once the proxy exists: a child may be the object itself). Undefined when none is needed.
  */
-export function shadowTargetFor(raw: object, kind: Kind, graph: StateGraph): object | undefined {
-  if (kind === 'typed') return undefined;
-  const keys = Reflect.ownKeys(raw);
+export function shadowTargetFor(raw: object, kind: Kind): object | undefined {
+  if (kind === 'map' || kind === 'set' || kind === 'date') {
+    // A stand-in of the same kind keeps `instanceof` and the integrity checks right.
+    const stand = kind === 'map' ? new Map() : kind === 'set' ? new Set() : new Date(0);
+    Object.setPrototypeOf(stand, Object.getPrototypeOf(raw) as object | null);
+    return stand;
+  }
   const needed =
     !Object.isExtensible(raw) ||
-    keys.some((k) => {
+    Reflect.ownKeys(raw).some((k) => {
       const d = Reflect.getOwnPropertyDescriptor(raw, k)!;
       return !d.configurable && (!('value' in d) || !d.writable);
     });
   if (!needed) return undefined;
-  const shadow: object = Array.isArray(raw) ? [] : Object.create(Object.getPrototypeOf(raw) as object | null);
-  for (const key of keys) {
+  return Array.isArray(raw) ? [] : Object.create(Object.getPrototypeOf(raw) as object | null);
+}
+
+/** The stand-in gets the real object's properties (children behind their proxies) and integrity. */
+export function fillShadow(raw: object, shadow: object, graph: StateGraph): void {
+  for (const key of Reflect.ownKeys(raw)) {
     const d = Reflect.getOwnPropertyDescriptor(raw, key)!;
-    const copy = 'value' in d && typeof d.value === 'object' && d.value !== null ? { ...d, value: graph.proxyFor(d.value) } : d;
+    const copy = 'value' in d && typeof d.value === 'object' && d.value !== null ? { ...d, value: graph.proxyFor(rawOf(d.value)) } : d;
     Object.defineProperty(shadow, key, copy);
   }
-  if (Object.isFrozen(raw)) Object.freeze(shadow);
-  else if (Object.isSealed(raw)) Object.seal(shadow);
-  else if (!Object.isExtensible(raw)) Object.preventExtensions(shadow);
-  return shadow;
+  applyIntegrityLevel(shadow, integrityLevel(raw));
 }

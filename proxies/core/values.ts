@@ -162,7 +162,30 @@ export function copyContent(target: object, source: object): void {
   }
   for (const key of userKeys(target)) if (Reflect.getOwnPropertyDescriptor(target, key)?.configurable) Reflect.deleteProperty(target, key);
   for (const key of userKeys(source)) Object.defineProperty(target, key, Reflect.getOwnPropertyDescriptor(source, key)!);
-  if (Object.isFrozen(source)) Object.freeze(target);
-  else if (Object.isSealed(source)) Object.seal(target);
-  else if (!Object.isExtensible(source)) Object.preventExtensions(target);
+  applyIntegrityLevel(target, integrityLevel(source));
+}
+
+/**
+ * How far an object is locked: 'f' frozen, 's' sealed, 'n' not extensible, undefined otherwise. By the
+ * language's definition (every property non-configurable, and for frozen every data property read-only);
+ * V8's Object.isFrozen says an empty sealed array is frozen although its length is writable.
+ */
+export function integrityLevel(object: object): 'f' | 's' | 'n' | undefined {
+  if (Object.isExtensible(object)) return undefined;
+  let sealed = true;
+  let frozen = true;
+  for (const key of Reflect.ownKeys(object)) {
+    const d = Reflect.getOwnPropertyDescriptor(object, key)!;
+    if (d.configurable) sealed = frozen = false;
+    if ('value' in d && d.writable) frozen = false;
+    if (!sealed) break;
+  }
+  return frozen ? 'f' : sealed ? 's' : 'n';
+}
+
+/** Locks `object` as `level` says (see integrityLevel). */
+export function applyIntegrityLevel(object: object, level: 'f' | 's' | 'n' | undefined): void {
+  if (level === 'f') Object.freeze(object);
+  else if (level === 's') Object.seal(object);
+  else if (level === 'n') Object.preventExtensions(object);
 }

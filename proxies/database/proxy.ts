@@ -96,11 +96,15 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
   protected override runCall(record: ActionRecord, call: CallRecord, run: () => unknown): unknown {
     const context = record.context;
     const state = this.stateOf(context);
+    this.graph.settleImages(); // typed arrays changed before this call: outside any mapped call
     this.checkFreshUnchanged(context, state);
     const frame = { method: call.method, mapped: this.statements.has(call.method) };
     const startDigest = this.graph.freshDigest(this.index);
     this.running.push(frame);
-    const leave = () => this.running.splice(this.running.indexOf(frame), 1);
+    const leave = () => {
+      this.graph.settleImages(); // typed arrays changed by the call, inside it
+      this.running.splice(this.running.indexOf(frame), 1);
+    };
     let result: unknown;
     try {
       result = run();
@@ -209,6 +213,11 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
   override abortA(action: Parameters<RecordingProxy['abortA']>[0]): void {
     this.checks.delete(action.context.id);
     super.abortA(action);
+  }
+
+  override rollbackToA(action: Parameters<RecordingProxy['rollbackToA']>[0], savepoint: unknown): void {
+    this.checks.delete(action.context.id); // what the failed request's calls bound is gone with it
+    super.rollbackToA(action, savepoint);
   }
 
   private stateOf(context: ActionContext): DatabaseActionState {

@@ -23,10 +23,19 @@ export function toBindable(value: unknown, dialect: Dialect): unknown {
   if (value instanceof Date) return dialect === 'sqlite' ? value.getTime() : value;
   if (Buffer.isBuffer(value)) return value;
   if (value instanceof Uint8Array) return Buffer.from(value);
-  if (value instanceof Map || value instanceof Set || value instanceof WeakMap || value instanceof WeakSet) {
-    throw new DurabilityRefusal('DUR3004', `a ${value.constructor.name} cannot be stored in a column as it is (its JSON would be {}). Bind its entries as rows of their own, or store [...value] as JSON.`);
+  if (value instanceof WeakMap || value instanceof WeakSet) {
+    throw new DurabilityRefusal('DUR3004', `a ${value.constructor.name} cannot be stored in a column: its entries cannot be enumerated.`);
   }
-  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  // A Set as the JSON array of its members, a Map as the JSON array of its entries (an <apply> parameter
+  // typed Set or Map is given them back as one).
+  if (value instanceof Set || value instanceof Map) return JSON.stringify([...value], json);
+  return JSON.stringify(value, json);
+}
+
+function json(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Set || value instanceof Map) return [...value];
+  return value;
 }
 
 /** A column's value as the `<apply>` parameter's type wants it. */
@@ -70,6 +79,12 @@ export function fromColumn(value: unknown, type: ColumnType | undefined, column:
         if (typeof value === 'string') return JSON.parse(value) as unknown;
         if (Buffer.isBuffer(value)) return JSON.parse(value.toString('utf8')) as unknown;
         return value;
+      case 'set':
+      case 'map': {
+        const items = typeof value === 'string' ? (JSON.parse(value) as unknown) : Buffer.isBuffer(value) ? (JSON.parse(value.toString('utf8')) as unknown) : value;
+        if (!Array.isArray(items)) break;
+        return type.kind === 'set' ? new Set(items) : new Map(items as [unknown, unknown][]);
+      }
       default:
         return value;
     }

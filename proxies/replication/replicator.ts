@@ -10,6 +10,7 @@ import { ActionContext } from '../core/context.js';
 import { decode, encode, encodeMany, EncodingError, type ClassRegistry, type Encoded } from '../core/encoding.js';
 import type { StateGraph } from '../core/graph.js';
 import { ObjectIds } from '../core/object-ids.js';
+import { DurabilityRefusal } from '../core/refusals.js';
 import { rawOf } from '../core/raw.js';
 import type { ReplicatedEntry, ReplicatedUpdate } from '../core/types.js';
 import { childrenOf, trackedKind } from '../core/values.js';
@@ -60,7 +61,11 @@ export class Replicator {
   repeat(proxy: ReplicationProxy, method: string, args: unknown[], context: ActionContext, run: () => unknown): unknown {
     const record = this.recordFor(context);
     if (record.repeating) return run();
+    this.graph.settleImages();
     this.flush(record, context, context.log.length, true);
+    // What the request made so far was just sent in full: from here on it is ordinary state, on the
+    // backup as here (see StateGraph.endFreshness).
+    this.graph.endFreshness();
     const idsBefore = this.graph.ids.next;
     const sentBefore = record.sent.size;
     let encodedArgs: Encoded;
@@ -72,7 +77,6 @@ export class Replicator {
       return run();
     }
     const from = context.log.length;
-    const freshFrom = context.fresh.length;
     record.repeating = true;
     let outcome: ReturnType<typeof recordNondeterminism<unknown>>;
     try {
@@ -85,7 +89,8 @@ export class Replicator {
       return outcome.result;
     }
     for (const object of [...record.sent].slice(sentBefore)) this.rememberEarly(record, object);
-    const digest = this.afterCall(context, from, freshFrom, record);
+    const digest = this.afterCall(context, from, record);
+    this.graph.endFreshness();
     record.entries.push({ call: method, object: proxy.name, args: encodedArgs, ids: idsBefore, ...(outcome.values.length > 0 ? { nd: outcome.values } : {}), digest });
     record.shippedTo = context.log.length;
     if (outcome.error) throw outcome.error.thrown;
@@ -106,7 +111,7 @@ export class Replicator {
     for (const [object, before] of r.early) {
       if (this.peek(object) === before || !this.graph.isMember(object)) continue;
       const id = this.graph.ids.idOf(object)!;
-      resets.push({ t: 'reset', o: id, v: encode(object, this.classes, { ids: this.graph.ids, sent: r.sent, contentOf: object }) });
+      resets.push({ t: 'reset', o: id, v: this.sendable(() => encode(object, this.classes, { ids: this.graph.ids, sent: r.sent, contentOf: object })) });
     }
     if (resets.length > 0) r.entries.push({ changes: resets });
     r.early.clear();
@@ -172,15 +177,28 @@ export class Replicator {
     // Objects sent in full by this encoding: a later change to one of them in the same stretch is in it.
     const sentNow = new Set<object>();
     const changes: WireChange[] = [];
-    for (let i = record.shippedTo; i < to; i++) {
-      const wire = encodeChange(context.log[i]!, this.classes, this.graph.ids, sentNow);
-      if (wire) changes.push(wire);
-    }
+    this.sendable(() => {
+      for (let i = record.shippedTo; i < to; i++) {
+        const wire = encodeChange(context.log[i]!, this.classes, this.graph.ids, sentNow);
+        if (wire) changes.push(wire);
+      }
+    });
     record.shippedTo = to;
     if (changes.length > 0) record.entries.push({ changes });
     for (const object of sentNow) {
       record.sent.add(object);
       if (early) this.rememberEarly(record, object);
+    }
+  }
+
+  /** Runs an encoding of what the request stored: what cannot be sent to the backups refuses the request. */
+  private sendable<T>(encoding: () => T): T {
+    try {
+      return encoding();
+    } catch (error) {
+      // A function, a Symbol() key, an own accessor, an instance of a class outside the service.
+      if (error instanceof EncodingError) throw this.graph.refuse(new DurabilityRefusal('DUR3004', `${error.message} (what this request stored could not be sent to the backups.)`));
+      throw error;
     }
   }
 
@@ -196,17 +214,26 @@ export class Replicator {
     }
   }
 
-  /** An object's content as the replicas would receive it now (nothing assigned or marked). */
+  /**
+   * An object's content as the replicas would receive it now (nothing assigned or marked). What cannot be
+   * sent says so, alike on every replica: the commit's own encoding refuses it.
+   */
   private peek(object: object): string {
-    return JSON.stringify(encode(object, this.classes, { ids: this.graph.ids, peek: true, contentOf: object }));
+    try {
+      return JSON.stringify(encode(object, this.classes, { ids: this.graph.ids, peek: true, contentOf: object }));
+    } catch (error) {
+      if (error instanceof EncodingError) return `unsendable: ${error.message}`;
+      throw error;
+    }
   }
 
   /**
    * After a repeated call, on the primary and on a backup alike: what it attached is known to every
    * replica (each made it), and the digest of what it did, which a backup's re-run must match.
    */
-  private afterCall(context: ActionContext, from: number, freshFrom: number, record: StreamRecord | undefined): string {
-    this.graph.reconcile(freshFrom);
+  private afterCall(context: ActionContext, from: number, record: StreamRecord | undefined): string {
+    this.graph.settleImages();
+    this.graph.reconcile(0);
     const window = context.log.slice(from);
     const made: object[] = [];
     const visit = (value: unknown) => {
@@ -318,7 +345,7 @@ export class Replicator {
           if (error instanceof ReplayDivergence) throw error;
         }
       });
-      const digest = this.afterCall(context, 0, 0, undefined);
+      const digest = this.afterCall(context, 0, undefined);
       if (entry.digest !== undefined && digest !== entry.digest) {
         throw new ReplayDivergence(`re-running ${proxy.name}.${entry.call} here did not make the changes it made on the primary`);
       }
@@ -338,9 +365,8 @@ export class Replicator {
   private reset(id: number, encoded: Encoded): void {
     const existing = this.graph.ids.objectOf(id);
     if (!existing) throw new Error(`Malformed update: object #${id} is unknown on this replica.`);
-    const fresh = decode(encoded, this.classes, this.graph.ids) as object;
-    this.graph.replaceContent(existing, fresh);
-    this.graph.ids.register(existing, id);
+    const content = decode(encoded, this.classes, this.graph.ids, id) as object;
+    this.graph.replaceContent(existing, content);
   }
 
   private proxy(name: string): ReplicationProxy {

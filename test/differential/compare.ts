@@ -8,6 +8,7 @@
 // getter or a proxy trap of the expected side, and it flags a durability proxy found inside a real state
 // graph. Pure: no I/O, no knowledge of the run-time.
 import util from 'node:util';
+import { rawOf } from '../../proxies/core/raw.js';
 
 export interface Divergence {
   /** Where, as a JavaScript expression from the root's name: `store.list[3]`, `store.map.get("k")`. */
@@ -156,8 +157,10 @@ export class GraphComparison {
       const tb = Date.prototype.getTime.call(b);
       return Object.is(ta, tb) ? undefined : diverge(path, 'value', a, b, `Date(${ta})`, `Date(${tb})`);
     }
-    if (kind === 'Map') return this.entries([...(a as Map<unknown, unknown>)], [...(b as Map<unknown, unknown>)], path, true);
-    if (kind === 'Set') return this.entries([...(a as Set<unknown>)].map((v) => [v, v]), [...(b as Set<unknown>)].map((v) => [v, v]), path, false);
+    // The built-in iteration, not the object's own: real state's Maps and Sets are watched in place by the
+    // run-time, whose readers hand out values behind proxies (for the service's code, not for this).
+    if (kind === 'Map') return this.entries([...Map.prototype.entries.call(a as Map<unknown, unknown>)], [...Map.prototype.entries.call(b as Map<unknown, unknown>)], path, true);
+    if (kind === 'Set') return this.entries([...Set.prototype.values.call(a as Set<unknown>)].map((v) => [v, v]), [...Set.prototype.values.call(b as Set<unknown>)].map((v) => [v, v]), path, false);
     if (util.types.isTypedArray(a)) {
       const ea = Array.from(a as unknown as ArrayLike<unknown>);
       const eb = Array.from(b as unknown as ArrayLike<unknown>);
@@ -217,7 +220,10 @@ export class GraphComparison {
       const flagsA = flags(da, this.options.integrity);
       const flagsB = flags(db, this.options.integrity);
       if (flagsA !== flagsB) return diverge(where, 'descriptor', da.value, db.value, flagsA, flagsB);
-      const found = 'value' in da ? this.pair(da.value, db.value, where) : (this.pair(da.get, db.get, `${where} (getter)`) ?? this.pair(da.set, db.set, `${where} (setter)`));
+      // A frozen object the service made with state inside keeps what it was given: the proxy (it cannot
+      // be replaced in a read-only property). It stands for the object behind it, which is compared.
+      const valueB = 'value' in db && util.types.isProxy(db.value) && !db.writable && !db.configurable ? rawOf(db.value) : db.value;
+      const found = 'value' in da ? this.pair(da.value, valueB, where) : (this.pair(da.get, db.get, `${where} (getter)`) ?? this.pair(da.set, db.set, `${where} (setter)`));
       if (found) return found;
     }
     return undefined;
@@ -316,10 +322,23 @@ function flags(d: PropertyDescriptor, integrity: boolean): string {
   return parts.join(', ');
 }
 
-/** Own keys, without a typed array's indices (compared as its contents). */
+/** The mark on the methods the run-time puts on a Map, Set or Date it watches in place (docs/RUNTIME.md). */
+const WATCH = Symbol.for('durability-compiler.watch');
+
+/**
+ * Own keys, without a typed array's indices (compared as its contents), and without the run-time's own
+ * watch on a Map, Set or Date (non-enumerable methods it marks as its own: the object's data is the same).
+ */
 function ownKeys(x: object): PropertyKey[] {
   const keys = Reflect.ownKeys(x);
-  return util.types.isTypedArray(x) ? keys.filter((k) => typeof k !== 'string' || !isIndex(k)) : keys;
+  if (util.types.isTypedArray(x)) return keys.filter((k) => typeof k !== 'string' || !isIndex(k));
+  if (util.types.isMap(x) || util.types.isSet(x) || util.types.isDate(x)) {
+    return keys.filter((k) => {
+      const d = Reflect.getOwnPropertyDescriptor(x, k);
+      return !(d && !d.enumerable && typeof d.value === 'function' && (d.value as unknown as Record<symbol, unknown>)[WATCH] === true);
+    });
+  }
+  return keys;
 }
 
 function isIndex(key: string): boolean {

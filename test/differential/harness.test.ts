@@ -2,6 +2,7 @@
 // nothing, and against stand-ins with one fault each it names that fault; a refusal passes only where
 // the universe allows it and only when the state is as before; a failure is shrunk to its minimum.
 import fc from 'fast-check';
+import { DurabilityRefusal } from '../../proxies/core/refusals.js';
 import { describe, expect, it } from 'vitest';
 import type { Outcome } from '../../proxies/action/controller.js';
 import { hunt } from './harness/hunt.js';
@@ -56,7 +57,7 @@ function standIn(fault: Fault = () => undefined) {
         const verdict = fault(state.box as Box, outcome.kind !== 'ok');
         if (verdict === 'refuse and restore' || verdict === 'refuse and keep') {
           if (verdict === 'refuse and restore') state = before;
-          return { kind: 'service-error', message: 'refused', error: new Error('refused') };
+          return { kind: 'refused', message: 'DUR3001: refused', error: new DurabilityRefusal('DUR3001', 'refused') };
         }
         if (verdict === 'answer 42' && outcome.kind === 'ok') return { kind: 'ok', result: 42 };
         if (verdict === 'another message' && outcome.kind === 'service-error') return { ...outcome, error: new RangeError('something else') };

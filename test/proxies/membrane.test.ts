@@ -29,7 +29,7 @@ class Store {
 const classes: ClassRegistry = new Map<string, new (...args: never[]) => object>([['Store', Store], ['Item', Item]]);
 const canonical = (value: unknown) => JSON.stringify(encode(value, classes));
 
-const owner: StateOwner = { name: 'store', replicated: true, beforeChange: () => {}, aroundCall: (_m, _a, run) => run() };
+const owner: StateOwner = { name: 'store', replicated: true, mechanism: 'replication', beforeChange: () => {}, aroundCall: (_m, _a, run) => run() };
 
 /** A primary's graph and a replica's, kept in step through encoded changes. */
 function setup() {

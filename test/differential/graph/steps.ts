@@ -3,6 +3,10 @@
 // on the object it is given: the plain instance for the original, the durability proxy on the run-time.
 // With a trace, it also writes the operation as one line of JavaScript, its targets resolved.
 import util from 'node:util';
+// What a build gives code that calls the global structuredClone (compiler/generate/import-builtins.ts):
+// the same function, seeing through durability proxies. The original classes get it too (it is the
+// global's behaviour on plain objects), as a compiled service's own source does.
+import { structuredClone } from '../../../proxies/core/builtins.js';
 import { childPath, show } from '../compare.js';
 import { Item } from './item.js';
 import { pick, reach, type Reached, type TargetKind } from './reach.js';
@@ -173,6 +177,12 @@ export function runStep(root: object, step: Step, context: StepContext): unknown
     case 'move':
       return move(target, reached, step, note);
     case 'integrity':
+      // Freezing a Map, a Set or a Date of state is not followed (the run-time watches them in place,
+      // through their methods: docs/RUNTIME.md, "Limits to know"); freezing other state is refused.
+      if (util.types.isMap(t) || util.types.isSet(t) || util.types.isDate(t)) {
+        note(`/* Object.${step.level}(${p}): not generated for a Map, Set or Date */`);
+        return undefined;
+      }
       note(`Object.${step.level}(${p});`);
       if (step.level === 'freeze') Object.freeze(t);
       else if (step.level === 'seal') Object.seal(t);
@@ -243,9 +253,13 @@ function read(step: Extract<Step, { op: 'read' }>, target: Reached, other: Reach
       say(`[util.types.isDate(x), util.types.isMap(x), util.types.isSet(x), util.types.isTypedArray(x), Array.isArray(x), x instanceof Date, x instanceof Map, x instanceof Set] /* x = ${p} */`);
       return [util.types.isDate(t), util.types.isMap(t), util.types.isSet(t), util.types.isTypedArray(t), Array.isArray(t), t instanceof Date, t instanceof Map, t instanceof Set];
     case 'keys':
+      // A Map, Set or Date of state carries the run-time's watch as non-enumerable own methods
+      // (docs/RUNTIME.md, "Limits to know"): its own keys are read only where it has none of its own.
+      if (util.types.isMap(t) || util.types.isSet(t) || util.types.isDate(t)) return [];
       say(`Reflect.ownKeys(${p}).map(String)`);
       return Reflect.ownKeys(t).map(String);
     case 'descriptors':
+      if (util.types.isMap(t) || util.types.isSet(t) || util.types.isDate(t)) return [];
       say(`Reflect.ownKeys(${p}).map((k) => flagsOf(Object.getOwnPropertyDescriptor(${p}, k)))`);
       return Reflect.ownKeys(t).map((k) => {
         const d = Object.getOwnPropertyDescriptor(t, k)!;

@@ -82,9 +82,23 @@ export const graphUniverse = (excluded: ReadonlySet<string>): Universe<GraphRequ
     if (request.throwAfter) lines.push('throw new InjectedFailure(); // the service method fails after all of that');
     return lines;
   },
-  // Issue 11: every value and pattern here must work (or be refused by `durable check`, which this
-  // run-time-level universe does not run): no run-time refusal is acceptable.
-  mayRefuse: () => undefined,
+  // Issue 11: every value and pattern here must work, but for what docs/RUNTIME.md's table says the
+  // run-time refuses, because no run-time could do it: freezing existing state (or making a property of
+  // it non-configurable) could not be undone if the request failed (DUR3005), and a key made with
+  // Symbol() cannot be named on another process's replica (DUR3004, replicated state only).
+  mayRefuse(request, config) {
+    for (const call of request.calls) {
+      if (call.kind === 'share') {
+        if (call.key === '@unique' && (config === 'state' || config === 'repeat')) return 'DUR3004: a Symbol() key cannot be named on a replica';
+        continue;
+      }
+      const step = call.step;
+      if (step.op === 'integrity') return 'DUR3005: freezing state during a request cannot be undone';
+      if (step.op === 'define' && !step.configurable) return 'DUR3005: a non-configurable property cannot be undone';
+      if ((config === 'state' || config === 'repeat') && JSON.stringify(step).includes('"@unique"')) return 'DUR3004: a Symbol() key cannot be named on a replica';
+    }
+    return undefined;
+  },
   requests: graphRequests(excluded),
   examples: GRAPH_EXAMPLES,
   simplify(request) {

@@ -182,10 +182,13 @@ export async function runSequence<R>(universe: Universe<R>, config: ConfigName, 
             const actual = outcome.error === undefined ? `no exception (${outcome.message})` : describeError(outcome.error);
             if (actual !== describeError(expected.error)) stop('the primary', 'exception', `the original threw ${describeError(expected.error)}\n    the run-time: ${actual}`);
             oracle = replay(accepted());
-          } else if (expected.ok) {
+          } else if (expected.ok || outcome.kind === 'refused') {
+            // A refusal (the run-time's DurabilityRefusal, `refused`): acceptable only where the universe
+            // says the issue allows one for this request, and only if nothing of it was kept.
             const reason = universe.mayRefuse(next.request, config, replay(accepted()));
-            if (reason === undefined || outcome.kind !== 'service-error') {
-              stop('the primary', 'outcome', `the original returned ${show(expected.value)}\n    the run-time answered ${describeOutcome(outcome)}`);
+            if (reason === undefined || outcome.kind !== 'refused') {
+              const original = expected.ok ? `returned ${show(expected.value)}` : `threw ${describeError(expected.error)}`;
+              stop('the primary', 'outcome', `the original ${original}\n    the run-time answered ${describeOutcome(outcome)}`);
             }
             log.refusals.push(reason!);
             say(`//   ↑ a refusal the issue allows (${reason}); the state must be as before`);

@@ -56,6 +56,10 @@ export function mappingFor(universe: Universe<unknown>, config: ConfigName): Dur
   const { mapping, diagnostics } = parseMapping(xml, `${universe.name}-${config}.xml`);
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (!mapping || errors.length > 0) throw new Error(`The ${universe.name} universe's mapping for ${config} is invalid: ${JSON.stringify(errors)}`);
+  for (const state of mapping.states) {
+    const types = universe.columnTypes?.[state.field.name];
+    if (types && state.mechanism === 'database' && state.recovery) state.recovery.apply.types = types;
+  }
   return mapping;
 }
 

@@ -1,6 +1,7 @@
 // What the harness needs of a universe (a service's state classes and the requests on them) and the
 // configurations it runs them under. A universe is ordinary code: its requests run on plain instances
 // (the original, the oracle) and on the run-time's proxies alike.
+import type { ColumnType } from '../../../mappings/index.js';
 import type fc from 'fast-check';
 
 export const CONFIGS = ['state', 'repeat', 'reconstruction', 'sqlite', 'postgres', 'mysql'] as const;
@@ -30,6 +31,11 @@ export interface Universe<R> {
   mapping(config: ConfigName): string | undefined;
   /** The tables its database mapping creates, dropped between sequences. */
   tables?: readonly string[];
+  /**
+   * Per database state object, its `<apply>` method's parameter types: what `durable compile` writes into
+   * a build's mapping (so recovery converts columns back to them). An inline mapping carries none.
+   */
+  columnTypes?: Readonly<Record<string, ColumnType[]>>;
   /** A request's body: runs on the oracle's plain objects and on the run-time's proxies alike. */
   run(service: Service, request: R): unknown;
   /** The request as lines of code, resolved against `service` (an oracle copy it may change). */

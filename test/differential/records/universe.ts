@@ -98,6 +98,11 @@ export const recordsUniverse = (excluded: ReadonlySet<string>): Universe<Records
     if (request.throwAfter) lines.push('throw new RequestFailure(); // the service method fails after all of that');
     return lines;
   },
+  // What `durable compile` finds for the <apply> methods Records.put and Tallies.open.
+  columnTypes: {
+    records: [{ kind: 'string' }, { kind: 'string' }, { kind: 'number' }, { kind: 'number' }, { kind: 'boolean' }, { kind: 'bigint' }, { kind: 'date' }, { kind: 'json' }, { kind: 'set' }],
+    tallies: [{ kind: 'string' }, { kind: 'number' }],
+  },
   mayRefuse(request, config, before) {
     if (!DATABASE_CONFIGS.includes(config)) return undefined;
     const records = before.records as Records;
