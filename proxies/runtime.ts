@@ -9,6 +9,7 @@ import { Committer } from './action/commit.js';
 import type { ClassRegistry } from './core/encoding.js';
 import { unwrap } from './core/errors.js';
 import { StateGraph } from './core/graph.js';
+import { DurabilityRefusal } from './core/refusals.js';
 import type { ProxyOptions } from './core/recording-proxy.js';
 import type { DurabilityProxy } from './core/types.js';
 import { UnprotectedProxy } from './core/unprotected-proxy.js';
@@ -62,7 +63,11 @@ export function bindStateFields<S extends object>(service: S, runtime: ServiceRu
     Object.defineProperty(service, field, {
       get: () => runtime.object(field),
       set: () => {
-        throw new Error(`State field '${field}' cannot be replaced; change the state object through its methods.`);
+        // The state object is the one its proxy, its replicas and its rows describe: another object in its
+        // place could not be made durable or undone (durable check reports it as DUR2019).
+        throw runtime.graph.refuse(
+          new DurabilityRefusal('DUR3005', `State field '${field}' cannot be replaced (the state object is what its mechanism makes durable). Change the state object through its methods, e.g. a reset() method that empties it.`),
+        );
       },
       enumerable: true,
       configurable: false,

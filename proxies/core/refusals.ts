@@ -13,7 +13,7 @@ export type RefusalCode =
   | 'DUR3003'
   /** A value state cannot hold durably, or that cannot be sent to the backups or bound into SQL. */
   | 'DUR3004'
-  /** An operation on state that could not be undone (freezing it, making a property non-configurable). */
+  /** An operation on state that could not be undone or followed (freezing it, making a property non-configurable, replacing a state field). */
   | 'DUR3005'
   /** State changed outside any request (a timer, an event handler, a promise callback after the reply). */
   | 'DUR3006'

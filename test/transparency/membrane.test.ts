@@ -4,6 +4,7 @@
 import util from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { structuredClone as cloneThroughProxies } from '../../proxies/core/builtins.js';
+import { bindStateFields } from '../../proxies/runtime.js';
 import { harness, shape } from './support.js';
 
 const replicated = (update: 'state' | 'repeat' = 'state') => `<state name="s" type="replication" update="${update}"/>`;
@@ -267,5 +268,18 @@ describe('state reached on any path joins the request (issue 16)', () => {
     const backupOther = (h.backups[0]!.proxies.get('other') as unknown as { rawObject: Queue }).rawObject;
     expect(backupOther.items).toEqual(['y', 'z']);
     expect(h.raw(h.backups[0]).items).toEqual(['x', 'y', 'z', 'x']);
+  });
+});
+
+describe('what the run-time refuses at the line (issue 16)', () => {
+  it('replacing a state field is refused, and nothing of the request is kept', async () => {
+    const h = await harness(replicated(), () => new Catalog(), [Catalog]);
+    const service = bindStateFields({} as { s: Catalog }, h.primary, ['s']);
+    const out = await h.primary.execute({ method: 'reset', touches: ['s'] }, () => {
+      service.s.items.push({ name: 'c', price: 3 });
+      service.s = new Catalog();
+    });
+    expect(out).toMatchObject({ kind: 'refused', message: expect.stringContaining('DUR3005') });
+    expect(h.raw().items).toHaveLength(2);
   });
 });
