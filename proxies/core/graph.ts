@@ -45,6 +45,8 @@ export class StateGraph {
   /** The action whose code is running, if any. */
   current: ActionContext | undefined;
   private quiet = 0;
+  /** Set while an action is undone (see inc). */
+  private undoing = false;
   private readonly handlers = proxyHandlers(this);
 
   addState(owner: StateOwner): number {
@@ -207,6 +209,8 @@ export class StateGraph {
       if (count > 0) continue;
       if ((kind === 'map' || kind === 'set' || kind === 'date') && !instrument(this, v, kind)) watchThroughProxy(this, v);
       if (replicated) {
+        // Undo puts back what the aborted action took out: every replica still holds it.
+        if (this.undoing && !this.membersOf(v).some((s) => s !== state && this.owners[s]!.replicated)) this.ids.markSent(v);
         if (!this.isQuiet) {
           const why = this.unsendable(v, kind);
           if (why) throw this.refuse(new DurabilityRefusal('DUR3004', `Replicated state object '${this.owners[state]!.name}' cannot hold ${why}.`));
@@ -443,18 +447,23 @@ export class StateGraph {
 
   /** Undoes the changes of `context` from log position `from` on, newest first, and forgets them. */
   undo(context: ActionContext, from = 0): void {
-    this.quietly(() => {
-      // Typed arrays changed since they were last compared: back to those bytes first.
-      for (const [typed, image] of context.images) if (!sameBytes(image, typed)) typed.set(image as unknown as ArrayLike<number | bigint>);
-      context.images.clear();
-      for (let i = context.log.length - 1; i >= from; i--) {
-        const change = context.log[i]!;
-        const members = this.membersOf(change.target);
-        for (const s of members) for (const v of valuesRemoved(change)) this.inc(v, s, []);
-        undoChange(change);
-        for (const s of members) for (const v of valuesAdded(change)) this.dec(v, s);
-      }
-    });
+    this.undoing = true;
+    try {
+      this.quietly(() => {
+        // Typed arrays changed since they were last compared: back to those bytes first.
+        for (const [typed, image] of context.images) if (!sameBytes(image, typed)) typed.set(image as unknown as ArrayLike<number | bigint>);
+        context.images.clear();
+        for (let i = context.log.length - 1; i >= from; i--) {
+          const change = context.log[i]!;
+          const members = this.membersOf(change.target);
+          for (const s of members) for (const v of valuesRemoved(change)) this.inc(v, s, []);
+          undoChange(change);
+          for (const s of members) for (const v of valuesAdded(change)) this.dec(v, s);
+        }
+      });
+    } finally {
+      this.undoing = false;
+    }
     context.log.length = from;
   }
 

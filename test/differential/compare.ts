@@ -25,12 +25,17 @@ export interface CompareOptions {
    * reply, which is the caller's own copy (DUR2015: "replies are copied for you") and may be looser.
    */
   integrity: boolean;
+  /**
+   * Whether keys made with Symbol() count. A reply is a copy made through the run-time's encoding, which
+   * (like JSON) cannot carry a symbol unique to this process: docs/RUNTIME.md, "Limits to know".
+   */
+  uniqueSymbols?: boolean;
 }
 
 type Callable = (...args: unknown[]) => unknown;
 
 export const STATE: CompareOptions = { integrity: true };
-export const REPLY: CompareOptions = { integrity: false };
+export const REPLY: CompareOptions = { integrity: false, uniqueSymbols: false };
 
 /** Compares `actual` with `expected`; the first divergence found breadth-first (the shortest path), if any. */
 export function compareValues(expected: unknown, actual: unknown, root: string, options: CompareOptions = STATE): Divergence | undefined {
@@ -208,8 +213,9 @@ export class GraphComparison {
 
   /** Own keys in order, then each property's descriptor and value. */
   private properties(a: object, b: object, path: string): Divergence | undefined {
-    const keysA = ownKeys(a);
-    const keysB = ownKeys(b);
+    const portable = (k: PropertyKey) => this.options.uniqueSymbols !== false || typeof k !== 'symbol' || Symbol.keyFor(k) !== undefined;
+    const keysA = ownKeys(a).filter(portable);
+    const keysB = ownKeys(b).filter(portable);
     const keyDivergence = this.keys(a, b, keysA, keysB, path);
     if (keyDivergence) return keyDivergence;
     for (let i = 0; i < keysA.length; i++) {
