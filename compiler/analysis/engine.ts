@@ -1,0 +1,525 @@
+// The abstract interpreter behind the analysis. A function is analysed in a context (what `this` and
+// each parameter may be) by walking its whole body, nested callbacks included, flow-insensitively: local
+// variables are keyed by symbol (so a `p` in one arrow is not a `p` in another) and grow until nothing
+// changes. Calls to code of the user's sources are analysed in their own context and cached; a callback
+// handed to another function is analysed where it is called, with what it is called with. What it finds
+// goes into Effects (effects.ts); expressions and calls are in expressions.ts and calls.ts.
+import { Node, SyntaxKind, type Identifier } from 'ts-morph';
+import { SKIPPED_KINDS, classMembers, enclosingClass, returnedExpressions, type ClassLike, type ClassMembers, type FunctionLike } from './classes.js';
+import { isConstVariable, isPrimitiveType, isCallableType, isUserCode, moduleLevelVariable, symbolOf } from './declarations.js';
+import { addNondeterminism, addRootEffect, evidence, newEffects, type Effects } from './effects.js';
+import { computeExpression } from './expressions.js';
+import type { Evidence } from './model.js';
+import { describeOwner } from './locate.js';
+import { isMutatedAnywhere } from './module-state.js';
+import { EMPTY, SERVICE, callableValue, deepen, element, freshOf, join, nodeId, rootValue, sameValue, valueKey, type Callable, type Root, type Value } from './values.js';
+
+export interface Summary {
+  effects: Effects;
+  returns: Value;
+}
+
+export interface InvokeOptions {
+  /** The root whose own method is running (writes to it are the object's own). */
+  insideOf?: string;
+  /** A constructor or field initialiser: runs before any request, replacing a state field is its job. */
+  initializing?: boolean;
+}
+
+export interface RootInfo extends Root {
+  /** The member table of the object's class, for a state object or a state class's `this`. */
+  members?: ClassMembers;
+}
+
+const EMPTY_SUMMARY: Summary = { effects: newEffects(), returns: EMPTY };
+const MAX_ITERATIONS = 8;
+
+/** One analysis of one service: the roots, the service's member table, and every summary computed. */
+export class Analysis {
+  readonly roots = new Map<string, RootInfo>();
+  /** Names of the service's state fields → their root keys. */
+  readonly stateFields = new Map<string, string>();
+  serviceMembers?: ClassMembers;
+  private readonly summaries = new Map<string, Summary>();
+  private readonly inProgress = new Set<string>();
+  private readonly moduleValues = new Map<object, Value>();
+  private moduleFrame?: Frame;
+  private frames = 0;
+
+  addRoot(root: RootInfo): string {
+    if (!this.roots.has(root.key)) this.roots.set(root.key, root);
+    return root.key;
+  }
+
+  isStateRoot(key: string): boolean {
+    const kind = this.roots.get(key)?.kind;
+    return kind === 'self' || kind === 'field';
+  }
+
+  newFrameId(): number {
+    return ++this.frames;
+  }
+
+  /** Analyses a function of the user's sources in a context; cached unless it depends on a frame still being analysed. */
+  analyze(callable: Extract<Callable, { kind: 'code' }>, thisValue: Value, args: readonly Value[], options: InvokeOptions): Summary {
+    const fn = callable.fn;
+    if (!fn.getBody()) return EMPTY_SUMMARY;
+    const parent = callable.frame as Frame | undefined;
+    const lexicalThis = Node.isArrowFunction(fn) && parent !== undefined;
+    const allArgs = [...(callable.boundArgs ?? []), ...args];
+    const key = [nodeId(fn), callable.frameId ?? '', lexicalThis ? '^' : valueKey(thisValue), allArgs.map(valueKey).join(','), options.insideOf ?? '', options.initializing ? 'i' : ''].join('|');
+    if (this.inProgress.has(key)) return EMPTY_SUMMARY;
+    const cacheable = !parent?.isOpen();
+    const cached = cacheable ? this.summaries.get(key) : undefined;
+    if (cached) return cached;
+    this.inProgress.add(key);
+    try {
+      const frame = new Frame(this, fn, { parent, thisValue: lexicalThis ? undefined : thisValue, ...options });
+      frame.bindParameters(fn, allArgs);
+      frame.run();
+      const summary = { effects: frame.effects, returns: frame.returns };
+      if (cacheable) this.summaries.set(key, summary);
+      return summary;
+    } finally {
+      this.inProgress.delete(key);
+    }
+  }
+
+  /** Analyses a field initialiser, which runs when the object is created, outside any request. */
+  analyzeInitializer(initializer: Node, thisValue: Value): Summary {
+    const frame = new Frame(this, undefined, { thisValue, initializing: true }, describeOwner(initializer));
+    for (let i = 0; i < MAX_ITERATIONS; i++) {
+      frame.changed = false;
+      frame.cache = new Map();
+      frame.effects = newEffects();
+      frame.walk(initializer);
+      if (!frame.changed) break;
+    }
+    return { effects: frame.effects, returns: EMPTY };
+  }
+
+  /** What a module-level `const` holds when it is an alias of something callable (`const rand = Math.random`). */
+  moduleConstantValue(initializer: Node): Value {
+    let value = this.moduleValues.get(initializer.compilerNode);
+    if (value) return value;
+    this.moduleValues.set(initializer.compilerNode, EMPTY);
+    this.moduleFrame ??= new Frame(this, undefined, {});
+    value = this.moduleFrame.eval(initializer);
+    this.moduleValues.set(initializer.compilerNode, value);
+    return value;
+  }
+}
+
+export interface FrameOptions extends InvokeOptions {
+  parent?: Frame;
+  /** Undefined for an arrow function: its `this` is its parent's. */
+  thisValue?: Value;
+}
+
+/** One function being analysed in one context. */
+export class Frame {
+  readonly id: number;
+  readonly owner: string;
+  /** Symbol → what the variable or parameter may hold. */
+  readonly vars = new Map<object, Value>();
+  /** Local objects handed to state (stored into it, or given to its update method): position and roots. */
+  readonly handed = new Map<object, { position: number; roots: Set<string> }>();
+  /** Callbacks of this body that run after the request, with the call that registered them. */
+  readonly deferredClosures = new Map<object, Evidence>();
+  cache = new Map<object, Value>();
+  effects: Effects = newEffects();
+  returns: Value = EMPTY;
+  changed = false;
+  private open = true;
+
+  constructor(
+    readonly analysis: Analysis,
+    readonly fn: FunctionLike | undefined,
+    readonly options: FrameOptions,
+    owner?: string,
+  ) {
+    this.id = analysis.newFrameId();
+    this.owner = owner ?? (fn ? describeOwner(fn) : '');
+  }
+
+  get parent(): Frame | undefined {
+    return this.options.parent;
+  }
+
+  get thisValue(): Value {
+    return this.options.thisValue ?? this.parent?.thisValue ?? EMPTY;
+  }
+
+  get insideOf(): string | undefined {
+    return this.options.insideOf;
+  }
+
+  get initializing(): boolean {
+    return this.options.initializing === true;
+  }
+
+  isOpen(): boolean {
+    return this.open || (this.parent?.isOpen() ?? false);
+  }
+
+  run(): void {
+    const body = this.fn?.getBody();
+    for (let i = 0; i < MAX_ITERATIONS; i++) {
+      this.changed = false;
+      this.cache = new Map();
+      this.effects = newEffects();
+      this.returns = EMPTY;
+      for (const parameter of this.fn?.getParameters() ?? []) {
+        const init = parameter.getInitializer();
+        if (init) {
+          this.walk(init);
+          this.bind(parameter.getNameNode(), this.eval(init));
+        }
+      }
+      if (body) {
+        this.walk(body);
+        if (!Node.isBlock(body)) this.returns = this.eval(body);
+      }
+      if (!this.changed) break;
+    }
+    this.open = false;
+  }
+
+  /** Evaluates every expression of a body (nested callbacks included) once. */
+  walk(root: Node): void {
+    const visit = (node: Node): boolean => {
+      if (Node.isTypeNode(node) || SKIPPED_KINDS.has(node.getKind()) || Node.isDecorator(node)) return false;
+      if (Node.isVariableDeclaration(node)) {
+        const init = node.getInitializer();
+        if (init) this.bind(node.getNameNode(), this.eval(init));
+      } else if (Node.isForOfStatement(node)) {
+        const items = element(this.eval(node.getExpression()));
+        const initializer = node.getInitializer();
+        if (Node.isVariableDeclarationList(initializer)) for (const d of initializer.getDeclarations()) this.bind(d.getNameNode(), items);
+      } else if (Node.isParameterDeclaration(node)) {
+        const init = node.getInitializer();
+        if (init) this.bind(node.getNameNode(), this.eval(init));
+      } else if (Node.isReturnStatement(node)) {
+        const expression = node.getExpression();
+        if (expression && this.fn && enclosingFunction(node) === this.fn.compilerNode) this.returns = join(this.returns, this.eval(expression));
+      } else if (Node.isIdentifier(node)) {
+        if (isValueReference(node)) this.eval(node);
+      } else if (EVALUATED.has(node.getKind()) && !isWriteOnlyTarget(node)) {
+        this.eval(node);
+      }
+      return true;
+    };
+    root.forEachDescendant((node, traversal) => {
+      if (!visit(node)) traversal.skip();
+    });
+    if (Node.isIdentifier(root) ? isValueReference(root) : EVALUATED.has(root.getKind())) this.eval(root);
+  }
+
+  eval(node: Node): Value {
+    const key = node.compilerNode;
+    const cached = this.cache.get(key);
+    if (cached) return cached;
+    this.cache.set(key, EMPTY); // a cycle through the same node reads nothing
+    let value = computeExpression(this, node);
+    if (value.refs.size > 0 && !value.service && value.callables.length === 0 && isPrimitiveType(node.getType())) value = EMPTY;
+    this.cache.set(key, value);
+    if (value.refs.size > 0) this.noteAccess(node, value);
+    return value;
+  }
+
+  /** State reached at a node: a read of that state, and, inside a callback that runs after the request, a deferred access. */
+  noteAccess(node: Node, value: Value): void {
+    for (const root of value.refs.keys()) {
+      if (!this.analysis.isStateRoot(root)) continue;
+      if (!this.effects.reads.has(root)) this.effects.reads.set(root, evidence(node, ''));
+      const registration = this.deferredAt(node);
+      if (registration) addRootEffect(this.effects.deferred, { root, evidence: evidence(node, ''), owner: this.owner, registration });
+    }
+  }
+
+  /** The registration of the after-the-request callback of this body that a node is in, if any. */
+  deferredAt(node: Node): Evidence | undefined {
+    if (this.deferredClosures.size === 0) return undefined;
+    for (let current: Node | undefined = node; current && current !== this.fn; current = current.getParent()) {
+      const found = this.deferredClosures.get(current.compilerNode);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  markDeferred(fn: FunctionLike, registration: Evidence): void {
+    if (this.deferredClosures.has(fn.compilerNode)) return;
+    this.deferredClosures.set(fn.compilerNode, registration);
+    this.changed = true;
+  }
+
+  nondeterministic(node: Node, description: string): void {
+    addNondeterminism(this.effects, evidence(node, description));
+  }
+
+  /** What an identifier refers to: a variable of this frame or an enclosing one, a function, a module-level variable. */
+  lookup(identifier: Node): Value {
+    const symbol = symbolOf(identifier);
+    if (!symbol) return EMPTY;
+    const key = symbol.compilerSymbol;
+    for (let frame: Frame | undefined = this; frame; frame = frame.parent) {
+      const found = frame.vars.get(key);
+      if (found) return found;
+    }
+    const declarations = symbol.getDeclarations();
+    const declaration = declarations.find((d) => Node.isFunctionDeclaration(d) && d.getBody()) ?? symbol.getValueDeclaration() ?? declarations[0];
+    if (!declaration) return EMPTY;
+    if (Node.isFunctionDeclaration(declaration)) {
+      if (!isUserCode(declaration)) return callableValue({ kind: 'library', declaration });
+      if (!declaration.getBody()) return EMPTY;
+      const owner = this.frameContaining(declaration);
+      return callableValue({ kind: 'code', fn: declaration, frameId: owner?.id, frame: owner });
+    }
+    const variable = moduleLevelVariable(declaration);
+    if (variable) return this.moduleVariable(identifier, variable);
+    if (!isUserCode(declaration) && (Node.isMethodSignature(declaration) || Node.isMethodDeclaration(declaration))) {
+      return callableValue({ kind: 'library', declaration }); // `const { assign } = Object` reaches here as a binding
+    }
+    return EMPTY;
+  }
+
+  private moduleVariable(reference: Node, variable: import('ts-morph').VariableDeclaration): Value {
+    const name = variable.getName();
+    const init = variable.getInitializer();
+    if (Node.isArrowFunction(init) || Node.isFunctionExpression(init)) {
+      if (!isConstVariable(variable)) this.nondeterministic(reference, `reads the module-level variable '${name}'`);
+      return callableValue({ kind: 'code', fn: init });
+    }
+    const type = variable.getType();
+    const holdsObject = !isPrimitiveType(type) && !isCallableType(type);
+    if (!isConstVariable(variable)) {
+      this.nondeterministic(reference, `reads the module-level variable '${name}'`);
+    } else if (holdsObject && isMutatedAnywhere(variable)) {
+      this.nondeterministic(reference, `reads the module-level object '${name}' (other code changes it)`);
+    }
+    let value = isConstVariable(variable) && init ? this.analysis.moduleConstantValue(init) : EMPTY;
+    if (holdsObject) {
+      const key = this.analysis.addRoot({ key: `module:${nodeId(variable)}`, kind: 'module', name: `module-level ${isConstVariable(variable) ? 'object' : 'variable'} '${name}'` });
+      value = join(value, rootValue(key));
+    }
+    return value;
+  }
+
+  /** The frame (this one or an enclosing one) whose function contains a node. */
+  frameContaining(node: Node): Frame | undefined {
+    for (let frame: Frame | undefined = this; frame; frame = frame.parent) {
+      if (frame.fn && contains(frame.fn, node)) return frame;
+    }
+    return undefined;
+  }
+
+  /** Binds a declaration's name (or destructuring pattern) to a value. */
+  bind(name: Node, value: Value): void {
+    if (Node.isIdentifier(name)) return this.setVar(name, value);
+    if (Node.isObjectBindingPattern(name)) {
+      for (const el of name.getElements()) {
+        const property = el.getPropertyNameNode();
+        const key = property ? (Node.isIdentifier(property) || Node.isStringLiteral(property) ? property.getText().replace(/^['"]|['"]$/g, '') : undefined) : el.getName();
+        let v: Value;
+        if (el.getDotDotDotToken()) v = value.service ? deepen(this.serviceFields(el)) : freshOf(value);
+        else v = value.service ? this.serviceMemberValue(el, key) : element(value);
+        const init = el.getInitializer();
+        this.bind(el.getNameNode(), init ? join(v, this.eval(init)) : v);
+      }
+    } else if (Node.isArrayBindingPattern(name)) {
+      for (const el of name.getElements()) {
+        if (!Node.isBindingElement(el)) continue;
+        const v = el.getDotDotDotToken() ? freshOf(value) : element(value);
+        const init = el.getInitializer();
+        this.bind(el.getNameNode(), init ? join(v, this.eval(init)) : v);
+      }
+    }
+  }
+
+  setVar(name: Node, value: Value): void {
+    const symbol = symbolOf(name) ?? name.getSymbol();
+    if (!symbol) return;
+    const declaration = symbol.getDeclarations()[0];
+    const owner = (declaration && this.frameContaining(declaration)) ?? this;
+    const key = symbol.compilerSymbol;
+    const old = owner.vars.get(key) ?? EMPTY;
+    const next = join(old, value);
+    if (sameValue(old, next)) return;
+    owner.vars.set(key, next);
+    owner.changed = true;
+    this.changed = true;
+  }
+
+  bindParameters(fn: FunctionLike, args: readonly Value[]): void {
+    const parameters = fn.getParameters().filter((p) => p.getName() !== 'this');
+    parameters.forEach((parameter, i) => {
+      const value = parameter.isRestParameter() ? join(...args.slice(i).map(deepen)) : (args[i] ?? EMPTY);
+      this.bind(parameter.getNameNode(), value);
+    });
+  }
+
+  /** What a function of this body returns, evaluated here (for callbacks and nested functions run in place). */
+  returnsOf(fn: FunctionLike): Value {
+    return join(...returnedExpressions(fn).map((e) => this.eval(e)));
+  }
+
+  /** Records that a local object was handed to state at a node: later writes through it write that state. */
+  hand(node: Node, at: Node, roots: readonly string[]): void {
+    if (roots.length === 0 || !Node.isIdentifier(node)) return;
+    const symbol = symbolOf(node);
+    const declaration = symbol?.getDeclarations()[0];
+    if (!symbol || !declaration || moduleLevelVariable(declaration)) return;
+    const owner = this.frameContaining(declaration) ?? this;
+    const entry = owner.handed.get(symbol.compilerSymbol) ?? { position: at.getStart(), roots: new Set<string>() };
+    entry.position = Math.min(entry.position, at.getStart());
+    const before = entry.roots.size;
+    for (const r of roots) entry.roots.add(r);
+    if (entry.roots.size !== before) {
+      owner.handed.set(symbol.compilerSymbol, entry);
+      owner.changed = true;
+      this.changed = true;
+    }
+  }
+
+  /** Roots a local object was handed to before a node, when the node's access chain starts at that object. */
+  handedRoots(chain: Node, at: Node): string[] {
+    const base = chainBase(chain);
+    if (!Node.isIdentifier(base)) return [];
+    const symbol = symbolOf(base);
+    if (!symbol) return [];
+    for (let frame: Frame | undefined = this; frame; frame = frame.parent) {
+      const entry = frame.handed.get(symbol.compilerSymbol);
+      if (entry && entry.position < at.getStart()) return [...entry.roots];
+    }
+    return [];
+  }
+
+  /** A local object (the base of an access chain) now holds a value: later reads through it see it. */
+  storeIntoLocal(chain: Node, value: Value): void {
+    if (value.refs.size === 0 && value.callables.length === 0) return;
+    const base = chainBase(chain);
+    if (!Node.isIdentifier(base)) return;
+    const declaration = symbolOf(base)?.getDeclarations()[0];
+    if (!declaration || moduleLevelVariable(declaration) || !this.frameContaining(declaration)) return;
+    this.setVar(base, value);
+  }
+
+  /** The service's member `name` read on the service instance: a state object, a method, a getter's result, a plain field. */
+  serviceMemberValue(at: Node, name: string | undefined): Value {
+    if (name === undefined) return this.serviceFields(at);
+    const field = this.analysis.stateFields.get(name);
+    if (field) return rootValue(field);
+    const members = this.analysis.serviceMembers;
+    const method = members?.methods.get(name);
+    if (method) return callableValue({ kind: 'code', fn: method.fn, thisValue: SERVICE });
+    if (members?.fields.some((f) => f.getName() === name)) {
+      return rootValue(this.analysis.addRoot({ key: `holder:${name}`, kind: 'holder', name: `service field '${name}'` }));
+    }
+    return EMPTY;
+  }
+
+  /** Every state object of the service (a computed `this[key]`, `Object.values(this)`). */
+  serviceFields(_at: Node): Value {
+    return join(...[...this.analysis.stateFields.values()].map(rootValue));
+  }
+
+  /** The member table `this` dispatches through here: a state object's or the service's, else the enclosing class's. */
+  membersOf(value: Value, near: Node): ClassMembers | undefined {
+    for (const key of value.top) {
+      const members = this.analysis.roots.get(key)?.members;
+      if (members) return members;
+    }
+    if (value.service) return this.analysis.serviceMembers;
+    const cls: ClassLike | undefined = enclosingClass(near);
+    return cls ? classMembers(cls) : undefined;
+  }
+}
+
+
+/** Kinds evaluated where they stand; the others are evaluated as parts of these. */
+const EVALUATED = new Set([
+  SyntaxKind.CallExpression,
+  SyntaxKind.NewExpression,
+  SyntaxKind.TaggedTemplateExpression,
+  SyntaxKind.BinaryExpression,
+  SyntaxKind.PrefixUnaryExpression,
+  SyntaxKind.PostfixUnaryExpression,
+  SyntaxKind.DeleteExpression,
+  SyntaxKind.PropertyAccessExpression,
+  SyntaxKind.ElementAccessExpression,
+  SyntaxKind.ThisKeyword,
+]);
+
+function enclosingFunction(node: Node): object | undefined {
+  for (let current = node.getParent(); current; current = current.getParent()) {
+    if (Node.isFunctionLikeDeclaration(current) || Node.isArrowFunction(current) || Node.isFunctionExpression(current)) return current.compilerNode;
+  }
+  return undefined;
+}
+
+function contains(outer: Node, inner: Node): boolean {
+  return outer.getSourceFile() === inner.getSourceFile() && outer.getPos() <= inner.getPos() && inner.getEnd() <= outer.getEnd();
+}
+
+/** The object an access chain starts from: `o` in `o.a[b].c`, `o!.items`, `(o as X).f()`. */
+export function chainBase(node: Node): Node {
+  let current = node;
+  for (;;) {
+    if (Node.isPropertyAccessExpression(current) || Node.isElementAccessExpression(current) || Node.isNonNullExpression(current) || Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isSatisfiesExpression(current) || Node.isTypeAssertion(current)) {
+      current = current.getExpression();
+    } else if (Node.isCallExpression(current)) {
+      const callee = current.getExpression();
+      if (!Node.isPropertyAccessExpression(callee) && !Node.isElementAccessExpression(callee)) return current;
+      current = callee.getExpression();
+    } else return current;
+  }
+}
+
+function isAssignmentOperator(kind: SyntaxKind): boolean {
+  return kind >= SyntaxKind.FirstAssignment && kind <= SyntaxKind.LastAssignment;
+}
+
+/** An identifier that reads a value (not a declaration's name, a property name, or the target of a write). */
+function isValueReference(id: Identifier | Node): boolean {
+  const parent = id.getParent();
+  if (!parent) return false;
+  if (Node.isShorthandPropertyAssignment(parent)) return true;
+  if (Node.isPropertyAccessExpression(parent)) return parent.getExpression() === id;
+  if (Node.isQualifiedName(parent) || Node.isLabeledStatement(parent) || Node.isBreakStatement(parent) || Node.isContinueStatement(parent)) return false;
+  if (Node.isBindingElement(parent) && parent.getPropertyNameNode() === id) return false;
+  const named = parent as Node & { getNameNode?: () => Node | undefined };
+  if (typeof named.getNameNode === 'function' && !Node.isElementAccessExpression(parent)) {
+    try {
+      if (named.getNameNode() === id) return false;
+    } catch {
+      // a node kind whose name is optional and absent
+    }
+  }
+  if (Node.isImportSpecifier(parent) || Node.isExportSpecifier(parent) || Node.isImportClause(parent) || Node.isNamespaceImport(parent)) return false;
+  if (Node.isBinaryExpression(parent) && parent.getLeft() === id && isAssignmentOperator(parent.getOperatorToken().getKind())) return false;
+  if ((Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) && isIncrementOrDecrement(parent.getOperatorToken())) return false;
+  return true;
+}
+
+export function isIncrementOrDecrement(kind: SyntaxKind): boolean {
+  return kind === SyntaxKind.PlusPlusToken || kind === SyntaxKind.MinusMinusToken;
+}
+
+/** An access that is only written (`this.x = …`, `delete this.x`), never read: evaluated by the write itself. */
+function isWriteOnlyTarget(node: Node): boolean {
+  const parent = node.getParent();
+  if (!parent) return false;
+  if (Node.isBinaryExpression(parent) && parent.getLeft() === node && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken) return true;
+  if (Node.isDeleteExpression(parent)) return true;
+  if ((Node.isArrayLiteralExpression(parent) || Node.isPropertyAssignment(parent) || Node.isShorthandPropertyAssignment(parent)) && isInDestructuringTarget(parent)) return true;
+  return false;
+}
+
+function isInDestructuringTarget(node: Node): boolean {
+  let current: Node = node;
+  for (let parent = current.getParent(); parent; current = parent, parent = parent.getParent()) {
+    if (Node.isBinaryExpression(parent)) return parent.getLeft() === current && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken;
+    if (!(Node.isArrayLiteralExpression(parent) || Node.isObjectLiteralExpression(parent) || Node.isPropertyAssignment(parent) || Node.isShorthandPropertyAssignment(parent) || Node.isSpreadElement(parent) || Node.isSpreadAssignment(parent))) return false;
+  }
+  return false;
+}
