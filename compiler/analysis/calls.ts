@@ -57,7 +57,15 @@ function callValue(frame: Frame, call: Node, callee: Node, fnValue: Value, thisV
   if (fnValue.callables.length > 0) return result;
   const declaration = declarationOf(callee);
   if (declaration && !isUserCode(declaration)) return libraryCall(frame, call, callee, declaration, thisValue, undefined, args, argNodes);
+  heldFunctionCall(frame, call, callee, fnValue);
   return unknownCall(frame, call, callee, args, argNodes, thisValue);
+}
+
+/** Calling a function that state holds (a stored callback): what it does is out of sight. */
+function heldFunctionCall(frame: Frame, call: Node, callee: Node, fnValue: Value): void {
+  for (const root of fnValue.refs.keys()) {
+    if (frame.analysis.isStateRoot(root)) addRootEffect(frame.effects.opaque, { root, evidence: evidence(call, `calls ${short(callee)}(), a function held in the object`), owner: frame.owner });
+  }
 }
 
 function methodCall(frame: Frame, call: CallExpression, callee: import('ts-morph').PropertyAccessExpression | import('ts-morph').ElementAccessExpression, args: Value[], argNodes: Node[]): Value {
@@ -98,6 +106,9 @@ function methodCall(frame: Frame, call: CallExpression, callee: import('ts-morph
   const declarations = symbol?.getDeclarations() ?? [];
   const code = declarations.map(functionOf).find((fn): fn is FunctionLike => fn !== undefined && isUserCode(fn));
   if (code) return invoke(frame, call, { kind: 'code', fn: code }, receiver, args);
+  // An abstract method or an interface's: each implementation in the user's sources may run.
+  const implementations = declarations.filter((d) => isUserCode(d) && (Node.isMethodSignature(d) || (Node.isMethodDeclaration(d) && !d.getBody()))).flatMap(implementationsOf);
+  if (implementations.length > 0) return join(...implementations.map((fn) => invoke(frame, call, { kind: 'code', fn }, receiver, args)));
 
   const memberValue = frame.eval(callee);
   const held = memberValue.callables.filter((c) => c.kind === 'code');
@@ -105,7 +116,30 @@ function methodCall(frame: Frame, call: CallExpression, callee: import('ts-morph
 
   const declaration = declarations[0];
   if (!declaration || !isUserCode(declaration)) return libraryCall(frame, call, callee, declaration, receiver, { node: receiverNode, name }, args, argNodes);
+  heldFunctionCall(frame, call, callee, memberValue);
   return unknownCall(frame, call, callee, args, argNodes, receiver);
+}
+
+const implementations = new WeakMap<object, FunctionLike[]>();
+
+/** The methods of the user's sources that implement an abstract or interface method (the language service's "go to implementation"). */
+function implementationsOf(declaration: Node): FunctionLike[] {
+  let found = implementations.get(declaration.compilerNode);
+  if (found) return found;
+  found = [];
+  implementations.set(declaration.compilerNode, found);
+  const name = (declaration as Node & { getNameNode(): Node }).getNameNode();
+  try {
+    for (const location of declaration.getProject().getLanguageService().getImplementations(name)) {
+      const node = location.getNode();
+      const member = node.getParentOrThrow();
+      const fn = functionOf(member) ?? functionOf(node);
+      if (fn && isUserCode(fn) && !found.includes(fn)) found.push(fn);
+    }
+  } catch {
+    // no language service answer: the call stays unseen
+  }
+  return found;
 }
 
 function functionOf(declaration: Node): FunctionLike | undefined {

@@ -100,7 +100,8 @@ const CODE_FINDINGS = new Set<DiagnosticCode>(['DUR2015', 'DUR2018', 'DUR2019', 
 function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
   const seen = new Set<string>();
   return diagnostics.filter((d) => {
-    const key = `${d.code}@${d.file ?? ''}:${d.position?.line ?? 0}:${d.position?.column ?? 0}:${CODE_FINDINGS.has(d.code) ? '' : d.message}`;
+    const subject = CODE_FINDINGS.has(d.code) ? (/state object '([^']+)'/.exec(d.message)?.[1] ?? '') : d.message;
+    const key = `${d.code}@${d.file ?? ''}:${d.position?.line ?? 0}:${d.position?.column ?? 0}:${subject}`;
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
@@ -151,20 +152,20 @@ function bindReplication(state: ReplicationStateMapping, cls: StateClassInfo, re
     const mode = override?.update ?? state.update;
     const position = override?.updatePosition ?? state.updatePosition;
     if (mode !== 'repeat' || !position || m.nondeterminism.length === 0) continue;
-    const causes = onePerPlace(m.nondeterminism).map((c) => `${c.description} (${where(c)})`).join(' and ');
+    const causes = onePerCause(m.nondeterminism).map((c) => `${c.description} (${where(c)})`).join(' and ');
     report('DUR2007', `update="repeat" re-runs ${cls.name}.${m.name} on the backup, but it ${causes}, which the run-time cannot replay, so the backup would diverge. Use update="state" for it${override ? '' : `: <method name="${m.name}" update="state"/>`}.`, position);
   }
 }
 
-/** One cause per place, a change preferred to a read of the same thing. */
-function onePerPlace(causes: readonly Evidence[]): Evidence[] {
-  const byPlace = new Map<string, Evidence>();
+/** One cause per thing read or changed (its first place), a change preferred to a read of the same thing. */
+function onePerCause(causes: readonly Evidence[]): Evidence[] {
+  const byCause = new Map<string, Evidence>();
   for (const c of causes) {
-    const key = where(c);
-    const before = byPlace.get(key);
-    if (!before || (before.description.startsWith('reads') && c.description.startsWith('changes'))) byPlace.set(key, c);
+    const key = c.description.replace(/^(reads|changes) /, '').replace(/ \(other code changes it\)$/, '');
+    const before = byCause.get(key);
+    if (!before || (before.description.startsWith('reads') && c.description.startsWith('changes'))) byCause.set(key, c);
   }
-  return [...byPlace.values()];
+  return [...byCause.values()];
 }
 
 /** A required parameter of function type: every call passes a function, so the call is shipped as its changes. */

@@ -110,8 +110,8 @@ function outsideWriteDiagnostic(owner: string, field: string, info: StateFieldIn
   const updating = mapped.filter((m) => cls?.methods.get(m)?.updates);
   const what =
     updating.length > 0
-      ? `Call the mapped method of ${cls?.name ?? 'the object'} that makes this change (${updating.join(', ')}), or add one that does and map it with <sql>.`
-      : `Add a method to ${cls?.name ?? 'the state class'} that makes this change and map it with <sql>.`;
+      ? `Make the change through one of the mapped methods of ${cls?.name ?? 'the object'} (${updating.join(', ')}), or add a method that makes it and map it with <sql>.`
+      : `Add a method to ${cls?.name ?? 'the state class'} that makes the change and map it with <sql>.`;
   return diagnostic(
     'DUR2021',
     `${owner} writes into the database state object '${field}' outside its own methods (it ${e.description}), so no <sql> would store the change and the run-time refuses the request. ${what}`,

@@ -1,5 +1,5 @@
 import { state } from 'durability-compiler';
-import { normalize } from './65-unsure-update.helpers.js';
+import { normalize } from './65-update-through-imported-helper.helpers.js';
 
 export class Profiles {
   private names: string[] = [];
