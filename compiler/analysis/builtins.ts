@@ -30,7 +30,7 @@ export function storedArguments(name: string, count: number): number[] {
 export type CallbackRole = 'element' | 'accumulator' | 'receiver' | 'none';
 
 /** Methods that call a function argument, and what each of its parameters receives. */
-export const CALLBACK_PARAMETERS: Record<string, CallbackRole[]> = {
+const CALLBACK_PARAMETERS: Record<string, CallbackRole[]> = {
   forEach: ['element', 'element', 'receiver'],
   map: ['element', 'none', 'receiver'],
   flatMap: ['element', 'none', 'receiver'],
@@ -64,7 +64,12 @@ const RESULT_SHAPES: Record<string, ResultShape> = {
 };
 
 export function resultShape(name: string): ResultShape {
-  return RESULT_SHAPES[name] ?? 'element';
+  return Object.hasOwn(RESULT_SHAPES, name) ? RESULT_SHAPES[name]! : 'element';
+}
+
+/** What each parameter of a callback handed to the method receives, if the method calls one. */
+export function callbackParameters(name: string): CallbackRole[] | undefined {
+  return Object.hasOwn(CALLBACK_PARAMETERS, name) ? CALLBACK_PARAMETERS[name] : undefined;
 }
 
 /** Library functions that change the object given as their first argument. */

@@ -6,7 +6,7 @@
 // state is code the analysis cannot see into.
 import { Node, SyntaxKind, type CallExpression, type NewExpression, type TaggedTemplateExpression } from 'ts-morph';
 import {
-  CALLBACK_PARAMETERS,
+  callbackParameters,
   MUTATING_METHODS,
   deferringApi,
   isPromiseMethod,
@@ -276,7 +276,7 @@ function libraryCall(frame: Frame, call: Node, callee: Node, declaration: Node |
   }
 
   const name = method?.name;
-  const roles = name !== undefined && method ? CALLBACK_PARAMETERS[name] : undefined;
+  const roles = name !== undefined && method ? callbackParameters(name) : undefined;
   const reduces = roles?.[0] === 'accumulator';
   const callbackReturns = roles ? runCallbacks(frame, call, roles, args.slice(0, 1), receiver, reduces && args.length > 1 ? args[1] : undefined) : EMPTY;
   if (!method || name === undefined) return EMPTY; // a library function only reads what it is given

@@ -7,6 +7,7 @@
 import { Node, SyntaxKind, type Identifier } from 'ts-morph';
 import { SKIPPED_KINDS, classMembers, enclosingClass, returnedExpressions, type ClassLike, type ClassMembers, type FunctionLike } from './classes.js';
 import { isConstVariable, isPrimitiveType, isCallableType, isUserCode, moduleLevelVariable, symbolOf } from './declarations.js';
+import { unreplayableRead } from './builtins.js';
 import { addNondeterminism, addRootEffect, evidence, newEffects, type Effects } from './effects.js';
 import { computeExpression } from './expressions.js';
 import type { Evidence } from './model.js';
@@ -277,6 +278,10 @@ export class Frame {
     }
     const variable = moduleLevelVariable(declaration);
     if (variable) return this.moduleVariable(identifier, variable);
+    if (!isUserCode(declaration)) {
+      const why = unreplayableRead(declaration); // `import { env } from 'node:process'`
+      if (why) this.nondeterministic(identifier, why);
+    }
     if (!isUserCode(declaration) && (Node.isMethodSignature(declaration) || Node.isMethodDeclaration(declaration))) {
       return callableValue({ kind: 'library', declaration }); // `const { assign } = Object` reaches here as a binding
     }

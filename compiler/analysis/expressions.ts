@@ -268,6 +268,13 @@ export function assignTo(frame: Frame, targetNode: Node, value: Value, at: Node,
     if (name !== undefined && !frame.analysis.serviceMembers?.setters.has(name)) escapeIfState(frame, value, valueNode, `the service field '${name}'`);
   }
   for (const setter of settersFor(frame, object, name, target)) invoke(frame, at, { kind: 'code', fn: setter }, object, [value]);
+  const staticDeclaration = Node.isPropertyAccessExpression(target) ? symbolOf(target.getNameNode())?.getValueDeclaration() : undefined;
+  if (staticDeclaration && Node.isPropertyDeclaration(staticDeclaration) && staticDeclaration.isStatic() && isUserCode(staticDeclaration)) {
+    const owner = staticDeclaration.getParent();
+    const name = `${Node.isClassDeclaration(owner) ? owner.getName() : 'class'}.${staticDeclaration.getName()}`;
+    frame.nondeterministic(at, `changes the static field ${name}`);
+    escapeIfState(frame, value, valueNode, `the static field ${name}`);
+  }
   if (Node.isIdentifier(unwrap(objectNode)) && unwrap(objectNode).getText() === 'globalThis' && symbolOf(unwrap(objectNode))?.getDeclarations().every((d) => !isUserCode(d))) {
     escapeIfState(frame, value, valueNode, `globalThis.${name ?? '[…]'}`);
   }

@@ -26,6 +26,8 @@ export function isMutatedAnywhere(declaration: VariableDeclaration | PropertyDec
 /** Whether the access chain a reference starts (`ref.a[b].c`) is written: assigned, incremented, deleted, mutated by a method. */
 function isWrittenThrough(reference: Node): boolean {
   let current: Node = reference;
+  const named = reference.getParent();
+  if (named && Node.isPropertyAccessExpression(named) && named.getNameNode() === reference) current = named; // `Class.field`
   for (;;) {
     const parent = current.getParent();
     if (!parent) return false;
