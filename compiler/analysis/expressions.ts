@@ -4,7 +4,7 @@
 import { Node, SyntaxKind, type ElementAccessExpression, type PropertyAccessExpression } from 'ts-morph';
 import { unreplayableRead } from './builtins.js';
 import { evaluateCall, evaluateNew, evaluateTaggedTemplate, invoke } from './calls.js';
-import { isCallableType, isUserCode, mayHoldObjects, moduleLevelVariable, originOf, symbolOf } from './declarations.js';
+import { isCallableType, isUserCode, mayHoldObjects, moduleLevelVariable, originOf, symbolOf, typesInside } from './declarations.js';
 import { addRootEffect, addWrite, evidence } from './effects.js';
 import { isIncrementOrDecrement, type Frame } from './engine.js';
 import { short } from './locate.js';
@@ -313,12 +313,26 @@ export function recordWrite(frame: Frame, root: string, at: Node, description: s
   if (info.kind === 'self' || info.kind === 'field') {
     addWrite(frame.effects, { root, evidence: evidence(at, description), owner: frame.owner, inside: frame.insideOf });
     const storesFunction = stored.callables.length > 0 || (storedNode !== undefined && isCallableType(storedNode.getType()));
-    if (storesFunction) addRootEffect(frame.effects.functionStores, { root, evidence: evidence(storedNode ?? at, `stores ${storedNode ? short(storedNode) : 'a function'}`), owner: frame.owner });
+    if (storesFunction && !declaredForFunctions(at)) addRootEffect(frame.effects.functionStores, { root, evidence: evidence(storedNode ?? at, `stores ${storedNode ? short(storedNode) : 'a function'}`), owner: frame.owner });
     if (storedNode) frame.hand(unwrap(storedNode), at, [root]);
     return;
   }
   if (info.kind === 'module') frame.nondeterministic(at, `changes the ${info.name}`);
   escapeIfState(frame, stored, storedNode, `the ${info.name}`);
+}
+
+/**
+ * Whether the slot a write stores into is declared to hold functions (`handlers: Handler[]`): then the
+ * field's type already says the object holds functions, and that is where it is reported.
+ */
+function declaredForFunctions(at: Node): boolean {
+  if (Node.isBinaryExpression(at)) return isCallableType(at.getLeft().getType());
+  if (Node.isCallExpression(at)) {
+    const callee = at.getExpression();
+    if (!Node.isPropertyAccessExpression(callee)) return false;
+    return (typesInside(callee.getExpression().getType(), 1) ?? []).some(isCallableType);
+  }
+  return false;
 }
 
 /** State stored where it outlives the request (an escape), when what is stored can hold an object of state. */

@@ -41,9 +41,7 @@ export function reportFindings(service: ServiceInfo, findings: ServiceFindings, 
     const m = mechanism(field.name);
     if (m === 'replication' || m === 'database') {
       for (const f of cls.functionFields) diagnostics.push(functionDiagnostic(`State class ${cls.name} (field '${field.name}', ${m}) holds functions: ${f.description}.`, f));
-      if (cls.functionFields.length === 0) {
-        for (const s of cls.functionStores) diagnostics.push(functionDiagnostic(`${s.owner} ${s.evidence.description} into the state object '${field.name}' (${m}).`, s.evidence));
-      }
+      for (const s of cls.functionStores) diagnostics.push(functionDiagnostic(`${s.owner} ${s.evidence.description} into the state object '${field.name}' (${m}).`, s.evidence));
     }
   }
 
@@ -72,7 +70,7 @@ export function reportFindings(service: ServiceInfo, findings: ServiceFindings, 
     }
     for (const s of findings.functionStores) {
       const m = mechanism(s.field);
-      if ((m === 'replication' || m === 'database') && (fields.get(s.field)?.stateClass?.functionFields.length ?? 0) === 0) {
+      if (m === 'replication' || m === 'database') {
         diagnostics.push(functionDiagnostic(`${s.owner} ${s.evidence.description} into the state object '${s.field}' (${m}).`, s.evidence));
       }
     }
