@@ -34,6 +34,7 @@ export interface RootInfo extends Root {
 
 const EMPTY_SUMMARY: Summary = { effects: newEffects(), returns: EMPTY };
 const MAX_ITERATIONS = 8;
+const MAX_DEPTH = 48;
 
 /** One analysis of one service: the roots, the service's member table, and every summary computed. */
 export class Analysis {
@@ -43,6 +44,8 @@ export class Analysis {
   serviceMembers?: ClassMembers;
   private readonly summaries = new Map<string, Summary>();
   private readonly inProgress = new Set<string>();
+  private readonly active = new Map<object, number>();
+  private depth = 0;
   private readonly moduleValues = new Map<object, Value>();
   private moduleFrame?: Frame;
   private frames = 0;
@@ -61,27 +64,35 @@ export class Analysis {
     return ++this.frames;
   }
 
-  /** Analyses a function of the user's sources in a context; cached unless it depends on a frame still being analysed. */
+  /**
+   * Analyses a function of the user's sources in a context. Cached by the context, which for a closure
+   * includes the version of the frames it reads from. Recursion and very deep call chains are cut: a
+   * function already on the stack twice, or a chain deeper than MAX_DEPTH, contributes nothing more.
+   */
   analyze(callable: Extract<Callable, { kind: 'code' }>, thisValue: Value, args: readonly Value[], options: InvokeOptions): Summary {
     const fn = callable.fn;
     if (!fn.getBody()) return EMPTY_SUMMARY;
     const parent = callable.frame as Frame | undefined;
     const lexicalThis = Node.isArrowFunction(fn) && parent !== undefined;
     const allArgs = [...(callable.boundArgs ?? []), ...args];
-    const key = [nodeId(fn), callable.frameId ?? '', lexicalThis ? '^' : valueKey(thisValue), allArgs.map(valueKey).join(','), options.insideOf ?? '', options.initializing ? 'i' : ''].join('|');
-    if (this.inProgress.has(key)) return EMPTY_SUMMARY;
-    const cacheable = !parent?.isOpen();
-    const cached = cacheable ? this.summaries.get(key) : undefined;
+    const key = [nodeId(fn), parent?.versionKey() ?? '', lexicalThis ? '^' : valueKey(thisValue), allArgs.map(valueKey).join(','), options.insideOf ?? '', options.initializing ? 'i' : ''].join('|');
+    const cached = this.summaries.get(key);
     if (cached) return cached;
+    const active = this.active.get(fn.compilerNode) ?? 0;
+    if (this.inProgress.has(key) || active >= 2 || this.depth >= MAX_DEPTH) return EMPTY_SUMMARY;
     this.inProgress.add(key);
+    this.active.set(fn.compilerNode, active + 1);
+    this.depth++;
     try {
       const frame = new Frame(this, fn, { parent, thisValue: lexicalThis ? undefined : thisValue, ...options });
       frame.bindParameters(fn, allArgs);
       frame.run();
       const summary = { effects: frame.effects, returns: frame.returns };
-      if (cacheable) this.summaries.set(key, summary);
+      this.summaries.set(key, summary);
       return summary;
     } finally {
+      this.depth--;
+      this.active.set(fn.compilerNode, active);
       this.inProgress.delete(key);
     }
   }
@@ -131,7 +142,8 @@ export class Frame {
   effects: Effects = newEffects();
   returns: Value = EMPTY;
   changed = false;
-  private open = true;
+  /** Bumped whenever what the frame's variables may hold grows: closures of it analysed before are stale. */
+  version = 0;
 
   constructor(
     readonly analysis: Analysis,
@@ -159,8 +171,9 @@ export class Frame {
     return this.options.initializing === true;
   }
 
-  isOpen(): boolean {
-    return this.open || (this.parent?.isOpen() ?? false);
+  /** Identifies what closures of this frame (and of its enclosing frames) may read, for cache keys. */
+  versionKey(): string {
+    return `${this.id}v${this.version}${this.parent ? '/' + this.parent.versionKey() : ''}`;
   }
 
   run(): void {
@@ -183,7 +196,6 @@ export class Frame {
       }
       if (!this.changed) break;
     }
-    this.open = false;
   }
 
   /** Evaluates every expression of a body (nested callbacks included) once. */
@@ -252,6 +264,7 @@ export class Frame {
     if (this.deferredClosures.has(fn.compilerNode)) return;
     this.deferredClosures.set(fn.compilerNode, registration);
     this.changed = true;
+    this.version++;
   }
 
   nondeterministic(node: Node, description: string): void {
@@ -352,6 +365,7 @@ export class Frame {
     if (sameValue(old, next)) return;
     owner.vars.set(key, next);
     owner.changed = true;
+    owner.version++;
     this.changed = true;
   }
 
@@ -382,6 +396,7 @@ export class Frame {
     if (entry.roots.size !== before) {
       owner.handed.set(symbol.compilerSymbol, entry);
       owner.changed = true;
+      owner.version++;
       this.changed = true;
     }
   }
