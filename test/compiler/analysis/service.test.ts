@@ -127,6 +127,32 @@ export class Shop {
     expect(checked.lines[2]).toMatch(/service\.ts:21:37 - error DUR2018: Shop\.listener reaches the state object 'cart' from a callback passed to bus\.once\(\)/);
   });
 
+  it('knows the other registrations by what they resolve to: setImmediate, addListener, prependListener, addEventListener', async () => {
+    const checked = await check(
+      {
+        'service.ts': `${CLASSES}
+import { EventEmitter } from 'node:events';
+class Emitter extends EventEmitter {}
+const emitter = new Emitter();
+const target = new EventTarget();
+export class Shop {
+  @state log = new Log();
+  @state cart = new Cart();
+  immediate(): void { setImmediate(() => this.log.add('i')); }
+  added(): void { emitter.addListener('x', () => this.cart.add('a')); }
+  prepended(): void { emitter.prependListener('x', () => this.log.add('p')); }
+  dom(): void { target.addEventListener('x', () => this.cart.clear()); }
+  // Not a timer: the service's own function that happens to be called setTimeout runs at once.
+  own(): void { setTimeout(() => this.log.add('now')); }
+}
+function setTimeout(run: () => void): void { run(); }
+`,
+      },
+      REPLICATED,
+    );
+    expect(codes(checked)).toEqual(['DUR2018@service.ts:20', 'DUR2018@service.ts:21', 'DUR2018@service.ts:22', 'DUR2018@service.ts:23']);
+  });
+
   it('reports a state class scheduling work on its own object, unless the object is unprotected', async () => {
     const files = {
       'service.ts': `import { state } from 'durability-compiler';
