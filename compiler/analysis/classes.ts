@@ -181,6 +181,7 @@ export function returnedExpressions(fn: FunctionLike): Node[] {
       const expression = node.getExpression();
       if (expression) found.push(expression);
     }
+    if (Node.isYieldExpression(node) && node.getExpression()) found.push(node); // evaluated as what the iterator yields
   });
   return found;
 }

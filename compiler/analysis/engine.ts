@@ -215,6 +215,10 @@ export class Frame {
       } else if (Node.isReturnStatement(node)) {
         const expression = node.getExpression();
         if (expression && this.fn && enclosingFunction(node) === this.fn.compilerNode) this.returns = join(this.returns, this.eval(expression));
+      } else if (Node.isYieldExpression(node)) {
+        // A generator returns an iterator of what it yields (`yield*` hands on another iterable's elements).
+        const expression = node.getExpression();
+        if (expression && this.fn && enclosingFunction(node) === this.fn.compilerNode) this.returns = join(this.returns, this.yielded(node));
       } else if (Node.isIdentifier(node)) {
         if (isValueReference(node)) this.eval(node);
       } else if (EVALUATED.has(node.getKind()) && !isWriteOnlyTarget(node)) {
@@ -379,7 +383,15 @@ export class Frame {
 
   /** What a function of this body returns, evaluated here (for callbacks and nested functions run in place). */
   returnsOf(fn: FunctionLike): Value {
-    return join(...returnedExpressions(fn).map((e) => this.eval(e)));
+    return join(...returnedExpressions(fn).map((e) => (Node.isYieldExpression(e) ? this.yielded(e) : this.eval(e))));
+  }
+
+  /** A generator returns an iterator of what it yields (`yield*` hands on another iterable's elements). */
+  private yielded(node: import('ts-morph').YieldExpression): Value {
+    const expression = node.getExpression();
+    if (!expression) return EMPTY;
+    const value = this.eval(expression);
+    return node.getAsteriskToken() ? freshOf(value) : deepen(value);
   }
 
   /** Records that a local object was handed to state at a node: later writes through it write that state. */

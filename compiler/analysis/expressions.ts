@@ -65,6 +65,7 @@ export function computeExpression(frame: Frame, node: Node): Value {
     return EMPTY;
   }
   if (Node.isYieldExpression(node)) {
+    // Its own value is what the consumer sends back (nothing known); as a returned expression (returnedExpressions), what it yields.
     const expression = node.getExpression();
     if (expression) frame.eval(expression);
     return EMPTY;

@@ -203,6 +203,21 @@ export class CanvasService { @state canvas = new Canvas(); }
     expect(updateMethods(checked, 'canvas')).toEqual(['bumpAll', 'growAll']);
   });
 
+  it("through generators: what a generator of the object's own yields is its state", async () => {
+    const checked = await check(
+      fleet(`
+  *idle(): Generator<Machine> { for (const m of this.list) if (!m.busy) yield m; }
+  *all(): Generator<Machine> { yield* this.list; }
+  *copies(): Generator<Machine> { for (const m of this.list) yield { ...m }; }
+  reserveIdle(): void { for (const m of this.idle()) m.busy = true; }
+  tagAll(): void { for (const m of this.all()) m.tags.push('x'); }
+  local(): void { const gen = function* (list: Machine[]) { yield* list; }; for (const m of gen(this.list)) m.cpu = 0; }
+  onCopies(): void { for (const m of this.copies()) m.busy = true; }`),
+      mapping,
+    );
+    expect(updateMethods(checked, 'fleet')).toEqual(['add', 'local', 'reserveIdle', 'tagAll']);
+  });
+
   it('through local collections that gather elements of the object', async () => {
     const checked = await check(
       fleet(`
