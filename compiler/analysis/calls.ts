@@ -19,7 +19,8 @@ import {
 import { classMembers, enclosingClass, superMethod, unwrap, type ClassLike, type FunctionLike } from './classes.js';
 import { declarationOf, isUserCode, mayHoldObjects, originOf, qualifiedName, symbolOf } from './declarations.js';
 import { addRootEffect, evidence, mergeEffects, type Effects } from './effects.js';
-import type { Frame, Summary } from './engine.js';
+import type { Summary } from './analysis.js';
+import type { Frame } from './engine.js';
 import { memberName, recordWrite, writeRoots } from './expressions.js';
 import { short } from './locate.js';
 import type { Evidence } from './model.js';

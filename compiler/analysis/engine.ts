@@ -1,10 +1,10 @@
-// The abstract interpreter behind the analysis. A function is analysed in a context (what `this` and
-// each parameter may be) by walking its whole body, nested callbacks included, flow-insensitively: local
-// variables are keyed by symbol (so a `p` in one arrow is not a `p` in another) and grow until nothing
-// changes. Calls to code of the user's sources are analysed in their own context and cached; a callback
-// handed to another function is analysed where it is called, with what it is called with. What it finds
-// goes into Effects (effects.ts); expressions and calls are in expressions.ts and calls.ts.
-import { Node, SyntaxKind, type Identifier } from 'ts-morph';
+// The abstract interpreter behind the analysis: one Frame is one function being analysed in one context
+// (what `this` and each parameter may be). It walks the whole body, nested callbacks included,
+// flow-insensitively: local variables are keyed by symbol (so a `p` in one arrow is not a `p` in another)
+// and grow until nothing changes. Calls are analysed in their own frames through the Analysis
+// (analysis.ts); expressions and calls are evaluated in expressions.ts and calls.ts; what a frame finds
+// goes into Effects (effects.ts).
+import { Node } from 'ts-morph';
 import { SKIPPED_KINDS, classMembers, enclosingClass, returnedExpressions, type ClassLike, type ClassMembers, type FunctionLike } from './classes.js';
 import { isConstVariable, isPrimitiveType, isCallableType, isUserCode, moduleLevelVariable, symbolOf } from './declarations.js';
 import { unreplayableRead } from './builtins.js';
@@ -12,115 +12,12 @@ import { addNondeterminism, addRootEffect, evidence, newEffects, type Effects } 
 import { computeExpression } from './expressions.js';
 import type { Evidence } from './model.js';
 import { describeOwner } from './locate.js';
+import { chainBase, contains, enclosingFunction, EVALUATED, isValueReference, isWriteOnlyTarget } from './syntax.js';
 import { isMutatedAnywhere } from './module-state.js';
-import { EMPTY, SERVICE, callableValue, deepen, element, freshOf, join, nodeId, rootValue, sameValue, valueKey, type Callable, type Root, type Value } from './values.js';
+import type { Analysis, InvokeOptions } from './analysis.js';
+import { EMPTY, SERVICE, callableValue, deepen, element, freshOf, join, nodeId, rootValue, sameValue, type Value } from './values.js';
 
-export interface Summary {
-  effects: Effects;
-  returns: Value;
-}
-
-export interface InvokeOptions {
-  /** The root whose own method is running (writes to it are the object's own). */
-  insideOf?: string;
-  /** A constructor or field initialiser: runs before any request, replacing a state field is its job. */
-  initializing?: boolean;
-}
-
-export interface RootInfo extends Root {
-  /** The member table of the object's class, for a state object or a state class's `this`. */
-  members?: ClassMembers;
-}
-
-const EMPTY_SUMMARY: Summary = { effects: newEffects(), returns: EMPTY };
-const MAX_ITERATIONS = 8;
-const MAX_DEPTH = 48;
-
-/** One analysis of one service: the roots, the service's member table, and every summary computed. */
-export class Analysis {
-  readonly roots = new Map<string, RootInfo>();
-  /** Names of the service's state fields → their root keys. */
-  readonly stateFields = new Map<string, string>();
-  serviceMembers?: ClassMembers;
-  private readonly summaries = new Map<string, Summary>();
-  private readonly inProgress = new Set<string>();
-  private readonly active = new Map<object, number>();
-  private depth = 0;
-  private readonly moduleValues = new Map<object, Value>();
-  private moduleFrame?: Frame;
-  private frames = 0;
-
-  addRoot(root: RootInfo): string {
-    if (!this.roots.has(root.key)) this.roots.set(root.key, root);
-    return root.key;
-  }
-
-  isStateRoot(key: string): boolean {
-    const kind = this.roots.get(key)?.kind;
-    return kind === 'self' || kind === 'field';
-  }
-
-  newFrameId(): number {
-    return ++this.frames;
-  }
-
-  /**
-   * Analyses a function of the user's sources in a context. Cached by the context, which for a closure
-   * includes the version of the frames it reads from. Recursion and very deep call chains are cut: a
-   * function already on the stack twice, or a chain deeper than MAX_DEPTH, contributes nothing more.
-   */
-  analyze(callable: Extract<Callable, { kind: 'code' }>, thisValue: Value, args: readonly Value[], options: InvokeOptions): Summary {
-    const fn = callable.fn;
-    if (!fn.getBody()) return EMPTY_SUMMARY;
-    const parent = callable.frame as Frame | undefined;
-    const lexicalThis = Node.isArrowFunction(fn) && parent !== undefined;
-    const allArgs = [...(callable.boundArgs ?? []), ...args];
-    const key = [nodeId(fn), parent?.versionKey() ?? '', lexicalThis ? '^' : valueKey(thisValue), allArgs.map(valueKey).join(','), options.insideOf ?? '', options.initializing ? 'i' : ''].join('|');
-    const cached = this.summaries.get(key);
-    if (cached) return cached;
-    const active = this.active.get(fn.compilerNode) ?? 0;
-    if (this.inProgress.has(key) || active >= 2 || this.depth >= MAX_DEPTH) return EMPTY_SUMMARY;
-    this.inProgress.add(key);
-    this.active.set(fn.compilerNode, active + 1);
-    this.depth++;
-    try {
-      const frame = new Frame(this, fn, { parent, thisValue: lexicalThis ? undefined : thisValue, ...options });
-      frame.bindParameters(fn, allArgs);
-      frame.run();
-      const summary = { effects: frame.effects, returns: frame.returns };
-      this.summaries.set(key, summary);
-      return summary;
-    } finally {
-      this.depth--;
-      this.active.set(fn.compilerNode, active);
-      this.inProgress.delete(key);
-    }
-  }
-
-  /** Analyses a field initialiser, which runs when the object is created, outside any request. */
-  analyzeInitializer(initializer: Node, thisValue: Value): Summary {
-    const frame = new Frame(this, undefined, { thisValue, initializing: true }, describeOwner(initializer));
-    for (let i = 0; i < MAX_ITERATIONS; i++) {
-      frame.changed = false;
-      frame.cache = new Map();
-      frame.effects = newEffects();
-      frame.walk(initializer);
-      if (!frame.changed) break;
-    }
-    return { effects: frame.effects, returns: EMPTY };
-  }
-
-  /** What a module-level `const` holds when it is an alias of something callable (`const rand = Math.random`). */
-  moduleConstantValue(initializer: Node): Value {
-    let value = this.moduleValues.get(initializer.compilerNode);
-    if (value) return value;
-    this.moduleValues.set(initializer.compilerNode, EMPTY);
-    this.moduleFrame ??= new Frame(this, undefined, {});
-    value = this.moduleFrame.eval(initializer);
-    this.moduleValues.set(initializer.compilerNode, value);
-    return value;
-  }
-}
+export const MAX_ITERATIONS = 8;
 
 export interface FrameOptions extends InvokeOptions {
   parent?: Frame;
@@ -468,90 +365,3 @@ export class Frame {
 }
 
 
-/** Kinds evaluated where they stand; the others are evaluated as parts of these. */
-const EVALUATED = new Set([
-  SyntaxKind.CallExpression,
-  SyntaxKind.NewExpression,
-  SyntaxKind.TaggedTemplateExpression,
-  SyntaxKind.BinaryExpression,
-  SyntaxKind.PrefixUnaryExpression,
-  SyntaxKind.PostfixUnaryExpression,
-  SyntaxKind.DeleteExpression,
-  SyntaxKind.PropertyAccessExpression,
-  SyntaxKind.ElementAccessExpression,
-  SyntaxKind.ThisKeyword,
-]);
-
-function enclosingFunction(node: Node): object | undefined {
-  for (let current = node.getParent(); current; current = current.getParent()) {
-    if (Node.isFunctionLikeDeclaration(current) || Node.isArrowFunction(current) || Node.isFunctionExpression(current)) return current.compilerNode;
-  }
-  return undefined;
-}
-
-function contains(outer: Node, inner: Node): boolean {
-  return outer.getSourceFile() === inner.getSourceFile() && outer.getPos() <= inner.getPos() && inner.getEnd() <= outer.getEnd();
-}
-
-/** The object an access chain starts from: `o` in `o.a[b].c`, `o!.items`, `(o as X).f()`. */
-export function chainBase(node: Node): Node {
-  let current = node;
-  for (;;) {
-    if (Node.isPropertyAccessExpression(current) || Node.isElementAccessExpression(current) || Node.isNonNullExpression(current) || Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isSatisfiesExpression(current) || Node.isTypeAssertion(current)) {
-      current = current.getExpression();
-    } else if (Node.isCallExpression(current)) {
-      const callee = current.getExpression();
-      if (!Node.isPropertyAccessExpression(callee) && !Node.isElementAccessExpression(callee)) return current;
-      current = callee.getExpression();
-    } else return current;
-  }
-}
-
-function isAssignmentOperator(kind: SyntaxKind): boolean {
-  return kind >= SyntaxKind.FirstAssignment && kind <= SyntaxKind.LastAssignment;
-}
-
-/** An identifier that reads a value (not a declaration's name, a property name, or the target of a write). */
-function isValueReference(id: Identifier | Node): boolean {
-  const parent = id.getParent();
-  if (!parent) return false;
-  if (Node.isShorthandPropertyAssignment(parent)) return true;
-  if (Node.isPropertyAccessExpression(parent)) return parent.getExpression() === id;
-  if (Node.isQualifiedName(parent) || Node.isLabeledStatement(parent) || Node.isBreakStatement(parent) || Node.isContinueStatement(parent)) return false;
-  if (Node.isBindingElement(parent) && parent.getPropertyNameNode() === id) return false;
-  const named = parent as Node & { getNameNode?: () => Node | undefined };
-  if (typeof named.getNameNode === 'function' && !Node.isElementAccessExpression(parent)) {
-    try {
-      if (named.getNameNode() === id) return false;
-    } catch {
-      // a node kind whose name is optional and absent
-    }
-  }
-  if (Node.isImportSpecifier(parent) || Node.isExportSpecifier(parent) || Node.isImportClause(parent) || Node.isNamespaceImport(parent)) return false;
-  if (Node.isBinaryExpression(parent) && parent.getLeft() === id && isAssignmentOperator(parent.getOperatorToken().getKind())) return false;
-  if ((Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) && isIncrementOrDecrement(parent.getOperatorToken())) return false;
-  return true;
-}
-
-export function isIncrementOrDecrement(kind: SyntaxKind): boolean {
-  return kind === SyntaxKind.PlusPlusToken || kind === SyntaxKind.MinusMinusToken;
-}
-
-/** An access that is only written (`this.x = …`, `delete this.x`), never read: evaluated by the write itself. */
-function isWriteOnlyTarget(node: Node): boolean {
-  const parent = node.getParent();
-  if (!parent) return false;
-  if (Node.isBinaryExpression(parent) && parent.getLeft() === node && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken) return true;
-  if (Node.isDeleteExpression(parent)) return true;
-  if ((Node.isArrayLiteralExpression(parent) || Node.isPropertyAssignment(parent) || Node.isShorthandPropertyAssignment(parent)) && isInDestructuringTarget(parent)) return true;
-  return false;
-}
-
-function isInDestructuringTarget(node: Node): boolean {
-  let current: Node = node;
-  for (let parent = current.getParent(); parent; current = parent, parent = parent.getParent()) {
-    if (Node.isBinaryExpression(parent)) return parent.getLeft() === current && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken;
-    if (!(Node.isArrayLiteralExpression(parent) || Node.isObjectLiteralExpression(parent) || Node.isPropertyAssignment(parent) || Node.isShorthandPropertyAssignment(parent) || Node.isSpreadElement(parent) || Node.isSpreadAssignment(parent))) return false;
-  }
-  return false;
-}

@@ -4,7 +4,7 @@
 import { Node, type ClassDeclaration, type Decorator, type PropertyDeclaration, type SourceFile } from 'ts-morph';
 import { diagnostic, type Diagnostic } from '../../mappings/index.js';
 import { classMembers } from './classes.js';
-import { Analysis } from './engine.js';
+import { Analysis } from './analysis.js';
 import type { ServiceInfo, StateFieldInfo } from './model.js';
 import { locate, readStateClass } from './state-class.js';
 

@@ -7,7 +7,7 @@ import { Node, type ClassDeclaration, type ParameterDeclaration, type PropertyDe
 import { classMembers, type ClassMembers } from './classes.js';
 import { isCallableType, isPrimitiveType } from './declarations.js';
 import type { DeferredEffect, EscapeEffect, RootEffect } from './effects.js';
-import { Analysis } from './engine.js';
+import { Analysis } from './analysis.js';
 import { locate } from './locate.js';
 import type { Evidence, StateClassInfo, StateMethodInfo } from './model.js';
 import { nodeId, rootValue, EMPTY } from './values.js';
