@@ -304,7 +304,8 @@ function libraryCall(frame: Frame, call: Node, callee: Node, declaration: Node |
     case 'mapped':
       return name === 'then' || name === 'catch' ? callbackReturns : deepen(callbackReturns);
     case 'reduced':
-      return join(args[1], element(receiver), callbackReturns);
+      // With an initial value the result is the accumulator the callback builds; without, it starts as the first element.
+      return join(args.length > 1 ? args[1] : element(receiver), callbackReturns);
     case 'none':
       return EMPTY;
   }

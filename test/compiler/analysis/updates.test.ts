@@ -244,6 +244,8 @@ describe('what only looks like a write', () => {
   primitive(): number { let cpu = this.list[0]?.cpu ?? 0; cpu += 1; return cpu; }
   rebinding(): Machine | undefined { let best = this.list[0]; for (const m of this.list) if (best && m.cpu > best.cpu) best = m; return best; }
   keys(): string[] { const ks: string[] = []; for (const k of this.byId.keys()) ks.push(k); ks.sort(); return ks; }
+  index(): Record<string, number> { const r = this.list.reduce((acc, m) => { acc[m.id] = m.cpu; return acc; }, {} as Record<string, number>); r['x'] = 0; return r; }
+  reversed(): Machine[] { const copy = this.list.slice().reverse(); copy.push(this.list[0]!); return copy; }
   json(): string { return JSON.stringify(Object.fromEntries(this.byId)) + String(Object.keys(this.byId).length); }`),
       mapping,
     );
