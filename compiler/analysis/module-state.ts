@@ -3,7 +3,9 @@
 // unless it ran exactly the same code before. Found from the references the language service knows.
 import { Node, SyntaxKind, type PropertyDeclaration, type VariableDeclaration } from 'ts-morph';
 import { MUTATING_METHODS, writesFirstArgument } from './builtins.js';
+import { Analysis } from './analysis.js';
 import { declarationOf, originOf, qualifiedName } from './declarations.js';
+import { rootValue } from './values.js';
 
 const cache = new WeakMap<object, boolean>();
 
@@ -19,6 +21,23 @@ export function isMutatedAnywhere(declaration: VariableDeclaration | PropertyDec
       found = true; // the references cannot be listed: assume the worst
     }
     cache.set(declaration.compilerNode, found);
+  }
+  return found;
+}
+
+const writers = new WeakMap<object, boolean>();
+
+/** Whether a method of the user's sources changes the object it is called on (`registry.register(x)`). */
+function methodWritesItsObject(declaration: Node): boolean {
+  if (!Node.isMethodDeclaration(declaration) || !declaration.getBody()) return false;
+  let found = writers.get(declaration.compilerNode);
+  if (found === undefined) {
+    writers.set(declaration.compilerNode, false);
+    const analysis = new Analysis();
+    const probe = analysis.addRoot({ key: 'probe', kind: 'self', name: 'probe' });
+    const summary = analysis.analyze({ kind: 'code', fn: declaration }, rootValue(probe), [], { insideOf: probe });
+    found = summary.effects.writes.some((w) => w.root === probe);
+    writers.set(declaration.compilerNode, found);
   }
   return found;
 }
@@ -46,9 +65,11 @@ function isWrittenThrough(reference: Node): boolean {
     }
     if (Node.isPropertyAccessExpression(parent) && parent.getExpression() === current) {
       const call = parent.getParent();
-      if (call && Node.isCallExpression(call) && call.getExpression() === parent && MUTATING_METHODS.has(parent.getName())) {
+      if (call && Node.isCallExpression(call) && call.getExpression() === parent) {
         const declaration = declarationOf(parent.getNameNode());
-        if (!declaration || originOf(declaration) !== 'user') return true;
+        if (declaration && originOf(declaration) === 'user') {
+          if (methodWritesItsObject(declaration)) return true;
+        } else if (MUTATING_METHODS.has(parent.getName())) return true;
       }
       current = parent;
       continue;

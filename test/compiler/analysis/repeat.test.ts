@@ -68,17 +68,25 @@ describe('not replayable: DUR2007', () => {
   collection(k: string): void { seen.add(k); this.value = k; }
   readsCollection(k: string): void { this.value = String(seen.has(k)); }
   constant(k: string): void { this.value = LIMITS[k] ?? ''; }
-  staticField(): void { this.value = String(Ids.issued); }`,
+  staticField(): void { this.value = String(Ids.issued); }
+  registered(k: string): void { this.value = String(registry.has(k)); }
+  configured(k: string): void { this.value = config.get(k); }`,
         `import { next } from './helpers.js';
 let n = 0;
 const seen = new Set<string>();
 const LIMITS: Record<string, string> = { a: '1' };
-class Ids { static issued = 0; static make(): string { return String(Ids.issued++); } }`,
+class Ids { static issued = 0; static make(): string { return String(Ids.issued++); } }
+class Registry { private names = new Set<string>(); add(k: string): void { this.names.add(k); } has(k: string): boolean { return this.names.has(k); } }
+const registry = new Registry();
+export function register(k: string): void { registry.add(k); }
+class Config { private values: Record<string, string> = { a: '1' }; get(k: string): string { return this.values[k] ?? ''; } }
+const config = new Config();`,
         { 'helpers.ts': `let count = 0;\nexport function next(): number { return count++; }\n` },
       ),
       MAPPING,
     );
-    expect(reported(checked.lines)).toEqual(['counter', 'readsLet', 'helper', 'staticUtil', 'getter', 'collection', 'readsCollection', 'staticField']);
+    // A module-level object changed by a method of its own class elsewhere is not replayable either; one nobody changes is.
+    expect(reported(checked.lines)).toEqual(['counter', 'readsLet', 'helper', 'staticUtil', 'getter', 'collection', 'readsCollection', 'staticField', 'registered']);
     expect(checked.lines.every((l) => / - error DUR2007: /.test(l))).toBe(true);
     expect(checked.lines[2]).toContain("changes the module-level variable 'count' (helpers.ts:2:");
     expect(checked.lines[3]).toContain('changes the static field Ids.issued');
