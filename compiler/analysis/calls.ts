@@ -49,10 +49,14 @@ function argumentValues(frame: Frame, nodes: Node[]): Value[] {
 }
 
 /** Calls a function value (closures, functions, library functions it may be); unknown functions receiving state are opaque. */
-function callValue(frame: Frame, call: Node, callee: Node, fnValue: Value, thisValue: Value, args: Value[], argNodes: Node[]): Value {
+function callValue(frame: Frame, call: Node, callee: Node, fnValue: Value, thisValue: Value, args: Value[], argNodes: Node[], thisNode?: Node): Value {
   let result = EMPTY;
   for (const callable of fnValue.callables) {
-    if (callable.kind === 'library') result = join(result, libraryCall(frame, call, callee, callable.declaration, callable.thisValue ?? thisValue, undefined, args, argNodes));
+    if (callable.kind === 'library') {
+      // A library method called on an explicit receiver (`Array.prototype.push.call(this.items, x)`) acts on that receiver.
+      const method = thisNode ? { node: thisNode, name: qualifiedName(callable.declaration).split('.').pop() } : undefined;
+      result = join(result, libraryCall(frame, call, callee, callable.declaration, thisNode ? thisValue : (callable.thisValue ?? thisValue), method, args, argNodes));
+    }
     else result = join(result, invoke(frame, call, callable, callable.thisValue ?? thisValue, args));
   }
   if (fnValue.callables.length > 0) return result;
@@ -82,8 +86,8 @@ function methodCall(frame: Frame, call: CallExpression, callee: import('ts-morph
 
   if (receiver.callables.length > 0 && (name === 'call' || name === 'apply' || name === 'bind')) {
     const functions: Value = { refs: new Map(), top: new Set(), service: false, callables: receiver.callables };
-    if (name === 'call') return callValue(frame, call, receiverNode, functions, args[0] ?? EMPTY, args.slice(1), argNodes.slice(1));
-    if (name === 'apply') return callValue(frame, call, receiverNode, functions, args[0] ?? EMPTY, Array(8).fill(element(args[1] ?? EMPTY)), []);
+    if (name === 'call') return callValue(frame, call, receiverNode, functions, args[0] ?? EMPTY, args.slice(1), argNodes.slice(1), argNodes[0]);
+    if (name === 'apply') return callValue(frame, call, receiverNode, functions, args[0] ?? EMPTY, Array(8).fill(element(args[1] ?? EMPTY)), [], argNodes[0]);
     return { ...functions, callables: receiver.callables.map((c) => ({ ...c, thisValue: args[0] ?? EMPTY, ...(c.kind === 'code' ? { boundArgs: args.slice(1) } : {}) })) };
   }
 

@@ -97,13 +97,15 @@ function cpuOf(m: Machine): number { return m.cpu; }
   reflected(id: string): void { Reflect.set(this.byId.get(id)!, 'busy', true); }
   deleted(id: string): void { Reflect.deleteProperty(this.byId.get(id)!, 'tags'); }
   defined(): void { Object.defineProperty(this, 'seq', { value: 0 }); }
+  applied(more: Machine[]): void { Array.prototype.push.apply(this.list, more); }
+  called(m: Machine): void { Array.prototype.unshift.call(this.list, m); }
   static reset(fleet: Fleet): void { fleet.list.length = 0; }`,
         `function clearAll(fleet: Fleet): void { fleet.byId.clear(); }
 `,
       ),
       mapping,
     );
-    expect(updateMethods(checked, 'fleet')).toEqual(['add', 'defined', 'deleted', 'handed', 'reflected', 'stamp', 'statically']);
+    expect(updateMethods(checked, 'fleet')).toEqual(['add', 'applied', 'called', 'defined', 'deleted', 'handed', 'reflected', 'stamp', 'statically']);
     expect(stateMethod(checked, 'fleet', 'stamp').updates?.description).toBe('increments this.seq');
   });
 
