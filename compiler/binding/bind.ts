@@ -20,7 +20,7 @@ import { isCallableType } from '../analysis/declarations.js';
 import { exportedClasses, readService } from '../analysis/service.js';
 import { readServiceMethods, type ServiceMethodInfo } from '../analysis/service-methods.js';
 import { bindDatabase } from './database.js';
-import { reportFindings, where } from './findings.js';
+import { dedupe, reportFindings, where } from './findings.js';
 
 export interface BindInput {
   mapping: DurabilityMapping;
@@ -92,20 +92,6 @@ export function bindMapping({ mapping, mentionedStates, statesWithRecovery, sour
   const byField = new Map(mapping.states.map((s) => [s.field.name, s]));
   diagnostics.push(...reportFindings(service, findings, (name) => byField.get(name)));
   return { service, methods, diagnostics: dedupe(diagnostics) };
-}
-
-/** Codes about a place in the service's code: the same place reached from two methods is one problem. */
-const CODE_FINDINGS = new Set<DiagnosticCode>(['DUR2015', 'DUR2018', 'DUR2019', 'DUR2021', 'DUR2022']);
-
-function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return diagnostics.filter((d) => {
-    const subject = CODE_FINDINGS.has(d.code) ? (/state object '([^']+)'/.exec(d.message)?.[1] ?? '') : d.message;
-    const key = `${d.code}@${d.file ?? ''}:${d.position?.line ?? 0}:${d.position?.column ?? 0}:${subject}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }
 
 function bindState(state: StateMapping, cls: StateClassInfo, report: Report, hasRecoveryElement: boolean): void {

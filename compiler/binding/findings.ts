@@ -3,7 +3,7 @@
 // (DUR2015), state fields replaced (DUR2019), writes into a database object outside its own methods
 // (DUR2021), functions held by an object that is shipped or stored (DUR2022). Each points at the code.
 import path from 'node:path';
-import { diagnostic, type Diagnostic, type Mechanism, type StateMapping } from '../../mappings/index.js';
+import { diagnostic, type Diagnostic, type DiagnosticCode, type Mechanism, type StateMapping } from '../../mappings/index.js';
 import type { Evidence, ServiceInfo, StateFieldInfo } from '../analysis/model.js';
 import type { ServiceFindings } from '../analysis/service-methods.js';
 
@@ -75,7 +75,7 @@ export function reportFindings(service: ServiceInfo, findings: ServiceFindings, 
       }
     }
   }
-  return diagnostics;
+  return dedupe(diagnostics);
 }
 
 /** One diagnostic per callback and state object: at the first place the callback reaches it. */
@@ -115,4 +115,19 @@ function outsideWriteDiagnostic(owner: string, field: string, info: StateFieldIn
     `${owner} writes into the database state object '${field}' outside its own methods (it ${e.description}), so no <sql> would store the change and the run-time refuses the request. ${what}`,
     at(e),
   );
+}
+
+/** Codes about a place in the service's code: the same place reached from two methods is one problem. */
+const CODE_FINDINGS = new Set<DiagnosticCode>(['DUR2015', 'DUR2018', 'DUR2019', 'DUR2021', 'DUR2022']);
+
+/** One diagnostic per code, place and subject. */
+export function dedupe(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const subject = CODE_FINDINGS.has(d.code) ? (/state object '([^']+)'/.exec(d.message)?.[1] ?? '') : d.message;
+    const key = `${d.code}@${d.file ?? ''}:${d.position?.line ?? 0}:${d.position?.column ?? 0}:${subject}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
