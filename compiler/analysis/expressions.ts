@@ -122,10 +122,6 @@ function possibleNames(node: ElementAccessExpression): string[] | undefined {
   return members.map((t) => String(t.getLiteralValue()));
 }
 
-function nameNodeOf(node: PropertyAccessExpression | ElementAccessExpression): Node | undefined {
-  return Node.isPropertyAccessExpression(node) ? node.getNameNode() : node.getArgumentExpression();
-}
-
 /** Reading `object.name`: a state object of the service, a getter (which runs), a method as a value, or data inside the object. */
 export function readMember(frame: Frame, node: PropertyAccessExpression | ElementAccessExpression, object: Value): Value {
   const name = memberName(node);
@@ -134,11 +130,10 @@ export function readMember(frame: Frame, node: PropertyAccessExpression | Elemen
     const names = name !== undefined ? [name] : Node.isElementAccessExpression(node) ? possibleNames(node) : undefined;
     result = names ? join(...names.map((n) => frame.serviceMemberValue(node, n))) : frame.serviceFields(node);
   }
-  const nameNode = nameNodeOf(node);
-  const symbol = nameNode && Node.isPropertyAccessExpression(node) ? symbolOf(nameNode) : Node.isElementAccessExpression(node) ? node.getArgumentExpression() && symbolOfElement(node) : undefined;
+  const symbol = Node.isPropertyAccessExpression(node) ? symbolOf(node.getNameNode()) : symbolOfElement(node);
   const declarations = symbol?.getDeclarations() ?? [];
 
-  const getters = gettersFor(frame, object, name, declarations, node);
+  const getters = gettersFor(frame, object, name, declarations);
   for (const getter of getters) result = join(result, invoke(frame, node, { kind: 'code', fn: getter }, object, []));
 
   const method = declarations.find((d) => Node.isMethodDeclaration(d) && d.getBody() && isUserCode(d));
@@ -160,6 +155,7 @@ export function readMember(frame: Frame, node: PropertyAccessExpression | Elemen
   return result;
 }
 
+/** The property `object['name']` reads, for a literal key. */
 function symbolOfElement(node: ElementAccessExpression) {
   const argument = node.getArgumentExpression();
   if (!argument || !(Node.isStringLiteral(argument) || Node.isNoSubstitutionTemplateLiteral(argument))) return undefined;
@@ -171,7 +167,7 @@ function isCalled(node: Node): boolean {
   return !!parent && Node.isCallExpression(parent) && parent.getExpression() === node;
 }
 
-function gettersFor(frame: Frame, object: Value, name: string | undefined, declarations: Node[], near: Node) {
+function gettersFor(frame: Frame, object: Value, name: string | undefined, declarations: Node[]) {
   if (name === undefined) return [];
   const found = new Set<import('ts-morph').GetAccessorDeclaration>();
   for (const key of object.top) {
@@ -185,7 +181,6 @@ function gettersFor(frame: Frame, object: Value, name: string | undefined, decla
   if (found.size === 0) {
     for (const d of declarations) if (Node.isGetAccessorDeclaration(d) && d.getBody() && isUserCode(d)) found.add(d);
   }
-  void near;
   return [...found];
 }
 

@@ -47,7 +47,7 @@ export function describeValueType(type: Type, at: Node): ValueTypeDescription {
       kinds.add(scalar);
       continue;
     }
-    const problem = topLevelProblem(member, at);
+    const problem = topLevelProblem(member);
     if (problem) return { kind: 'unknown', nullable, problem };
     if (member.isAny() || member.isUnknown() || member.isTypeParameter() || isOpaqueObject(member)) {
       kinds.add('unknown');
@@ -102,12 +102,12 @@ interface Unstorable {
 }
 
 /** What a column cannot hold, for a value bound on its own. */
-function topLevelProblem(type: Type, at: Node): StorageProblem | undefined {
-  const found = unstorable(type, at);
+function topLevelProblem(type: Type): StorageProblem | undefined {
+  const found = unstorable(type);
   return found && { what: `is ${found.noun}, ${found.why}`, noun: found.noun, instead: found.instead };
 }
 
-function unstorable(type: Type, at: Node): Unstorable | undefined {
+function unstorable(type: Type): Unstorable | undefined {
   if (type.getFlags() & TypeFlags.ESSymbolLike) return { noun: 'a symbol', why: 'which no column can hold', instead: 'Bind a string instead (its description, or a name of your own)' };
   if (isCallableType(type)) return { noun: 'a function', why: 'which no column can hold', instead: 'Bind the data the function works with instead' };
   const library = libraryName(type);
@@ -151,7 +151,7 @@ function jsonProblem(type: Type, at: Node, path: string, seen: Set<object>): Sto
     if (member.isAny() || member.isUnknown() || member.isTypeParameter() || isOpaqueObject(member)) continue;
     if (flags & TypeFlags.BigIntLike) return { what: `holds a bigint${at_}, which JSON cannot write`, noun: `JSON data with a bigint${at_}`, instead: `${bindAlone('value')}, or keep it as a string in the data` };
     if (isLibraryType(member, 'Date')) return { what: `holds a Date${at_}, which JSON would turn into a string`, noun: `JSON data with a Date${at_}`, instead: `${bindAlone('Date')}, or keep it as a string or a number in the data` };
-    const found = unstorable(member, at);
+    const found = unstorable(member);
     if (found) return { what: `holds ${found.noun}${at_}, ${found.why}`, noun: `data with ${found.noun}${at_}`, instead: found.instead };
     const element = member.getArrayElementType();
     const inner: Array<[string, Type]> = element
