@@ -1,14 +1,19 @@
 // Checks a small service written by a test: its files go to a scratch directory inside the repository
 // (so the repository's tsconfig.json, with Node's types, applies as it does to the corpus), then
 // `checkService` runs on it in-process. Helpers read the result the way the tests ask about it.
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { afterAll } from 'vitest';
 import { checkService, type CheckResult } from '../../../compiler/check.js';
 import { formatDiagnostic } from '../../../mappings/index.js';
 import type { StateMethodInfo } from '../../../compiler/analysis/model.js';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 const scratch = path.join(root, '.tmp', 'analysis-tests');
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 export interface Checked extends CheckResult {
   dir: string;
@@ -20,6 +25,7 @@ export interface Checked extends CheckResult {
 export async function check(files: Record<string, string>, mapping: string): Promise<Checked> {
   mkdirSync(scratch, { recursive: true });
   const dir = mkdtempSync(path.join(scratch, 'case-'));
+  made.push(dir);
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
   writeFileSync(path.join(dir, 'durability.xml'), mapping);
   const result = await checkService(path.join(dir, 'service.ts'), path.join(dir, 'durability.xml'));
