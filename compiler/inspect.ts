@@ -8,6 +8,7 @@ import { loadServiceProject } from './analysis/project.js';
 import { exportedClasses, readService } from './analysis/service.js';
 import { readServiceMethods, type ServiceMethodInfo } from './analysis/service-methods.js';
 import { checkService } from './check.js';
+import { reportFindings } from './binding/findings.js';
 
 /** With a mapping: the checked service. Without: every exported class that has @state fields. */
 export async function inspectService(file: string, mappingFile?: string): Promise<{ descriptions: ReturnType<typeof describeService>[]; diagnostics: Diagnostic[] }> {
@@ -23,8 +24,8 @@ export async function inspectService(file: string, mappingFile?: string): Promis
   for (const cls of exportedClasses(loaded.sourceFile)) {
     const { service, diagnostics: found } = readService(cls);
     if (service.stateFields.length === 0) continue;
-    const { methods, diagnostics: more } = readServiceMethods(service);
-    diagnostics.push(...found, ...more);
+    const { methods, findings } = readServiceMethods(service);
+    diagnostics.push(...found, ...reportFindings(service, findings));
     descriptions.push(describeService(service, methods));
   }
   return { descriptions, diagnostics: sortDiagnostics(diagnostics) };

@@ -23,6 +23,8 @@ export interface Diagnostic {
 interface CatalogueEntry {
   severity: Severity;
   title: string;
+  /** A code the tool no longer prints (kept so that old logs and links still find their meaning). */
+  retired?: true;
 }
 
 /**
@@ -54,17 +56,22 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR2004: { severity: 'error', title: 'A `<method>`, `<apply>`, `<checkpoint>`, `<restore>` or `<recovery>` names no method of the state class.' },
   DUR2005: { severity: 'error', title: '`arg[N]` refers to a parameter the method does not have.' },
   DUR2006: { severity: 'error', title: 'An update method of a database object has no `<sql>`.' },
-  DUR2007: { severity: 'warning', title: '`update="repeat"` on a method that is not deterministic.' },
+  DUR2007: { severity: 'error', title: '`update="repeat"` on a method whose result depends on something the run-time cannot replay (module-level variables, the environment, I/O).' },
   DUR2008: { severity: 'error', title: 'A `@state` field does not hold an instance of a class declared in the sources.' },
   DUR2009: { severity: 'error', title: 'The number of arguments does not fit the method (`<apply args>`, recovery or checkpoint methods).' },
   DUR2010: { severity: 'warning', title: 'SQL mapped to a method that never updates the object.' },
   DUR2011: { severity: 'error', title: 'A database object has no `<recovery>`, so a failover would lose it.' },
   DUR2012: { severity: 'error', title: '`arg[N].path` names a property the parameter\'s type does not have.' },
   DUR2013: { severity: 'error', title: 'The `@state` decorator is used on something other than a named instance field, or called as `@state()`.' },
-  DUR2014: { severity: 'error', title: 'A state class uses a pattern the durability proxy cannot see through (arrow-function properties, `#private` members, extending a built-in collection).' },
+  DUR2014: { severity: 'error', title: 'A state class uses a pattern the durability proxy cannot see through (arrow-function properties, extending a built-in collection).' },
   DUR2015: { severity: 'error', title: 'A service method stores a state object where a later change would bypass durability (a module variable, a non-state field).' },
-  DUR2016: { severity: 'error', title: '`update="repeat"` on an async method, which a backup cannot re-run in step.' },
+  DUR2016: { severity: 'error', title: '`update="repeat"` on an async method (no longer reported: async methods under repeat ship their changes).', retired: true },
   DUR2017: { severity: 'warning', title: 'A method of a database object hands state to code the analysis cannot see into, so whether it updates is unsure.' },
+  DUR2018: { severity: 'error', title: 'Code reaches a state object from a callback that runs after the request (a timer, an event listener, a promise nobody awaits).' },
+  DUR2019: { severity: 'error', title: 'A service method replaces a state field instead of changing the state object.' },
+  DUR2020: { severity: 'error', title: 'A value bound to a database column has a type a column cannot hold and give back (a Map, a Set, a function, a class instance, JSON data with a Date inside).' },
+  DUR2021: { severity: 'error', title: 'Code outside a database object\'s own methods writes into it, so no mapped SQL stores the change.' },
+  DUR2022: { severity: 'error', title: 'A replicated or database state object holds functions, which cannot be shipped or stored.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CATALOGUE;

@@ -3,6 +3,7 @@
 // deterministic). Keeps the ts-morph nodes so that binding and generation can ask the type checker more.
 import type { ClassDeclaration, MethodDeclaration, PropertyDeclaration, Type } from 'ts-morph';
 import type { SourcePosition } from '../../mappings/index.js';
+import type { DeferredEffect, EscapeEffect, RootEffect } from './effects.js';
 
 /** A place in a source file, for diagnostics and for "because …" explanations. */
 export interface SourceLocation {
@@ -31,15 +32,21 @@ export interface StateMethodInfo extends SourceLocation {
   parameters: ParameterInfo[];
   isAsync: boolean;
   /**
-   * `private` or `#private`: called only by the object's own methods, whose mapping covers its effects;
-   * the service cannot call it.
+   * `private`, `protected` or `#private`: called only by the object's own methods, whose mapping covers
+   * its effects; the service cannot call it.
    */
   isPrivate: boolean;
-  /** First write found, directly or through a helper; absent for a read-only method. */
+  /**
+   * First write found, directly or through a helper, a getter, a callback or code of another module; also
+   * set when the service calls it with a piece of the object that it then changes. Absent: read-only.
+   */
   updates?: Evidence;
   /** For a method found read-only: why that may be wrong (state handed to code the analysis cannot see). */
   unsure?: Evidence;
-  /** Calls whose result differs from run to run (clock, randomness), directly or through a helper. */
+  /**
+   * What a backup re-running the method (update="repeat") could not reproduce: module-level variables,
+   * the environment, I/O. Clock and randomness are not here: the run-time records and replays them.
+   */
   nondeterminism: Evidence[];
 }
 
@@ -50,6 +57,14 @@ export interface StateClassInfo extends SourceLocation {
   methods: Map<string, StateMethodInfo>;
   /** Patterns the run-time's Proxy cannot see through: each one an error. */
   unsupported: Evidence[];
+  /** Fields whose declared type holds functions, which cannot be shipped or stored. */
+  functionFields: Evidence[];
+  /** State reached from callbacks that run after the request (timers, listeners, promises nobody awaits). */
+  deferred: DeferredEffect[];
+  /** State stored where it outlives the request. */
+  escapes: EscapeEffect[];
+  /** Functions stored into the object. */
+  functionStores: RootEffect[];
 }
 
 export interface StateFieldInfo extends SourceLocation {

@@ -3,6 +3,8 @@
 // so an unrelated decorator that happens to be called `state` is left alone.
 import { Node, type ClassDeclaration, type Decorator, type PropertyDeclaration, type SourceFile } from 'ts-morph';
 import { diagnostic, type Diagnostic } from '../../mappings/index.js';
+import { classMembers } from './classes.js';
+import { Analysis } from './analysis.js';
 import type { ServiceInfo, StateFieldInfo } from './model.js';
 import { locate, readStateClass } from './state-class.js';
 
@@ -12,8 +14,19 @@ export function exportedClasses(sourceFile: SourceFile): ClassDeclaration[] {
   return sourceFile.getClasses().filter((c) => c.isExported() && c.getName() !== undefined);
 }
 
+const analyses = new WeakMap<ServiceInfo, Analysis>();
+
+/** The analysis a service was read with: its state objects' roots and every summary computed so far. */
+export function analysisOf(service: ServiceInfo): Analysis {
+  let analysis = analyses.get(service);
+  if (!analysis) analyses.set(service, (analysis = new Analysis()));
+  return analysis;
+}
+
 export function readService(declaration: ClassDeclaration): { service: ServiceInfo; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
+  const analysis = new Analysis();
+  analysis.serviceMembers = classMembers(declaration);
   const isStateDecorator = stateDecoratorMatcher(declaration.getSourceFile());
   const stateFields: StateFieldInfo[] = [];
 
@@ -56,15 +69,16 @@ export function readService(declaration: ClassDeclaration): { service: ServiceIn
         ),
       );
     } else {
-      field.stateClass = readStateClass(classDeclaration);
+      field.stateClass = readStateClass(classDeclaration, analysis);
+      const key = analysis.addRoot({ key: `field:${name}`, kind: 'field', name, members: classMembers(classDeclaration) });
+      analysis.stateFields.set(name, key);
     }
     if (!field.stateClass) field.rejected = true;
     stateFields.push(field);
   }
-  return {
-    service: { name: declaration.getName()!, declaration, ...locate(declaration.getNameNode() ?? declaration), stateFields },
-    diagnostics,
-  };
+  const service: ServiceInfo = { name: declaration.getName()!, declaration, ...locate(declaration.getNameNode() ?? declaration), stateFields };
+  analyses.set(service, analysis);
+  return { service, diagnostics };
 }
 
 /** A field whose @state was reported: kept so the mapping's entry for it is not reported as well. */

@@ -1,25 +1,26 @@
 // Binds a mapping to the service it describes: every `<state>` to a `@state` field, every method name to
 // a method of the state class, every `arg[N]` to a parameter, and checks what each mechanism needs from
-// the class (SQL for every update method of a database object, deterministic methods for `repeat`).
-import { Node, type Type } from 'ts-morph';
+// the class (SQL for every update method of a database object, nothing a backup cannot replay under
+// `repeat`, nothing a proxy cannot see through) and from the service's code (see findings.ts).
+import path from 'node:path';
+import type { SourceFile } from 'ts-morph';
 import {
   diagnostic,
-  argumentReferences,
   type Diagnostic,
   type DiagnosticCode,
   type DurabilityMapping,
   type MethodReference,
   type SourcePosition,
   type StateMapping,
-  type DatabaseStateMapping,
   type ReplicationStateMapping,
 } from '../../mappings/index.js';
 import { suggestion } from '../../mappings/validate.js';
-import { acceptsArgumentIndex, requiredParameterCount, type Evidence, type ServiceInfo, type StateClassInfo, type StateMethodInfo } from '../analysis/model.js';
+import { requiredParameterCount, type Evidence, type ServiceInfo, type StateClassInfo, type StateMethodInfo } from '../analysis/model.js';
+import { isCallableType } from '../analysis/declarations.js';
 import { exportedClasses, readService } from '../analysis/service.js';
 import { readServiceMethods, type ServiceMethodInfo } from '../analysis/service-methods.js';
-import type { SourceFile } from 'ts-morph';
-import path from 'node:path';
+import { bindDatabase } from './database.js';
+import { dedupe, reportFindings, where } from './findings.js';
 
 export interface BindInput {
   mapping: DurabilityMapping;
@@ -36,10 +37,12 @@ export interface BindResult {
   diagnostics: Diagnostic[];
 }
 
+export type Report = (code: DiagnosticCode, message: string, position: SourcePosition) => void;
+export type Resolve = (ref: MethodReference, role: string) => StateMethodInfo | undefined;
+
 export function bindMapping({ mapping, mentionedStates, statesWithRecovery, sourceFile }: BindInput): BindResult {
   const diagnostics: Diagnostic[] = [];
-  const inMapping = (code: DiagnosticCode, message: string, position: SourcePosition) =>
-    diagnostics.push(diagnostic(code, message, { file: mapping.file, position }));
+  const inMapping: Report = (code, message, position) => diagnostics.push(diagnostic(code, message, { file: mapping.file, position }));
 
   const classes = exportedClasses(sourceFile);
   const serviceClass = classes.find((c) => c.getName() === mapping.service.name);
@@ -52,6 +55,8 @@ export function bindMapping({ mapping, mentionedStates, statesWithRecovery, sour
 
   const { service, diagnostics: serviceDiagnostics } = readService(serviceClass);
   diagnostics.push(...serviceDiagnostics);
+  // The service's code first: a state method it calls with a piece of the object, which then changes it, updates.
+  const { methods, findings } = readServiceMethods(service);
   const fields = new Map(service.stateFields.map((f) => [f.name, f]));
 
   for (const state of mapping.states) {
@@ -84,15 +89,14 @@ export function bindMapping({ mapping, mentionedStates, statesWithRecovery, sour
       ),
     );
   }
-  const { methods, diagnostics: methodDiagnostics } = readServiceMethods(service);
-  diagnostics.push(...methodDiagnostics);
-  return { service, methods, diagnostics };
+  const byField = new Map(mapping.states.map((s) => [s.field.name, s]));
+  diagnostics.push(...reportFindings(service, findings, (name) => byField.get(name)));
+  return { service, methods, diagnostics: dedupe(diagnostics) };
 }
 
-type Report = (code: DiagnosticCode, message: string, position: SourcePosition) => void;
-
 function bindState(state: StateMapping, cls: StateClassInfo, report: Report, hasRecoveryElement: boolean): void {
-  const method = (ref: MethodReference | undefined, role: string) => (ref ? resolveMethod(ref, role, cls, report) : undefined);
+  const resolve: Resolve = (ref, role) => resolveMethod(ref, role, cls, report);
+  const method = (ref: MethodReference | undefined, role: string) => (ref ? resolve(ref, role) : undefined);
 
   const checkpoint = method(state.checkpoint, '<checkpoint>');
   if (checkpoint && requiredParameterCount(checkpoint) > 0) {
@@ -105,9 +109,9 @@ function bindState(state: StateMapping, cls: StateClassInfo, report: Report, has
 
   switch (state.mechanism) {
     case 'database':
-      return bindDatabase(state, cls, report, hasRecoveryElement);
+      return bindDatabase(state, cls, report, resolve, hasRecoveryElement);
     case 'replication':
-      return bindReplication(state, cls, report);
+      return bindReplication(state, cls, report, resolve);
     case 'reconstruction': {
       const rebuild = method(state.rebuild, '<recovery>');
       if (rebuild && requiredParameterCount(rebuild) > 0) {
@@ -120,74 +124,39 @@ function bindState(state: StateMapping, cls: StateClassInfo, report: Report, has
   }
 }
 
-function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, report: Report, hasRecoveryElement: boolean): void {
-  const mapped = new Set<string>();
-  for (const entry of state.methods) {
-    mapped.add(entry.name);
-    const target = resolveMethod(entry, '<method>', cls, report);
-    if (!target) continue;
-    if (!target.updates) {
-      report('DUR2010', `Method '${target.name}' never updates ${cls.name} (found no write to its fields), so its SQL would run on calls that change nothing in memory. Remove this <method>, or check that the method really writes.`, entry.position);
-    }
-    for (const step of entry.steps) {
-      for (const statements of Object.values(step.variants)) {
-        for (const ref of statements.flatMap(argumentReferences)) {
-          if (!acceptsArgumentIndex(target, ref.index)) {
-            report('DUR2005', `'${ref.source}' refers to argument ${ref.index}, but ${target.name}(${target.parameters.map((p) => p.name).join(', ')}) takes ${target.parameters.length === 0 ? 'none' : target.parameters.length === 1 ? 'one: arg[0]' : `${target.parameters.length}: arg[0] to arg[${target.parameters.length - 1}]`}. Arguments count from 0.`, ref.position);
-          } else if (ref.path.length > 0) {
-            const parameter = target.parameters[Math.min(ref.index, target.parameters.length - 1)]!;
-            // Past the fixed parameters, arg[N] is one element of the rest parameter.
-            const type = parameter.rest ? (parameter.type.getArrayElementType() ?? parameter.type) : parameter.type;
-            const missing = missingProperty(type, ref.path, target.declaration);
-            if (missing) {
-              report('DUR2012', `'${ref.source}': ${missing.owner} of type '${missing.typeText}' has no property '${missing.property}'.${suggestion(missing.property, missing.available)}`, ref.position);
-            }
-          }
-        }
-      }
-    }
-  }
-
-  for (const m of cls.methods.values()) {
-    if (m.unsure && !m.updates && !m.isPrivate && !mapped.has(m.name)) {
-      report('DUR2017', `${cls.name}.${m.name} looks read-only, but it ${describe(m.unsure)}, which the analysis cannot see into. If that changes the object, map the method with <sql>; if not, nothing to do.`, state.position);
-    }
-    if (!m.updates || m.isPrivate || mapped.has(m.name)) continue;
-    report('DUR2006', `${cls.name}.${m.name} updates the object (it ${describe(m.updates)}) but has no <method name="${m.name}"> with <sql> in database state '${state.field.name}', so its changes would never reach the database. Add the statement(s) that store them.`, state.position);
-  }
-
-  if (!state.recovery) {
-    if (hasRecoveryElement) return; // present but invalid: already reported
-    report('DUR2011', `Database state '${state.field.name}' has no <recovery>: after a failover the object would start empty although its rows are in the database. Add <recovery><query>SELECT …</query><apply method="…" args="…"/></recovery>.`, state.position);
-    return;
-  }
-  const apply = resolveMethod(state.recovery.apply, '<apply>', cls, report);
-  if (!apply) return;
-  const columns = state.recovery.apply.columns.length;
-  const required = requiredParameterCount(apply);
-  const rest = apply.parameters.some((p) => p.rest);
-  if (columns < required || (columns > apply.parameters.length && !rest)) {
-    report('DUR2009', `<apply> passes ${columns} column(s) to ${apply.name}(${apply.parameters.map((p) => p.name).join(', ')}), which takes ${required === apply.parameters.length ? required : `${required} to ${apply.parameters.length}`}. List one column of the query per parameter in args.`, state.recovery.apply.columnsPosition);
-  }
-}
-
-function bindReplication(state: ReplicationStateMapping, cls: StateClassInfo, report: Report): void {
+/**
+ * `repeat` re-runs a method on the backup, recording and replaying the clock and randomness; what the
+ * run-time cannot replay (module-level variables, the environment, I/O) diverges. Async methods and
+ * calls with a function argument are shipped as changes instead, so they are never re-run.
+ */
+function bindReplication(state: ReplicationStateMapping, cls: StateClassInfo, report: Report, resolve: Resolve): void {
   const overrides = new Map(state.methods.map((m) => [m.name, m]));
-  for (const entry of state.methods) resolveMethod(entry, '<method>', cls, report);
+  for (const entry of state.methods) resolve(entry, '<method>');
   for (const m of cls.methods.values()) {
-    if (!m.updates || m.isPrivate) continue;
+    if (!m.updates || m.isPrivate || m.isAsync || takesFunction(m)) continue;
     const override = overrides.get(m.name);
     const mode = override?.update ?? state.update;
     const position = override?.updatePosition ?? state.updatePosition;
-    if (mode !== 'repeat' || !position) continue;
-    if (m.isAsync) {
-      report('DUR2016', `update="repeat" would re-run ${cls.name}.${m.name} on the backup, but it is async: the backup applies updates one after another and cannot wait for it. Use update="state" for it${override ? '' : `: <method name="${m.name}" update="state"/>`}.`, position);
-      continue;
-    }
-    if (m.nondeterminism.length === 0) continue;
-    const causes = m.nondeterminism.map((c) => `${c.description} (${where(c)})`).join(' and ');
-    report('DUR2007', `update="repeat" re-runs ${cls.name}.${m.name} on the backup, but it calls ${causes}, so the backup would diverge. Use update="state" for it${override ? '' : `: <method name="${m.name}" update="state"/>`}.`, position);
+    if (mode !== 'repeat' || !position || m.nondeterminism.length === 0) continue;
+    const causes = onePerCause(m.nondeterminism).map((c) => `${c.description} (${where(c)})`).join(' and ');
+    report('DUR2007', `update="repeat" re-runs ${cls.name}.${m.name} on the backup, but it ${causes}, which the run-time cannot replay, so the backup would diverge. Use update="state" for it${override ? '' : `: <method name="${m.name}" update="state"/>`}.`, position);
   }
+}
+
+/** One cause per thing read or changed (its first place), a change preferred to a read of the same thing. */
+function onePerCause(causes: readonly Evidence[]): Evidence[] {
+  const byCause = new Map<string, Evidence>();
+  for (const c of causes) {
+    const key = c.description.replace(/^(reads|changes) /, '').replace(/ \(other code changes it\)$/, '');
+    const before = byCause.get(key);
+    if (!before || (before.description.startsWith('reads') && c.description.startsWith('changes'))) byCause.set(key, c);
+  }
+  return [...byCause.values()];
+}
+
+/** A required parameter of function type: every call passes a function, so the call is shipped as its changes. */
+function takesFunction(method: StateMethodInfo): boolean {
+  return method.parameters.some((p) => !p.optional && !p.rest && isCallableType(p.type.getNonNullableType()));
 }
 
 function resolveMethod(ref: MethodReference, role: string, cls: StateClassInfo, report: Report): StateMethodInfo | undefined {
@@ -196,29 +165,4 @@ function resolveMethod(ref: MethodReference, role: string, cls: StateClassInfo, 
   const names = [...cls.methods.values()].filter((m) => !m.isPrivate).map((m) => m.name);
   report('DUR2004', `${role} names '${ref.name}', which is not a method of ${cls.name}.${suggestion(ref.name, names)} Its methods are: ${names.join(', ') || 'none'}.`, ref.position);
   return undefined;
-}
-
-/** Follows `a.b.c` through a parameter's type; reports the first link that does not exist. */
-function missingProperty(type: Type, propertyPath: string[], at: Node) {
-  let current = type.getNonNullableType();
-  let owner = 'the argument';
-  for (const property of propertyPath) {
-    if (current.isAny() || current.isUnknown() || current.isTypeParameter()) return undefined;
-    const symbol = current.getApparentType().getProperty(property);
-    if (!symbol) {
-      return { owner, property, typeText: current.getText(at), available: current.getApparentType().getProperties().map((p) => p.getName()) };
-    }
-    current = symbol.getTypeAtLocation(at).getNonNullableType();
-    owner = `'${property}'`;
-  }
-  return undefined;
-}
-
-function describe(evidence: Evidence): string {
-  return `${evidence.description} at ${where(evidence)}`;
-}
-
-/** file:line:col of evidence, by base name: messages must not depend on the directory they are read from. */
-function where(evidence: Evidence): string {
-  return `${path.basename(evidence.file)}:${evidence.position.line}:${evidence.position.column}`;
 }

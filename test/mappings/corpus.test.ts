@@ -1,7 +1,8 @@
 // The bad-mapping corpus: each test/corpus/mappings/NN-name.xml holds one mistake, and NN-name.expected
 // beside it holds exactly what `durable check` must print for it (code, line, column and message). Each
 // case is checked against test/corpus/service.ts, or against NN-name.service.ts where the case brings
-// its own service.
+// its own service. Beside it, test/corpus/ordinary/ holds ordinary, correct services with their correct
+// mappings: each must check silently.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -39,5 +40,23 @@ describe('the bad-mapping corpus', () => {
     expect(run.code).toBe(hasError ? 1 : 0);
     // A person reads this: never a stack trace.
     expect(run.stdout).not.toMatch(/^\s+at /m);
+  });
+});
+
+const ordinary = path.join(corpus, 'ordinary');
+const services = readdirSync(ordinary, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
+
+describe('the ordinary-services corpus', () => {
+  it('has at least 15 services, each with its mapping', () => {
+    expect(services.length).toBeGreaterThanOrEqual(15);
+    for (const name of services) expect(existsSync(path.join(ordinary, name, 'durability.xml')), name).toBe(true);
+  });
+
+  it.each(services)('%s checks silently', async (name) => {
+    const run = await durable(['check', 'service.ts', '--mapping', 'durability.xml'], path.join(ordinary, name));
+    expect(run).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 });

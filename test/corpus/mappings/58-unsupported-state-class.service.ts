@@ -10,6 +10,10 @@ export class Inventory extends Map<string, number> {
   };
 
   log(entry: string): void {
+    this.#record(entry);
+  }
+
+  #record(entry: string): void {
     this.#audit.push(entry);
   }
 }

@@ -22,4 +22,15 @@ export class QueueService {
   peek(): string[] | undefined {
     return lastSeen;
   }
+
+  // Numbers and strings read from state, and a copy of an array of strings, hold nothing of it: fine.
+  remember(): void {
+    lastCount = this.queue.items.length;
+    lastFirst = this.queue.items[0] ?? '';
+    this.latest = [...this.queue.items];
+  }
 }
+
+let lastCount = 0;
+let lastFirst = '';
+export const remembered = () => `${lastCount} ${lastFirst}`;
