@@ -9,6 +9,7 @@ import type { ServiceInfo } from './analysis/model.js';
 import { PACKAGE_NAME } from './analysis/service.js';
 import { checkService } from './check.js';
 import { importSeeingBuiltins } from './generate/import-builtins.js';
+import { withColumnTypes } from './generate/column-types.js';
 import { writeServiceModule, type Role } from './generate/service-module.js';
 import { rewritePrivateNames } from './generate/transform-private.js';
 import { nodeResolvesPackage, SELF, withSelfPath } from './self-package.js';
@@ -66,7 +67,7 @@ export async function compileService(serviceFile: string, mappingFile: string, o
     }
     const serviceCopy = copies[sources.indexOf(checked.project.sourceFile)]!;
     const header = headerFor(role, service.name, serviceFile, mappingFile, version);
-    writeMappingModule(project.createSourceFile(path.join(dir, 'mapping.mts'), '', { overwrite: true }), mapping, mappingFile, runtimeImport);
+    writeMappingModule(project.createSourceFile(path.join(dir, 'mapping.mts'), '', { overwrite: true }), withColumnTypes(mapping, service), mappingFile, runtimeImport);
     const serviceModule = project.createSourceFile(path.join(dir, 'service.mts'), '', { overwrite: true });
     writeServiceModule(serviceModule, {
       role,

@@ -6,7 +6,7 @@
 import { Node, TypeFlags, type Type } from 'ts-morph';
 import { isCallableType, originOf } from './declarations.js';
 
-export type ValueKind = 'string' | 'number' | 'boolean' | 'bigint' | 'date' | 'json' | 'unknown';
+export type ValueKind = 'string' | 'number' | 'boolean' | 'bigint' | 'date' | 'json' | 'set' | 'map' | 'unknown';
 
 export interface ValueType {
   kind: ValueKind;
@@ -47,6 +47,11 @@ export function describeValueType(type: Type, at: Node): ValueTypeDescription {
       kinds.add(scalar);
       continue;
     }
+    const collection = collectionKind(member, at);
+    if (collection) {
+      kinds.add(collection);
+      continue;
+    }
     const problem = topLevelProblem(member);
     if (problem) return { kind: 'unknown', nullable, problem };
     if (member.isAny() || member.isUnknown() || member.isTypeParameter() || isOpaqueObject(member)) {
@@ -58,6 +63,32 @@ export function describeValueType(type: Type, at: Node): ValueTypeDescription {
     kinds.add('json');
   }
   return { kind: kinds.size === 1 ? [...kinds][0]! : 'unknown', nullable };
+}
+
+/**
+ * A Set or a Map of JSON data (strings, numbers, booleans, plain objects and arrays of them): bound as the
+ * JSON array of its members or entries, and rebuilt as a Set or a Map on recovery.
+ */
+function collectionKind(type: Type, at: Node): 'set' | 'map' | undefined {
+  const library = libraryName(type);
+  if (library !== 'Set' && library !== 'ReadonlySet' && library !== 'Map' && library !== 'ReadonlyMap') return undefined;
+  const args = type.getTypeArguments();
+  if (args.length === 0) return undefined;
+  for (const arg of args) {
+    const flags = arg.getFlags();
+    if (flags & (TypeFlags.BigIntLike | TypeFlags.ESSymbolLike) || isLibraryType(arg, 'Date')) return undefined;
+    if (jsonProblem(arg, at, '', new Set()) || unstorable(arg)) return undefined;
+  }
+  return library.endsWith('Set') ? 'set' : 'map';
+}
+
+/** The column type a build records for an `<apply>` parameter (see mappings/model.ts ColumnType). */
+export function columnTypeOf(type: Type, at: Node): { kind: ValueKind; nullable?: boolean; optional?: boolean } {
+  const members = type.isUnion() ? type.getUnionTypes() : [type];
+  const nullable = members.some((t) => (t.getFlags() & TypeFlags.Null) !== 0);
+  const optional = members.some((t) => (t.getFlags() & (TypeFlags.Undefined | TypeFlags.Void)) !== 0);
+  const { kind } = describeValueType(type, at);
+  return { kind, ...(nullable ? { nullable } : {}), ...(optional ? { optional } : {}) };
 }
 
 function scalarKind(type: Type): ValueKind | undefined {

@@ -68,7 +68,8 @@ export const mapping: DurabilityMapping = {
           name: "setValue",
           position: { line: 11, column: 22 },
           columns: ["value"],
-          columnsPosition: { line: 11, column: 38 }
+          columnsPosition: { line: 11, column: 38 },
+          types: [{ kind: "number" }]
         }
       },
       methods: [

@@ -63,7 +63,8 @@ export const mapping: DurabilityMapping = {
           name: "advertise",
           position: { line: 12, column: 22 },
           columns: ["id", "cpu", "memory_mb", "disk_gb"],
-          columnsPosition: { line: 12, column: 39 }
+          columnsPosition: { line: 12, column: 39 },
+          types: [{ kind: "string" }, { kind: "number" }, { kind: "number" }, { kind: "number" }]
         }
       },
       methods: [
@@ -216,7 +217,8 @@ export const mapping: DurabilityMapping = {
           name: "insertBill",
           position: { line: 28, column: 22 },
           columns: ["client_id", "balance"],
-          columnsPosition: { line: 28, column: 40 }
+          columnsPosition: { line: 28, column: 40 },
+          types: [{ kind: "string" }, { kind: "number" }]
         }
       },
       methods: [

@@ -63,7 +63,8 @@ export const mapping: DurabilityMapping = {
           name: "insertBill",
           position: { line: 8, column: 22 },
           columns: ["client_id", "balance"],
-          columnsPosition: { line: 8, column: 40 }
+          columnsPosition: { line: 8, column: 40 },
+          types: [{ kind: "string" }, { kind: "number" }]
         }
       },
       methods: [
