@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DIAGNOSTIC_CATALOGUE } from '../mappings/diagnostics.js';
+import { REFUSAL_CATALOGUE } from '../proxies/core/refusals.js';
 
 const root = path.resolve(import.meta.dirname, '..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -12,12 +13,20 @@ const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
 describe('docs/DIAGNOSTICS.md', () => {
   const rows = read('docs/DIAGNOSTICS.md')
     .split('\n')
-    .filter((line) => /^\| DUR\d{4} \|/.test(line))
+    .filter((line) => /^\| DUR[012]\d{3} \|/.test(line))
     .map((line) => line.split(/(?<!\\)\|/).slice(1, 4).map((cell) => cell.trim().replace(/\\\|/g, '|')));
 
   it('lists exactly the codes of the catalogue, with the same severity and meaning, in order', () => {
     const catalogue = Object.entries(DIAGNOSTIC_CATALOGUE).map(([code, entry]) => [code, entry.severity, entry.title]);
     expect(rows).toEqual(catalogue);
+  });
+
+  it("lists exactly the run-time's refusals, with the same meaning, in order", () => {
+    const refusals = read('docs/DIAGNOSTICS.md')
+      .split('\n')
+      .filter((line) => /^\| DUR3\d{3} \|/.test(line))
+      .map((line) => line.split(/(?<!\\)\|/).slice(1, 3).map((cell) => cell.trim()));
+    expect(refusals).toEqual(Object.entries(REFUSAL_CATALOGUE));
   });
 
   const corpus = path.join(root, 'test', 'corpus', 'mappings');
