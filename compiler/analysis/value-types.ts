@@ -145,10 +145,13 @@ function unstorable(type: Type): Unstorable | undefined {
   if (library && COLLECTIONS.has(library)) {
     const plain = library.replace(/^Readonly/, '');
     const map = plain.endsWith('Map');
+    if (library.startsWith('Weak')) return { noun: `a ${plain}`, why: 'whose entries cannot be enumerated, so no column can hold them', instead: 'Keep a Map or a Set of plain data instead' };
+    // A Set or a Map of JSON data is bound as the JSON array of its members or entries (collectionKind);
+    // one whose members JSON would change (a Date, a bigint, an instance) is not.
     return {
-      noun: `a ${plain}`,
-      why: 'which a column cannot give back (JSON would store it as {})',
-      instead: `Pass its ${map ? 'entries' : 'elements'} as an array ([...value]) to a method that takes that array and rebuilds the ${plain}, or store one row per ${map ? 'entry' : 'element'}`,
+      noun: `a ${plain} of values JSON would change`,
+      why: `which a column cannot give back (it is stored as the JSON array of its ${map ? 'entries' : 'members'}, and JSON turns a Date or a bigint into a string, an instance into a plain object)`,
+      instead: `Keep ${map ? 'entries' : 'members'} a column can hold (strings, numbers, booleans, plain data), or store one row per ${map ? 'entry' : 'element'}`,
     };
   }
   if (library && BINARY.test(library)) return { noun: `a ${library}`, why: 'which JSON would store as an object of numbered keys', instead: 'Bind an array of numbers or a base64 string, and convert it in the method' };
@@ -182,6 +185,12 @@ function jsonProblem(type: Type, at: Node, path: string, seen: Set<object>): Sto
     if (member.isAny() || member.isUnknown() || member.isTypeParameter() || isOpaqueObject(member)) continue;
     if (flags & TypeFlags.BigIntLike) return { what: `holds a bigint${at_}, which JSON cannot write`, noun: `JSON data with a bigint${at_}`, instead: `${bindAlone('value')}, or keep it as a string in the data` };
     if (isLibraryType(member, 'Date')) return { what: `holds a Date${at_}, which JSON would turn into a string`, noun: `JSON data with a Date${at_}`, instead: `${bindAlone('Date')}, or keep it as a string or a number in the data` };
+    const collection = libraryName(member);
+    if (collection && COLLECTIONS.has(collection) && !collection.includes('Weak')) {
+      // Inside JSON data a Set or a Map comes back as an array: only a whole parameter is rebuilt as one.
+      const plain = collection.replace(/^Readonly/, '');
+      return { what: `holds a ${plain}${at_}, which would come back from the column as an array`, noun: `data with a ${plain}${at_}`, instead: `${bindAlone(plain)} (a ${plain} of plain data is given back as one), or keep an array in the data` };
+    }
     const found = unstorable(member);
     if (found) return { what: `holds ${found.noun}${at_}, ${found.why}`, noun: `data with ${found.noun}${at_}`, instead: found.instead };
     const element = member.getArrayElementType();

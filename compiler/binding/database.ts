@@ -75,7 +75,7 @@ export function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, r
     if (value.problem) {
       report(
         'DUR2020',
-        `<apply> passes column '${column}' to ${apply.name}'s parameter '${parameter.name}' (type '${parameter.type.getText(apply.declaration)}'), but a column value cannot become ${value.problem.noun}. Give ${apply.name} a parameter a column can hold (a string, a number, a boolean, a Date or plain JSON data) and build the value in the method.`,
+        `<apply> passes column '${column}' to ${apply.name}'s parameter '${parameter.name}' (type '${parameter.type.getText(apply.declaration)}'), but a column value cannot become ${value.problem.noun}. Give ${apply.name} a parameter a column can hold (a string, a number, a boolean, a bigint, a Date, plain JSON data, or a Set or Map of such data) and build the value in the method.`,
         state.recovery!.apply.columnsPosition,
       );
     }

@@ -39,6 +39,8 @@ export type Obj = object;
 
 export type SetOf = Set<string>;
 export type MapOf = Map<string, number>;
+export type SetOfDates = Set<Date>;
+export type MapOfBigints = Map<string, bigint>;
 export type Weak = WeakMap<object, string>;
 export type Fn = () => void;
 export type Sym = symbol;
@@ -80,9 +82,14 @@ describe('valueTypeOf', () => {
     expect(kindOf('JsonNullable')).toEqual({ kind: 'json', nullable: true });
   });
 
+  it('takes a Set or a Map of JSON data (bound as the JSON array of its members or entries)', () => {
+    expect(kindOf('SetOf')).toEqual({ kind: 'set', nullable: false });
+    expect(kindOf('MapOf')).toEqual({ kind: 'map', nullable: false });
+  });
+
   it.each([
-    ['SetOf', /^is a Set, which a column cannot give back/],
-    ['MapOf', /^is a Map, /],
+    ['SetOfDates', /^is a Set of values JSON would change, which a column cannot give back/],
+    ['MapOfBigints', /^is a Map of values JSON would change, /],
     ['Weak', /^is a WeakMap, /],
     ['Fn', /^is a function, /],
     ['Sym', /^is a symbol, /],
