@@ -113,6 +113,7 @@ export class ServiceRuntime {
   private constructor(private readonly options: RuntimeOptions) {
     this.role = options.role;
     this.graph.classes = options.classes;
+    if (options.role === 'backup') this.graph.ids.beFindable(); // changes from the primary name objects by id
     for (const spec of options.objects) this.proxies.set(spec.name, this.createProxy(spec, mappingOf(options.mapping, spec.name)));
     const replicated = new Map([...this.proxies].filter((e): e is [string, ReplicationProxy] => e[1] instanceof ReplicationProxy));
     this.replicator = new Replicator(this.graph, options.classes, replicated);

@@ -152,11 +152,11 @@ export class StateGraph {
 
   // ---- membership ----
 
-  /** The state objects whose graphs hold `object`. */
+  /** The state objects whose graphs hold `object` (do not change the array: it may be shared). */
   membersOf(object: object): number[] {
     const entry = this.counts.get(object);
-    if (entry === undefined) return [];
-    if (typeof entry === 'number') return entry >= 64 ? [entry % 64] : [];
+    if (entry === undefined) return NONE;
+    if (typeof entry === 'number') return entry >= 64 ? ONE[entry % 64]! : NONE;
     return [...entry.keys()];
   }
 
@@ -233,6 +233,11 @@ export class StateGraph {
    * the service.
    */
   private unsendable(v: object, kind: TrackedKind): string | undefined {
+    if (kind === 'array' || kind === 'typed') {
+      // Elements are data; only properties besides them could be keyed or made otherwise.
+      const keys = Reflect.ownKeys(v);
+      if (keys.every((k) => typeof k === 'string')) return undefined;
+    }
     for (const key of Reflect.ownKeys(v)) {
       if (typeof key === 'symbol' && Symbol.keyFor(key) === undefined && !WELL_KNOWN_SYMBOLS.has(key)) {
         return `a property keyed by ${String(key)} (a symbol made with Symbol() is unique to its process: a replica could not name it; use Symbol.for('…') or a string)`;
@@ -519,9 +524,11 @@ export class StateGraph {
       const object = context.fresh[i]!;
       const members = this.membersOf(object);
       if (members.length === 0) continue;
-      normalizeInside(object);
+      const children = childrenOf(object);
+      if (children.some(isStateProxy)) normalizeInside(object);
       const before = context.counted.get(object) ?? [];
-      const now = childrenOf(object).map(rawOf);
+      const now = children.map(rawOf);
+      if (now.length === before.length && now.every((v, j) => v === before[j])) continue; // unchanged since it joined
       context.counted.set(object, now);
       const { added, removed } = multisetDifference(before, now);
       this.account(members, added, removed);
@@ -660,6 +667,9 @@ function multisetDifference(before: unknown[], now: unknown[]): { added: unknown
   for (const [v, n] of counts) for (let i = 0; i < n; i++) removed.push(v);
   return { added, removed };
 }
+
+const NONE: number[] = [];
+const ONE: number[][] = Array.from({ length: 64 }, (_, i) => [i]);
 
 const WELL_KNOWN_SYMBOLS = new Set<symbol>(
   Object.getOwnPropertyNames(Symbol)

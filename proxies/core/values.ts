@@ -79,6 +79,27 @@ export function childrenOf(value: object, kind: TrackedKind | undefined = tracke
     }
     case 'set':
       return [...Set.prototype.values.call(value as Set<unknown>)].concat(extraPropertyValues(value, kind));
+    case 'array': {
+      // Elements first (holes have none), then any property besides them and length.
+      const array = value as unknown[];
+      const out: unknown[] = [];
+      let present = 0;
+      for (let i = 0; i < array.length; i++) {
+        if (!(i in array)) continue;
+        present++;
+        const element = array[i];
+        if (typeof element === 'object' && element !== null) out.push(element);
+      }
+      const keys = Reflect.ownKeys(array);
+      if (keys.length !== present + 1) {
+        for (const key of keys) {
+          if (key === 'length' || isIndexKey(key)) continue;
+          const d = Reflect.getOwnPropertyDescriptor(array, key);
+          if (d && 'value' in d && typeof d.value === 'object' && d.value !== null) out.push(d.value);
+        }
+      }
+      return out;
+    }
     default: {
       const out: unknown[] = [];
       for (const key of Reflect.ownKeys(value)) {

@@ -293,7 +293,7 @@ export class Replicator {
 
   /** Starts every replicated object from the primary's snapshot. */
   loadSnapshot(objects: Record<string, Encoded>, nextId: number): void {
-    const ids = new ObjectIds();
+    const ids = new ObjectIds(true);
     this.graph.ids = ids;
     for (const [name, proxy] of this.objects) {
       if (objects[name] === undefined) continue;
