@@ -12,6 +12,7 @@
 import { Scope, StructureKind, VariableDeclarationKind, type ClassDeclaration, type MethodDeclarationStructure, type OptionalKind, type SourceFile } from 'ts-morph';
 import type { ServiceInfo } from '../analysis/model.js';
 import type { ServiceMethodInfo } from '../analysis/service-methods.js';
+import { parameterShapes } from '../analysis/argument-shapes.js';
 import { writeClient } from './client.js';
 import { exposedMethods, signature, type ExposedMethod } from './exposed-methods.js';
 import { access, memberName, propertyKey, quote } from './names.js';
@@ -52,6 +53,8 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
     namedImports: [
       'bindStateFields',
       'createClient as createDurableClient',
+      'readRequestArguments',
+      { name: 'ParameterShape', isTypeOnly: true },
       'ServiceRuntime',
       { name: 'ClientOptions', isTypeOnly: true },
       { name: 'Outcome', isTypeOnly: true },
@@ -107,6 +110,17 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
       {
         name: 'methods',
         initializer: `{\n${exposed.map((m) => `  ${propertyKey(m.name)}: [${m.info.touches.map(quote).join(', ')}],`).join('\n')}\n} as const satisfies Record<string, readonly string[]>`,
+      },
+    ],
+  });
+  file.addVariableStatement({
+    declarationKind: VariableDeclarationKind.Const,
+    docs: ["Per public method, what its parameters take (from their declared types): how a request's JSON arguments are read."],
+    declarations: [
+      {
+        name: 'parameters',
+        type: 'Record<Method, readonly ParameterShape[]>',
+        initializer: `{\n${exposed.map((m) => `  ${propertyKey(m.name)}: ${JSON.stringify(parameterShapes(m.declaration.getParameters()))},`).join('\n')}\n}`,
       },
     ],
   });
@@ -236,7 +250,10 @@ function writeControls(cls: ClassDeclaration, name: string, role: Role): void {
     `call: (method, ...args) => runtime.call({ ...service.#request, method, touches: methods[method] }, () => run(method, args)) as Result<typeof method>,`,
     'dispatch: (method, args, request = {}) => {',
     `  if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'unknown-method', message: \`${name} has no method '\${method}'.\` });`,
-    '  return runtime.execute({ ...request, method, touches: methods[method as Method] }, () => run(method as Method, args));',
+    '  // JSON arguments, checked against the declared parameters and made what they declare (a Date, a bigint…).',
+    '  const read = readRequestArguments(method, parameters[method as Method], args);',
+    "  if ('problem' in read) return Promise.resolve({ kind: 'bad-arguments', message: read.problem });",
+    '  return runtime.execute({ ...request, method, touches: methods[method as Method] }, () => run(method as Method, read.args));',
     '},',
     'begin: () => runtime.beginTransaction(),',
     'commit: (tx) => runtime.commitTransaction(tx),',

@@ -25,6 +25,8 @@ export type Outcome =
   | { kind: 'unavailable'; message: string }
   /** The service has no such public method: a malformed request, nothing ran. */
   | { kind: 'unknown-method'; message: string }
+  /** The arguments do not fit the method's declared parameters: a malformed request, nothing ran. */
+  | { kind: 'bad-arguments'; message: string }
   | { kind: 'not-primary'; message: string }
   | { kind: 'tx-conflict'; message: string }
   | { kind: 'tx-aborted'; message: string };

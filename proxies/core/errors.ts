@@ -4,7 +4,7 @@ import type { Outcome } from '../action/controller.js';
 
 export class DurabilityError extends Error {
   constructor(
-    readonly code: 'UNAVAILABLE' | 'NOT_PRIMARY' | 'TX_CONFLICT' | 'TX_ABORTED' | 'UNKNOWN_METHOD',
+    readonly code: 'UNAVAILABLE' | 'NOT_PRIMARY' | 'TX_CONFLICT' | 'TX_ABORTED' | 'UNKNOWN_METHOD' | 'BAD_ARGUMENTS',
     message: string,
   ) {
     super(message);
@@ -36,5 +36,7 @@ export function unwrap<R>(outcome: Outcome): R {
       throw new DurabilityError('TX_ABORTED', outcome.message);
     case 'unknown-method':
       throw new DurabilityError('UNKNOWN_METHOD', outcome.message);
+    case 'bad-arguments':
+      throw new DurabilityError('BAD_ARGUMENTS', outcome.message);
   }
 }

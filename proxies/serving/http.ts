@@ -152,6 +152,8 @@ export class RpcServer {
         return send(res, 422, { error: { code: 'REFUSED', message: outcome.message } });
       case 'unknown-method':
         return this.bad(res, 400, outcome.message, 'UNKNOWN_METHOD');
+      case 'bad-arguments':
+        return this.bad(res, 400, outcome.message, 'BAD_ARGUMENTS');
       case 'unavailable':
         this.counters.unavailable++;
         return send(res, 503, { error: { code: 'UNAVAILABLE', message: outcome.message } });

@@ -4,7 +4,7 @@
 
 // update="repeat": clocks and random sources are recorded and replayed (see docs/RUNTIME.md).
 import 'durability-compiler/replay';
-import { bindStateFields, createClient as createDurableClient, ServiceRuntime, type ClientOptions, type Outcome, type RequestContext, type ServiceOptions, type ReplicationLink } from 'durability-compiler';
+import { bindStateFields, createClient as createDurableClient, readRequestArguments, type ParameterShape, ServiceRuntime, type ClientOptions, type Outcome, type RequestContext, type ServiceOptions, type ReplicationLink } from 'durability-compiler';
 import * as source from './source/service.js';
 import { mapping } from './mapping.mjs';
 
@@ -28,6 +28,11 @@ export const methods = {
   add: ['counter'],
   get: ['counter'],
 } as const satisfies Record<string, readonly string[]>;
+/** Per public method, what its parameters take (from their declared types): how a request's JSON arguments are read. */
+const parameters: Record<Method, readonly ParameterShape[]> = {
+  add: [],
+  get: [],
+};
 
 /** What the run-time offers for one CounterService, under names that none of its methods can take. */
 interface Controls {
@@ -89,7 +94,10 @@ export class CounterService {
       call: (method, ...args) => runtime.call({ ...service.#request, method, touches: methods[method] }, () => run(method, args)) as Result<typeof method>,
       dispatch: (method, args, request = {}) => {
         if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'unknown-method', message: `CounterService has no method '${method}'.` });
-        return runtime.execute({ ...request, method, touches: methods[method as Method] }, () => run(method as Method, args));
+        // JSON arguments, checked against the declared parameters and made what they declare (a Date, a bigint…).
+        const read = readRequestArguments(method, parameters[method as Method], args);
+        if ('problem' in read) return Promise.resolve({ kind: 'bad-arguments', message: read.problem });
+        return runtime.execute({ ...request, method, touches: methods[method as Method] }, () => run(method as Method, read.args));
       },
       begin: () => runtime.beginTransaction(),
       commit: (tx) => runtime.commitTransaction(tx),
