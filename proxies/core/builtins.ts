@@ -55,32 +55,29 @@ interface Graph {
   reachingProxies: Set<object>;
 }
 
-/**
- * Reads the graph once (a getter runs once, as under the global), stopping at durability proxies (the
- * objects behind them never hold one) and at leaves.
- */
+/** Reads the graph once (a getter runs once, as under the global), through proxies, stopping at leaves. */
 function readGraph(value: unknown): Graph {
   const containers = new Map<object, Container>();
   const parents = new Map<object, object[]>();
   const holdingProxies: object[] = [];
   const pending: unknown[] = [value];
   while (pending.length > 0) {
-    const next = pending.pop();
-    if (typeof next !== 'object' || next === null || isStateProxy(next) || containers.has(next)) continue;
+    // A proxy stands for the object behind it, which is read like any other: an object a request made
+    // and stored may hold proxies until the request ends, a frozen one for good.
+    const next = rawOf(pending.pop());
+    if (typeof next !== 'object' || next === null || containers.has(next)) continue;
     const kind = kindOf(next);
     if (kind === 'leaf') continue;
     const entries = entriesOf(next, kind);
     containers.set(next, { kind, entries });
     for (const child of entries.flat()) {
       if (typeof child !== 'object' || child === null) continue;
-      if (isStateProxy(child)) {
-        holdingProxies.push(next);
-      } else {
-        const known = parents.get(child);
-        if (known) known.push(next);
-        else parents.set(child, [next]);
-        pending.push(child);
-      }
+      if (isStateProxy(child)) holdingProxies.push(next);
+      const raw = rawOf(child);
+      const known = parents.get(raw);
+      if (known) known.push(next);
+      else parents.set(raw, [next]);
+      pending.push(raw);
     }
   }
   const reachingProxies = new Set<object>();
@@ -113,9 +110,9 @@ function entriesOf(value: object, kind: Exclude<Kind, 'leaf'>): [unknown, unknow
  * properties, entries, an error's message, stack and cause). Everything else is itself, so an object
  * reached both through a proxy and directly stays one object, and shared references and cycles stay.
  */
-function withoutProxies(value: unknown, graph: Graph, copies: Map<object, unknown>): unknown {
-  if (typeof value !== 'object' || value === null) return value;
-  if (isStateProxy(value)) return rawOf(value);
+function withoutProxies(input: unknown, graph: Graph, copies: Map<object, unknown>): unknown {
+  if (typeof input !== 'object' || input === null) return input;
+  const value: object = rawOf(input);
   if (!graph.reachingProxies.has(value)) return value;
   if (copies.has(value)) return copies.get(value);
   const { kind, entries } = graph.containers.get(value)!;

@@ -177,10 +177,10 @@ export function runStep(root: object, step: Step, context: StepContext): unknown
     case 'move':
       return move(target, reached, step, note);
     case 'integrity':
-      // Freezing a Map, a Set or a Date of state is not followed (the run-time watches them in place,
-      // through their methods: docs/RUNTIME.md, "Limits to know"); freezing other state is refused.
-      if (util.types.isMap(t) || util.types.isSet(t) || util.types.isDate(t)) {
-        note(`/* Object.${step.level}(${p}): not generated for a Map, Set or Date */`);
+      // Freezing a Map, a Set, a Date or a typed array of state is not followed (the run-time watches
+      // them in place, not behind a proxy: docs/RUNTIME.md, "Limits to know"); freezing other state is refused.
+      if (util.types.isMap(t) || util.types.isSet(t) || util.types.isDate(t) || util.types.isTypedArray(t)) {
+        note(`/* Object.${step.level}(${p}): not generated for a Map, Set, Date or typed array */`);
         return undefined;
       }
       note(`Object.${step.level}(${p});`);
