@@ -58,9 +58,12 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
       const raw = graph.real(target);
       const before = Reflect.getOwnPropertyDescriptor(raw, key);
       const wanted: PropertyDescriptor = 'value' in descriptor ? { ...descriptor, value: rawOf(descriptor.value) } : { ...descriptor };
-      if (wanted.configurable === false && (before?.configurable ?? true) && graph.current && !graph.isQuiet && graph.isMember(raw)) {
+      // Both steps are one-way in JavaScript: a property made non-configurable, or a non-configurable one
+      // made read-only (freezing a sealed object), cannot be put back if the request fails.
+      const oneWay = (wanted.configurable === false && (before?.configurable ?? true)) || (before !== undefined && !before.configurable && before.writable === true && wanted.writable === false);
+      if (oneWay && graph.current && !graph.isQuiet && graph.isMember(raw)) {
         throw graph.refuse(
-          new DurabilityRefusal('DUR3005', `Making the property '${String(key)}' of state non-configurable during a request cannot be undone if the request fails. Define it that way before the object is stored in state.`),
+          new DurabilityRefusal('DUR3005', `Making the property '${String(key)}' of state non-configurable or read-only for good (freezing a sealed object, say) during a request cannot be undone if the request fails. Define it that way before the object is stored in state.`),
         );
       }
       const expected: PropertyDescriptor = { ...(before ?? { value: undefined, writable: false, enumerable: false, configurable: false }), ...wanted };

@@ -205,6 +205,20 @@ describe('changes the membrane used not to see (issue 11 item 7)', () => {
     await h.run((s) => void s.items.push(Object.freeze({ name: 'z', price: 0 })));
     expect(Object.isFrozen(h.raw(h.backups[0]).items[2])).toBe(true);
   });
+
+  it('freezing a sealed object of state is refused too: its properties could not be made writable again', async () => {
+    class Shelf {
+      list: unknown[][] = [Object.seal([1, 2])];
+      sealed = Object.seal({ a: 1 });
+    }
+    const h = await harness(replicated(), () => new Shelf(), [Shelf]);
+    expect(await h.run((s) => void Object.freeze(s.list[0]))).toMatchObject({ kind: 'refused', message: expect.stringContaining('DUR3005') });
+    expect(await h.run((s) => void Object.freeze(s.sealed))).toMatchObject({ kind: 'refused', message: expect.stringContaining('DUR3005') });
+    expect(Object.isFrozen(h.raw().list[0])).toBe(false);
+    expect(Object.getOwnPropertyDescriptor(h.raw().sealed, 'a')).toMatchObject({ writable: true });
+    await h.run((s) => void (s.sealed.a = 2));
+    expect(h.raw(h.backups[0]).sealed.a).toBe(2);
+  });
 });
 
 describe('arrays and built-ins (issue 11 items 10 and 12)', () => {
