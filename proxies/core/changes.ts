@@ -7,7 +7,7 @@
 import type { ClassRegistry, Encoded } from './encoding.js';
 import { decode, decodeKey, encode, encodeKey, EncodingError, ENCODED_HOLE, isHole } from './encoding.js';
 import type { ObjectIds } from './object-ids.js';
-import { flagsOf, restoreArray, spliceKeepingHoles } from './values.js';
+import { flagsOf, noteArrayProperty, restoreArray, spliceKeepingHoles } from './values.js';
 
 type TypedArray = Exclude<ArrayBufferView, DataView> & { [index: number]: number | bigint; length: number; set(source: ArrayLike<number | bigint>): void };
 
@@ -328,6 +328,7 @@ export function applyChange(c: Change): void {
     case 'prop':
       if (c.after) Object.defineProperty(c.target, c.key, c.after);
       else Reflect.deleteProperty(c.target, c.key);
+      noteArrayProperty(c.target, c.key, c.after);
       return;
     case 'splice':
       spliceKeepingHoles(c.target, c.start, c.removed.length, c.inserted);

@@ -8,7 +8,7 @@
 // once and referred back to, so shared references and cycles survive too.
 import type { ObjectIds } from './object-ids.js';
 import { rawOf } from './raw.js';
-import { applyIntegrityLevel, descriptorFor, extraKeys, flagsOf, integrityLevel, isIndexKey, trackedKind, type TrackedKind } from './values.js';
+import { applyIntegrityLevel, descriptorFor, extraKeys, flagsOf, integrityLevel, isIndexKey, isIrregularArray, trackedKind, type TrackedKind } from './values.js';
 
 /** A JSON value, as sent. */
 export type Encoded = null | boolean | number | string | Encoded[] | { [key: string]: Encoded };
@@ -151,8 +151,18 @@ class Encoder {
 
   private array(a: unknown[]): { [key: string]: Encoded } {
     const length = a.length;
+    // Elements with attributes of their own (an irregular array, values.ts) go with the other properties,
+    // attributes and all, and are holes among the elements; so does a read-only length.
+    const special = new Set<string>();
+    if (isIrregularArray(a)) {
+      for (const key of Reflect.ownKeys(a)) {
+        const d = Reflect.getOwnPropertyDescriptor(a, key)!;
+        if (key === 'length' ? !d.writable : isIndexKey(key) && flagsOf(d) !== 0 || !('value' in d)) special.add(key as string);
+      }
+    }
+    const has = (i: number) => i in a && (special.size === 0 || !special.has(String(i)));
     let present = 0;
-    for (let i = 0; i < length; i++) if (i in a) present++;
+    for (let i = 0; i < length; i++) if (has(i)) present++;
     let body: { [key: string]: Encoded };
     if (present === length) {
       const out: Encoded[] = new Array(length);
@@ -160,15 +170,15 @@ class Encoder {
       body = { [TAG]: 'a', v: out };
     } else if (present * 2 >= length) {
       const out: Encoded[] = new Array(length);
-      for (let i = 0; i < length; i++) out[i] = i in a ? this.walk(a[i]) : HOLE;
+      for (let i = 0; i < length; i++) out[i] = has(i) ? this.walk(a[i]) : HOLE;
       body = { [TAG]: 'a', v: out };
     } else {
       // Mostly holes: index/value pairs and the length.
       const pairs: Encoded[] = [];
-      for (const key of Object.keys(a)) if (isIndexKey(key)) pairs.push([Number(key), this.walk(a[Number(key)])]);
+      for (const key of Object.keys(a)) if (isIndexKey(key) && has(Number(key))) pairs.push([Number(key), this.walk(a[Number(key)])]);
       body = { [TAG]: 'a', e: pairs, n: length };
     }
-    const extras = this.properties(a, Reflect.ownKeys(a).filter((k) => k !== 'length' && !isIndexKey(k)));
+    const extras = this.properties(a, Reflect.ownKeys(a).filter((k) => special.has(k as string) || (k !== 'length' && !isIndexKey(k))));
     if (extras) body.p = extras;
     return body;
   }

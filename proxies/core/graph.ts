@@ -9,7 +9,7 @@ import { copyTyped, orderedEntries, undoChange, valuesAdded, valuesRemoved, type
 import { ActionContext } from './context.js';
 import { ObjectIds } from './object-ids.js';
 import { DurabilityRefusal, StateOutsideActionError } from './refusals.js';
-import { childrenOf, copyContent, restoreArray, sparseCopy, trackedKind, untrackableReason, type TrackedKind } from './values.js';
+import { childrenOf, copyContent, isIrregularArray, noteArrayAttributes, restoreArray, sparseCopy, trackedKind, untrackableReason, type TrackedKind } from './values.js';
 import { instrument, watchedInPlace, watchThroughProxy } from './collections.js';
 import { fillShadow, proxyHandlers, shadowTargetFor } from './membrane.js';
 
@@ -219,7 +219,9 @@ export class StateGraph {
       }
       if (this.current && !this.isQuiet && this.membersOf(v).length > 1) this.current.shared.push(v);
       const children = childrenOf(v, kind);
-      if (!everMember && this.current && !this.isQuiet) this.current.markFresh(v, children.map(rawOf));
+      const fresh = !everMember && this.current !== undefined && !this.isQuiet;
+      if (fresh) this.current!.markFresh(v, children.map(rawOf));
+      else if (!everMember && kind === 'array') noteArrayAttributes(v as unknown[]); // fresh ones: when reconciled
       for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
     }
   }
@@ -368,6 +370,7 @@ export class StateGraph {
 
   /** push, pop, shift, unshift, splice (and `length =` shrinking): one splice change, applied by the engine. */
   spliceArray(target: unknown[], name: string, args: unknown[]): unknown {
+    if (isIrregularArray(target)) return this.spliceThroughTraps(target, name, args);
     const length = target.length;
     let start: number;
     let deleteCount: number;
@@ -409,6 +412,36 @@ export class StateGraph {
     if (name === 'pop' || name === 'shift') return this.out(result);
     if (name === 'splice') return Array.prototype.map.call(result as unknown[], (v) => this.out(v));
     return result;
+  }
+
+  /**
+   * An irregular array (values.ts): the engine's own operation on the proxy, each step recorded by the
+   * traps with its attributes, as far as it gets. Shrinking `length` deletes from the end one element at a
+   * time for the same reason, then records the new length (also when the engine stops at an element it
+   * cannot delete, as it does without the proxy).
+   */
+  private spliceThroughTraps(target: unknown[], name: string, args: unknown[]): unknown {
+    const proxy = this.proxyFor(target) as unknown[];
+    if (name !== 'length') return (Array.prototype as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!.apply(proxy, args);
+    const length = args[0] as number;
+    for (let i = target.length - 1; i >= length; i--) {
+      const element = Reflect.getOwnPropertyDescriptor(target, i);
+      if (element && !element.configurable) break;
+      if (element) Reflect.deleteProperty(proxy, String(i));
+    }
+    const before = Reflect.getOwnPropertyDescriptor(target, 'length')!;
+    const change: Change = { kind: 'prop', target, key: 'length', before, after: { ...before, value: length } };
+    let failure: { error: unknown } | undefined;
+    this.mutate(target, change, () => {
+      try {
+        target.length = length; // the engine's TypeError if an element in the way cannot be deleted
+      } catch (error) {
+        failure = { error };
+      }
+      change.after = Reflect.getOwnPropertyDescriptor(target, 'length');
+    });
+    if (failure) throw failure.error;
+    return length;
   }
 
   /**
@@ -524,6 +557,7 @@ export class StateGraph {
       const object = context.fresh[i]!;
       const members = this.membersOf(object);
       if (members.length === 0) continue;
+      if (Array.isArray(object)) noteArrayAttributes(object); // its code may have given it attributes raw
       const children = childrenOf(object);
       if (children.some(isStateProxy)) normalizeInside(object);
       const before = context.counted.get(object) ?? [];

@@ -10,7 +10,7 @@ import type { StateGraph } from './graph.js';
 import { collectionMember } from './collections.js';
 import { rawOf } from './raw.js';
 import { DurabilityRefusal } from './refusals.js';
-import { applyIntegrityLevel, integrityLevel, isIndexKey, type TrackedKind } from './values.js';
+import { applyIntegrityLevel, integrityLevel, isIndexKey, isIrregularArray, noteArrayAttributes, noteArrayProperty, type TrackedKind } from './values.js';
 
 const ARRAY_SPLICES = new Set(['push', 'pop', 'shift', 'unshift', 'splice']);
 const ARRAY_REWRITES = new Set(['sort', 'reverse', 'fill', 'copyWithin']);
@@ -47,6 +47,11 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
         delete (raw as Record<string | symbol, unknown>)[key];
         return false;
       }
+      if (!Object.isExtensible(raw) && graph.current && !graph.isQuiet && graph.isMember(raw)) {
+        throw graph.refuse(
+          new DurabilityRefusal('DUR3005', `Deleting '${String(key)}' from an object of state that cannot be extended (sealed, or after Object.preventExtensions) cannot be undone if the request fails: the property could not be put back. Make the object extensible before it is stored in state, or set the property to undefined.`),
+        );
+      }
       if (!(Array.isArray(raw) && isIndexKey(key))) graph.saveOrder(raw);
       graph.mutate(raw, { kind: 'prop', target: raw, key, before, after: undefined }, () => {
         delete (raw as Record<string | symbol, unknown>)[key];
@@ -74,6 +79,7 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
         change.after = Reflect.getOwnPropertyDescriptor(raw, key);
         if (target !== raw) Object.defineProperty(target, key, outDescriptor(graph, change.after!));
       });
+      noteArrayProperty(raw, key, change.after);
       return true;
     },
     getOwnPropertyDescriptor(target, key) {
@@ -100,6 +106,7 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
         );
       }
       Object.preventExtensions(raw);
+      if (Array.isArray(raw)) noteArrayAttributes(raw);
       return Reflect.preventExtensions(target);
     },
     ownKeys: (target) => Reflect.ownKeys(graph.real(target)),
@@ -132,6 +139,7 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
   };
 
   const rewrite = (raw: unknown[], key: string, args: unknown[], receiver: object) => {
+    if (isIrregularArray(raw)) return ArrayProto[key]!.apply(receiver, args); // step by step through the traps (values.ts)
     let rawArgs = args;
     if (key === 'fill') rawArgs = [rawOf(args[0]), ...args.slice(1)];
     if (key === 'sort' && typeof args[0] === 'function') {

@@ -55,6 +55,51 @@ export function descriptorFor(value: unknown, flags: number): PropertyDescriptor
   return { value, writable: (flags & NOT_WRITABLE) === 0, enumerable: (flags & NOT_ENUMERABLE) === 0, configurable: (flags & NOT_CONFIGURABLE) === 0 };
 }
 
+/**
+ * Arrays with an element that is not a plain data property (read-only, hidden, non-configurable or an
+ * accessor), a read-only length, or that cannot be extended. The engine's splice, shift, sort… keep
+ * attributes with the index, not with the value, and may stop half-way on such an array: the run-time's
+ * array shortcuts (one splice or one before-image per operation) could not undo or replay that, so these
+ * arrays take the slow path, each step through the proxy's traps.
+ *
+ * The set holds every array that may be irregular (whatever can make one so notes it), and a note is
+ * checked against the array when it is used: the path an operation takes then depends on the array alone,
+ * never on its history, so a backup re-running the code (update="repeat") takes the same path as its
+ * primary even when the primary noted an array in a request that was then undone.
+ */
+const maybeIrregular = new WeakSet<object>();
+
+export function isIrregularArray(array: object): boolean {
+  if (!maybeIrregular.has(array)) return false;
+  if (hasIrregularAttributes(array as unknown[])) return true;
+  maybeIrregular.delete(array);
+  return false;
+}
+
+function isPlainElement(d: PropertyDescriptor): boolean {
+  return d.writable === true && d.enumerable === true && d.configurable === true;
+}
+
+function hasIrregularAttributes(array: unknown[]): boolean {
+  if (Reflect.getOwnPropertyDescriptor(array, 'length')!.writable === false || !Object.isExtensible(array)) return true;
+  for (let i = 0; i < array.length; i++) {
+    const d = Reflect.getOwnPropertyDescriptor(array, i);
+    if (d && !isPlainElement(d)) return true;
+  }
+  return false;
+}
+
+/** Notes an array as maybe irregular if a property of `key` described by `d` makes it so. */
+export function noteArrayProperty(array: object, key: string | symbol, d: PropertyDescriptor | undefined): void {
+  if (!d || !Array.isArray(array)) return;
+  if (key === 'length' ? d.writable === false : isIndexKey(key) && !isPlainElement(d)) maybeIrregular.add(array);
+}
+
+/** Looks at every element of `array` (one that may have changed unseen) and notes it if irregular. */
+export function noteArrayAttributes(array: unknown[]): void {
+  if (!maybeIrregular.has(array) && hasIrregularAttributes(array)) maybeIrregular.add(array);
+}
+
 /** An array index key ('0', '17'): what arrays keep apart from their other properties. */
 export function isIndexKey(key: string | symbol): key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > 10) return false;
@@ -165,6 +210,14 @@ export function copyContent(target: object, source: object): void {
   switch (kind) {
     case 'array':
       restoreArray(target as unknown[], sparseCopy(source as unknown[]));
+      if (hasIrregularAttributes(source as unknown[])) {
+        for (const key of Reflect.ownKeys(source)) {
+          const d = Reflect.getOwnPropertyDescriptor(source, key)!;
+          if (isIndexKey(key) && !isPlainElement(d)) Object.defineProperty(target, key, d);
+        }
+        if (!Reflect.getOwnPropertyDescriptor(source, 'length')!.writable) Object.defineProperty(target, 'length', { writable: false });
+        maybeIrregular.add(target);
+      }
       break;
     case 'map':
       Map.prototype.clear.call(target);
