@@ -219,9 +219,9 @@ export class StateGraph {
       }
       if (this.current && !this.isQuiet && this.membersOf(v).length > 1) this.current.shared.push(v);
       const children = childrenOf(v, kind);
-      const fresh = !everMember && this.current !== undefined && !this.isQuiet;
-      if (fresh) this.current!.markFresh(v, children.map(rawOf));
-      else if (!everMember && kind === 'array') noteArrayAttributes(v as unknown[]); // fresh ones: when reconciled
+      if (!everMember && this.current && !this.isQuiet) this.current.markFresh(v, children.map(rawOf));
+      // A fresh array is looked at again when reconciled: its code may give it attributes raw meanwhile.
+      if (!everMember && kind === 'array') noteArrayAttributes(v as unknown[]);
       for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]);
     }
   }
@@ -486,6 +486,10 @@ export class StateGraph {
   /** Undoes the changes of `context` from log position `from` on, newest first, and forgets them. */
   undo(context: ActionContext, from = 0): void {
     this.undoing = true;
+    // Fresh objects leave with what they were counted with (context.counted, see dec), not with what
+    // their code may have given them raw since: that was never counted.
+    const running = this.current;
+    this.current = context;
     try {
       this.quietly(() => {
         // Typed arrays changed since they were last compared: back to those bytes first.
@@ -501,6 +505,7 @@ export class StateGraph {
       });
     } finally {
       this.undoing = false;
+      this.current = running;
     }
     context.log.length = from;
   }

@@ -196,10 +196,11 @@ export function restoreArray(target: unknown[], content: readonly unknown[]): vo
   const length = content.length;
   if (target.length > length) target.length = length;
   for (let i = 0; i < length; i++) {
-    if (i in content) target[i] = content[i];
-    else delete target[i];
+    if (i in content) {
+      if (!(i in target) || !Object.is(target[i], content[i])) target[i] = content[i];
+    } else delete target[i];
   }
-  target.length = length;
+  if (target.length !== length) target.length = length; // (a frozen array that already holds it stays untouched)
 }
 
 /** Makes `target` hold exactly what `source` holds (both of one kind): prototype, content, attributes. */

@@ -102,6 +102,7 @@ export class BackupReplica {
    * keys found there), apply what was committed, drop the rest.
    */
   settle(committed: ReadonlySet<string>): void {
+    this.assertUsable(); // never re-apply a record that failed half-way
     for (const record of this.undecided()) this.decisions.set(record.seq, committed.has(record.prepared!.key));
     this.drain();
   }
@@ -138,8 +139,8 @@ export class BackupReplica {
       for (const { key, reply } of record.replies) this.remember(key, reply);
     } catch (error) {
       this.broken = `record ${record.seq}: ${(error as Error).message}`;
-      // A replica that diverged from its primary must not take over with what it holds.
-      if (error instanceof ReplayDivergence) this.snapshotLoaded = false;
+      // Diverged, or half-applied: this replica must not take over with what it holds.
+      this.snapshotLoaded = false;
       throw error;
     }
   }

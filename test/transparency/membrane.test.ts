@@ -221,6 +221,31 @@ describe('changes the membrane used not to see (issue 11 item 7)', () => {
   });
 });
 
+describe('rolling back objects a request made', () => {
+  it('a new object given a reference to state raw, then undone: state keeps its membership, later changes reach the backup', async () => {
+    class Item {
+      label = '';
+    }
+    class Store {
+      a: unknown = null;
+      map = new Map<unknown, unknown>([['k', 1]]);
+    }
+    for (const update of ['state', 'repeat'] as const) {
+      const h = await harness(replicated(update), () => new Store(), [Store, Item]);
+      const failed = await h.run((s) => {
+        s.a = Object.assign(new Item(), { label: 'a' });
+        // The new object is raw in its request: this reference is never counted, and must not be uncounted.
+        Object.defineProperty(s.a, 'back', { value: s, enumerable: false, writable: false, configurable: false });
+        throw new Error('fails after');
+      });
+      expect(failed.kind).toBe('service-error');
+      expect(await h.run((s) => void s.map.set(false, 0))).toMatchObject({ kind: 'ok' });
+      expect(shape(h.raw(h.backups[0])), update).toEqual(shape(h.raw()));
+      expect(h.raw().a).toBeNull();
+    }
+  });
+});
+
 describe('arrays with read-only, hidden or non-configurable elements', () => {
   // The engine keeps attributes with the index, not with the value, and may stop half-way: whatever an
   // operation does to such an array, a failed request puts back exactly, and a backup ends alike.

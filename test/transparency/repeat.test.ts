@@ -38,6 +38,26 @@ describe('update="repeat" and nondeterminism', () => {
     expect(shape(h.raw(backup))).toEqual(shape(h.raw()));
   });
 
+  it('a frozen empty array stored by service code, then a method re-run in the same request: the backup agrees', async () => {
+    class Store {
+      list: unknown[] = ['x'];
+      set = new Set<unknown>(['s']);
+      drop(k: unknown) {
+        return this.set.delete(k);
+      }
+    }
+    const h = await harness(repeat, () => new Store(), [Store]);
+    expect(
+      await h.run((s) => {
+        s.list.unshift(Object.freeze([]));
+        return s.drop('s');
+      }),
+    ).toEqual({ kind: 'ok', result: true });
+    expect(h.backups[0]!.replica.stoppedBecause).toBeUndefined();
+    const promoted = await h.promote();
+    expect(shape(h.raw(promoted))).toEqual(shape(h.raw()));
+  });
+
   it('a function argument, and an argument changed after the call: the backup still ends up equal', async () => {
     const h = await harness(repeat, () => new Lottery(), [Lottery]);
     await h.run((s) => {

@@ -52,7 +52,11 @@ function attempt(run: () => unknown): Attempt {
 }
 
 function describeError(error: unknown): string {
-  return error instanceof Error ? `${error.constructor.name}: ${error.message}` : `a thrown ${show(error)}`;
+  if (!(error instanceof Error)) return `a thrown ${show(error)}`;
+  // A documented limit (docs/RUNTIME.md, "Limits to know"): V8's detail lines for a circular structure
+  // name a proxied object's constructor 'Object'; the error and its first line must still match.
+  const message = error.message.startsWith('Converting circular structure to JSON') ? error.message.split('\n')[0] : error.message;
+  return `${error.constructor.name}: ${message}`;
 }
 
 function describeOutcome(outcome: Outcome): string {

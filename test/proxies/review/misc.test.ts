@@ -98,5 +98,8 @@ describe('misc', () => {
     expect(() => replica.receive(batch as any)).toThrow(/stopped following/);
     expect(rawOf(backups[0]!, 'log').entries.length).toBe(2);
     expect(log.entries.length).toBe(1);
+    // Nor does it take over with what it holds: promotion refuses, and it no longer counts as holding state.
+    expect(replica.hasSnapshot).toBe(false);
+    await expect(backups[0]!.promote()).rejects.toThrow(/stopped following.*rejoin from a snapshot/);
   });
 });
