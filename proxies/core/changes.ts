@@ -52,6 +52,7 @@ export function undoChange(c: Change): void {
       if (c.before) Object.defineProperty(c.target, c.key, c.before);
       else Reflect.deleteProperty(c.target, c.key);
       if (c.length !== undefined) (c.target as unknown[]).length = c.length;
+      noteArrayProperty(c.target, c.key, c.before); // an element put back with its attributes (values.ts)
       return;
     case 'splice':
       spliceKeepingHoles(c.target, c.start, c.inserted.length, c.removed);

@@ -304,6 +304,33 @@ describe('arrays with read-only, hidden or non-configurable elements', () => {
     });
   }
 
+  it('any two operations in a row, each in a request that fails, leave the array exactly as it was', async () => {
+    // The first may make the array regular for a moment (pop deletes the odd element, then sets length);
+    // its undo makes it irregular again, and the second must know that.
+    const sparse = (): unknown[] => {
+      const list: unknown[] = ['b', 'a'];
+      Object.defineProperty(list, '3', { value: 'u', enumerable: false, writable: false, configurable: true });
+      return list;
+    };
+    for (const make of [irregular, sparse]) {
+      const h = await harness(replicated(), () => Object.assign(new Shelf(), { list: make() }), [Shelf]);
+      const before = shape(h.raw().list);
+      for (const [first, op1] of operations) {
+        for (const [second, op2] of operations) {
+          for (const op of [op1, op2]) {
+            const out = await h.run((s) => {
+              op(s.list);
+              throw new Error('fails after');
+            });
+            expect(out.kind).toMatch(/service-error|refused/);
+          }
+          expect(shape(h.raw().list), `${first}, then ${second}`).toEqual(before);
+        }
+      }
+      expect(shape(h.raw(h.backups[0]).list)).toEqual(before);
+    }
+  });
+
   it('the path an array operation takes depends on the array, not its history: a backup re-running the code agrees', async () => {
     class Shelf {
       list: unknown[] = ['a', 'b'];
