@@ -77,7 +77,7 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
       graph.mutate(raw, change, () => {
         Object.defineProperty(raw, key, wanted); // the engine's error when it cannot be defined
         change.after = Reflect.getOwnPropertyDescriptor(raw, key);
-        if (target !== raw) syncStandIn(target, key, outDescriptor(graph, change.after!));
+        if (target !== raw) Object.defineProperty(target, key, outDescriptor(graph, change.after!));
       });
       noteArrayProperty(raw, key, change.after);
       return true;
@@ -184,7 +184,7 @@ function setProperty(graph: StateGraph, raw: object, key: string | symbol, value
   graph.mutate(raw, change, () => {
     (raw as Record<string | symbol, unknown>)[key] = v; // throws the engine's TypeError when read-only or not extensible
     change.after = Reflect.getOwnPropertyDescriptor(raw, key);
-    if (target !== raw && before && !before.configurable) syncStandIn(target, key, outDescriptor(graph, change.after!));
+    if (target !== raw && before && !before.configurable) Object.defineProperty(target, key, outDescriptor(graph, change.after!));
   });
 }
 
@@ -225,23 +225,12 @@ export function shadowTargetFor(raw: object, kind: Kind): object | undefined {
   return Array.isArray(raw) ? [] : Object.create(Object.getPrototypeOf(raw) as object | null);
 }
 
-/**
- * The stand-in gets the real object's properties (children behind their proxies) and integrity. V8 calls
- * an empty array that cannot be extended frozen (`Object.isFrozen(Object.seal([]))`, although its length
- * stays writable); through a proxy the language's own test would say otherwise, so its stand-in is frozen.
- */
+/** The stand-in gets the real object's properties (children behind their proxies) and integrity. */
 export function fillShadow(raw: object, shadow: object, graph: StateGraph): void {
   for (const key of Reflect.ownKeys(raw)) {
     const d = Reflect.getOwnPropertyDescriptor(raw, key)!;
     const copy = 'value' in d && typeof d.value === 'object' && d.value !== null ? { ...d, value: graph.proxyFor(rawOf(d.value)) } : d;
     Object.defineProperty(shadow, key, copy);
   }
-  applyIntegrityLevel(shadow, Array.isArray(raw) && Object.isFrozen(raw) ? 'f' : integrityLevel(raw));
-}
-
-/** Makes a stand-in's property what the real object's now is (left alone where it already holds it read-only). */
-function syncStandIn(shadow: object, key: string | symbol, d: PropertyDescriptor): void {
-  const current = Reflect.getOwnPropertyDescriptor(shadow, key);
-  if (current && !current.configurable && current.writable === false && 'value' in d && Object.is(current.value, d.value)) return;
-  Object.defineProperty(shadow, key, d);
+  applyIntegrityLevel(shadow, integrityLevel(raw));
 }

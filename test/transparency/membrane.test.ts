@@ -360,19 +360,6 @@ describe('arrays with read-only, hidden or non-configurable elements', () => {
     expect(shape(h.raw(promoted))).toEqual(shape(h.raw()));
   });
 
-  it('integrity tests give the engine\'s answers through the proxy, V8\'s quirks included', async () => {
-    const values = () => [Object.seal([]), Object.preventExtensions([]), Object.freeze([]), Object.seal([1]), Object.seal({}), Object.preventExtensions({ a: 1 }), Object.freeze({ a: [] })];
-    class Box {
-      held: unknown[] = values();
-    }
-    const answers = (list: unknown[]) => list.map((v) => [Object.isFrozen(v), Object.isSealed(v), Object.isExtensible(v)]);
-    const h = await harness(replicated(), () => new Box(), [Box]);
-    expect(await h.run((s) => answers(s.held))).toEqual({ kind: 'ok', result: answers(values()) });
-    // Writing the length an empty sealed array already has is no change, here as there.
-    expect(await h.run((s) => void ((s.held[0] as unknown[]).length = 0))).toEqual({ kind: 'ok', result: undefined });
-    expect(await h.run((s) => answers(s.held))).toEqual({ kind: 'ok', result: answers(values()) });
-  });
-
   it('deleting from a non-extensible array or object of state is refused: the property could not be put back', async () => {
     class Box {
       fixed = Object.preventExtensions([1, 2, 3]);
