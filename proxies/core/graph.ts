@@ -722,7 +722,7 @@ function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
 
 function sameElements(a: unknown[], b: unknown[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (i in a !== i in b || a[i] !== b[i]) return false;
+  for (let i = 0; i < a.length; i++) if (i in a !== i in b || !Object.is(a[i], b[i])) return false;
   return true;
 }
 

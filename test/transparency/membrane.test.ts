@@ -360,6 +360,36 @@ describe('arrays with read-only, hidden or non-configurable elements', () => {
     expect(shape(h.raw(promoted))).toEqual(shape(h.raw()));
   });
 
+  it('integrity tests through the proxy give the language\'s answers; an empty sealed array\'s length still changes', async () => {
+    const values = () => [Object.seal([]), Object.preventExtensions([]), Object.freeze([]), Object.seal([1]), Object.seal({}), Object.preventExtensions({ a: 1 }), Object.freeze({ a: [] })];
+    class Box {
+      held: unknown[] = values();
+    }
+    // By the language's definition (V8 alone calls an empty non-extensible array frozen: docs/RUNTIME.md).
+    const frozen = (v: object) => !Object.isExtensible(v) && Reflect.ownKeys(v).every((k) => {
+      const d = Reflect.getOwnPropertyDescriptor(v, k)!;
+      return !d.configurable && !d.writable;
+    });
+    const answers = (list: unknown[]) => list.map((v) => [frozen(v as object), Object.isSealed(v), Object.isExtensible(v)]);
+    const h = await harness(replicated(), () => new Box(), [Box]);
+    expect(await h.run((s) => s.held.map((v) => [Object.isFrozen(v), Object.isSealed(v), Object.isExtensible(v)]))).toEqual({ kind: 'ok', result: answers(values()) });
+    expect(await h.run((s) => ((s.held[0] as unknown[]).length = 2))).toEqual({ kind: 'ok', result: 2 });
+    expect(await h.run((s) => { (s.held[1] as unknown[]).length = 3; throw new Error('fails after'); })).toMatchObject({ kind: 'service-error' });
+    expect([(h.raw().held[0] as unknown[]).length, (h.raw().held[1] as unknown[]).length]).toEqual([2, 0]);
+    expect(shape(h.raw(h.backups[0]))).toEqual(shape(h.raw()));
+  });
+
+  it('fill(-0) over zeros is a change, undone as one', async () => {
+    class Box {
+      list: number[] = [0, 0];
+    }
+    const h = await harness(replicated(), () => new Box(), [Box]);
+    expect(await h.run((s) => { s.list.fill(-0); throw new Error('fails after'); })).toMatchObject({ kind: 'service-error' });
+    expect(Object.is(h.raw().list[0], 0)).toBe(true);
+    await h.run((s) => void s.list.fill(-0, 1));
+    expect(Object.is(h.raw(h.backups[0]).list[1], -0)).toBe(true);
+  });
+
   it('deleting from a non-extensible array or object of state is refused: the property could not be put back', async () => {
     class Box {
       fixed = Object.preventExtensions([1, 2, 3]);
