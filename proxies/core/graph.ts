@@ -688,7 +688,8 @@ function normalizeInside(object: object): void {
   }
   for (const key of Reflect.ownKeys(object)) {
     const d = Reflect.getOwnPropertyDescriptor(object, key)!;
-    if ('value' in d && isStateProxy(d.value) && d.writable) Reflect.set(object, key, rawOf(d.value));
+    // Only a read-only property that cannot be redefined keeps the proxy (it stands for the object behind it).
+    if ('value' in d && isStateProxy(d.value) && (d.writable || d.configurable)) Object.defineProperty(object, key, { ...d, value: rawOf(d.value) });
   }
 }
 

@@ -246,6 +246,28 @@ describe('rolling back objects a request made', () => {
   });
 });
 
+describe('what a request\'s new objects are given', () => {
+  it('state stored in a new object\'s read-only or non-configurable property is the object itself, not its proxy', async () => {
+    class Store {
+      items: object[] = [{ n: 1 }];
+      list: unknown[] = [];
+    }
+    const h = await harness(replicated(), () => new Store(), [Store]);
+    await h.run((s) => {
+      const a: unknown[] = [];
+      s.list.push(a);
+      Object.defineProperty(a, 'x', { value: s.items[0], writable: false, enumerable: false, configurable: true });
+      Object.defineProperty(a, 'y', { value: s, writable: true, enumerable: false, configurable: false });
+    });
+    const made = h.raw().list[0] as unknown as { x: object; y: object };
+    expect(made.x).toBe(h.raw().items[0]);
+    expect(made.y).toBe(h.raw());
+    expect(Object.getOwnPropertyDescriptor(made, 'x')).toMatchObject({ writable: false, enumerable: false, configurable: true });
+    const backup = h.raw(h.backups[0]);
+    expect((backup.list[0] as unknown as { x: object }).x).toBe(backup.items[0]);
+  });
+});
+
 describe('arrays with read-only, hidden or non-configurable elements', () => {
   // The engine keeps attributes with the index, not with the value, and may stop half-way: whatever an
   // operation does to such an array, a failed request puts back exactly, and a backup ends alike.
