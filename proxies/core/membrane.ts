@@ -66,7 +66,7 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
       // Both steps are one-way in JavaScript: a property made non-configurable, or a non-configurable one
       // made read-only (freezing a sealed object), cannot be put back if the request fails.
       const oneWay = (wanted.configurable === false && (before?.configurable ?? true)) || (before !== undefined && !before.configurable && before.writable === true && wanted.writable === false);
-      if (oneWay && graph.current && !graph.isQuiet && graph.isMember(raw)) {
+      if (oneWay && graph.current && !graph.isQuiet && graph.isMember(raw) && wouldDefine(raw, key, before, wanted)) {
         throw graph.refuse(
           new DurabilityRefusal('DUR3005', `Making the property '${String(key)}' of state non-configurable or read-only for good (freezing a sealed object, say) during a request cannot be undone if the request fails. Define it that way before the object is stored in state.`),
         );
@@ -186,6 +186,13 @@ function setProperty(graph: StateGraph, raw: object, key: string | symbol, value
     change.after = Reflect.getOwnPropertyDescriptor(raw, key);
     if (target !== raw && before && !before.configurable) Object.defineProperty(target, key, outDescriptor(graph, change.after!));
   });
+}
+
+/** Whether the engine would accept this definition (a refusal is for what would succeed, not what throws anyway). */
+function wouldDefine(raw: object, key: string | symbol, before: PropertyDescriptor | undefined, wanted: PropertyDescriptor): boolean {
+  if (!before) return Object.isExtensible(raw);
+  const probe = Object.defineProperty(Array.isArray(raw) && key === 'length' ? [] : {}, key, before);
+  return Reflect.defineProperty(probe, key, wanted);
 }
 
 /** Whether a set of `key` on `raw` runs a setter (own or inherited) rather than writing a data property. */

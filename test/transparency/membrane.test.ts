@@ -218,6 +218,9 @@ describe('changes the membrane used not to see (issue 11 item 7)', () => {
     expect(Object.getOwnPropertyDescriptor(h.raw().sealed, 'a')).toMatchObject({ writable: true });
     await h.run((s) => void (s.sealed.a = 2));
     expect(h.raw(h.backups[0]).sealed.a).toBe(2);
+    // What the engine rejects anyway is its own TypeError, not a refusal.
+    const invalid = await h.run((s) => void Object.defineProperty(s.sealed, 'a', { value: 3, writable: false, configurable: true }));
+    expect(invalid).toMatchObject({ kind: 'service-error', message: 'Cannot redefine property: a' });
   });
 });
 
