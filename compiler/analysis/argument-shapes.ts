@@ -5,24 +5,10 @@
 // Map from an array). What the shape cannot say precisely is `any`: accepted as JSON gives it.
 import { Node, TypeFlags, type ParameterDeclaration, type Type } from 'ts-morph';
 
-export type Shape =
-  | { k: 'string' | 'number' | 'boolean' | 'bigint' | 'date' | 'null' | 'undefined' | 'any' }
-  | { k: 'literal'; v: string | number | boolean }
-  | { k: 'array'; of: Shape }
-  | { k: 'tuple'; items: Shape[] }
-  | { k: 'object'; props: Record<string, { s: Shape; optional?: true }>; rest?: Shape }
-  | { k: 'set'; of: Shape }
-  | { k: 'map'; key: Shape; value: Shape }
-  | { k: 'union'; of: Shape[] };
+// The shapes are the run-time's contract (it reads arguments by them): one definition, there.
+import type { ParameterShape, Shape } from '../../proxies/serving/arguments.js';
 
-export interface ParameterShape {
-  name: string;
-  /** The type as written, for messages. */
-  type: string;
-  shape: Shape;
-  optional?: true;
-  rest?: true;
-}
+export type { ParameterShape, Shape };
 
 const MAX_DEPTH = 6;
 

@@ -15,6 +15,7 @@ export type Shape =
 
 export interface ParameterShape {
   name: string;
+  /** The type as written, for messages. */
   type: string;
   shape: Shape;
   optional?: true;
