@@ -8,7 +8,7 @@
 // once and referred back to, so shared references and cycles survive too.
 import type { ObjectIds } from './object-ids.js';
 import { rawOf } from './raw.js';
-import { applyIntegrityLevel, descriptorFor, extraKeys, flagsOf, integrityLevel, isIndexKey, isIrregularArray, trackedKind, type TrackedKind } from './values.js';
+import { applyIntegrityLevel, descriptorFor, extraKeys, flagsOf, integrityLevel, isIndexKey, isIrregularArray, isPlainElement, trackedKind, type TrackedKind } from './values.js';
 
 /** A JSON value, as sent. */
 export type Encoded = null | boolean | number | string | Encoded[] | { [key: string]: Encoded };
@@ -157,7 +157,7 @@ class Encoder {
     if (isIrregularArray(a)) {
       for (const key of Reflect.ownKeys(a)) {
         const d = Reflect.getOwnPropertyDescriptor(a, key)!;
-        if (key === 'length' ? !d.writable : isIndexKey(key) && flagsOf(d) !== 0 || !('value' in d)) special.add(key as string);
+        if (key === 'length' ? !d.writable : isIndexKey(key) && !isPlainElement(d)) special.add(key as string);
       }
     }
     const has = (i: number) => i in a && (special.size === 0 || !special.has(String(i)));

@@ -330,9 +330,9 @@ export class StateGraph {
   }
 
   /**
-   * Runs `apply`, an operation on an array whose effect is known only once it ran (a sort, a fill, any
-   * operation on a sealed array, which may fail half-way as it would without the proxy), and records the
-   * effect as the array's whole content before and after. An exception is rethrown after recording.
+   * Runs `apply`, an operation on a regular array whose effect is known only once it ran (a sort, a
+   * fill), and records the effect as the array's whole content before and after. An exception is
+   * rethrown after recording.
    */
   rewriteArray<R>(target: unknown[], apply: () => R): R {
     const members = this.membersOf(target);
@@ -403,8 +403,8 @@ export class StateGraph {
       return (Array.prototype as unknown as Record<string, (...a: unknown[]) => unknown>)[name]!.apply(target, rawItems);
     };
     let result: unknown;
+    // (An array that cannot be extended is irregular: it went through the traps above.)
     if (deleteCount === 0 && rawItems.length === 0) result = native();
-    else if (!Object.isExtensible(target)) result = this.rewriteArray(target, native);
     else {
       const removed = Array.prototype.slice.call(target, start, start + deleteCount) as unknown[];
       result = this.mutate(target, { kind: 'splice', target, start, removed, inserted: rawItems }, native);

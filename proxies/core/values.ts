@@ -76,7 +76,8 @@ export function isIrregularArray(array: object): boolean {
   return false;
 }
 
-function isPlainElement(d: PropertyDescriptor): boolean {
+/** A writable, enumerable, configurable data property: what an array element is unless made otherwise. */
+export function isPlainElement(d: PropertyDescriptor): boolean {
   return d.writable === true && d.enumerable === true && d.configurable === true;
 }
 
