@@ -118,7 +118,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--insecure', 'allow replication without a cluster key, on loopback addresses only')
     .option('--min-acks <n>', "backups that must acknowledge each write, and hold a new primary's snapshot before it serves; below that, writes get 503", '0')
     .option('--heartbeat-interval <ms>', 'how often peers hear from each other', '100')
-    .option('--heartbeat-timeout <ms>', 'silence after which a backup takes over, and a primary drops a backup', '1000')
+    .option('--heartbeat-timeout <ms>', 'silence after which a primary drops a backup; a backup takes over only on proof the primary is gone (docs/SERVING.md)', '1000')
     .action(async (build: string, options: ServeOptions) => {
       const node = await startServing(path.resolve(io.cwd, build), options, io);
       await new Promise<void>((resolve) => {

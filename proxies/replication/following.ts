@@ -1,7 +1,18 @@
 // A backup's side of the protocol, as plain decisions: whether to accept a primary that authenticates,
-// what to answer each message from it, when to suspect it, and who takes over when it falls silent. The
-// replica (backup.ts) holds the state; this holds what the backup knows about its primary. The TCP
-// server (transport/server.ts), the node (serving/node.ts) and the simulation drive the same code.
+// what to answer each message from it, whether it may take over when the primary's connection ends, and
+// who takes over then. The replica (backup.ts) holds the state; this holds what the backup knows about
+// its primary. The TCP server (transport/server.ts), the node (serving/node.ts) and the simulation drive
+// the same code.
+//
+// Without a configuration authority, a backup takes over only when it can prove that the primary never
+// acknowledged a write without it. The primary drops a backup, and acknowledges without it, only once
+// it has not heard from it for the drop timeout T (shipping.ts: the lease). Every answer this backup
+// sends carries a ping number, and the primary echoes the newest ping it has heard; so the primary counts
+// on this backup until at least T after the echoed ping was sent. If the primary's process is found gone
+// (its connection ended and its port refused, or it answered as another process or stopped) before that
+// lease ran out, it died before it could have acknowledged anything without this backup. A backup that
+// cannot show that (it heard nothing for longer, its own clock jumped in a stall, the primary said it
+// dropped it, the primary only fell silent) does not take over: it says why, and an operator decides.
 import type { BackupReplica } from './backup.js';
 import type { Decision, ReplicationBatch } from './link.js';
 
@@ -13,18 +24,30 @@ export interface Member {
 
 /** What a backup answers its primary; `refuse` closes the connection with that reason. */
 export type FollowerReply =
-  | { type: 'ack'; epoch: number; upTo: number }
-  | { type: 'heartbeat'; epoch: number; at: number }
+  | { type: 'ack'; epoch: number; upTo: number; ping: number }
+  | { type: 'heartbeat'; epoch: number; at: number; ping: number }
   | { type: 'refuse'; reason: string; epoch?: number; id?: string }
   | undefined;
 
-/** What the primary sends a backup after the handshake. */
-export type PrimaryMessage =
+/** What the primary sends a backup after the handshake; `echo` is the newest ping it heard from it. */
+export type PrimaryMessage = (
   | { type: 'snapshot'; snapshot: unknown }
   | { type: 'batch'; batch: unknown }
   | { type: 'decide'; decision: unknown }
   | { type: 'heartbeat'; epoch: number; at: number; peers?: unknown; primary?: unknown }
-  | { type: string };
+  /** The primary no longer counts on this backup: it may acknowledge writes this backup does not hold. */
+  | { type: 'dropped'; reason?: unknown }
+  | { type: string }
+) & { echo?: unknown };
+
+/**
+ * The share of the drop timeout a backup relies on: the primary's and the backup's clocks may run at
+ * slightly different rates, and the backup must err on the side of not taking over.
+ */
+export const LEASE_SHARE = 0.9;
+
+/** How many unanswered pings a backup remembers: a primary that echoes none for this long is not counting on it anyway. */
+const MAX_PINGS = 4096;
 
 export class Follower {
   /** When the current primary was last heard from (any message): for failure detection. */
@@ -46,11 +69,86 @@ export class Follower {
    * looked up). The old primary's messages are refused meanwhile; it drops this backup.
    */
   takingOver = false;
+  /**
+   * When the newest ping the primary echoed was sent (this backup's monotonic clock): the primary
+   * counts on this backup, and acknowledges nothing without it, until at least `dropTimeoutMs` later.
+   */
+  countedSince: number | undefined;
+  /** The primary's connection ended from its side at this time, without it saying it dropped this backup. */
+  primaryEndedAt: number | undefined;
+  /** The primary was found gone while it still counted on this backup: it may take over. */
+  primaryGoneInTime = false;
+  /**
+   * Why this backup must not take over on its own: it may have been dropped, and the primary may have
+   * acknowledged writes it does not hold. Cleared by a primary's snapshot; an operator may promote anyway.
+   */
+  doubt: string | undefined;
+  /** Why the last succession decision would not take over (a doubt, or no answer from the primary yet). */
+  unsure: string | undefined;
+  private nextPing = 1;
+  private readonly pingsSent = new Map<number, number>();
 
   constructor(
     readonly replica: BackupReplica,
     readonly self: Member,
+    /** How long a primary waits without hearing from a backup before it acknowledges without it. */
+    readonly dropTimeoutMs = 1_000,
   ) {}
+
+  /** Until when (this backup's clock) the primary surely still counts on it; -Infinity when unknown. */
+  get countedUntil(): number {
+    return this.countedSince === undefined ? -Infinity : this.countedSince + LEASE_SHARE * this.dropTimeoutMs;
+  }
+
+  private ping(now: number): number {
+    const ping = this.nextPing++;
+    this.pingsSent.set(ping, now);
+    if (this.pingsSent.size > MAX_PINGS) this.pingsSent.delete(this.pingsSent.keys().next().value!);
+    return ping;
+  }
+
+  private echoed(echo: unknown): void {
+    if (typeof echo !== 'number') return;
+    const sentAt = this.pingsSent.get(echo);
+    if (sentAt === undefined) return;
+    this.countedSince = Math.max(this.countedSince ?? -Infinity, sentAt);
+    for (const ping of this.pingsSent.keys()) {
+      if (ping > echo) break;
+      this.pingsSent.delete(ping);
+    }
+  }
+
+  /**
+   * The current primary's connection ended from its side (a FIN or a reset; not one this backup closed,
+   * and not after the primary said it dropped it). The detector then checks whether the primary is gone.
+   */
+  connectionEnded(now: number): void {
+    if (!this.replica.hasSnapshot || this.takingOver) return;
+    this.primaryEndedAt ??= now;
+  }
+
+  /**
+   * Whether to run the succession: the primary's connection ended and no primary has connected since.
+   * A backup in doubt runs it too, to find a primary to follow; it never decides to take over.
+   */
+  suspects(): boolean {
+    return this.replica.hasSnapshot && this.primaryEndedAt !== undefined;
+  }
+
+  /**
+   * Why this backup would not take over if its primary were lost now, or undefined if it would: for
+   * /health and the log, so that an operator knows before the outage.
+   */
+  takeoverBlocked(now: number): string | undefined {
+    if (!this.replica.hasSnapshot) return 'it holds no primary\'s state yet';
+    if (this.cannotLead) return this.cannotLead;
+    if (this.doubt) return this.doubt;
+    if (this.primaryEndedAt !== undefined && this.unsure) return this.unsure;
+    if (this.primaryEndedAt === undefined && now - this.lastHeard > this.dropTimeoutMs) {
+      return `its primary has been silent for ${Math.round(now - this.lastHeard)} ms while its connection stays open: it may be paused or cut off, and may have dropped this backup; a backup never takes over on silence alone`;
+    }
+    return undefined;
+  }
 
   /**
    * A primary proved the key and claims `epoch`. A node that is primary itself (at `ownEpoch`), or that
@@ -61,6 +159,12 @@ export class Follower {
     if (isPrimary || !(primary.epoch >= ownEpoch)) return { type: 'refuse', reason: `stale epoch ${primary.epoch}: this node is at epoch ${ownEpoch}`, epoch: ownEpoch, id: this.self.id };
     this.primaryNode = primary.node;
     this.lastHeard = now;
+    // A new connection: whether this primary counts on this backup is learnt afresh.
+    this.countedSince = undefined;
+    this.primaryEndedAt = undefined;
+    this.primaryGoneInTime = false;
+    this.unsure = undefined;
+    this.pingsSent.clear();
     return undefined;
   }
 
@@ -69,6 +173,7 @@ export class Follower {
     const replica = this.replica;
     if (this.takingOver) return { type: 'refuse', reason: 'this backup is taking over' };
     this.lastHeard = now;
+    this.echoed((message as { echo?: unknown }).echo);
     switch (message.type) {
       case 'snapshot': {
         const snapshot = (message as { snapshot: Parameters<BackupReplica['loadSnapshot']>[0] }).snapshot;
@@ -78,16 +183,17 @@ export class Follower {
         }
         replica.loadSnapshot(snapshot);
         this.cannotLead = undefined;
+        this.doubt = undefined;
         // The succession as of the snapshot, so a backup that loses its primary before the first
         // heartbeat knows whom to ask.
         const { peers, primary } = message as { peers?: unknown; primary?: unknown };
         if (Array.isArray(peers)) this.peers = peers.filter(isMember);
         if (isMember(primary)) this.primary = primary;
-        return { type: 'ack', epoch: replica.currentEpoch, upTo: replica.lastApplied };
+        return { type: 'ack', epoch: replica.currentEpoch, upTo: replica.lastApplied, ping: this.ping(now) };
       }
       case 'batch': {
         const ack = replica.receive((message as { batch: ReplicationBatch }).batch);
-        return { type: 'ack', epoch: ack.epoch, upTo: ack.upTo };
+        return { type: 'ack', epoch: ack.epoch, upTo: ack.upTo, ping: this.ping(now) };
       }
       case 'decide':
         replica.decide((message as { decision: Decision }).decision);
@@ -96,21 +202,21 @@ export class Follower {
         const { peers, primary } = message as { peers?: unknown; primary?: unknown };
         if (Array.isArray(peers)) this.peers = peers.filter(isMember);
         if (isMember(primary)) this.primary = primary;
-        return { type: 'heartbeat', epoch: replica.currentEpoch, at: now };
+        return { type: 'heartbeat', epoch: replica.currentEpoch, at: now, ping: this.ping(now) };
+      }
+      case 'dropped': {
+        const reason = typeof (message as { reason?: unknown }).reason === 'string' ? ` (${(message as { reason: string }).reason})` : '';
+        this.doubt = `its primary dropped it${reason} and may since have acknowledged writes it does not hold; it is taken on again with a fresh snapshot`;
+        return undefined;
       }
       default:
         throw new Error(`unexpected ${message.type} from the primary`);
     }
   }
 
-  /** What this backup says it is when asked: a backup that must not take over says 'behind'. */
-  get greetingRole(): 'backup' | 'behind' {
-    return this.cannotLead ? 'behind' : 'backup';
-  }
-
-  /** Only a backup that holds a primary's snapshot may suspect it (and so take over). */
-  suspects(now: number, timeoutMs: number): boolean {
-    return this.replica.hasSnapshot && now - this.lastHeard > timeoutMs;
+  /** What this backup says it is when asked: one that must not take over says 'behind' or 'unsure'. */
+  get greetingRole(): 'backup' | 'behind' | 'unsure' {
+    return this.cannotLead ? 'behind' : this.doubt ? 'unsure' : 'backup';
   }
 
   /**
@@ -139,6 +245,14 @@ function isMember(value: unknown): value is Member {
 
 /** What a node says it is when asked (its greeting); undefined when it does not answer. */
 export interface Greeting {
+  /** Nothing listens on the node's port: its process is gone (the host answered with a reset). */
+  refused?: boolean;
+  /** The connection was reset before the greeting: a listener dying as it was reached, or shedding load. Ask again. */
+  reset?: boolean;
+  /** The process id it introduced itself with. */
+  id?: string;
+  /** A primary that stopped for good: the backups that hold everything it acknowledged. */
+  holders?: string[];
   role?: string;
   epoch?: number;
   /** Whether it holds a primary's snapshot: a backup that does not cannot take over. */
@@ -155,24 +269,55 @@ export type SuccessionDecision =
   /** An earlier member is alive and has not taken over yet: give it time. */
   | { kind: 'defer'; member: Member }
   /** Nobody can take over now (this backup is behind, and no one else answered): ask again later. */
-  | { kind: 'wait' };
+  | { kind: 'wait' }
+  /** This backup cannot show that the primary never acknowledged without it: it must not take over. */
+  | { kind: 'doubt'; reason: string };
 
 /**
- * The primary is silent. It is asked first: a connection that broke while both ends live (a reset, a
- * gap refused, a timeout on a slow link) is not a crash, and taking over from a live primary would leave
- * two. If it answers as the primary of this epoch or a newer one, this backup asks it to take it on
- * again. Otherwise, among its backups (in the order they joined) the first one alive takes over; the
- * others join whichever has become primary. So one backup is promoted, not all of them.
+ * The primary's connection ended. The primary is asked first: a connection that broke while both ends
+ * live (a reset, a gap refused) is not a crash, and taking over from a live primary would leave two. If
+ * it answers as the primary of this epoch or a newer one, this backup asks it to take it on again. If it
+ * is gone (its port refuses, or another process or a stopped one answers) while it still counted on this
+ * backup (see the top of this file), then among its backups, in the order they joined, the first one
+ * alive takes over; the others join whichever has become primary. So one backup is promoted, not all of
+ * them. Anything else (no answer: paused or cut off; found gone too late) is doubt: no takeover.
+ * `now` is read after each probe: a late answer counts as late.
  */
-export async function decideSuccession(follower: Follower, ownEpoch: number, probe: (member: Member) => Promise<Greeting | undefined>): Promise<SuccessionDecision> {
+export async function decideSuccession(
+  follower: Follower,
+  ownEpoch: number,
+  probe: (member: Member) => Promise<Greeting | undefined>,
+  now: () => number,
+  /** Other nodes this one was told of (--backups): asked last, for a primary to follow, by one that may not take over. */
+  others: Member[] = [],
+): Promise<SuccessionDecision> {
   const primary = follower.primary;
-  if (primary && primary.id !== follower.self.id) {
-    const found = await probe(primary);
-    if (found?.role === 'primary' && (found.epoch ?? 0) >= ownEpoch) return { kind: 'follow', member: primary };
+  // Why this backup must not take over (it still looks for a primary to follow: the old one, or a new one).
+  let doubt = follower.doubt;
+  if (!follower.primaryGoneInTime) {
+    if (primary && primary.id !== follower.self.id) {
+      let found = await probe(primary);
+      // A reset before the greeting proves nothing yet: asked again while the primary still counts on this backup.
+      while (found?.reset && now() < follower.countedUntil) found = await probe(primary);
+      if (found?.role === 'primary' && (found.epoch ?? 0) >= ownEpoch) return { kind: 'follow', member: primary };
+      const verdict = goneInTime(follower, primary, found, now());
+      if (verdict === undefined) {
+        // Proof outweighs an earlier doubt (a 'dropped' notice, say): the lease covered the drop too.
+        follower.primaryGoneInTime = true;
+        follower.doubt = doubt = undefined;
+      } else {
+        // Too late, or the primary says so: that will not change. No answer: ask again next time.
+        if (verdict.lasting) follower.doubt ??= verdict.reason;
+        doubt ??= verdict.reason;
+      }
+    } else {
+      doubt ??= 'it does not know where its primary was, to check that it is gone';
+    }
   }
+  follower.unsure = doubt;
   for (const member of follower.succession()) {
     if (member.id === follower.self.id) {
-      if (!follower.cannotLead) return { kind: 'promote' };
+      if (!follower.cannotLead && doubt === undefined) return { kind: 'promote' };
       continue;
     }
     const found = await probe(member);
@@ -184,7 +329,37 @@ export async function decideSuccession(follower: Follower, ownEpoch: number, pro
     }
     // A backup that may take over is given time to; one that is gone, behind, stopped, stale, still
     // waiting for its first snapshot, or following an older primary than this one is not.
-    if (found?.role === 'backup' && found.holdsState !== false && (found.epoch ?? 0) >= ownEpoch) return { kind: 'defer', member };
+    // (A backup that may not take over does not wait its turn: it looks again for a primary later.)
+    if (found?.role === 'backup' && found.holdsState !== false && (found.epoch ?? 0) >= ownEpoch && doubt === undefined) return { kind: 'defer', member };
   }
-  return follower.cannotLead ? { kind: 'wait' } : { kind: 'promote' };
+  if (doubt === undefined && !follower.cannotLead) return { kind: 'promote' };
+  // A backup that may not take over may have been left behind by a takeover it heard nothing of.
+  const listed = new Set(follower.succession().map((m) => m.id));
+  for (const member of others) {
+    if (listed.has(member.id) || member.id === follower.self.id || member.address === follower.self.address) continue;
+    const found = await probe(member);
+    if (found?.id === follower.self.id) continue;
+    if (found?.role === 'primary' && (found.epoch ?? 0) > ownEpoch) return { kind: 'follow', member };
+    if (found?.role === 'backup' && (found.epoch ?? 0) > ownEpoch && isMember(found.following) && found.following.id !== follower.self.id) return { kind: 'follow', member: found.following };
+  }
+  return doubt !== undefined ? { kind: 'doubt', reason: doubt } : { kind: 'wait' };
+}
+
+/**
+ * Undefined when `found` shows the primary gone while it still counted on this backup; else why not, and
+ * whether that will last (found gone too late, or a stopped primary says so) or may change (no answer).
+ */
+function goneInTime(follower: Follower, primary: Member, found: Greeting | undefined, at: number): { reason: string; lasting: boolean } | undefined {
+  // A primary that stopped for good (it acknowledges nothing more) knows which backups hold all it did.
+  if (found?.role === 'stopped' && found.id === primary.id && Array.isArray(found.holders)) {
+    return found.holders.includes(follower.self.id) ? undefined : { reason: 'its primary stopped, and says this backup does not hold everything it acknowledged', lasting: true };
+  }
+  const gone = found?.refused === true || (found !== undefined && !found.reset && (found.role !== 'primary' || (found.id !== undefined && found.id !== primary.id)));
+  if (!gone) return { reason: `its primary's connection ended but the primary at ${primary.address} neither answered nor refused: it may be alive, paused or cut off, and may have dropped this backup`, lasting: false };
+  if (at < follower.countedUntil) return undefined;
+  const since =
+    follower.countedSince === undefined
+      ? 'it never confirmed, on its last connection, that it counted on this backup'
+      : `it last confirmed counting on this backup ${Math.round(at - follower.countedSince)} ms ago, longer than ${LEASE_SHARE} of the ${follower.dropTimeoutMs} ms drop timeout`;
+  return { reason: `its primary is gone, but ${since} (a stall, a slow network or a drop), so it may have acknowledged writes this backup does not hold`, lasting: true };
 }

@@ -3,6 +3,11 @@
 // backup is dropped, and when this primary is fenced off by a newer one. It takes events (a backup
 // connected, joined, acknowledged, was heard from, went away; time passed) and returns decisions; the
 // TCP link (transport/tcp-link.ts) and the simulation's network drive the same code.
+//
+// The lease (see following.ts): this primary acknowledges nothing without a backup it dropped until the
+// drop timeout has passed since it last heard from it, and echoes to each backup the newest ping it has
+// heard from it. A backup that finds this primary gone before that lease could have run out knows it
+// holds everything acknowledged, and may take over; one that cannot show that does not.
 import { supersedes } from './following.js';
 import { ReplicationUnavailableError } from './link.js';
 
@@ -26,6 +31,14 @@ interface Backup {
   joinedAt: number;
   confirmed: boolean;
   lastHeard: number;
+  /** The newest ping heard from it: echoed back, it proves to the backup that this primary counts on it. */
+  ping: number | undefined;
+}
+
+/** A backup dropped while live: groups it does not hold wait until `until`, unless it holds them again. */
+interface Lease {
+  until: number;
+  acked: number;
 }
 
 /** A group waiting for acknowledgements: done when every backup it was sent to acked or was dropped. */
@@ -42,6 +55,8 @@ export interface Tick {
   drop: { key: string; reason: string }[];
   /** Live backups to send a heartbeat to. */
   heartbeat: string[];
+  /** Tickets now done because a dropped backup's lease ran out (release them). */
+  done: number[];
 }
 
 export class BackupSet {
@@ -55,8 +70,22 @@ export class BackupSet {
    */
   private readonly seniority = new Map<string, number>();
   private fencedBy: string | undefined;
+  /** By backup process id: the leases of backups dropped while live. */
+  private readonly leases = new Map<string, Lease>();
+  /** The latest time any event carried: leases are judged by it (late is safe: they only last longer). */
+  private latest = -Infinity;
+  private lastTick: number | undefined;
 
   constructor(private readonly options: BackupSetOptions) {}
+
+  private at(now: number): void {
+    if (now > this.latest) this.latest = now;
+  }
+
+  /** The ping to echo to the backup on this connection (undefined until it has sent one). */
+  echo(key: string): number | undefined {
+    return this.backups.get(key)?.ping;
+  }
 
   /** Addresses of the backups acknowledging now. */
   get liveBackups(): string[] {
@@ -85,6 +114,14 @@ export class BackupSet {
     return [...this.backups.values()].filter((b) => b.live && b.confirmed).map((b) => b.address);
   }
 
+  /**
+   * The process ids of those backups: each holds everything this primary acknowledged (live since it
+   * caught up, so it acknowledged every group since). A primary that stops says so to backups that ask.
+   */
+  get holders(): string[] {
+    return [...this.backups.values()].filter((b) => b.live && b.confirmed).map((b) => b.id);
+  }
+
   get ready(): boolean {
     return this.confirmed >= this.options.minAcks;
   }
@@ -95,7 +132,8 @@ export class BackupSet {
 
   /** A connection to a backup opened; it receives nothing until it has joined. */
   connected(key: string, address: string, now: number): void {
-    this.backups.set(key, { id: address, address, acked: 0, sent: 0, live: false, lastHeard: now, joinedAt: 0, confirmed: false });
+    this.at(now);
+    this.backups.set(key, { id: address, address, acked: 0, sent: 0, live: false, lastHeard: now, joinedAt: 0, confirmed: false, ping: undefined });
   }
 
   /** The backup's greeting named its process id. */
@@ -110,6 +148,7 @@ export class BackupSet {
    * never count twice towards the acknowledgements a commit needs.
    */
   joined(key: string, seq: number, now: number): string[] {
+    this.at(now);
     const backup = this.backups.get(key);
     if (!backup) return [];
     backup.acked = backup.sent = backup.joinedAt = seq;
@@ -120,9 +159,13 @@ export class BackupSet {
     return [...this.backups].filter(([k, b]) => k !== key && b.id === backup.id).map(([k]) => k);
   }
 
-  heard(key: string, now: number): void {
+  /** Something arrived from the backup; `ping` when it carried one (acks and heartbeats do). */
+  heard(key: string, now: number, ping?: unknown): void {
+    this.at(now);
     const backup = this.backups.get(key);
-    if (backup) backup.lastHeard = now;
+    if (!backup) return;
+    backup.lastHeard = now;
+    if (typeof ping === 'number' && Number.isSafeInteger(ping) && ping > (backup.ping ?? 0)) backup.ping = ping;
   }
 
   /**
@@ -149,42 +192,56 @@ export class BackupSet {
   /** A ticket's outcome once done, or undefined while it still waits (the adapter asks again on `done`). */
   result(ticket: number): TicketResult | undefined {
     const t = this.tickets.get(ticket);
-    if (!t) return undefined;
-    if (this.fencedBy) return this.finish(ticket, { ok: false, error: new ReplicationUnavailableError(`fenced: ${this.fencedBy}`, true, true) });
+    const result = t && this.outcome(t);
+    if (result) this.tickets.delete(ticket);
+    return result;
+  }
+
+  private outcome(t: Ticket): TicketResult | undefined {
+    if (this.fencedBy) return { ok: false, error: new ReplicationUnavailableError(`fenced: ${this.fencedBy}`, true, true) };
     if (t.waiting.size > 0) return undefined;
     const stillLive = t.sentTo.filter((key) => this.backups.get(key)?.live).length;
     if (stillLive < this.options.minAcks) {
-      return this.finish(ticket, { ok: false, error: new ReplicationUnavailableError(`only ${stillLive} backup(s) acknowledged; ${this.options.minAcks} required.`, true, false, stillLive > 0) });
+      return { ok: false, error: new ReplicationUnavailableError(`only ${stillLive} backup(s) acknowledged; ${this.options.minAcks} required.`, true, false, stillLive > 0) };
     }
-    return this.finish(ticket, { ok: true });
-  }
-
-  private finish(ticket: number, result: TicketResult): TicketResult {
-    this.tickets.delete(ticket);
-    return result;
+    // A dropped backup may still take over until its lease runs out: acknowledge nothing it lacks before.
+    for (const lease of this.leases.values()) if (lease.until > this.latest && lease.acked < t.upTo) return undefined;
+    return { ok: true };
   }
 
   /** Tickets now done, for the adapter to resolve (call `result` for each). */
   private settled(): number[] {
-    return [...this.tickets].filter(([, t]) => this.fencedBy !== undefined || t.waiting.size === 0).map(([n]) => n);
+    return [...this.tickets].filter(([, t]) => this.outcome(t) !== undefined).map(([n]) => n);
   }
 
   /** The backup acknowledged every record up to `upTo`. Returns the tickets now done. */
-  acknowledged(key: string, upTo: number, now: number): number[] {
+  acknowledged(key: string, upTo: number, now: number, ping?: unknown): number[] {
+    this.heard(key, now, ping);
     const backup = this.backups.get(key);
     if (!backup) return [];
-    backup.lastHeard = now;
     backup.acked = Math.max(backup.acked, upTo);
-    if (backup.live && upTo >= backup.joinedAt) backup.confirmed = true;
+    if (backup.live && upTo >= backup.joinedAt) {
+      backup.confirmed = true;
+      this.leases.delete(backup.id); // it holds everything again
+    }
     for (const t of this.tickets.values()) if (t.upTo <= backup.acked) t.waiting.delete(key);
     return this.settled();
   }
 
-  /** The backup went away (connection closed, refused, timed out): it no longer counts. Returns tickets done. */
-  dropped(key: string): { wasLive: boolean; address?: string; done: number[] } {
+  /**
+   * The backup went away (connection closed, refused, timed out): it no longer counts. A live one keeps a
+   * lease until the drop timeout after it was last heard. Returns tickets done.
+   */
+  dropped(key: string, now: number): { wasLive: boolean; address?: string; done: number[] } {
+    this.at(now);
     const backup = this.backups.get(key);
     if (!backup) return { wasLive: false, done: [] };
     this.backups.delete(key);
+    if (backup.live) {
+      const held = this.leases.get(backup.id);
+      const until = backup.lastHeard + this.options.ackTimeoutMs;
+      this.leases.set(backup.id, { until: Math.max(until, held?.until ?? -Infinity), acked: Math.min(backup.acked, held?.acked ?? Infinity) });
+    }
     for (const t of this.tickets.values()) t.waiting.delete(key);
     return { wasLive: backup.live, address: backup.address, done: this.settled() };
   }
@@ -202,17 +259,32 @@ export class BackupSet {
     return { fenced: true, done: this.settled() };
   }
 
-  /** Time passed: which live backups to drop for silence, and which to send a heartbeat. */
+  /**
+   * Time passed: which live backups to drop for silence, which to send a heartbeat, and which tickets a
+   * lease running out let go. A tick that comes more than the timeout after the last one means this
+   * process itself stalled (a GC pause, a long request, SIGSTOP): what its backups sent meanwhile is
+   * still unread, so nobody is dropped before the next tick has read it.
+   */
   tick(now: number): Tick {
+    this.at(now);
     const timeout = this.options.ackTimeoutMs;
-    const result: Tick = { drop: [], heartbeat: [] };
+    const stalled = this.lastTick !== undefined && now - this.lastTick > timeout;
+    this.lastTick = now;
+    const result: Tick = { drop: [], heartbeat: [], done: [] };
     for (const [key, backup] of this.backups) {
       if (!backup.live) continue;
       const silent = now - backup.lastHeard;
       const behind = backup.sent > backup.acked;
-      if (silent > timeout && (behind || silent > 2 * timeout)) result.drop.push({ key, reason: `no acknowledgement for ${silent} ms` });
+      if (!stalled && silent > timeout && (behind || silent > 2 * timeout)) result.drop.push({ key, reason: `no acknowledgement for ${Math.round(silent)} ms` });
       else result.heartbeat.push(key);
     }
+    let expired = false;
+    for (const [id, lease] of this.leases) {
+      if (lease.until > now) continue;
+      this.leases.delete(id);
+      expired = true;
+    }
+    if (expired) result.done = this.settled();
     return result;
   }
 }

@@ -18,6 +18,8 @@ export interface ServedNode {
   commit(tx: string): Promise<Outcome>;
   abort(tx: string): Promise<Outcome>;
   promote(): Promise<void>;
+  /** A backup's answer to "would you take over if the primary died now?" (undefined on a primary). */
+  takeover?(): { automatic: boolean; reason?: string; remedy?: string } | undefined;
   metrics(): Record<string, unknown>;
   /** The cluster key, for /admin/promote; absent with --insecure. */
   key?: Buffer;
@@ -85,7 +87,8 @@ export class RpcServer {
     if (this.closing) res.setHeader('connection', 'close');
     try {
       if (req.method === 'GET' && url.pathname === '/health') {
-        return send(res, 200, { role: this.node.role(), epoch: this.node.epoch(), ready: this.node.ready(), primary: this.node.primaryHint() ?? null });
+        const takeover = this.node.takeover?.();
+        return send(res, 200, { role: this.node.role(), epoch: this.node.epoch(), ready: this.node.ready(), primary: this.node.primaryHint() ?? null, ...(takeover ? { takeover } : {}) });
       }
       if (req.method === 'GET' && url.pathname === '/metrics') return send(res, 200, { ...this.counters, ...this.node.metrics(), latencyMs: percentiles(this.latencies) });
       if (req.method !== 'POST') return this.bad(res, 405, `Use POST for ${url.pathname} (GET serves /health and /metrics).`);

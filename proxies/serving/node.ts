@@ -1,7 +1,8 @@
 // One node of a service: a compiled build run as a primary or a backup, with its HTTP port, its
 // replication port and its roles' duties. A primary connects to its backups (--backups, retried until
-// they answer) and to backups that ask to join; a backup follows its primary, suspects it after the
-// heartbeat timeout, and then promotes itself (or is told to, POST /admin/promote).
+// they answer) and to backups that ask to join; a backup follows its primary and takes over when the
+// primary's connection ends and its process is found gone while it still counted on the backup
+// (replication/following.ts); otherwise an operator decides (POST /admin/promote).
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -113,7 +114,7 @@ export class ServiceNode {
     } else {
       this.service = Service.controls(await Service.start({ database: this.database }));
     }
-    this.follower = new Follower(this.service.runtime.replica, { id: this.id, address: '' });
+    this.follower = new Follower(this.service.runtime.replica, { id: this.id, address: '' }, this.options.heartbeatTimeoutMs);
     this.replication = new ReplicationServer({
       follower: this.follower,
       key: this.options.key,
@@ -123,6 +124,8 @@ export class ServiceNode {
       epoch: () => this.service.runtime.currentEpoch,
       role: () => (this.fenced() || this.service.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole),
       onNewerPrimary: (epoch) => this.stepDown(epoch),
+      holders: () => this.holdersAtStop,
+      onPrimaryLost: () => this.detect(),
     });
     const repl = await this.replication.listen(this.options.repl.host, this.options.repl.port);
     this.addresses.repl = { host: repl.address, port: repl.port };
@@ -166,11 +169,17 @@ export class ServiceNode {
     this.goSilent();
   }
 
-  /** No more heartbeats: the backups that still follow this node suspect it and find who takes over. */
+  /**
+   * No more heartbeats: the backups that still follow this node find who takes over. It acknowledges
+   * nothing more, so the backups live now hold all it did: it names them to backups that ask.
+   */
   private goSilent(): void {
     this.silent = true;
+    this.holdersAtStop = this.link?.holders ?? [];
     this.link?.close();
   }
+
+  private holdersAtStop: string[] | undefined;
 
   private silent = false;
 
@@ -255,31 +264,67 @@ export class ServiceNode {
         }
       })();
     }
-    let deciding = false;
-    this.detector = setInterval(() => {
-      // A node that was primary and was replaced stays out: its run-time can no longer follow.
-      if (this.role !== 'backup' || this.fencedBy !== undefined || deciding || !this.follower.suspects(Date.now(), heartbeatTimeoutMs)) return;
-      deciding = true;
-      if (this.suspectedSilence !== this.follower.lastHeard) log('failure.suspected', { primary: this.follower.primaryNode, silentMs: Date.now() - this.follower.lastHeard });
-      this.suspectedSilence = this.follower.lastHeard;
-      void this.succeed()
-        .catch((error: Error) => this.logOnce('failure.takeover.failed', error.message))
-        .finally(() => (deciding = false));
-    }, Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)));
+    this.detector = setInterval(() => this.detect(), Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)));
     this.detector.unref();
   }
 
-  /** The primary is silent: take over, join the backup that already did, or give an earlier one time. */
+  private deciding = false;
+  private lastDetect = performance.now();
+
+  /** On every detector tick, and at once when the primary's connection ends: take over, follow, or say why not. */
+  private detect(): void {
+    // A node that was primary and was replaced stays out: its run-time can no longer follow.
+    if (this.role !== 'backup' || this.fencedBy !== undefined || this.deciding || this.stopping) return;
+    const now = performance.now();
+    // A tick far later than due means this process stalled: what arrived meanwhile is not read yet.
+    const stalled = now - this.lastDetect > this.options.heartbeatTimeoutMs;
+    this.lastDetect = now;
+    if (!this.follower.suspects() || now < this.decideAgainAt) return stalled ? undefined : this.reportBlocked(now);
+    this.deciding = true;
+    if (this.suspectedEnd !== this.follower.primaryEndedAt) this.options.log('failure.suspected', { primary: this.follower.primaryNode, reason: 'its connection ended', lastHeardMs: Math.round(now - this.follower.lastHeard) });
+    this.suspectedEnd = this.follower.primaryEndedAt;
+    void this.succeed()
+      .catch((error: Error) => this.logOnce('failure.takeover.failed', error.message))
+      .finally(() => (this.deciding = false));
+  }
+
+  /** No succession decision before this (monotonic ms): a member was given time to take over, or to take this node on. */
+  private decideAgainAt = 0;
+  /** The connection end last logged as suspected: once per end. */
+  private suspectedEnd: number | undefined;
+  private lastBlocked: string | undefined;
+
+  /** Why this backup would not take over now, logged once per reason (the same reason /health gives). */
+  private reportBlocked(now: number): void {
+    const blocked = this.follower.replica.hasSnapshot ? this.follower.takeoverBlocked(now) : undefined;
+    if (blocked === this.lastBlocked) return;
+    this.lastBlocked = blocked;
+    if (blocked) this.options.log('failure.takeover.blocked', { reason: blocked, remedy: TAKEOVER_REMEDY });
+  }
+
+  /** The primary's connection ended: take over, join the primary or the backup that already took over, or wait. */
   private async succeed(): Promise<void> {
-    const suspected = this.follower.lastHeard;
-    const decision = await decideSuccession(this.follower, this.service.runtime.currentEpoch, (member) => {
-      const { host, port } = parseAddress(member.address);
-      return probeRole(host, port, this.options.heartbeatTimeoutMs);
-    });
-    // A primary (the old one back, or a new one taking this node on) spoke meanwhile: the decision is moot.
-    if (this.follower.lastHeard !== suspected) return;
+    const ended = this.follower.primaryEndedAt;
+    const decision = await decideSuccession(
+      this.follower,
+      this.service.runtime.currentEpoch,
+      (member) => {
+        const { host, port } = parseAddress(member.address);
+        return probeRole(host, port, this.options.heartbeatTimeoutMs);
+      },
+      () => performance.now(),
+      this.options.backups.map((a) => ({ id: `${a.host}:${a.port}`, address: `${a.host}:${a.port}` })),
+    );
+    // A primary (the old one back, or a new one taking this node on) connected meanwhile: the decision is moot.
+    if (this.follower.primaryEndedAt !== ended) return;
     if (decision.kind === 'promote') return this.promote();
-    this.follower.lastHeard = Date.now(); // the member taken over, or about to: give it time
+    // Give the member taken over (or about to) time; a backup in doubt looks for a new primary again later.
+    this.decideAgainAt = performance.now() + this.options.heartbeatTimeoutMs;
+    if (decision.kind === 'doubt') {
+      if (this.lastBlocked !== decision.reason) this.options.log('failure.takeover.blocked', { reason: decision.reason, remedy: TAKEOVER_REMEDY });
+      this.lastBlocked = decision.reason;
+      return;
+    }
     if (decision.kind === 'defer' || decision.kind === 'wait') return;
     const peer = decision.member.address;
     const { host, port } = parseAddress(peer);
@@ -295,8 +340,6 @@ export class ServiceNode {
   }
 
   private readonly lastFailures = new Map<string, string>();
-  /** The silence last logged as suspected (by when the primary was last heard): once per silence. */
-  private suspectedSilence: number | undefined;
 
   /** Becomes the primary: settles what the old primary left, raises the epoch, serves. */
   promote(): Promise<void> {
@@ -334,6 +377,11 @@ export class ServiceNode {
       role: () => (this.fenced() ? 'backup' : this.role),
       epoch: () => this.service.runtime.currentEpoch,
       ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following),
+      takeover: () => {
+        if (this.role === 'primary' || this.fenced()) return undefined;
+        const blocked = this.follower.takeoverBlocked(performance.now());
+        return blocked ? { automatic: false, reason: `this backup will not take over by itself: ${blocked}`, remedy: TAKEOVER_REMEDY } : { automatic: true };
+      },
       primaryHint: () => (this.fenced() ? this.follower.primaryNode : this.role === 'primary' ? this.httpUrl : this.follower.primaryNode),
       dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request).finally(() => this.noticeStop()),
       begin: () => this.service.begin(),
@@ -378,6 +426,10 @@ export class ServiceNode {
     this.options.log('node.stopped', { role: this.role });
   }
 }
+
+/** What an operator does when a backup will not take over by itself (docs/SERVING.md, "Failover"). */
+const TAKEOVER_REMEDY =
+  "if the primary is dead and its log has no 'replication.backup.dropped' for this backup since it last joined, POST /admin/promote here with the cluster key; otherwise restart the primary, or promote the backup that was not dropped";
 
 export function parseAddress(text: string): Address {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());

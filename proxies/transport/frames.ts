@@ -3,34 +3,41 @@
 // connection logs before it closes) anything oversized, malformed or of an unknown type. It never throws
 // anything else and never allocates more than the frame limit.
 
-/** Messages between a primary and a backup. */
-export type Message =
+/**
+ * Messages between a primary and a backup. A primary's messages to a backup carry `echo`, the newest
+ * ping it heard from that backup; a backup's acks and heartbeats carry `ping` (replication/following.ts).
+ */
+export type Message = (
+
   /**
    * The listening side's greeting. Its role and epoch are unauthenticated: they decide only whether to
    * start, and whom a backup asks to take it on; never what is committed.
    */
-  | { type: 'hello'; nonce: string; node: string; id?: string; role?: 'primary' | 'backup' | 'stopped' | 'behind'; epoch?: number; seq?: number; holdsState?: boolean; following?: { id: string; address: string } }
+  | { type: 'hello'; nonce: string; node: string; id?: string; role?: 'primary' | 'backup' | 'stopped' | 'behind' | 'unsure'; epoch?: number; seq?: number; holdsState?: boolean; following?: { id: string; address: string }; holders?: string[] }
   | { type: 'auth'; nonce: string; mac: string; node: string; id?: string; role: 'primary'; epoch: number }
   | { type: 'welcome'; mac: string; seq: number; epoch: number }
   /** The joining backup's starting state, with the succession it joins (as a heartbeat names it). */
   | { type: 'snapshot'; snapshot: unknown; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
   | { type: 'batch'; batch: unknown }
   | { type: 'decide'; decision: unknown }
-  | { type: 'ack'; epoch: number; upTo: number }
+  | { type: 'ack'; epoch: number; upTo: number; ping?: number }
   /**
    * From a primary, `peers` lists its live backups in the order they joined (who takes over first) and
    * `primary` names its own replication port (a backup that lost its connection asks it first).
    */
-  | { type: 'heartbeat'; epoch: number; at: number; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
+  | { type: 'heartbeat'; epoch: number; at: number; ping?: number; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
+  /** The primary dropped this backup (it fell silent, or its connection failed): it must not take over. */
+  | { type: 'dropped'; reason: string }
   /**
    * The connection is refused; `epoch`, when given, is the refusing node's (a newer one fences the peer);
    * `primary`, for a join sent to a backup, is the primary it follows (where to ask instead).
    */
   | { type: 'refuse'; reason: string; epoch?: number; id?: string; primary?: { id: string; address: string } }
   /** A new backup asks a primary to connect to it at `address` and stream to it. */
-  | { type: 'join'; nonce: string; mac: string; address: string };
+  | { type: 'join'; nonce: string; mac: string; address: string }
+) & { echo?: number };
 
-const TYPES = new Set<Message['type']>(['hello', 'auth', 'welcome', 'snapshot', 'batch', 'decide', 'ack', 'heartbeat', 'refuse', 'join']);
+const TYPES = new Set<Message['type']>(['hello', 'auth', 'welcome', 'snapshot', 'batch', 'decide', 'ack', 'heartbeat', 'dropped', 'refuse', 'join']);
 const HEADER = 4;
 
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;

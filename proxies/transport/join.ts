@@ -53,6 +53,12 @@ export function requestJoin(host: string, port: number, key: Buffer, ownAddress:
 
 /** What the node listening at host:port says it is (from its greeting), or undefined if it does not answer. */
 export interface Greeting {
+  /** Nothing listens there: the host answered the connection with a reset (the process is gone). */
+  refused?: boolean;
+  /** Reset before its greeting (a listener dying as it was reached): a caller may ask again. */
+  reset?: boolean;
+  id?: string;
+  holders?: string[];
   role?: string;
   epoch?: number;
   node?: string;
@@ -72,11 +78,18 @@ export function probeRole(host: string, port: number, timeoutMs = 1_000): Promis
       resolve(value);
     };
     const timer = setTimeout(() => done(undefined), timeoutMs);
-    socket.on('error', () => done(undefined));
+    socket.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ECONNREFUSED') return done({ refused: true });
+      // Answered after a breath, so that a caller asking again does not spin.
+      if (error.code === 'ECONNRESET' || error.code === 'EPIPE') return void setTimeout(() => done({ reset: true }), 10);
+      done(undefined);
+    });
+    // Closed before its greeting, without an error: the same as a reset.
+    socket.on('close', () => setTimeout(() => done({ reset: true }), 10));
     socket.on('data', (chunk) => {
       try {
         const hello = decoder.push(chunk).find((m) => m.type === 'hello');
-        if (hello && hello.type === 'hello') done({ role: hello.role, epoch: hello.epoch, node: hello.node, seq: hello.seq, holdsState: hello.holdsState, following: hello.following });
+        if (hello && hello.type === 'hello') done({ id: typeof hello.id === 'string' ? hello.id : undefined, holders: Array.isArray(hello.holders) ? hello.holders.filter((h) => typeof h === 'string') : undefined, role: hello.role, epoch: hello.epoch, node: hello.node, seq: hello.seq, holdsState: hello.holdsState, following: hello.following });
       } catch {
         done(undefined);
       }

@@ -1,7 +1,8 @@
 // A backup's replication port: it accepts its primary's connection, checks the cluster key (handshake),
 // then takes the snapshot and the update stream into the BackupReplica and acknowledges, in order. Bad
 // input of any kind (a wrong key, an oversized or malformed frame, a message out of place, a stale
-// epoch) closes that connection with a logged reason and changes nothing.
+// epoch) closes that connection with a logged reason and changes nothing. When the primary's connection
+// ends from its side, the follower hears of it: that, not silence, is what may start a takeover.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { supersedes, type Follower, type FollowerReply } from '../replication/following.js';
@@ -23,8 +24,12 @@ export interface ReplicationServerOptions {
   epoch: () => number;
   /** A primary at a newer epoch proved the key to this node while it is primary: this one was replaced. */
   onNewerPrimary?: (epoch: number) => void;
+  /** A primary that stopped for good: the backups holding everything it acknowledged (said in its greeting). */
+  holders?: () => string[] | undefined;
+  /** The primary's connection ended from its side: the node checks at once whether to take over. */
+  onPrimaryLost?: () => void;
   /** What this node says it is in its greeting: a primary that stopped or was fenced does not say primary. */
-  role?: () => 'primary' | 'backup' | 'stopped' | 'behind';
+  role?: () => 'primary' | 'backup' | 'stopped' | 'behind' | 'unsure';
 }
 
 /** Connections that have not proven the key yet, at most: a flood of them cannot exhaust memory. */
@@ -46,7 +51,10 @@ export class ReplicationServer {
     });
   }
 
+  private closing = false;
+
   close(): Promise<void> {
+    this.closing = true;
     this.primary?.destroy();
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
@@ -72,6 +80,7 @@ export class ReplicationServer {
     const nonce = newNonce();
     let authenticated = false;
     let counted = true;
+    let closedHere = false;
     const authenticatedNow = () => {
       authenticated = true;
       decoder.maxFrame = this.options.maxFrame ?? DEFAULT_MAX_FRAME;
@@ -79,6 +88,7 @@ export class ReplicationServer {
       counted = false;
     };
     const close = (reason: string, epoch?: number, primary?: { id: string; address: string }) => {
+      closedHere = true;
       this.log('replication.peer.closed', { peer, reason });
       if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason, epoch, id: epoch === undefined ? undefined : follower.self.id, primary }));
       socket.destroy();
@@ -88,13 +98,18 @@ export class ReplicationServer {
     socket.setNoDelay(true);
     const { follower } = this.options;
     const replica = follower.replica;
-    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node, id: follower.self.id, role: this.options.role?.() ?? (this.options.onJoin ? 'primary' : 'backup'), epoch: this.options.epoch(), seq: replica.lastApplied, holdsState: replica.hasSnapshot, following: this.options.onJoin ? undefined : follower.primary }));
+    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node, id: follower.self.id, role: this.options.role?.() ?? (this.options.onJoin ? 'primary' : 'backup'), epoch: this.options.epoch(), seq: replica.lastApplied, holdsState: replica.hasSnapshot, following: this.options.onJoin ? undefined : follower.primary, holders: this.options.holders?.() }));
     socket.on('error', (error) => this.log('replication.peer.error', { peer, error: error.message }));
     socket.on('close', () => {
       clearTimeout(timer);
       if (counted) this.unauthenticated--;
       counted = false;
-      if (this.primary === socket) this.primary = undefined;
+      if (this.primary !== socket) return;
+      this.primary = undefined;
+      if (closedHere || this.closing) return;
+      follower.connectionEnded(performance.now());
+      this.log('replication.primary.lost', { peer, lastHeardMs: Math.round(performance.now() - follower.lastHeard) });
+      this.options.onPrimaryLost?.();
     });
     socket.on('data', (chunk) => {
       let messages: Message[];
@@ -119,7 +134,7 @@ export class ReplicationServer {
             if (message.type !== 'auth') return close(`expected auth, got ${message.type}`);
             const expected = primaryProof(this.options.key, nonce, String(message.nonce), String(message.node), Number(message.epoch), typeof message.id === 'string' ? message.id : '');
             if (!proofsMatch(expected, message.mac)) return close('wrong cluster key');
-            const refusal = follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.options.epoch(), this.options.onJoin !== undefined, Date.now());
+            const refusal = follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.options.epoch(), this.options.onJoin !== undefined, performance.now());
             if (refusal?.type === 'refuse') {
               if (this.options.onJoin && supersedes({ epoch: Number(message.epoch), id: message.id }, { epoch: this.options.epoch(), id: follower.self.id })) {
                 this.options.onNewerPrimary?.(Number(message.epoch));
@@ -135,7 +150,8 @@ export class ReplicationServer {
             continue;
           }
           if (this.options.onJoin) return close(`stale epoch: this node became the primary at epoch ${this.options.epoch()}`, this.options.epoch());
-          const reply: FollowerReply = follower.receive(message, Date.now());
+          if (this.primary !== socket) return close('replaced by a newer connection from a primary');
+          const reply: FollowerReply = follower.receive(message, performance.now());
           if (reply?.type === 'refuse') return close(reply.reason, reply.epoch);
           if (reply) socket.write(encodeFrame(reply));
         } catch (error) {

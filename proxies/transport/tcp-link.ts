@@ -1,8 +1,10 @@
 // The primary's replication link over TCP (node:net). One connection per backup: handshake, then the
 // snapshot, then batches, pipelined (many in flight; a backup's acknowledgement covers everything up to
 // it) with back-pressure from the socket. A backup that stops acknowledging for `ackTimeoutMs` is
-// dropped from the live set, so the primary keeps serving; fewer live backups than `minAcks` fails the
-// commit (the committer then stops the primary rather than promise less).
+// dropped from the live set (told so first), and once its lease has run out (replication/shipping.ts)
+// the primary goes on without it; fewer live backups than `minAcks` fails the commit (the committer then
+// stops the primary rather than promise less). Times are monotonic (performance.now): a wall clock that
+// jumps must not shorten a lease.
 import net from 'node:net';
 import type { Decision, ReplicationBatch, ReplicationLink } from '../replication/link.js';
 import { BackupSet, TicketWaiters } from '../replication/shipping.js';
@@ -63,6 +65,11 @@ export class TcpLink implements ReplicationLink {
     return this.backups.ready;
   }
 
+  /** The ids of the backups that hold everything acknowledged (see BackupSet.holders). */
+  get holders(): string[] {
+    return this.backups.holders;
+  }
+
   /** The live backups in the order they joined: the succession, by identity and address. */
   get members(): { id: string; address: string }[] {
     return this.backups.members;
@@ -80,7 +87,7 @@ export class TcpLink implements ReplicationLink {
     const decoder = new FrameDecoder(this.options.maxFrame ?? DEFAULT_MAX_FRAME);
     const connection: Connection = { key: String(this.nextKey++), address, socket };
     this.connections.set(connection.key, connection);
-    this.backups.connected(connection.key, address, Date.now());
+    this.backups.connected(connection.key, address, performance.now());
     await new Promise<void>((resolve, reject) => {
       let myNonce = '';
       let theirNonce = '';
@@ -102,7 +109,7 @@ export class TcpLink implements ReplicationLink {
           return fail(`The backup at ${address} sent a bad frame.`, `bad frame: ${(error as Error).message}`);
         }
         for (const message of messages) {
-          this.backups.heard(connection.key, Date.now());
+          this.backups.heard(connection.key, performance.now(), 'ping' in message ? message.ping : undefined);
           if (message.type === 'hello') {
             if (typeof message.id === 'string') this.backups.identified(connection.key, message.id);
             theirNonce = String(message.nonce);
@@ -116,7 +123,7 @@ export class TcpLink implements ReplicationLink {
             clearTimeout(handshake);
             resolve();
           } else if (message.type === 'ack') {
-            this.tickets.release(this.backups.acknowledged(connection.key, Number(message.upTo), Date.now()));
+            this.tickets.release(this.backups.acknowledged(connection.key, Number(message.upTo), performance.now(), message.ping));
           } else if (message.type === 'refuse') {
             if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${address} is at epoch ${message.epoch}: ${message.reason}`, true, message.id);
             return fail(`The backup at ${address} refused: ${message.reason}`, `refused: ${message.reason}`);
@@ -128,9 +135,9 @@ export class TcpLink implements ReplicationLink {
     });
     return {
       join: (snapshot) => {
-        for (const older of this.backups.joined(connection.key, snapshot.seq, Date.now())) {
+        for (const older of this.backups.joined(connection.key, snapshot.seq, performance.now())) {
           const stale = this.connections.get(older);
-          if (stale) this.drop(stale, 'replaced by a newer connection to the same backup', false);
+          if (stale) this.drop(stale, 'replaced by a newer connection to the same backup', false, false);
         }
         this.send(connection, { type: 'snapshot', snapshot, peers: this.members, primary: this.options.self?.() });
         this.options.log?.('replication.backup.joined', { backup: address, seq: snapshot.seq });
@@ -161,7 +168,8 @@ export class TcpLink implements ReplicationLink {
   close(): void {
     this.closing = true;
     clearInterval(this.timer);
-    for (const connection of this.connections.values()) this.drop(connection, 'link closed');
+    // Not told they were dropped: this primary acknowledges nothing more, so its backups may take over.
+    for (const connection of this.connections.values()) this.drop(connection, 'link closed', false, false);
   }
 
 
@@ -177,17 +185,28 @@ export class TcpLink implements ReplicationLink {
     this.options.onFenced?.(epoch, reason);
   }
 
+  /** Every message carries the newest ping heard from the backup: the proof that it is counted on. */
   private send(connection: Connection, message: Message): void {
     if (connection.socket.destroyed) return;
-    connection.socket.write(encodeFrame(message));
+    connection.socket.write(encodeFrame({ ...message, echo: this.backups.echo(connection.key) }));
   }
 
-  /** A backup is dropped: the commits waiting on it count who is still live. */
-  /** `reconnect`: a live backup lost this way is connected to again (not one replaced by a newer connection). */
-  private drop(connection: Connection, reason: string, reconnect = true): void {
+  /**
+   * A backup is dropped: the commits waiting on it count who is still live. `reconnect`: a live backup
+   * lost this way is connected to again (not one replaced by a newer connection). `tell`: it is told
+   * first, in order after everything sent to it, so that it does not take over if this primary dies
+   * later (the lease keeps it safe if the message never arrives).
+   */
+  private drop(connection: Connection, reason: string, reconnect = true, tell = true): void {
     this.connections.delete(connection.key);
-    connection.socket.destroy();
-    const { wasLive, done } = this.backups.dropped(connection.key);
+    const socket = connection.socket;
+    if (tell && this.backups.isLive(connection.key) && !socket.destroyed && socket.writable) {
+      socket.end(encodeFrame({ type: 'dropped', reason }));
+      setTimeout(() => socket.destroy(), 5_000).unref(); // a peer that never reads it is not waited for
+    } else {
+      socket.destroy();
+    }
+    const { wasLive, done } = this.backups.dropped(connection.key, performance.now());
     this.tickets.release(done);
     if (!wasLive) return;
     this.options.log?.('replication.backup.dropped', { backup: connection.address, reason });
@@ -196,8 +215,9 @@ export class TcpLink implements ReplicationLink {
 
   /** Heartbeats for idle connections, and the timeout for backups that stopped acknowledging. */
   private tick(): void {
-    const now = Date.now();
-    const { drop, heartbeat } = this.backups.tick(now);
+    const now = performance.now();
+    const { drop, heartbeat, done } = this.backups.tick(now);
+    this.tickets.release(done);
     for (const { key, reason } of drop) {
       const connection = this.connections.get(key);
       if (connection) this.drop(connection, reason);
@@ -206,7 +226,7 @@ export class TcpLink implements ReplicationLink {
     const primary = this.options.self?.();
     for (const key of heartbeat) {
       const connection = this.connections.get(key);
-      if (connection) this.send(connection, { type: 'heartbeat', epoch: this.options.epoch(), at: now, peers, primary });
+      if (connection) this.send(connection, { type: 'heartbeat', epoch: this.options.epoch(), at: Math.round(now), peers, primary });
     }
   }
 }

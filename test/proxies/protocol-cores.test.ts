@@ -38,13 +38,13 @@ describe('BackupSet: the primary and its backups', () => {
     const set = joinedSet(2, ['a', 'b']);
     const { ticket } = set.ship(1, true);
     set.acknowledged('0', 1, 1);
-    set.dropped('1');
+    set.dropped('1', 1);
     const held = set.result(ticket!);
     expect(held).toMatchObject({ ok: false, error: expect.objectContaining({ heldByLive: true }) });
 
     const alone = joinedSet(1, ['a']);
     const second = alone.ship(1, true).ticket!;
-    alone.dropped('0');
+    alone.dropped('0', 1);
     const result = alone.result(second);
     expect(result?.ok).toBe(false);
     expect((result as { error: ReplicationUnavailableError }).error.heldByLive).toBe(false);
@@ -64,17 +64,53 @@ describe('BackupSet: the primary and its backups', () => {
     const set = joinedSet(0, ['a', 'b']);
     set.ship(1, false);
     set.acknowledged('1', 1, 150);
-    expect(set.tick(150)).toEqual({ drop: [{ key: '0', reason: 'no acknowledgement for 150 ms' }], heartbeat: ['1'] });
+    expect(set.tick(150)).toEqual({ drop: [{ key: '0', reason: 'no acknowledgement for 150 ms' }], heartbeat: ['1'], done: [] });
   });
 
   it('keeps the succession in first-join order across reconnections, and one connection per backup process', () => {
     const set = joinedSet(0, ['a', 'b']);
-    set.dropped('0');
+    set.dropped('0', 10);
     set.connected('2', 'a', 10);
     expect(set.joined('2', 5, 10)).toEqual([]);
     expect(set.members.map((m) => m.id)).toEqual(['a', 'b']);
     set.connected('3', 'b', 20);
     expect(set.joined('3', 6, 20)).toEqual(['1']); // the older connection to b is to be closed
+  });
+
+  it('acknowledges nothing without a backup it dropped until the timeout has passed since it last heard from it', () => {
+    const set = joinedSet(0, ['a', 'b']);
+    set.acknowledged('0', 0, 50, 7);
+    expect(set.echo('0')).toBe(7);
+    set.dropped('0', 60); // its connection broke 10 ms after it was last heard: it may still take over until 150
+    const { ticket } = set.ship(1, true);
+    expect(set.acknowledged('1', 1, 70)).toEqual([]);
+    expect(set.result(ticket!)).toBeUndefined();
+    expect(set.tick(149).done).toEqual([]);
+    expect(set.tick(151).done).toEqual([ticket]);
+    expect(set.result(ticket!)).toEqual({ ok: true });
+  });
+
+  it('does not wait for a backup dropped for silence, and lifts a lease once the backup holds everything again', () => {
+    const silent = joinedSet(0, ['a', 'b']);
+    silent.dropped('0', 200); // last heard at 0: its lease ran out at 100
+    const first = silent.ship(1, true).ticket!;
+    expect(silent.acknowledged('1', 1, 200)).toEqual([first]);
+
+    const back = joinedSet(0, ['a']);
+    back.acknowledged('0', 0, 50);
+    back.dropped('0', 60);
+    back.connected('1', 'a', 61);
+    back.joined('1', 0, 61);
+    const { ticket } = back.ship(1, true);
+    expect(back.acknowledged('1', 1, 70)).toEqual([ticket]); // it acknowledged its snapshot and the group
+  });
+
+  it('drops nobody on the first tick after its own stall: what the backups sent is still unread', () => {
+    const set = joinedSet(0, ['a']);
+    set.ship(1, false);
+    set.tick(10);
+    expect(set.tick(400)).toMatchObject({ drop: [], heartbeat: ['0'] });
+    expect(set.tick(450).drop).toHaveLength(1);
   });
 
   it('is ready only once --min-acks backups acknowledged their snapshot', () => {
@@ -89,35 +125,41 @@ describe('BackupSet: the primary and its backups', () => {
 
 describe('Follower and the succession', () => {
   const self: Member = { id: 'me', address: 'me:1' };
-  const follower = (peers: Member[], primary?: Member) => {
-    const f = new Follower(new BackupReplica(new Replicator(new StateGraph(), new Map(), new Map())), self);
+  const primary: Member = { id: 'p', address: 'p:1' };
+  /** A backup of `primary` (drop timeout 100 ms) that answered a heartbeat at 0, echoed back at 1; its connection ended at 5. */
+  const follower = (peers: Member[], from: Member = primary) => {
+    const f = new Follower(new BackupReplica(new Replicator(new StateGraph(), new Map(), new Map())), self, 100);
     f.replica.loadSnapshot({ epoch: 2, seq: 0, objects: {}, nextId: 1, replies: [] });
-    f.receive({ type: 'heartbeat', epoch: 2, at: 0, peers, primary }, 0);
+    const reply = f.receive({ type: 'heartbeat', epoch: 2, at: 0, peers, primary: from }, 0);
+    f.receive({ type: 'heartbeat', epoch: 2, at: 1, peers, primary: from, echo: (reply as { ping: number }).ping }, 1);
+    f.connectionEnded(5);
     return f;
   };
-  const probes = (answers: Record<string, Greeting | undefined>) => async (m: Member) => answers[m.id];
+  const clock = () => 10;
+  /** The primary's port refuses (its process is gone) unless an answer for it is given. */
+  const probes = (answers: Record<string, Greeting | undefined>) => async (m: Member) => (m.id in answers ? answers[m.id] : m.id === 'p' ? { refused: true } : undefined);
 
   it('asks its own primary first, and follows it again if it answers', async () => {
-    const f = follower([self], { id: 'p', address: 'p:1' });
-    expect(await decideSuccession(f, 2, probes({ p: { role: 'primary', epoch: 2 } }))).toEqual({ kind: 'follow', member: { id: 'p', address: 'p:1' } });
+    const f = follower([self]);
+    expect(await decideSuccession(f, 2, probes({ p: { role: 'primary', epoch: 2 } }), clock)).toEqual({ kind: 'follow', member: { id: 'p', address: 'p:1' } });
   });
 
   it('takes over when it comes first, defers to an earlier backup holding state, skips one that cannot lead', async () => {
     const earlier = { id: 'e', address: 'e:1' };
-    expect(await decideSuccession(follower([self, earlier]), 2, probes({}))).toEqual({ kind: 'promote' });
-    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'backup', epoch: 2, holdsState: true } }))).toEqual({ kind: 'defer', member: earlier });
+    expect(await decideSuccession(follower([self, earlier]), 2, probes({}), clock)).toEqual({ kind: 'promote' });
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'backup', epoch: 2, holdsState: true } }), clock)).toEqual({ kind: 'defer', member: earlier });
     for (const answer of [{ role: 'behind' }, { role: 'stopped' }, { role: 'backup', holdsState: false }, undefined]) {
-      expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: answer }))).toEqual({ kind: 'promote' });
+      expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: answer }), clock)).toEqual({ kind: 'promote' });
     }
-    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'primary', epoch: 3 } }))).toEqual({ kind: 'follow', member: earlier });
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'primary', epoch: 3 } }), clock)).toEqual({ kind: 'follow', member: earlier });
     // A backup that already follows a newer primary says where it is.
     const newer = { id: 'n', address: 'n:1' };
     const following = { role: 'backup', epoch: 3, holdsState: true, following: newer };
-    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: following, n: { role: 'primary', epoch: 3 } }))).toEqual({ kind: 'follow', member: newer });
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: following, n: { role: 'primary', epoch: 3 } }), clock)).toEqual({ kind: 'follow', member: newer });
     // ...unless that primary is gone: then the backup that knows of it is the one to wait for.
-    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: following }))).toEqual({ kind: 'defer', member: earlier });
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: following }), clock)).toEqual({ kind: 'defer', member: earlier });
     // A backup of an older primary than this one's is not waited for.
-    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'backup', epoch: 1, holdsState: true } }))).toEqual({ kind: 'promote' });
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'backup', epoch: 1, holdsState: true } }), clock)).toEqual({ kind: 'promote' });
   });
 
   it('comes last when the primary did not list it, and never takes over once it found itself behind', async () => {
@@ -125,9 +167,53 @@ describe('Follower and the succession', () => {
     expect(follower([other]).succession()).toEqual([other, self]);
     const f = follower([self]);
     f.cannotLead = 'behind';
-    expect(await decideSuccession(f, 2, probes({}))).toEqual({ kind: 'wait' });
+    expect(await decideSuccession(f, 2, probes({}), clock)).toEqual({ kind: 'wait' });
     f.receive({ type: 'snapshot', snapshot: { epoch: 3, seq: 0, objects: {}, replies: [] } }, 1);
     expect(f.cannotLead).toBeUndefined();
+  });
+
+  it('does not take over when the primary was found gone too late, or not found gone at all', async () => {
+    expect(await decideSuccession(follower([self]), 2, probes({}), () => 89)).toEqual({ kind: 'promote' });
+    expect(await decideSuccession(follower([self]), 2, probes({}), () => 91)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/last confirmed counting on this backup 91 ms ago/) });
+    expect(await decideSuccession(follower([self]), 2, probes({ p: undefined }), clock)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/neither answered nor refused/) });
+    // Another process at its address, or the primary stopped: gone too.
+    expect(await decideSuccession(follower([self]), 2, probes({ p: { id: 'q', role: 'backup', epoch: 1 } }), clock)).toEqual({ kind: 'promote' });
+    expect(await decideSuccession(follower([self]), 2, probes({ p: { id: 'p', role: 'stopped', epoch: 2 } }), clock)).toEqual({ kind: 'promote' });
+    // A reset before the greeting (a listener dying as it was reached) is asked again, while the lease lasts.
+    const answers: Greeting[] = [{ reset: true }, { reset: true }, { refused: true }];
+    expect(await decideSuccession(follower([self]), 2, async () => answers.shift(), clock)).toEqual({ kind: 'promote' });
+    expect(await decideSuccession(follower([self]), 2, async () => ({ reset: true }), () => 95)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/neither answered nor refused/) });
+    // No echo on this connection: the primary never showed it counted on this backup.
+    const fresh = follower([self]);
+    fresh.admit({ epoch: 2, node: 'p' }, 2, false, 6);
+    fresh.connectionEnded(7);
+    expect(await decideSuccession(fresh, 2, probes({}), clock)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/never confirmed/) });
+  });
+
+  it('never suspects on silence alone, says why it would not take over, and heeds being dropped', async () => {
+    const f = new Follower(new BackupReplica(new Replicator(new StateGraph(), new Map(), new Map())), self, 100);
+    f.replica.loadSnapshot({ epoch: 2, seq: 0, objects: {}, nextId: 1, replies: [] });
+    f.receive({ type: 'heartbeat', epoch: 2, at: 0, peers: [self], primary }, 0);
+    expect(f.suspects()).toBe(false);
+    expect(f.takeoverBlocked(50)).toBeUndefined();
+    expect(f.takeoverBlocked(500)).toMatch(/silent for 500 ms .* never takes over on silence alone/);
+    expect(f.suspects()).toBe(false);
+
+    f.receive({ type: 'dropped', reason: 'no acknowledgement for 120 ms' }, 501);
+    f.connectionEnded(502);
+    expect(f.suspects()).toBe(true); // it looks for a primary to follow, but will not take over
+    expect(await decideSuccession(f, 2, probes({}), () => 503)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/dropped it/) });
+    expect(await decideSuccession(f, 2, probes({ p: { role: 'primary', epoch: 2 } }), () => 503)).toEqual({ kind: 'follow', member: primary });
+    expect(f.greetingRole).toBe('unsure');
+    expect(f.takeoverBlocked(503)).toMatch(/dropped it \(no acknowledgement for 120 ms\)/);
+    f.receive({ type: 'snapshot', snapshot: { epoch: 2, seq: 0, objects: {}, replies: [] } }, 504);
+    expect(f.greetingRole).toBe('backup');
+    expect(f.doubt).toBeUndefined();
+  });
+
+  it('skips an earlier backup that is unsure it was not dropped', async () => {
+    const earlier = { id: 'e', address: 'e:1' };
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'unsure', epoch: 2, holdsState: true } }), clock)).toEqual({ kind: 'promote' });
   });
 
   it('refuses its old primary while it takes over', () => {

@@ -59,11 +59,27 @@ describe.each(['pb', 'db'])('the Counter (%s) across a SIGKILL of its primary', 
   });
 });
 
+const KEY = 'serving-tests-cluster-key-0123456789';
+
+async function health(node: Node): Promise<{ role: string; ready: boolean; epoch: number; takeover?: { automatic: boolean; reason?: string; remedy?: string } }> {
+  return (await (await fetch(`${node.http}/health`)).json()) as never;
+}
+
+async function until<T>(read: () => Promise<T>, done: (value: T) => boolean, ms = 5_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let value = await read();
+  while (!done(value) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 20));
+    value = await read();
+  }
+  return value;
+}
+
 describe.each([
   ['pb', ['--min-acks', '1']],
   ['db', []],
 ])('a stale primary brought back (%s)', (config, extra) => {
-  it('is fenced: it acknowledges nothing once the backup has taken over', async () => {
+  it('is not taken over on silence; promoted by hand, the backup fences it: it acknowledges nothing more', async () => {
     const dir = await build(config);
     const db = config === 'db' ? ['--db', `sqlite:${path.join(dir, `stale-${Date.now()}.db`)}`] : [];
     const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '400'];
@@ -76,7 +92,15 @@ describe.each([
     expect(await client.call('add', [], { id: 'before' })).toBe(1);
 
     primary.child.kill('SIGSTOP'); // paused, not dead: it will come back believing it is the primary
-    await backup.waitFor('role.changed');
+    // Silence alone never starts a takeover: the primary may be alive and may have dropped this backup.
+    const silent = await until(() => health(backup), (h) => h.takeover?.automatic === false);
+    expect(silent.takeover?.reason).toMatch(/silent for \d+ ms .* never takes over on silence alone/);
+    await new Promise((r) => setTimeout(r, 600));
+    expect((await health(backup)).role).toBe('backup');
+
+    // The operator, who knows the primary is gone for good (here: paused), promotes the backup by hand.
+    const promoted = await fetch(`${backup.http}/admin/promote`, { method: 'POST', headers: { 'x-durable-key': KEY }, body: '{}' });
+    expect(promoted.status).toBe(200);
     expect(await createClient([backup.http]).call('add', [], { id: 'after' })).toBe(2);
     primary.child.kill('SIGCONT');
 
@@ -85,12 +109,60 @@ describe.each([
     expect(await createClient([backup.http]).call('get')).toBe(2);
     // It says so on /health too, once it has heard of the new primary (its first contact with it: a
     // refused commit, or taking its backup on again): not ready, not the primary.
-    const deadline = Date.now() + 3_000;
-    let health: { role: string; ready: boolean };
-    do {
-      health = (await (await fetch(`${primary.http}/health`)).json()) as { role: string; ready: boolean };
-    } while (health.role !== 'backup' && Date.now() < deadline && (await new Promise((r) => setTimeout(r, 20))) === undefined);
-    expect(health).toMatchObject({ role: 'backup', ready: false });
+    expect(await until(() => health(primary), (h) => h.role === 'backup', 3_000)).toMatchObject({ role: 'backup', ready: false });
+  });
+});
+
+describe('default settings (heartbeat 100 ms, timeout 1000 ms, --min-acks 0), replicated state only', () => {
+  /** A primary with one joined backup and four clients adding; returns what they were told. */
+  async function loaded(clientTimeoutMs = 20_000) {
+    const dir = await build('pb');
+    const backup = await startNode(dir, 'backup');
+    nodes.push(backup);
+    const primary = await startNode(dir, 'primary', ['--backups', backup.repl]);
+    nodes.push(primary);
+    await primary.waitFor('replication.backup.joined');
+    const acknowledged: number[] = [];
+    let stop = false;
+    const load = Array.from({ length: 4 }, async (_, c) => {
+      const client = createClient([primary.http, backup.http], { timeoutMs: clientTimeoutMs });
+      for (let i = 0; !stop; i++) acknowledged.push(await client.call<number>('add', [], { id: `d${c}-${i}` }).catch(() => -1));
+    });
+    return { dir, backup, primary, acknowledged, stop: () => ((stop = true), Promise.all(load)) };
+  }
+
+  it('a SIGKILLed primary is taken over within 5 s, with nothing acknowledged lost', async () => {
+    const { backup, primary, acknowledged, stop } = await loaded();
+    while (acknowledged.length < 200) await new Promise((r) => setTimeout(r, 5));
+    const killedAt = Date.now();
+    primary.kill();
+    await backup.waitFor('role.changed');
+    const failoverMs = Date.now() - killedAt;
+    while (acknowledged.filter((n) => n > 0).length < 400) await new Promise((r) => setTimeout(r, 5));
+    await stop();
+    const ok = acknowledged.filter((n) => n > 0);
+    expect(new Set(ok).size).toBe(ok.length);
+    expect(await createClient([backup.http]).call<number>('get')).toBeGreaterThanOrEqual(Math.max(...ok));
+    expect(failoverMs).toBeLessThan(5_000);
+  });
+
+  it('a backup stalled past the timeout, then the primary killed: no takeover, since acknowledged writes would be lost', async () => {
+    const { backup, primary, acknowledged, stop } = await loaded(3_000);
+    while (acknowledged.length < 100) await new Promise((r) => setTimeout(r, 5));
+    backup.child.kill('SIGSTOP');
+    const stalledAt = acknowledged.length;
+    await new Promise((r) => setTimeout(r, 2_500)); // the primary drops it after 1 s and goes on alone
+    expect(acknowledged.length).toBeGreaterThan(stalledAt); // acknowledged without the backup
+    primary.kill();
+    backup.child.kill('SIGCONT');
+    await stop();
+    // It was told it was dropped (queued while it stalled), and its lease would have run out anyway.
+    await backup.waitFor((e) => e.event === 'failure.takeover.blocked' && /dropped it|longer than 0.9 of the 1000 ms drop timeout/.test(String(e.reason)));
+    await new Promise((r) => setTimeout(r, 1_500));
+    const h = await health(backup);
+    expect(h.role).toBe('backup');
+    expect(h.takeover).toMatchObject({ automatic: false, reason: expect.stringMatching(/will not take over by itself/), remedy: expect.stringMatching(/POST \/admin\/promote/) });
+    expect(backup.events.some((e) => e.event === 'role.changed')).toBe(false);
   });
 });
 
@@ -162,8 +234,8 @@ describe('operator mistakes and blips', () => {
     await primary.waitFor('replication.backup.joined');
     for (let i = 0; i < 3; i++) await createClient([primary.http]).call('add', [], { id: `h${i}` });
     primary.kill();
-    // Restarted at once, before the backup's timeout: it would start empty and erase the backup.
-    await expect(startNode(dir, 'primary', ['--backups', backup.repl])).rejects.toThrow(/holds the state of a primary \(up to record 3/);
+    // Restarted at once: it would start empty and erase the backup (or the backup has already taken over).
+    await expect(startNode(dir, 'primary', ['--backups', backup.repl])).rejects.toThrow(/holds the state of a primary \(up to record 3|is already the primary/);
     await createClient([backup.http]).call('get').catch(() => undefined);
   });
 

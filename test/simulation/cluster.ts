@@ -20,6 +20,8 @@ export interface Report {
   acknowledged: number;
   requests: number;
   failovers: number;
+  /** Backups the operator promoted by hand: nobody could take over by itself without risking a loss. */
+  byHand: number;
   steps: number;
   virtualMs: number;
   violations: string[];
@@ -31,6 +33,8 @@ export interface SimulateOptions {
   override?: Partial<Scenario>;
   /** Logs every batch, acknowledgement and client answer too (a replay). */
   trace?: boolean;
+  /** Backups take over on silence, the old unsafe rule (see NodeConfig.takeOverOnSilence): tests the checker. */
+  takeOverOnSilence?: boolean;
 }
 
 export async function simulate(seed: number, options: SimulateOptions = {}): Promise<Report> {
@@ -43,7 +47,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const nodes: SimNode[] = [];
   let nextNode = 0;
   const names = Array.from({ length: scenario.nodes }, () => `n${nextNode++}`);
-  const config = (others: string[], join?: string) => ({ minAcks: scenario.minAcks, heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS, update: scenario.update, database, backups: others, join, log: say, trace: options.trace });
+  const config = (others: string[], join?: string) => ({ minAcks: scenario.minAcks, heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS, update: scenario.update, database, backups: others, join, log: say, trace: options.trace, takeOverOnSilence: options.takeOverOnSilence });
 
   // Backups first, then the primary, which connects to them.
   for (const name of names.slice(1)) nodes.push(new SimNode(name, 'backup', network, config(names.filter((n) => n !== name))));
@@ -135,8 +139,28 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       }
       const live = nodes.filter((n) => n.alive).length;
       for (let i = live; i < scenario.nodes; i++) replace('-');
+      unservedSince = undefined;
+    } else {
+      unservedSince ??= scheduler.now;
+      if (scheduler.now - unservedSince >= 3_000) promoteByHand();
     }
     if (!done) scheduler.after(500, operate);
+  };
+  let unservedSince: number | undefined;
+  let byHand = 0;
+  /**
+   * Nobody serves: the backups that could have taken over were unsure they had not been dropped (a
+   * stall, a partition, a late end). As docs/SERVING.md tells an operator: when the last primary is dead
+   * and had not dropped a backup since it last caught up (its log), promote that backup by hand.
+   */
+  const promoteByHand = () => {
+    const last = nodes.filter((n) => n.link && n.runtime && n.role === 'primary').sort((a, b) => b.runtime.currentEpoch - a.runtime.currentEpoch)[0];
+    if (!last || last.alive) return;
+    const holder = nodes.find((n) => n.alive && n.role === 'backup' && last.link!.backups.confirmedAddresses.includes(n.id) && n.follower?.takeoverBlocked(scheduler.now) !== undefined);
+    if (!holder || holder.follower.takingOver) return;
+    say(holder.id, 'PROMOTE', { reason: holder.follower.takeoverBlocked(scheduler.now), deadPrimary: last.id });
+    byHand++;
+    void holder.promote().catch(() => undefined);
   };
   let done = false;
   operate();
@@ -163,6 +187,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     acknowledged: records.reduce((n, r) => n + r.acked.size, 0),
     requests: records.reduce((n, r) => n + r.sent.size, 0),
     failovers,
+    byHand,
     steps: scheduler.steps,
     virtualMs: scheduler.now,
     violations,

@@ -52,19 +52,19 @@ export class SimLink implements ReplicationLink {
       };
       const connection = this.network.connect(this.host, backup, {
         message: (message) => {
-          this.backups.heard(key, this.now);
+          this.backups.heard(key, this.now, message.ping);
           if (message.type === 'welcome') {
             settled = true;
             resolve({
               join: (snapshot) => {
-                for (const older of this.backups.joined(key, snapshot.seq, this.now)) this.drop(older, false);
-                connection.send(0, { type: 'snapshot', snapshot, peers: this.backups.members, primary: { id: this.host.id, address: this.host.id } });
+                for (const older of this.backups.joined(key, snapshot.seq, this.now)) this.drop(older, false, false);
+                this.send(key, { type: 'snapshot', snapshot, peers: this.backups.members, primary: { id: this.host.id, address: this.host.id } });
                 this.options.trace?.('link.joined', { backup, connection: key, seq: snapshot.seq });
               },
             });
           } else if (message.type === 'ack') {
             this.options.trace?.('link.ack', { backup, connection: key, upTo: message.upTo });
-            this.tickets.release(this.backups.acknowledged(key, Number(message.upTo), this.now));
+            this.tickets.release(this.backups.acknowledged(key, Number(message.upTo), this.now, message.ping));
           } else if (message.type === 'refuse') {
             if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${backup} refused: ${String(message.reason)}`, true, typeof message.id === 'string' ? message.id : undefined);
             fail(`${backup} refused: ${String(message.reason)}`);
@@ -87,19 +87,25 @@ export class SimLink implements ReplicationLink {
     const { to, ticket } = this.backups.ship(upTo, wait);
     this.options.trace?.('link.ship', { upTo, connections: to, live: this.backups.liveBackups });
     const done = ticket === undefined ? undefined : this.tickets.outcome(ticket);
-    for (const key of to) this.connections.get(key)?.send(0, { type: 'batch', batch });
+    for (const key of to) this.send(key, { type: 'batch', batch });
     if (!done) return;
     const result = await done;
     if (!result.ok) throw result.error;
   }
 
   decide(decision: Decision): void {
-    for (const [key, connection] of this.connections) if (this.backups.isLive(key)) connection.send(0, { type: 'decide', decision });
+    for (const key of this.connections.keys()) if (this.backups.isLive(key)) this.send(key, { type: 'decide', decision });
   }
 
+  /** As the TCP link: not told they were dropped, since this primary acknowledges nothing more. */
   close(): void {
     this.closed = true;
-    for (const key of [...this.connections.keys()]) this.drop(key);
+    for (const key of [...this.connections.keys()]) this.drop(key, true, false);
+  }
+
+  /** As the TCP link: every message echoes the newest ping heard from that backup. */
+  private send(key: string, message: Record<string, unknown> & { type: string }): void {
+    this.connections.get(key)?.send(0, { ...message, echo: this.backups.echo(key) });
   }
 
 
@@ -112,11 +118,12 @@ export class SimLink implements ReplicationLink {
     this.options.onFenced(epoch);
   }
 
-  /** `reconnect`: a live backup lost this way is connected to again (not one replaced by a newer connection). */
-  private drop(key: string, reconnect = true): void {
+  /** As the TCP link: `reconnect` a live backup lost this way; `tell` it first that it was dropped. */
+  private drop(key: string, reconnect = true, tell = true): void {
+    if (tell && this.backups.isLive(key)) this.send(key, { type: 'dropped', reason: 'dropped' });
     this.connections.get(key)?.close(0);
     this.connections.delete(key);
-    const { wasLive, address, done } = this.backups.dropped(key);
+    const { wasLive, address, done } = this.backups.dropped(key, this.now);
     this.tickets.release(done);
     if (wasLive && reconnect && !this.closed) this.options.onDropped(address!);
   }
@@ -125,11 +132,12 @@ export class SimLink implements ReplicationLink {
     const every = Math.max(5, Math.min(this.options.heartbeatMs, this.options.ackTimeoutMs / 2));
     onHost(this.network.scheduler, this.host, this.now + every, () => {
       if (this.closed) return;
-      const { drop, heartbeat } = this.backups.tick(this.now);
+      const { drop, heartbeat, done } = this.backups.tick(this.now);
+      this.tickets.release(done);
       for (const { key } of drop) this.drop(key);
       const peers = this.backups.members;
       const primary = { id: this.host.id, address: this.host.id };
-      for (const key of heartbeat) this.connections.get(key)?.send(0, { type: 'heartbeat', epoch: this.options.epoch(), at: this.now, peers, primary });
+      for (const key of heartbeat) this.send(key, { type: 'heartbeat', epoch: this.options.epoch(), at: this.now, peers, primary });
       this.schedule();
     });
   }

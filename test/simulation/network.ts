@@ -106,7 +106,7 @@ export class Connection {
     });
   }
 
-  /** A reset: both ends hear of it, and data in flight is lost. */
+  /** A reset: both ends hear of it (once a partition between them heals), and data in flight is lost. */
   reset(): void {
     if (this.broken) return;
     this.open = false;
@@ -116,7 +116,8 @@ export class Connection {
       const end = this.ends[side];
       if (end.closed) continue;
       end.closed = true;
-      onHost(this.network.scheduler, end.host, this.network.scheduler.now + this.network.latency(), () => end.onClose?.());
+      const at = Math.max(this.network.scheduler.now + this.network.latency(), this.network.heldUntil(this.ends[1 - side]!.host.id, end.host.id));
+      onHost(this.network.scheduler, end.host, at, () => end.onClose?.());
     }
   }
 

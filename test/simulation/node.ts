@@ -25,6 +25,12 @@ export interface NodeConfig {
   log: (node: string, event: string, fields?: Record<string, unknown>) => void;
   /** Log the replication link's every step too. */
   trace?: boolean;
+  /**
+   * The rule this project had before the lease (a test of the checker only): a backup takes over when
+   * its primary has been silent for the timeout. It loses acknowledged writes when the primary was only
+   * paused or cut off and had dropped the backup; the checker must say so.
+   */
+  takeOverOnSilence?: boolean;
 }
 
 export class SimNode implements Host {
@@ -86,7 +92,7 @@ export class SimNode implements Host {
     } else {
       this.runtime = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes, database: this.store });
     }
-    this.follower = new Follower(this.runtime.replica, { id: this.id, address: this.id });
+    this.follower = new Follower(this.runtime.replica, { id: this.id, address: this.id }, this.config.timeoutMs);
     this.config.log(this.id, 'started', { role: this.role, epoch: this.runtime.currentEpoch });
     if (this.role === 'primary') for (const backup of this.config.backups) void this.connectBackup(backup);
     else this.follow();
@@ -119,8 +125,11 @@ export class SimNode implements Host {
   /** As serving/node.ts: no more heartbeats, so the backups that still follow this node look elsewhere. */
   private goSilent(): void {
     this.silent = true;
+    this.holdersAtStop = this.link?.backups.holders ?? [];
     this.link?.close();
   }
+
+  private holdersAtStop: string[] | undefined;
 
   private silent = false;
 
@@ -186,25 +195,42 @@ export class SimNode implements Host {
       })();
     }
     const every = Math.max(5, Math.min(this.config.heartbeatMs, this.config.timeoutMs / 4));
-    const detect = () => {
+    const tick = () => {
       if (this.role !== 'backup') return;
-      if (!this.deciding && this.follower.suspects(this.now, this.config.timeoutMs)) {
-        this.deciding = true;
-        this.config.log(this.id, 'suspects', { primary: this.follower.primaryNode, silentMs: this.now - this.follower.lastHeard });
-        void this.succeed().finally(() => (this.deciding = false));
-      }
-      this.after(every, detect);
+      this.detect();
+      this.after(every, tick);
     };
-    this.after(every, detect);
+    this.after(every, tick);
   }
 
+  /** As serving/node.ts: on every tick, and at once when the primary's connection ends. */
+  private detect(): void {
+    if (this.config.takeOverOnSilence && this.role === 'backup' && this.follower.replica.hasSnapshot && this.now - this.follower.lastHeard > this.config.timeoutMs) {
+      void this.promote().catch(() => undefined);
+      return;
+    }
+    if (this.role !== 'backup' || this.deciding || !this.follower.suspects() || this.now < this.decideAgainAt) return;
+    this.deciding = true;
+    this.config.log(this.id, 'suspects', { primary: this.follower.primaryNode, lastHeardMs: this.now - this.follower.lastHeard });
+    void this.succeed().finally(() => (this.deciding = false));
+  }
+
+  /** As serving/node.ts. */
+  private decideAgainAt = 0;
+  private lastBlocked: string | undefined;
+
   private async succeed(): Promise<void> {
-    const suspected = this.follower.lastHeard;
-    const decision = await decideSuccession(this.follower, this.runtime.currentEpoch, (member) => this.probe(member.address));
-    if (!this.alive || this.follower.lastHeard !== suspected) return; // a primary spoke meanwhile
+    const ended = this.follower.primaryEndedAt;
+    const decision = await decideSuccession(this.follower, this.runtime.currentEpoch, (member) => this.probe(member.address), () => this.now, this.config.backups.map((id) => ({ id, address: id })));
+    if (!this.alive || this.follower.primaryEndedAt !== ended) return; // a primary connected meanwhile
 
     if (decision.kind === 'promote') return this.promote().catch(() => undefined);
-    this.follower.lastHeard = this.now;
+    this.decideAgainAt = this.now + this.config.timeoutMs;
+    if (decision.kind === 'doubt') {
+      if (this.lastBlocked !== decision.reason) this.config.log(this.id, 'takeover.blocked', { reason: decision.reason });
+      this.lastBlocked = decision.reason;
+      return;
+    }
     this.config.log(this.id, `succession.${decision.kind}`, { member: decision.kind === 'wait' ? undefined : decision.member.id });
     if (decision.kind === 'follow') await this.requestJoin(decision.member.address);
   }
@@ -237,7 +263,7 @@ export class SimNode implements Host {
     for (const member of this.follower.peers) if (member.id !== this.id) void this.connectBackup(member.address);
   }
 
-  /** A request/answer on a fresh connection; undefined when closed or not answered in time. */
+  /** A request/answer on a fresh connection; undefined when not answered in time, `refused` when reset unanswered. */
   private ask(to: string, message: Record<string, unknown> & { type: string }, timeoutMs: number): Promise<(Record<string, unknown> & { type: string }) | undefined> {
     return new Promise((resolve) => {
       let done = false;
@@ -247,7 +273,7 @@ export class SimNode implements Host {
         connection.close(0);
         resolve(answer);
       };
-      const connection = this.network.connect(this, to, { message: (m) => finish(m), close: () => finish(undefined) });
+      const connection = this.network.connect(this, to, { message: (m) => finish(m), close: () => finish({ type: 'refused' }) });
       connection.send(0, message);
       this.after(timeoutMs, () => finish(undefined));
     });
@@ -255,7 +281,8 @@ export class SimNode implements Host {
 
   private async probe(to: string): Promise<Greeting | undefined> {
     const answer = await this.ask(to, { type: 'probe' }, this.config.timeoutMs);
-    return answer?.type === 'hello' ? { role: String(answer.role), epoch: Number(answer.epoch), holdsState: answer.holdsState === true, following: answer.following as Greeting['following'] } : undefined;
+    if (answer?.type === 'refused') return { refused: true };
+    return answer?.type === 'hello' ? { id: String(answer.id), holders: answer.holders as string[] | undefined, role: String(answer.role), epoch: Number(answer.epoch), holdsState: answer.holdsState === true, following: answer.following as Greeting['following'] } : undefined;
   }
 
   /** Asks `to` to take this backup on; returns the primary a backup there names instead, if it does. */
@@ -274,14 +301,18 @@ export class SimNode implements Host {
       connection.close(1);
     };
     connection.on(1, {
+      // As transport/server.ts: the primary's connection ended from its side (this end's own closes are not heard).
       close: () => {
-        if (this.primaryConnection === connection) this.primaryConnection = undefined;
+        if (this.primaryConnection !== connection) return;
+        this.primaryConnection = undefined;
+        this.follower.connectionEnded(this.now);
+        this.detect();
       },
       message: (message) => {
         if (!this.runtime) return connection.close(1); // still starting: the port is not open yet
         switch (message.type) {
           case 'probe':
-            return connection.send(1, { type: 'hello', role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole, epoch: this.runtime.currentEpoch, holdsState: this.runtime.replica.hasSnapshot, following: this.role === 'primary' ? undefined : this.follower.primary });
+            return connection.send(1, { type: 'hello', id: this.id, role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole, epoch: this.runtime.currentEpoch, holdsState: this.runtime.replica.hasSnapshot, following: this.role === 'primary' ? undefined : this.follower.primary, holders: this.holdersAtStop });
           case 'join':
             if (!this.primary) return refuse('this node is not the primary', undefined, undefined, this.role === 'backup' ? this.follower.primary : undefined);
             connection.send(1, { type: 'welcome' });
@@ -291,6 +322,7 @@ export class SimNode implements Host {
           case 'rpc':
             return void this.answer(connection, String(message.id));
           case 'auth': {
+            if (admitted) return; // a duplicate (the simulation's fault; TCP delivers once): it is this connection already
             const refusal = this.follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.runtime.currentEpoch, this.role === 'primary', this.now);
             if (refusal?.type === 'refuse') {
               if (this.role === 'primary' && supersedes({ epoch: Number(message.epoch), id: String(message.node) }, { epoch: this.runtime.currentEpoch, id: this.id })) this.fence(Number(message.epoch));

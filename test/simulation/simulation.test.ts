@@ -29,6 +29,7 @@ describe('the deterministic simulation of replication and failover', () => {
     const failures: string[] = [];
     let acknowledged = 0;
     let failovers = 0;
+    let byHand = 0;
     let steps = 0;
     let virtualMs = 0;
     const started = Date.now();
@@ -36,6 +37,7 @@ describe('the deterministic simulation of replication and failover', () => {
       const report = await simulate(seed);
       acknowledged += report.acknowledged;
       failovers += report.failovers;
+      byHand += report.byHand;
       steps += report.steps;
       virtualMs += report.virtualMs;
       if (report.violations.length > 0) {
@@ -43,7 +45,7 @@ describe('the deterministic simulation of replication and failover', () => {
       }
     }
     console.log(
-      `simulation: seeds ${SEEDS}, ${acknowledged} requests acknowledged, ${failovers} primaries crashed, ${steps} events, ` +
+      `simulation: seeds ${SEEDS}, ${acknowledged} requests acknowledged, ${failovers} primaries crashed, ${byHand} backups promoted by hand, ${steps} events, ` +
         `${Math.round(virtualMs / 1000)} s simulated in ${Math.round((Date.now() - started) / 1000)} s, ${failures.length} seeds failing`,
     );
     expect(failures).toEqual([]);
@@ -63,21 +65,39 @@ describe('the deterministic simulation of replication and failover', () => {
     expect(first.log.length).toBeGreaterThan(100);
   });
 
-  it('catches the split brain DESIGN.md warns of: no database, --min-acks 0, a live primary suspected', async () => {
-    // Outside the promise (docs/RELIABILITY.md): the checker must see the acknowledged writes it loses.
-    const override = {
-      nodes: 2,
-      database: false,
-      minAcks: 0,
-      crashes: 0,
-      imperfect: 3,
-      network: { latency: [1, 5] as [number, number], spike: 0, spikeMs: 0, reset: 0, blackhole: 0, duplicate: 0, reorder: 0 },
-    };
+  // With --min-acks 0 (the default) and no database, a paused or cut-off primary drops its backup and
+  // goes on alone. The old rule (a backup takes over on silence) then lost acknowledged writes; the lease
+  // does not. Both halves matter: the checker must see the loss, and the same seeds must be clean now.
+  const splitBrain = {
+    nodes: 2,
+    database: false,
+    minAcks: 0,
+    crashes: 1,
+    imperfect: 3,
+    network: { latency: [1, 5] as [number, number], spike: 0, spikeMs: 0, reset: 0, blackhole: 0, duplicate: 0, reorder: 0 },
+  };
+
+  it('catches the split brain the old rule allowed: no database, --min-acks 0, a live primary suspected', async () => {
     const lost: string[] = [];
     for (let seed = 1; seed <= 60 && lost.length === 0; seed++) {
-      const report = await simulate(seed, { override });
+      const report = await simulate(seed, { override: splitBrain, takeOverOnSilence: true });
       lost.push(...report.violations.filter((v) => /^(lost|diverged)/.test(v)));
     }
     expect(lost.length).toBeGreaterThan(0);
+  });
+
+  it('loses nothing in those same runs under the default settings: stalls and partitions past every timeout', async () => {
+    const violations: string[] = [];
+    let pauses = 0;
+    let acknowledged = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const report = await simulate(seed, { override: splitBrain });
+      violations.push(...report.violations.map((v) => `seed ${seed}: ${v}`));
+      pauses += report.log.filter((line) => / (PAUSE|PARTITION) /.test(line)).length;
+      acknowledged += report.acknowledged;
+    }
+    expect(violations).toEqual([]);
+    expect(pauses).toBeGreaterThan(60);
+    expect(acknowledged).toBeGreaterThan(600);
   });
 });
