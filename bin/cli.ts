@@ -114,6 +114,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--backups <host:port,...>', "the backups' --repl addresses (the primary connects to them)")
     .option('--join <host:port>', "join a running primary at its --repl address (backup)")
     .option('--db <url>', 'sqlite:PATH (default <build>/durable.db), postgres://… or mysql://…')
+    .option('--coordinator <url>', "the configuration authority: postgres://…, mysql://…, etcd://HOST:PORT[,…] or sqlite:PATH (one machine); default --db when it is a server database, 'none' for none")
     .option('--key-file <file>', 'the cluster key (default: $DURABLE_CLUSTER_KEY)')
     .option('--insecure', 'allow replication without a cluster key, on loopback addresses only')
     .option('--min-acks <n>', "backups that must acknowledge each write, and hold a new primary's snapshot before it serves; below that, writes get 503", '0')

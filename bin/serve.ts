@@ -13,6 +13,7 @@ export interface ServeOptions {
   backups?: string;
   join?: string;
   db?: string;
+  coordinator?: string;
   keyFile?: string;
   insecure?: boolean;
   minAcks: string;
@@ -53,6 +54,7 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     if (!all.every((a) => isLoopback(a.host))) throw new UserError('--insecure is allowed only when every address is on loopback (127.0.0.0/8, ::1, localhost).');
     key = INSECURE_KEY;
   }
+  const coordinator = coordinatorUrl(options);
   const log = (event: string, fields: Record<string, unknown>) => io.stderr(JSON.stringify({ time: new Date().toISOString(), event, ...fields }) + '\n');
   const starting = ServiceNode.start({
     build,
@@ -62,6 +64,7 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     backups,
     join,
     db: options.db,
+    coordinator,
     key,
     minAcks: number('min-acks', options.minAcks, 0),
     heartbeatIntervalMs: number('heartbeat-interval', options.heartbeatInterval, 1),
@@ -77,6 +80,22 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     // is the operator's to fix: a message, exit 1.
     throw new UserError(`cannot start the ${options.role}: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The configuration authority: --coordinator, or else --db when that names a server database (every
+ * node reaches the same one), or none ('none' says so explicitly).
+ */
+function coordinatorUrl(options: ServeOptions): string | undefined {
+  const given = options.coordinator?.trim();
+  if (given === 'none') return undefined;
+  if (given !== undefined) {
+    if (!/^(sqlite:.+|postgres(ql)?:\/\/.+|(mysql|mariadb):\/\/.+|etcd:\/\/.+)$/.test(given)) {
+      throw new UserError(`--coordinator '${given}' is not postgres://…, mysql://…, etcd://HOST:PORT[,HOST:PORT…], sqlite:PATH or none.`);
+    }
+    return given;
+  }
+  return options.db && /^(postgres(ql)?|mysql|mariadb):\/\//.test(options.db) ? options.db : undefined;
 }
 
 function isLoopback(host: string): boolean {

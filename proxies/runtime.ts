@@ -43,6 +43,8 @@ export interface RuntimeOptions {
   replyRetention?: number;
   txConflictWaitMs?: number;
   txIdleTimeoutMs?: number;
+  /** The lowest epoch this node may become primary at (a configuration authority's epoch, plus one). */
+  minEpoch?: number;
 }
 
 /** What a generated service's `start` takes: the run-time options the build does not fix itself. */
@@ -106,12 +108,16 @@ export class ServiceRuntime {
   committer: Committer | undefined;
   private controller: ActionController | undefined;
   private epoch = 1;
+  /** See RuntimeOptions.minEpoch; a configuration authority raises it before a promotion. */
+  epochFloor = 1;
   private role: 'primary' | 'backup';
   /** The backup role's replica of every replicated object. */
   readonly replica: BackupReplica;
 
   private constructor(private readonly options: RuntimeOptions) {
     this.role = options.role;
+    this.epochFloor = options.minEpoch ?? 1;
+    this.epoch = this.epochFloor;
     this.graph.classes = options.classes;
     if (options.role === 'backup') this.graph.ids.beFindable(); // changes from the primary name objects by id
     for (const spec of options.objects) this.proxies.set(spec.name, this.createProxy(spec, mappingOf(options.mapping, spec.name)));
@@ -185,7 +191,7 @@ export class ServiceRuntime {
     if (this.role === 'primary') return;
     const store = this.options.database;
     const undecided = this.replica.undecided();
-    this.epoch = this.replica.currentEpoch + 1;
+    this.epoch = Math.max(this.replica.currentEpoch + 1, this.epochFloor);
     if (store) {
       await store.ensureSystemTables();
       // The database says how far the old primary committed. A backup that holds less was dropped by it
@@ -247,7 +253,7 @@ export class ServiceRuntime {
       if (!promoted) {
         // A (re)started primary is a new epoch too: it fences off any older process still running, and
         // keeps its decision keys apart from those of the run before it.
-        this.epoch = (await store.epoch()) + 1;
+        this.epoch = Math.max((await store.epoch()) + 1, this.epochFloor);
         if ((await store.claimEpoch(this.epoch)).kind !== 'claimed') throw new Error(`Another node claimed epoch ${this.epoch} while this one started; not serving.`);
       }
       lastSeq = Math.max(lastSeq, await store.maxSeq());

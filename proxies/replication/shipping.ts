@@ -16,6 +16,11 @@ export interface BackupSetOptions {
   minAcks: number;
   /** A live backup that has not been heard from for this long, with records unacknowledged, is dropped. */
   ackTimeoutMs: number;
+  /**
+   * A configuration authority holds the members: a dropped backup's lease lasts until it has been
+   * removed there (`released`), not for a time.
+   */
+  coordinated?: boolean;
 }
 
 interface Backup {
@@ -75,8 +80,21 @@ export class BackupSet {
   /** The latest time any event carried: leases are judged by it (late is safe: they only last longer). */
   private latest = -Infinity;
   private lastTick: number | undefined;
+  /** Backups that acknowledged their snapshot since last asked (for the configuration authority). */
+  private caughtUp: { id: string; address: string }[] = [];
 
   constructor(private readonly options: BackupSetOptions) {}
+
+  /** Backups that caught up since the last call: a primary with a configuration authority adds them as members. */
+  takeCaughtUp(): { id: string; address: string }[] {
+    return this.caughtUp.splice(0);
+  }
+
+  /** A dropped backup was removed from the members at the configuration authority: go on without it. Returns tickets done. */
+  released(id: string): number[] {
+    if (!this.leases.delete(id)) return [];
+    return this.settled();
+  }
 
   private at(now: number): void {
     if (now > this.latest) this.latest = now;
@@ -124,6 +142,10 @@ export class BackupSet {
 
   get ready(): boolean {
     return this.confirmed >= this.options.minAcks;
+  }
+
+  idOf(key: string): string | undefined {
+    return this.backups.get(key)?.id;
   }
 
   isLive(key: string): boolean {
@@ -221,6 +243,7 @@ export class BackupSet {
     if (!backup) return [];
     backup.acked = Math.max(backup.acked, upTo);
     if (backup.live && upTo >= backup.joinedAt) {
+      if (!backup.confirmed) this.caughtUp.push({ id: backup.id, address: backup.address });
       backup.confirmed = true;
       this.leases.delete(backup.id); // it holds everything again
     }
@@ -239,7 +262,7 @@ export class BackupSet {
     this.backups.delete(key);
     if (backup.live) {
       const held = this.leases.get(backup.id);
-      const until = backup.lastHeard + this.options.ackTimeoutMs;
+      const until = this.options.coordinated ? Infinity : backup.lastHeard + this.options.ackTimeoutMs;
       this.leases.set(backup.id, { until: Math.max(until, held?.until ?? -Infinity), acked: Math.min(backup.acked, held?.acked ?? Infinity) });
     }
     for (const t of this.tickets.values()) t.waiting.delete(key);
@@ -257,6 +280,12 @@ export class BackupSet {
     if (!newer || this.fencedBy) return { fenced: false, done: [] };
     this.fencedBy = reason;
     return { fenced: true, done: this.settled() };
+  }
+
+  /** The link closes (this primary stopped, was fenced, or shuts down): every waiting group fails. Returns tickets done. */
+  close(reason: string): number[] {
+    this.fencedBy ??= reason;
+    return this.settled();
   }
 
   /**

@@ -9,6 +9,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Outcome } from '../action/controller.js';
 import { DatabaseStore } from '../database/store.js';
+import { Coordination, type Outcome as ConfigurationOutcome } from '../coordination/coordination.js';
+import { clusterName, openCoordinatorStore } from '../coordination/stores.js';
+import type { Member } from '../replication/following.js';
 import { ReplicationServer } from '../transport/server.js';
 import { JoinRefusedError, probeRole, requestJoin } from '../transport/join.js';
 import { TcpLink } from '../transport/tcp-link.js';
@@ -29,6 +32,8 @@ export interface NodeOptions {
   backups: Address[];
   join?: Address;
   db?: string;
+  /** The configuration authority's URL (docs/SERVING.md, "Configuration authority"); none: the lease alone. */
+  coordinator?: string;
   key: Buffer;
   minAcks: number;
   heartbeatIntervalMs: number;
@@ -63,6 +68,8 @@ export class ServiceNode {
   private follower!: Follower;
   private rpc!: RpcServer;
   private database: DatabaseStore | undefined;
+  /** The configuration authority, when there is one: membership and takeovers are decided there. */
+  private coordination: Coordination | undefined;
   private detector: NodeJS.Timeout | undefined;
   private stopping = false;
   private promoting: Promise<void> | undefined;
@@ -91,14 +98,20 @@ export class ServiceNode {
     if (manifest.stateObjects.some((s) => s.mechanism === 'database')) {
       this.database = await DatabaseStore.open(this.options.db ?? `sqlite:${path.join(build, 'durable.db')}`);
     }
+    if (this.options.coordinator) {
+      this.coordination = new Coordination(await openCoordinatorStore(this.options.coordinator, clusterName(manifest.service, this.options.key)));
+    }
     const module = (await import(pathToFileURL(path.join(build, this.role, 'service.mjs')).href)) as Record<string, BuiltClass>;
     const Service = module[manifest.service];
     if (typeof Service?.controls !== 'function') throw new Error(`${build}/${this.role}/service.mjs does not export ${manifest.service} as this version of durability-compiler builds it; compile the service again.`);
 
     if (this.role === 'primary') {
       // A node started as primary while one of its backups already is (it took over after this node
-      // died) would take over again with less state: refuse, and say how to rejoin instead.
-      for (const backup of this.options.backups) {
+      // died) would take over again with less state: refuse, and say how to rejoin instead. With a
+      // configuration authority, the nodes it names are asked too, and the new epoch is above its own.
+      const configured = await this.coordination?.read();
+      const named = (configured ? [configured.primary, ...configured.members] : []).map((m) => parseAddress(m.address));
+      for (const backup of [...this.options.backups, ...named]) {
         const found = await probeRole(backup.host, backup.port);
         if (found?.role === 'primary') {
           throw new Error(`The node at ${backup.host}:${backup.port} is already the primary (epoch ${found.epoch}, serving ${found.node}). Start this node as a backup instead: --role backup --join ${backup.host}:${backup.port}.`);
@@ -110,7 +123,7 @@ export class ServiceNode {
         }
       }
       this.link = this.newLink();
-      this.service = Service.controls(await Service.start({ database: this.database, link: this.link }));
+      this.service = Service.controls(await Service.start({ database: this.database, link: this.link, minEpoch: configured ? configured.epoch + 1 : undefined }));
     } else {
       this.service = Service.controls(await Service.start({ database: this.database }));
     }
@@ -130,6 +143,11 @@ export class ServiceNode {
     const repl = await this.replication.listen(this.options.repl.host, this.options.repl.port);
     this.addresses.repl = { host: repl.address, port: repl.port };
     (this.follower.self as { address: string }).address = `${repl.address}:${repl.port}`;
+    if (this.role === 'primary' && this.coordination) {
+      const claimed = await this.coordination.claimPrimary(this.follower.self, this.service.runtime.currentEpoch);
+      if (claimed.kind !== 'written') throw new Error(`The configuration authority (${this.coordination.store.description}) did not make this node primary: ${describe(claimed)}.`);
+      log('coordination.primary', { epoch: claimed.configuration.epoch, version: claimed.configuration.version });
+    }
     this.rpc = new RpcServer(this.served(), { log });
     const http = await this.rpc.listen(this.options.http.host, this.options.http.port);
     this.addresses.http = { host: http.address, port: http.port };
@@ -138,7 +156,7 @@ export class ServiceNode {
 
     if (this.role === 'primary') for (const backup of this.options.backups) void this.connectBackup(backup);
     else this.follow();
-    if (this.database) this.watchEpoch();
+    if (this.database || this.coordination) this.watchEpoch();
   }
 
   private newLink(): TcpLink {
@@ -151,13 +169,44 @@ export class ServiceNode {
       heartbeatMs: this.options.heartbeatIntervalMs,
       log: this.options.log,
       onFenced: (epoch) => this.stepDown(epoch),
-      // A backup lost while both live (a reset, a gap it refused, a slow link) is taken on again.
-      onDropped: (address) => {
+      // A backup lost while both live (a reset, a gap it refused, a slow link) is taken on again. With a
+      // configuration authority, it stops being a member there before anything commits without it.
+      onDropped: (address, id) => {
+        if (this.coordination) void this.configure('member.removed', (self, epoch) => this.coordination!.removeMember(self, epoch, id), () => this.link?.released(id));
         if (this.role === 'primary' && !this.stopping) void this.connectBackup(parseAddress(address));
+      },
+      coordinated: this.coordination !== undefined,
+      onCaughtUp: (backup) => {
+        if (this.coordination) void this.configure('member.added', (self, epoch) => this.coordination!.addMember(self, epoch, backup));
       },
       // The follower exists once the run-time has started; the link's timer may tick before that.
       self: () => this.follower?.self,
     });
+  }
+
+  /** The primary's changes at the configuration authority, one at a time and in order (an add then a remove must not swap). */
+  private configuring: Promise<void> = Promise.resolve();
+
+  /**
+   * Runs one membership change at the authority, retried while it cannot be reached (commits that
+   * depend on it wait meanwhile); a primary the authority no longer names steps down.
+   */
+  private configure(what: string, step: (self: Member, epoch: number) => Promise<ConfigurationOutcome>, then?: () => void): Promise<void> {
+    this.configuring = this.configuring.then(async () => {
+      for (let attempt = 0; this.role === 'primary' && !this.fenced() && !this.stopping; attempt++) {
+        try {
+          const outcome = await step(this.follower.self, this.service.runtime.currentEpoch);
+          if (outcome.kind === 'fenced') return this.stepDown(this.service.runtime.currentEpoch + 1);
+          if (outcome.kind === 'written') this.options.log(`coordination.${what}`, { members: outcome.configuration.members.map((m) => m.address), version: outcome.configuration.version });
+          then?.();
+          return;
+        } catch (error) {
+          if (attempt % 20 === 0) this.options.log('coordination.unreachable', { step: what, error: (error as Error).message });
+          await sleep(Math.min(1_000, 50 * (attempt + 1)));
+        }
+      }
+    });
+    return this.configuring;
   }
 
   /** Another node is primary at a newer epoch: stop serving writes; clients are sent elsewhere. */
@@ -232,6 +281,14 @@ export class ServiceNode {
         },
         () => undefined, // the database is unreachable: the next commit will say so
       );
+      // And the configuration authority's: a primary it no longer names was replaced.
+      void this.coordination?.read().then(
+        (configuration) => {
+          const epoch = this.service.runtime.currentEpoch;
+          if (configuration && (configuration.primary.id !== this.id || configuration.epoch > epoch) && this.role === 'primary') this.stepDown(Math.max(configuration.epoch, epoch + 1));
+        },
+        () => undefined, // unreachable: the next change of members will wait for it
+      );
     }, this.options.heartbeatTimeoutMs);
     this.epochWatch.unref();
   }
@@ -279,11 +336,13 @@ export class ServiceNode {
     // A tick far later than due means this process stalled: what arrived meanwhile is not read yet.
     const stalled = now - this.lastDetect > this.options.heartbeatTimeoutMs;
     this.lastDetect = now;
-    if (!this.follower.suspects() || now < this.decideAgainAt) return stalled ? undefined : this.reportBlocked(now);
+    // With a configuration authority, silence too may start a takeover: the authority decides, not the lease.
+    const suspects = this.follower.suspects() || (this.coordination !== undefined && this.follower.replica.hasSnapshot && !stalled && now - this.follower.lastHeard > this.options.heartbeatTimeoutMs);
+    if (!suspects || now < this.decideAgainAt) return stalled || this.coordination ? undefined : this.reportBlocked(now);
     this.deciding = true;
     if (this.suspectedEnd !== this.follower.primaryEndedAt) this.options.log('failure.suspected', { primary: this.follower.primaryNode, reason: 'its connection ended', lastHeardMs: Math.round(now - this.follower.lastHeard) });
     this.suspectedEnd = this.follower.primaryEndedAt;
-    void this.succeed()
+    void (this.coordination ? this.succeedByAuthority() : this.succeed())
       .catch((error: Error) => this.logOnce('failure.takeover.failed', error.message))
       .finally(() => (this.deciding = false));
   }
@@ -332,6 +391,51 @@ export class ServiceNode {
     await requestJoin(host, port, this.options.key, this.follower.self.address).catch((error: Error) => this.options.log('replication.join.retrying', { primary: peer, error: error.message }));
   }
 
+  /**
+   * The primary's connection ended or it fell silent, and a configuration authority decides: the primary
+   * is asked first (a live one takes this backup on again); then the authority lets this backup take over
+   * if it is a member at the epoch it holds, or names the node that did.
+   */
+  private async succeedByAuthority(): Promise<void> {
+    const primary = this.follower.primary;
+    const epoch = this.service.runtime.currentEpoch;
+    this.decideAgainAt = performance.now() + this.options.heartbeatTimeoutMs;
+    if (primary && primary.id !== this.id) {
+      const { host, port } = parseAddress(primary.address);
+      const found = await probeRole(host, port, this.options.heartbeatTimeoutMs);
+      if (found?.role === 'primary' && (found.epoch ?? 0) >= epoch) return this.join(primary.address);
+    }
+    let outcome: ConfigurationOutcome;
+    try {
+      outcome = await this.coordination!.takeOver(this.follower.self, epoch, primary?.id);
+    } catch (error) {
+      return this.blocked(`the configuration authority cannot be reached: ${(error as Error).message}`);
+    }
+    if (outcome.kind === 'written') {
+      this.options.log('coordination.took-over', { epoch: outcome.configuration.epoch, version: outcome.configuration.version });
+      this.authorized = outcome.configuration.epoch;
+      return this.promote();
+    }
+    if (outcome.kind === 'done') return this.promote();
+    if (outcome.kind === 'follow') return this.join(outcome.primary.address);
+    return this.blocked(describe(outcome));
+  }
+
+  /** Promoted through the authority at this epoch: the promotion needs no hand-made claim. */
+  private authorized: number | undefined;
+
+  private blocked(reason: string): void {
+    this.follower.unsure = reason;
+    if (this.lastBlocked !== reason) this.options.log('failure.takeover.blocked', { reason, remedy: TAKEOVER_REMEDY });
+    this.lastBlocked = reason;
+  }
+
+  private async join(address: string): Promise<void> {
+    const { host, port } = parseAddress(address);
+    this.options.log('replication.following.new-primary', { primary: address });
+    await requestJoin(host, port, this.options.key, this.follower.self.address).catch((error: Error) => this.options.log('replication.join.retrying', { primary: address, error: error.message }));
+  }
+
   /** A takeover retried every few milliseconds while the database is down logs each new reason once. */
   private logOnce(event: string, error: string): void {
     if (this.lastFailures.get(event) === error) return;
@@ -356,6 +460,13 @@ export class ServiceNode {
     return (async () => {
       if (this.role === 'primary') return;
       const started = Date.now();
+      if (this.coordination && this.authorized === undefined) {
+        // By hand (POST /admin/promote): the authority is told first, so the old primary is fenced there.
+        const claimed = await this.coordination.promoteByHand(this.follower.self, this.service.runtime.currentEpoch);
+        if (claimed.kind === 'written') this.authorized = claimed.configuration.epoch;
+        else if (claimed.kind !== 'done') throw new Error(`The configuration authority refused: ${describe(claimed)}`);
+      }
+      if (this.authorized !== undefined) this.service.runtime.epochFloor = this.authorized;
       this.link = this.newLink();
       this.follower.takingOver = true;
       try {
@@ -379,7 +490,7 @@ export class ServiceNode {
       ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following),
       takeover: () => {
         if (this.role === 'primary' || this.fenced()) return undefined;
-        const blocked = this.follower.takeoverBlocked(performance.now());
+        const blocked = this.coordination ? (this.follower.replica.hasSnapshot ? this.follower.unsure : 'it holds no primary\'s state yet') : this.follower.takeoverBlocked(performance.now());
         return blocked ? { automatic: false, reason: `this backup will not take over by itself: ${blocked}`, remedy: TAKEOVER_REMEDY } : { automatic: true };
       },
       primaryHint: () => (this.fenced() ? this.follower.primaryNode : this.role === 'primary' ? this.httpUrl : this.follower.primaryNode),
@@ -423,8 +534,15 @@ export class ServiceNode {
     this.link?.close();
     await this.replication.close();
     await this.database?.close();
+    await this.coordination?.close();
     this.options.log('node.stopped', { role: this.role });
   }
+}
+
+function describe(outcome: ConfigurationOutcome): string {
+  if (outcome.kind === 'refuse' || outcome.kind === 'fenced') return outcome.reason;
+  if (outcome.kind === 'follow') return `${outcome.primary.address} has taken over`;
+  return outcome.kind;
 }
 
 /** What an operator does when a backup will not take over by itself (docs/SERVING.md, "Failover"). */

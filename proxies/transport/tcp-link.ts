@@ -29,7 +29,11 @@ export interface TcpLinkOptions {
   /** A peer is at a newer epoch: another node took over, and this primary must stop. */
   onFenced?: (epoch: number, reason: string) => void;
   /** A live backup was dropped (its connection broke or it fell silent): the node connects again. */
-  onDropped?: (address: string) => void;
+  onDropped?: (address: string, id: string) => void;
+  /** With a configuration authority: dropped backups wait for `released`, and caught-up ones are reported. */
+  coordinated?: boolean;
+  /** A backup acknowledged its snapshot: it holds everything (with a configuration authority, a member to add). */
+  onCaughtUp?: (backup: { id: string; address: string }) => void;
   /** This primary's own replication port, named in heartbeats so a backup that lost it asks it first. */
   self?: () => { id: string; address: string } | undefined;
 }
@@ -49,7 +53,7 @@ export class TcpLink implements ReplicationLink {
   private timer: NodeJS.Timeout;
 
   constructor(private readonly options: TcpLinkOptions) {
-    this.backups = new BackupSet({ minAcks: options.minAcks ?? 0, ackTimeoutMs: options.ackTimeoutMs ?? 1_000 });
+    this.backups = new BackupSet({ minAcks: options.minAcks ?? 0, ackTimeoutMs: options.ackTimeoutMs ?? 1_000, coordinated: options.coordinated });
     this.tickets = new TicketWaiters(this.backups);
     this.timer = setInterval(() => this.tick(), Math.max(5, Math.min(options.heartbeatMs ?? 200, (options.ackTimeoutMs ?? 1_000) / 2)));
     this.timer.unref();
@@ -124,6 +128,7 @@ export class TcpLink implements ReplicationLink {
             resolve();
           } else if (message.type === 'ack') {
             this.tickets.release(this.backups.acknowledged(connection.key, Number(message.upTo), performance.now(), message.ping));
+            for (const backup of this.backups.takeCaughtUp()) this.options.onCaughtUp?.(backup);
           } else if (message.type === 'refuse') {
             if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${address} is at epoch ${message.epoch}: ${message.reason}`, true, message.id);
             return fail(`The backup at ${address} refused: ${message.reason}`, `refused: ${message.reason}`);
@@ -159,6 +164,11 @@ export class TcpLink implements ReplicationLink {
     if (!result.ok) throw result.error;
   }
 
+  /** The configuration authority no longer counts this backup as a member: commits go on without it. */
+  released(id: string): void {
+    this.tickets.release(this.backups.released(id));
+  }
+
   decide(decision: Decision): void {
     for (const connection of this.connections.values()) if (this.backups.isLive(connection.key)) this.send(connection, { type: 'decide', decision });
   }
@@ -168,6 +178,7 @@ export class TcpLink implements ReplicationLink {
   close(): void {
     this.closing = true;
     clearInterval(this.timer);
+    this.tickets.release(this.backups.close('the replication link closed'));
     // Not told they were dropped: this primary acknowledges nothing more, so its backups may take over.
     for (const connection of this.connections.values()) this.drop(connection, 'link closed', false, false);
   }
@@ -206,11 +217,12 @@ export class TcpLink implements ReplicationLink {
     } else {
       socket.destroy();
     }
+    const id = this.backups.idOf(connection.key);
     const { wasLive, done } = this.backups.dropped(connection.key, performance.now());
     this.tickets.release(done);
     if (!wasLive) return;
-    this.options.log?.('replication.backup.dropped', { backup: connection.address, reason });
-    if (reconnect && !this.closing) this.options.onDropped?.(connection.address);
+    this.options.log?.('replication.backup.dropped', { backup: connection.address, id, reason });
+    if (reconnect && !this.closing) this.options.onDropped?.(connection.address, id ?? connection.address);
   }
 
   /** Heartbeats for idle connections, and the timeout for backups that stopped acknowledging. */

@@ -100,6 +100,7 @@ export class SimLink implements ReplicationLink {
   /** As the TCP link: not told they were dropped, since this primary acknowledges nothing more. */
   close(): void {
     this.closed = true;
+    this.tickets.release(this.backups.close('the replication link closed'));
     for (const key of [...this.connections.keys()]) this.drop(key, true, false);
   }
 
