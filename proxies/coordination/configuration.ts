@@ -34,6 +34,7 @@ export type Step =
 
 /** A node starting as primary (after its checks that no live node holds the state): it is primary, with no members yet. */
 export function claimPrimary(current: Configuration | undefined, self: Member, epoch: number): Step {
+  if (current?.primary.id === self.id && current.epoch === epoch) return { kind: 'done' }; // its own write, read back after a lost answer
   if (current && current.epoch >= epoch) return { kind: 'refuse', reason: `the configuration is already at epoch ${current.epoch}, not below this node's ${epoch}` };
   return { kind: 'write', next: { epoch, primary: self, members: [] } };
 }

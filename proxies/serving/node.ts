@@ -109,7 +109,7 @@ export class ServiceNode {
       // A node started as primary while one of its backups already is (it took over after this node
       // died) would take over again with less state: refuse, and say how to rejoin instead. With a
       // configuration authority, the nodes it names are asked too, and the new epoch is above its own.
-      const configured = await this.coordination?.read();
+      const configured = this.coordination && (await persist(() => this.coordination!.read()));
       const named = (configured ? [configured.primary, ...configured.members] : []).map((m) => parseAddress(m.address));
       for (const backup of [...this.options.backups, ...named]) {
         const found = await probeRole(backup.host, backup.port);
@@ -144,9 +144,9 @@ export class ServiceNode {
     this.addresses.repl = { host: repl.address, port: repl.port };
     (this.follower.self as { address: string }).address = `${repl.address}:${repl.port}`;
     if (this.role === 'primary' && this.coordination) {
-      const claimed = await this.coordination.claimPrimary(this.follower.self, this.service.runtime.currentEpoch);
-      if (claimed.kind !== 'written') throw new Error(`The configuration authority (${this.coordination.store.description}) did not make this node primary: ${describe(claimed)}.`);
-      log('coordination.primary', { epoch: claimed.configuration.epoch, version: claimed.configuration.version });
+      const claimed = await persist(() => this.coordination!.claimPrimary(this.follower.self, this.service.runtime.currentEpoch));
+      if (claimed.kind !== 'written' && claimed.kind !== 'done') throw new Error(`The configuration authority (${this.coordination.store.description}) did not make this node primary: ${describe(claimed)}.`);
+      log('coordination.primary', { epoch: this.service.runtime.currentEpoch });
     }
     this.rpc = new RpcServer(this.served(), { log });
     const http = await this.rpc.listen(this.options.http.host, this.options.http.port);
@@ -553,6 +553,18 @@ export function parseAddress(text: string): Address {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
   if (!match || Number(match[3]) > 65535) throw new Error(`'${text}' is not HOST:PORT.`);
   return { host: match[1] ?? match[2]!, port: Number(match[3]) };
+}
+
+/** At start, an authority that does not answer is asked again a few times before the node gives up. */
+async function persist<T>(call: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= 5) throw error;
+      await sleep(100 * attempt);
+    }
+  }
 }
 
 function sleep(ms: number): Promise<void> {

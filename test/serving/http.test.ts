@@ -58,7 +58,7 @@ describe('the serving contract', () => {
   it('sends requests on a backup to the primary: 503 NOT_PRIMARY naming it', async () => {
     expect(await post(backup, '/rpc/balance', { args: ['alice'] })).toMatchObject({ status: 503, body: { error: { code: 'NOT_PRIMARY', primary: primary.http } } });
     const health = await (await fetch(`${backup.http}/health`)).json();
-    expect(health).toEqual({ role: 'backup', epoch: 1, ready: true, primary: primary.http });
+    expect(health).toEqual({ role: 'backup', epoch: 1, ready: true, primary: primary.http, takeover: { automatic: true } });
   });
 
   it('runs transactions over several requests: abort undoes, commit keeps', async () => {

@@ -7,6 +7,7 @@
 // to the primary, and a primary serving again.
 import { check } from './checker.js';
 import { runClient, type ClientRecord } from './clients.js';
+import { SimCoordinator } from './coordinator.js';
 import { SimDatabase } from './database.js';
 import { CALM, Network } from './network.js';
 import { SimNode } from './node.js';
@@ -44,10 +45,12 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const log: string[] = [];
   const say = (who: string, event: string, fields: Record<string, unknown> = {}) => log.push(`${scheduler.now}ms ${who} ${event} ${JSON.stringify(fields)}`);
   const database = scenario.database ? new SimDatabase(scheduler) : undefined;
+  const coordinator = scenario.coordinator ? new SimCoordinator(scheduler) : undefined;
+  if (coordinator) coordinator.faults = { ...scenario.coordinator! };
   const nodes: SimNode[] = [];
   let nextNode = 0;
   const names = Array.from({ length: scenario.nodes }, () => `n${nextNode++}`);
-  const config = (others: string[], join?: string) => ({ minAcks: scenario.minAcks, heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS, update: scenario.update, database, backups: others, join, log: say, trace: options.trace, takeOverOnSilence: options.takeOverOnSilence });
+  const config = (others: string[], join?: string) => ({ minAcks: scenario.minAcks, heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS, update: scenario.update, database, coordinator, backups: others, join, log: say, trace: options.trace, takeOverOnSilence: options.takeOverOnSilence });
 
   // Backups first, then the primary, which connects to them.
   for (const name of names.slice(1)) nodes.push(new SimNode(name, 'backup', network, config(names.filter((n) => n !== name))));
@@ -156,9 +159,9 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const promoteByHand = () => {
     const last = nodes.filter((n) => n.link && n.runtime && n.role === 'primary').sort((a, b) => b.runtime.currentEpoch - a.runtime.currentEpoch)[0];
     if (!last || last.alive) return;
-    const holder = nodes.find((n) => n.alive && n.role === 'backup' && last.link!.backups.confirmedAddresses.includes(n.id) && n.follower?.takeoverBlocked(scheduler.now) !== undefined);
+    const holder = nodes.find((n) => n.alive && n.role === 'backup' && last.link!.backups.confirmedAddresses.includes(n.id) && n.blockedReason() !== undefined);
     if (!holder || holder.follower.takingOver) return;
-    say(holder.id, 'PROMOTE', { reason: holder.follower.takeoverBlocked(scheduler.now), deadPrimary: last.id });
+    say(holder.id, 'PROMOTE', { reason: holder.blockedReason(), deadPrimary: last.id });
     byHand++;
     void holder.promote().catch(() => undefined);
   };
@@ -169,6 +172,7 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   loadOver = true;
   network.faults = { ...CALM };
   if (database) database.faults = { ...database.faults, lostBefore: 0, lostAfter: 0 };
+  if (coordinator) coordinator.faults = { lostBefore: 0, lostAfter: 0 };
   for (const node of nodes) node.pausedUntil = Math.min(node.pausedUntil, scheduler.now);
   const finished = () => records.every((r) => r.outstanding === undefined);
   // Until the clients are done and a primary serves, and still does once the last messages settled

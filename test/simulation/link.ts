@@ -13,7 +13,10 @@ export interface SimLinkOptions {
   handshakeTimeoutMs: number;
   epoch: () => number;
   onFenced: (epoch: number) => void;
-  onDropped: (backup: string) => void;
+  onDropped: (backup: string, id: string) => void;
+  /** As the TCP link: with a configuration authority, dropped backups wait for `released`; caught-up ones are reported. */
+  coordinated?: boolean;
+  onCaughtUp?: (backup: { id: string; address: string }) => void;
   /** Every batch, acknowledgement and join, when a replay asks for the full story. */
   trace?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -30,7 +33,7 @@ export class SimLink implements ReplicationLink {
     private readonly network: Network,
     private readonly options: SimLinkOptions,
   ) {
-    this.backups = new BackupSet({ minAcks: options.minAcks, ackTimeoutMs: options.ackTimeoutMs });
+    this.backups = new BackupSet({ minAcks: options.minAcks, ackTimeoutMs: options.ackTimeoutMs, coordinated: options.coordinated });
     this.tickets = new TicketWaiters(this.backups);
     this.schedule();
   }
@@ -65,6 +68,7 @@ export class SimLink implements ReplicationLink {
           } else if (message.type === 'ack') {
             this.options.trace?.('link.ack', { backup, connection: key, upTo: message.upTo });
             this.tickets.release(this.backups.acknowledged(key, Number(message.upTo), this.now, message.ping));
+            for (const caughtUp of this.backups.takeCaughtUp()) this.options.onCaughtUp?.(caughtUp);
           } else if (message.type === 'refuse') {
             if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${backup} refused: ${String(message.reason)}`, true, typeof message.id === 'string' ? message.id : undefined);
             fail(`${backup} refused: ${String(message.reason)}`);
@@ -91,6 +95,10 @@ export class SimLink implements ReplicationLink {
     if (!done) return;
     const result = await done;
     if (!result.ok) throw result.error;
+  }
+
+  released(id: string): void {
+    this.tickets.release(this.backups.released(id));
   }
 
   decide(decision: Decision): void {
@@ -124,9 +132,10 @@ export class SimLink implements ReplicationLink {
     if (tell && this.backups.isLive(key)) this.send(key, { type: 'dropped', reason: 'dropped' });
     this.connections.get(key)?.close(0);
     this.connections.delete(key);
+    const id = this.backups.idOf(key);
     const { wasLive, address, done } = this.backups.dropped(key, this.now);
     this.tickets.release(done);
-    if (wasLive && reconnect && !this.closed) this.options.onDropped(address!);
+    if (wasLive && reconnect && !this.closed) this.options.onDropped(address!, id ?? address!);
   }
 
   private schedule(): void {

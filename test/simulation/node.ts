@@ -7,6 +7,8 @@ import type { Outcome } from '../../proxies/action/controller.js';
 import type { DatabaseStore } from '../../proxies/database/store.js';
 import { decideSuccession, Follower, supersedes, type Greeting, type Member } from '../../proxies/replication/following.js';
 import { BehindError, ServiceRuntime } from '../../proxies/runtime.js';
+import { Coordination, type Outcome as ConfigurationOutcome } from '../../proxies/coordination/coordination.js';
+import type { SimCoordinator } from './coordinator.js';
 import type { SimDatabase } from './database.js';
 import { SimLink } from './link.js';
 import { onHost, type Connection, type Host, type Network } from './network.js';
@@ -18,6 +20,8 @@ export interface NodeConfig {
   timeoutMs: number;
   update: 'repeat' | 'state';
   database?: SimDatabase;
+  /** A configuration authority (--coordinator): membership and takeovers are decided there. */
+  coordinator?: SimCoordinator;
   /** The other nodes' names (--backups): a primary connects to them, a promoted backup too. */
   backups: string[];
   /** A replacement backup asks this node to take it on (--join). */
@@ -49,6 +53,7 @@ export class SimNode implements Host {
   private deciding = false;
   private promoting: Promise<void> | undefined;
   private readonly store: DatabaseStore | undefined;
+  private readonly coordination: Coordination | undefined;
 
   constructor(
     readonly id: string,
@@ -59,6 +64,7 @@ export class SimNode implements Host {
     this.role = role;
     this.startedAt = network.scheduler.now;
     this.store = config.database?.clientFor(this);
+    this.coordination = config.coordinator && new Coordination(config.coordinator.clientFor(this));
     network.add(this);
   }
 
@@ -88,15 +94,32 @@ export class SimNode implements Host {
     const mapping = simulatedMapping({ database: this.config.database !== undefined, update: this.config.update });
     if (this.role === 'primary') {
       this.link = this.newLink();
-      this.runtime = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, database: this.store, link: this.link });
+      const configured = this.coordination && (await this.persist(() => this.coordination!.read()));
+      this.runtime = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, database: this.store, link: this.link, minEpoch: configured ? configured.epoch + 1 : undefined });
     } else {
       this.runtime = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes, database: this.store });
     }
     this.follower = new Follower(this.runtime.replica, { id: this.id, address: this.id }, this.config.timeoutMs);
+    if (this.role === 'primary' && this.coordination) {
+      const claimed = await this.persist(() => this.coordination!.claimPrimary(this.follower.self, this.runtime.currentEpoch));
+      if (claimed.kind !== 'written' && claimed.kind !== 'done') throw new Error(`not made primary: ${JSON.stringify(claimed)}`);
+    }
     this.config.log(this.id, 'started', { role: this.role, epoch: this.runtime.currentEpoch });
     if (this.role === 'primary') for (const backup of this.config.backups) void this.connectBackup(backup);
     else this.follow();
-    if (this.store) this.watchEpoch();
+    if (this.store || this.coordination) this.watchEpoch();
+  }
+
+  /** As serving/node.ts at start: an authority that does not answer is asked again, a few times. */
+  private async persist<T>(call: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await this.sleep(100 * attempt);
+      }
+    }
   }
 
   private newLink(): SimLink {
@@ -107,11 +130,36 @@ export class SimNode implements Host {
       handshakeTimeoutMs: 5 * this.config.timeoutMs,
       epoch: () => this.runtime?.currentEpoch ?? 1,
       onFenced: (epoch) => this.fence(epoch),
-      onDropped: (backup) => {
+      onDropped: (backup, id) => {
+        if (this.coordination) void this.configure('member.removed', (self, epoch) => this.coordination!.removeMember(self, epoch, id), () => this.link?.released(id));
         if (this.primary) void this.connectBackup(backup);
+      },
+      coordinated: this.coordination !== undefined,
+      onCaughtUp: (backup) => {
+        if (this.coordination) void this.configure('member.added', (self, epoch) => this.coordination!.addMember(self, epoch, backup));
       },
       trace: this.config.trace ? (event, fields) => this.config.log(this.id, event, fields) : undefined,
     });
+  }
+
+  private configuring: Promise<void> = Promise.resolve();
+
+  /** As serving/node.ts: one membership change at a time, in order, retried while the authority does not answer. */
+  private configure(what: string, step: (self: Member, epoch: number) => Promise<ConfigurationOutcome>, then?: () => void): Promise<void> {
+    this.configuring = this.configuring.then(async () => {
+      for (let attempt = 0; this.primary; attempt++) {
+        try {
+          const outcome = await step(this.follower.self, this.runtime.currentEpoch);
+          if (outcome.kind === 'fenced') return this.fence(this.runtime.currentEpoch + 1);
+          if (outcome.kind === 'written') this.config.log(this.id, `coordination.${what}`, { members: outcome.configuration.members.map((m) => m.id) });
+          then?.();
+          return;
+        } catch {
+          await this.sleep(Math.min(1_000, 50 * (attempt + 1)));
+        }
+      }
+    });
+    return this.configuring;
   }
 
   /** Another node is primary at a newer epoch: stop serving and go silent (as serving/node.ts stepDown). */
@@ -142,6 +190,13 @@ export class SimNode implements Host {
         void this.runtime.epochIsCurrent().then((current) => {
           if (!current) this.fence(this.runtime.currentEpoch + 1);
         });
+        void this.coordination?.read().then(
+          (configuration) => {
+            const epoch = this.runtime.currentEpoch;
+            if (configuration && (configuration.primary.id !== this.id || configuration.epoch > epoch) && this.role === 'primary') this.fence(Math.max(configuration.epoch, epoch + 1));
+          },
+          () => undefined,
+        );
       }
       this.watchEpoch();
     });
@@ -209,10 +264,50 @@ export class SimNode implements Host {
       void this.promote().catch(() => undefined);
       return;
     }
-    if (this.role !== 'backup' || this.deciding || !this.follower.suspects() || this.now < this.decideAgainAt) return;
+    const suspects = this.follower.suspects() || (this.coordination !== undefined && this.follower.replica.hasSnapshot && this.now - this.follower.lastHeard > this.config.timeoutMs);
+    if (this.role !== 'backup' || this.deciding || !suspects || this.now < this.decideAgainAt) return;
     this.deciding = true;
     this.config.log(this.id, 'suspects', { primary: this.follower.primaryNode, lastHeardMs: this.now - this.follower.lastHeard });
-    void this.succeed().finally(() => (this.deciding = false));
+    void (this.coordination ? this.succeedByAuthority() : this.succeed()).finally(() => (this.deciding = false));
+  }
+
+  /** As serving/node.ts. */
+  private async succeedByAuthority(): Promise<void> {
+    const primary = this.follower.primary;
+    const epoch = this.runtime.currentEpoch;
+    this.decideAgainAt = this.now + this.config.timeoutMs;
+    if (primary && primary.id !== this.id) {
+      const found = await this.probe(primary.address);
+      if (found?.role === 'primary' && (found.epoch ?? 0) >= epoch) {
+        await this.requestJoin(primary.address);
+        return;
+      }
+    }
+    let outcome: ConfigurationOutcome;
+    try {
+      outcome = await this.coordination!.takeOver(this.follower.self, epoch, primary?.id);
+    } catch (error) {
+      this.follower.unsure = `the configuration authority cannot be reached: ${(error as Error).message}`;
+      return;
+    }
+    if (!this.alive) return;
+    if (outcome.kind === 'written') this.authorized = outcome.configuration.epoch;
+    if (outcome.kind === 'written' || outcome.kind === 'done') return this.promote().catch(() => undefined);
+    if (outcome.kind === 'follow') {
+      await this.requestJoin(outcome.primary.address);
+      return;
+    }
+    const reason = outcome.reason;
+    if (this.follower.unsure !== reason) this.config.log(this.id, 'takeover.blocked', { reason });
+    this.follower.unsure = reason;
+  }
+
+  private authorized: number | undefined;
+
+  /** Why this backup would not take over by itself now (the harness's operator reads it, as a person reads /health). */
+  blockedReason(): string | undefined {
+    if (!this.follower?.replica.hasSnapshot) return 'no state';
+    return this.coordination ? this.follower.unsure : this.follower.takeoverBlocked(this.now);
   }
 
   /** As serving/node.ts. */
@@ -247,6 +342,13 @@ export class SimNode implements Host {
 
   private async takeOver(): Promise<void> {
     if (this.role === 'primary') return;
+    if (this.coordination && this.authorized === undefined) {
+      // By hand (the harness's operator): the authority is told first, as serving/node.ts does.
+      const claimed = await this.coordination.promoteByHand(this.follower.self, this.runtime.currentEpoch);
+      if (claimed.kind === 'written') this.authorized = claimed.configuration.epoch;
+      else if (claimed.kind !== 'done') throw new Error(`the authority refused: ${JSON.stringify(claimed)}`);
+    }
+    if (this.authorized !== undefined) this.runtime.epochFloor = this.authorized;
     this.link = this.newLink();
     this.follower.takingOver = true;
     try {

@@ -6,6 +6,8 @@ export interface Scenario {
   seed: number;
   nodes: number;
   database: boolean;
+  /** A configuration authority (--coordinator), with answers lost at these rates; none: the lease alone. */
+  coordinator?: { lostBefore: number; lostAfter: number };
   update: 'repeat' | 'state';
   minAcks: number;
   clients: number;
@@ -35,10 +37,12 @@ export function scenarioFor(seed: number, random: Random): Scenario {
   const backups = nodes - 1;
   const minAcks = random.pick([0, 0, 1, backups]);
   const rate = (max: number) => (random.chance(0.5) ? 0 : random.next() * max);
+  const coordinator = random.chance(0.4) ? { lostBefore: rate(0.05), lostAfter: rate(0.05) } : undefined;
   return {
     seed,
     nodes,
     database,
+    coordinator,
     update: random.pick(['repeat', 'state'] as const),
     minAcks,
     clients: random.int(1, 4),
