@@ -426,7 +426,7 @@ export class ServiceNode {
 
   private blocked(reason: string): void {
     this.follower.unsure = reason;
-    if (this.lastBlocked !== reason) this.options.log('failure.takeover.blocked', { reason, remedy: TAKEOVER_REMEDY });
+    if (this.lastBlocked !== reason) this.options.log('failure.takeover.blocked', { reason, remedy: AUTHORITY_REMEDY });
     this.lastBlocked = reason;
   }
 
@@ -491,7 +491,7 @@ export class ServiceNode {
       takeover: () => {
         if (this.role === 'primary' || this.fenced()) return undefined;
         const blocked = this.coordination ? (this.follower.replica.hasSnapshot ? this.follower.unsure : 'it holds no primary\'s state yet') : this.follower.takeoverBlocked(performance.now());
-        return blocked ? { automatic: false, reason: `this backup will not take over by itself: ${blocked}`, remedy: TAKEOVER_REMEDY } : { automatic: true };
+        return blocked ? { automatic: false, reason: `this backup will not take over by itself: ${blocked}`, remedy: this.coordination ? AUTHORITY_REMEDY : TAKEOVER_REMEDY } : { automatic: true };
       },
       primaryHint: () => (this.fenced() ? this.follower.primaryNode : this.role === 'primary' ? this.httpUrl : this.follower.primaryNode),
       dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request).finally(() => this.noticeStop()),
@@ -545,9 +545,13 @@ function describe(outcome: ConfigurationOutcome): string {
   return outcome.kind;
 }
 
-/** What an operator does when a backup will not take over by itself (docs/SERVING.md, "Failover"). */
+/** What an operator does when a backup will not take over by itself (docs/SERVING.md, "Failure detection and succession"). */
 const TAKEOVER_REMEDY =
   "if the primary is dead and its log has no 'replication.backup.dropped' for this backup since it last joined, POST /admin/promote here with the cluster key; otherwise restart the primary, or promote the backup that was not dropped";
+
+/** The same with a configuration authority: there, membership says who holds everything. */
+const AUTHORITY_REMEDY =
+  "a member of the latest configuration takes over by itself once the authority answers; if none is left and the primary is gone for good, POST /admin/promote with the cluster key to the backup you choose, accepting that it may lack what the primary acknowledged without it";
 
 export function parseAddress(text: string): Address {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());

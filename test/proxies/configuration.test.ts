@@ -21,7 +21,8 @@ describe('the configuration rules', () => {
   it('a starting primary claims an epoch above the stored one, with no members', () => {
     expect(claimPrimary(undefined, p, 1)).toEqual({ kind: 'write', next: { epoch: 1, primary: p, members: [] } });
     expect(claimPrimary(at(4), p, 5)).toEqual({ kind: 'write', next: { epoch: 5, primary: p, members: [] } });
-    expect(claimPrimary(at(5), p, 5).kind).toBe('refuse');
+    expect(claimPrimary(at(5, a), p, 5).kind).toBe('refuse');
+    expect(claimPrimary(at(5, p, []), p, 5)).toEqual({ kind: 'done' }); // its own claim, read back after a lost answer
   });
 
   it('only the configured primary of the latest epoch changes the members', () => {
