@@ -2,6 +2,7 @@
 // primary and backup as processes on loopback, --heartbeat-timeout 500 ms. For each client count: the
 // primary is killed (SIGKILL) under load; detection (kill → the backup suspects it), promotion (suspect →
 // serving), and the longest gap any client saw between two answers, which includes both.
+//   BENCH_COORDINATOR=postgres://postgres@127.0.0.1:5432/test npm run bench:failover   (through an authority)
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileService } from '../dist/compiler/compile.js';
@@ -21,7 +22,9 @@ for (const clients of CLIENTS) {
   const promotion = [];
   const gaps = [];
   for (let run = 0; run < RUNS; run++) {
-    const cluster = await startCluster(build, ['--heartbeat-interval', '50', '--heartbeat-timeout', '500']);
+    const authority = process.env.BENCH_COORDINATOR ? ['--coordinator', process.env.BENCH_COORDINATOR] : [];
+    const cluster = await startCluster(build, ['--heartbeat-interval', '50', '--heartbeat-timeout', '500', ...authority]);
+    if (authority.length > 0) await cluster.primary.waitFor('coordination.member.added'); // only a member may take over
     try {
       let stop = false;
       let answered = 0;
