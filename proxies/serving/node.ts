@@ -1,8 +1,7 @@
 // One node of a service: a compiled build run as a primary or a backup, with its HTTP port, its
 // replication port and its roles' duties. A primary connects to its backups (--backups, retried until
-// they answer) and to backups that ask to join; a backup follows its primary and takes over when the
-// primary's connection ends and its process is found gone while it still counted on the backup
-// (replication/following.ts); otherwise an operator decides (POST /admin/promote).
+// they answer) and to backups that ask to join, and keeps the configuration authority's members; a
+// backup's duties (watching its primary, taking over or saying why not) are in backup-duties.ts.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,33 +12,16 @@ import { Coordination, type Outcome as ConfigurationOutcome } from '../coordinat
 import { clusterName, openCoordinatorStore } from '../coordination/stores.js';
 import type { Member } from '../replication/following.js';
 import { ReplicationServer } from '../transport/server.js';
-import { JoinRefusedError, probeRole, requestJoin } from '../transport/join.js';
+import { probeRole } from '../transport/join.js';
 import { TcpLink } from '../transport/tcp-link.js';
-import { decideSuccession, Follower } from '../replication/following.js';
+import { Follower } from '../replication/following.js';
 import { BehindError, type ServiceRuntime } from '../runtime.js';
 import { percentiles, RpcServer } from './http.js';
+import { parseAddress, sleep, type Address, type NodeOptions } from './node-options.js';
+import { BackupDuties, describeOutcome } from './backup-duties.js';
 
-export interface Address {
-  host: string;
-  port: number;
-}
-
-export interface NodeOptions {
-  build: string;
-  role: 'primary' | 'backup';
-  http: Address;
-  repl: Address;
-  backups: Address[];
-  join?: Address;
-  db?: string;
-  /** The configuration authority's URL (docs/SERVING.md, "Configuration authority"); none: the lease alone. */
-  coordinator?: string;
-  key: Buffer;
-  minAcks: number;
-  heartbeatIntervalMs: number;
-  heartbeatTimeoutMs: number;
-  log: (event: string, fields: Record<string, unknown>) => void;
-}
+export type { Address, NodeOptions } from './node-options.js';
+export { parseAddress } from './node-options.js';
 
 /**
  * What the node uses of a running generated service: its run-time controls, from the class's static
@@ -70,7 +52,8 @@ export class ServiceNode {
   private database: DatabaseStore | undefined;
   /** The configuration authority, when there is one: membership and takeovers are decided there. */
   private coordination: Coordination | undefined;
-  private detector: NodeJS.Timeout | undefined;
+  /** The backup's duties: joining, watching the primary, taking over or saying why not. */
+  private readonly duties: BackupDuties;
   private stopping = false;
   private promoting: Promise<void> | undefined;
   readonly addresses: { http?: Address; repl?: Address } = {};
@@ -79,6 +62,26 @@ export class ServiceNode {
 
   private constructor(private readonly options: NodeOptions) {
     this.role = options.role;
+    // The duties read the node's parts as boot creates them.
+    const node = this;
+    this.duties = new BackupDuties({
+      options: this.options,
+      get follower() {
+        return node.follower;
+      },
+      get replication() {
+        return node.replication;
+      },
+      get coordination() {
+        return node.coordination;
+      },
+      id: this.id,
+      epoch: () => this.service.runtime.currentEpoch,
+      isBackup: () => this.role === 'backup' && this.fencedBy === undefined && !this.stopping,
+      stopping: () => this.stopping,
+      promote: () => this.promote(),
+      logOnce: (event, error) => this.logOnce(event, error),
+    });
   }
 
   static async start(options: NodeOptions): Promise<ServiceNode> {
@@ -138,14 +141,14 @@ export class ServiceNode {
       role: () => (this.fenced() || this.service.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole),
       onNewerPrimary: (epoch) => this.stepDown(epoch),
       holders: () => this.holdersAtStop,
-      onPrimaryLost: () => this.detect(),
+      onPrimaryLost: () => this.duties.detect(),
     });
     const repl = await this.replication.listen(this.options.repl.host, this.options.repl.port);
     this.addresses.repl = { host: repl.address, port: repl.port };
     (this.follower.self as { address: string }).address = `${repl.address}:${repl.port}`;
     if (this.role === 'primary' && this.coordination) {
       const claimed = await persist(() => this.coordination!.claimPrimary(this.follower.self, this.service.runtime.currentEpoch));
-      if (claimed.kind !== 'written' && claimed.kind !== 'done') throw new Error(`The configuration authority (${this.coordination.store.description}) did not make this node primary: ${describe(claimed)}.`);
+      if (claimed.kind !== 'written' && claimed.kind !== 'done') throw new Error(`The configuration authority (${this.coordination.store.description}) did not make this node primary: ${describeOutcome(claimed)}.`);
       log('coordination.primary', { epoch: this.service.runtime.currentEpoch });
     }
     this.rpc = new RpcServer(this.served(), { log });
@@ -155,7 +158,7 @@ export class ServiceNode {
     log('node.started', { role: this.role, epoch: this.service.runtime.currentEpoch, http: this.httpUrl, repl: `${repl.address}:${repl.port}` });
 
     if (this.role === 'primary') for (const backup of this.options.backups) void this.connectBackup(backup);
-    else this.follow();
+    else this.duties.start(`${this.addresses.repl!.host}:${this.addresses.repl!.port}`);
     if (this.database || this.coordination) this.watchEpoch();
   }
 
@@ -295,147 +298,6 @@ export class ServiceNode {
 
   private epochWatch: NodeJS.Timeout | undefined;
 
-  /** A backup: ask to join when told to, then watch the primary's heartbeats. */
-  private follow(): void {
-    const { join, heartbeatTimeoutMs, heartbeatIntervalMs, log } = this.options;
-    if (join) {
-      const own = `${this.addresses.repl!.host}:${this.addresses.repl!.port}`;
-      // Until a snapshot has arrived: a primary that died between accepting and sending it is asked again.
-      // --join may name any node of the cluster: a backup answers with the primary it follows.
-      void (async () => {
-        let target = join;
-        for (let attempt = 0; !this.stopping && !this.service.runtime.replica.hasSnapshot; attempt++) {
-          try {
-            if (!this.replication.following) await requestJoin(target.host, target.port, this.options.key, own);
-            await sleep(500);
-          } catch (error) {
-            if (error instanceof JoinRefusedError && error.primary && error.primary !== own) {
-              log('replication.join.redirected', { from: `${target.host}:${target.port}`, to: error.primary });
-              target = parseAddress(error.primary);
-              await sleep(50);
-              continue;
-            }
-            if (attempt % 20 === 0) log('replication.join.retrying', { primary: `${target.host}:${target.port}`, error: (error as Error).message });
-            await sleep(Math.min(1_000, 100 * (attempt + 1)));
-          }
-        }
-      })();
-    }
-    this.detector = setInterval(() => this.detect(), Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)));
-    this.detector.unref();
-  }
-
-  private deciding = false;
-  private lastDetect = performance.now();
-
-  /** On every detector tick, and at once when the primary's connection ends: take over, follow, or say why not. */
-  private detect(): void {
-    // A node that was primary and was replaced stays out: its run-time can no longer follow.
-    if (this.role !== 'backup' || this.fencedBy !== undefined || this.deciding || this.stopping) return;
-    const now = performance.now();
-    // A tick far later than due means this process stalled: what arrived meanwhile is not read yet.
-    const stalled = now - this.lastDetect > this.options.heartbeatTimeoutMs;
-    this.lastDetect = now;
-    // With a configuration authority, silence too may start a takeover: the authority decides, not the lease.
-    const suspects = this.follower.suspects() || (this.coordination !== undefined && this.follower.replica.hasSnapshot && !stalled && now - this.follower.lastHeard > this.options.heartbeatTimeoutMs);
-    if (!suspects || now < this.decideAgainAt) return stalled || this.coordination ? undefined : this.reportBlocked(now);
-    this.deciding = true;
-    if (this.suspectedEnd !== this.follower.primaryEndedAt) this.options.log('failure.suspected', { primary: this.follower.primaryNode, reason: 'its connection ended', lastHeardMs: Math.round(now - this.follower.lastHeard) });
-    this.suspectedEnd = this.follower.primaryEndedAt;
-    void (this.coordination ? this.succeedByAuthority() : this.succeed())
-      .catch((error: Error) => this.logOnce('failure.takeover.failed', error.message))
-      .finally(() => (this.deciding = false));
-  }
-
-  /** No succession decision before this (monotonic ms): a member was given time to take over, or to take this node on. */
-  private decideAgainAt = 0;
-  /** The connection end last logged as suspected: once per end. */
-  private suspectedEnd: number | undefined;
-  private lastBlocked: string | undefined;
-
-  /** Why this backup would not take over now, logged once per reason (the same reason /health gives). */
-  private reportBlocked(now: number): void {
-    const blocked = this.follower.replica.hasSnapshot ? this.follower.takeoverBlocked(now) : undefined;
-    if (blocked === this.lastBlocked) return;
-    this.lastBlocked = blocked;
-    if (blocked) this.options.log('failure.takeover.blocked', { reason: blocked, remedy: TAKEOVER_REMEDY });
-  }
-
-  /** The primary's connection ended: take over, join the primary or the backup that already took over, or wait. */
-  private async succeed(): Promise<void> {
-    const ended = this.follower.primaryEndedAt;
-    const decision = await decideSuccession(
-      this.follower,
-      this.service.runtime.currentEpoch,
-      (member) => {
-        const { host, port } = parseAddress(member.address);
-        return probeRole(host, port, this.options.heartbeatTimeoutMs);
-      },
-      () => performance.now(),
-      this.options.backups.map((a) => ({ id: `${a.host}:${a.port}`, address: `${a.host}:${a.port}` })),
-    );
-    // A primary (the old one back, or a new one taking this node on) connected meanwhile: the decision is moot.
-    if (this.follower.primaryEndedAt !== ended) return;
-    if (decision.kind === 'promote') return this.promote();
-    // Give the member taken over (or about to) time; a backup in doubt looks for a new primary again later.
-    this.decideAgainAt = performance.now() + this.options.heartbeatTimeoutMs;
-    if (decision.kind === 'doubt') {
-      if (this.lastBlocked !== decision.reason) this.options.log('failure.takeover.blocked', { reason: decision.reason, remedy: TAKEOVER_REMEDY });
-      this.lastBlocked = decision.reason;
-      return;
-    }
-    if (decision.kind === 'defer' || decision.kind === 'wait') return;
-    const peer = decision.member.address;
-    const { host, port } = parseAddress(peer);
-    this.options.log('replication.following.new-primary', { primary: peer });
-    await requestJoin(host, port, this.options.key, this.follower.self.address).catch((error: Error) => this.options.log('replication.join.retrying', { primary: peer, error: error.message }));
-  }
-
-  /**
-   * The primary's connection ended or it fell silent, and a configuration authority decides: the primary
-   * is asked first (a live one takes this backup on again); then the authority lets this backup take over
-   * if it is a member at the epoch it holds, or names the node that did.
-   */
-  private async succeedByAuthority(): Promise<void> {
-    const primary = this.follower.primary;
-    const epoch = this.service.runtime.currentEpoch;
-    this.decideAgainAt = performance.now() + this.options.heartbeatTimeoutMs;
-    if (primary && primary.id !== this.id) {
-      const { host, port } = parseAddress(primary.address);
-      const found = await probeRole(host, port, this.options.heartbeatTimeoutMs);
-      if (found?.role === 'primary' && (found.epoch ?? 0) >= epoch) return this.join(primary.address);
-    }
-    let outcome: ConfigurationOutcome;
-    try {
-      outcome = await this.coordination!.takeOver(this.follower.self, epoch, primary?.id);
-    } catch (error) {
-      return this.blocked(`the configuration authority cannot be reached: ${(error as Error).message}`);
-    }
-    if (outcome.kind === 'written') {
-      this.options.log('coordination.took-over', { epoch: outcome.configuration.epoch, version: outcome.configuration.version });
-      this.authorized = outcome.configuration.epoch;
-      return this.promote();
-    }
-    if (outcome.kind === 'done') return this.promote();
-    if (outcome.kind === 'follow') return this.join(outcome.primary.address);
-    return this.blocked(describe(outcome));
-  }
-
-  /** Promoted through the authority at this epoch: the promotion needs no hand-made claim. */
-  private authorized: number | undefined;
-
-  private blocked(reason: string): void {
-    this.follower.unsure = reason;
-    if (this.lastBlocked !== reason) this.options.log('failure.takeover.blocked', { reason, remedy: AUTHORITY_REMEDY });
-    this.lastBlocked = reason;
-  }
-
-  private async join(address: string): Promise<void> {
-    const { host, port } = parseAddress(address);
-    this.options.log('replication.following.new-primary', { primary: address });
-    await requestJoin(host, port, this.options.key, this.follower.self.address).catch((error: Error) => this.options.log('replication.join.retrying', { primary: address, error: error.message }));
-  }
-
   /** A takeover retried every few milliseconds while the database is down logs each new reason once. */
   private logOnce(event: string, error: string): void {
     if (this.lastFailures.get(event) === error) return;
@@ -460,13 +322,13 @@ export class ServiceNode {
     return (async () => {
       if (this.role === 'primary') return;
       const started = Date.now();
-      if (this.coordination && this.authorized === undefined) {
+      if (this.coordination && this.duties.authorized === undefined) {
         // By hand (POST /admin/promote): the authority is told first, so the old primary is fenced there.
         const claimed = await this.coordination.promoteByHand(this.follower.self, this.service.runtime.currentEpoch);
-        if (claimed.kind === 'written') this.authorized = claimed.configuration.epoch;
-        else if (claimed.kind !== 'done') throw new Error(`The configuration authority refused: ${describe(claimed)}`);
+        if (claimed.kind === 'written') this.duties.authorized = claimed.configuration.epoch;
+        else if (claimed.kind !== 'done') throw new Error(`The configuration authority refused: ${describeOutcome(claimed)}`);
       }
-      if (this.authorized !== undefined) this.service.runtime.epochFloor = this.authorized;
+      if (this.duties.authorized !== undefined) this.service.runtime.epochFloor = this.duties.authorized;
       this.link = this.newLink();
       this.follower.takingOver = true;
       try {
@@ -488,11 +350,7 @@ export class ServiceNode {
       role: () => (this.fenced() ? 'backup' : this.role),
       epoch: () => this.service.runtime.currentEpoch,
       ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following),
-      takeover: () => {
-        if (this.role === 'primary' || this.fenced()) return undefined;
-        const blocked = this.coordination ? (this.follower.replica.hasSnapshot ? this.follower.unsure : 'it holds no primary\'s state yet') : this.follower.takeoverBlocked(performance.now());
-        return blocked ? { automatic: false, reason: `this backup will not take over by itself: ${blocked}`, remedy: this.coordination ? AUTHORITY_REMEDY : TAKEOVER_REMEDY } : { automatic: true };
-      },
+      takeover: () => (this.role === 'primary' || this.fenced() ? undefined : this.duties.takeover()),
       primaryHint: () => (this.fenced() ? this.follower.primaryNode : this.role === 'primary' ? this.httpUrl : this.follower.primaryNode),
       dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request).finally(() => this.noticeStop()),
       begin: () => this.service.begin(),
@@ -528,7 +386,7 @@ export class ServiceNode {
   /** Graceful stop: no new requests, those in flight finish, then the ports and the database close. */
   async stop(): Promise<void> {
     this.stopping = true;
-    clearInterval(this.detector);
+    this.duties.stop();
     clearInterval(this.epochWatch);
     await this.rpc.close();
     this.link?.close();
@@ -537,26 +395,6 @@ export class ServiceNode {
     await this.coordination?.close();
     this.options.log('node.stopped', { role: this.role });
   }
-}
-
-function describe(outcome: ConfigurationOutcome): string {
-  if (outcome.kind === 'refuse' || outcome.kind === 'fenced') return outcome.reason;
-  if (outcome.kind === 'follow') return `${outcome.primary.address} has taken over`;
-  return outcome.kind;
-}
-
-/** What an operator does when a backup will not take over by itself (docs/SERVING.md, "Failure detection and succession"). */
-const TAKEOVER_REMEDY =
-  "if the primary is dead and its log has no 'replication.backup.dropped' for this backup since it last joined, POST /admin/promote here with the cluster key; otherwise restart the primary, or promote the backup that was not dropped";
-
-/** The same with a configuration authority: there, membership says who holds everything. */
-const AUTHORITY_REMEDY =
-  "a member of the latest configuration takes over by itself once the authority answers; if none is left and the primary is gone for good, POST /admin/promote with the cluster key to the backup you choose, accepting that it may lack what the primary acknowledged without it";
-
-export function parseAddress(text: string): Address {
-  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
-  if (!match || Number(match[3]) > 65535) throw new Error(`'${text}' is not HOST:PORT.`);
-  return { host: match[1] ?? match[2]!, port: Number(match[3]) };
 }
 
 /** At start, an authority that does not answer is asked again a few times before the node gives up. */
@@ -571,6 +409,3 @@ async function persist<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}

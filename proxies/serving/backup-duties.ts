@@ -1,0 +1,192 @@
+// A backup node's duties, over sockets and timers: ask to join when told to (--join), watch the
+// primary, and when it is lost decide (replication/following.ts, or the configuration authority) to take
+// over, follow another node, or say why not, in the log and on /health. The decisions are the protocol
+// cores'; this is their adapter, as serving/node.ts is for the primary's duties.
+import type { Coordination, Outcome as ConfigurationOutcome } from '../coordination/coordination.js';
+import { decideSuccession, type Follower } from '../replication/following.js';
+import { JoinRefusedError, probeRole, requestJoin } from '../transport/join.js';
+import type { ReplicationServer } from '../transport/server.js';
+import { parseAddress, sleep, type NodeOptions } from './node-options.js';
+
+/** What the duties need of their node. */
+export interface BackupNode {
+  readonly options: NodeOptions;
+  readonly follower: Follower;
+  readonly replication: ReplicationServer;
+  readonly coordination: Coordination | undefined;
+  /** This process's id (among the primary's backups). */
+  readonly id: string;
+  epoch(): number;
+  /** Still a backup that may follow or take over: not primary, not fenced, not stopping. */
+  isBackup(): boolean;
+  stopping(): boolean;
+  promote(): Promise<void>;
+  logOnce(event: string, error: string): void;
+}
+
+/** What an operator does when a backup will not take over by itself (docs/SERVING.md, "Failure detection and succession"). */
+const TAKEOVER_REMEDY =
+  "if the primary is dead and its log has no 'replication.backup.dropped' for this backup since it last joined, POST /admin/promote here with the cluster key; otherwise restart the primary, or promote the backup that was not dropped";
+
+/** The same with a configuration authority: there, membership says who holds everything. */
+const AUTHORITY_REMEDY =
+  "a member of the latest configuration takes over by itself once the authority answers; if none is left and the primary is gone for good, POST /admin/promote with the cluster key to the backup you choose, accepting that it may lack what the primary acknowledged without it";
+
+export function describeOutcome(outcome: ConfigurationOutcome): string {
+  if (outcome.kind === 'refuse' || outcome.kind === 'fenced') return outcome.reason;
+  if (outcome.kind === 'follow') return `${outcome.primary.address} has taken over`;
+  return outcome.kind;
+}
+
+export class BackupDuties {
+  private detector: NodeJS.Timeout | undefined;
+  private deciding = false;
+  private lastDetect = performance.now();
+  /** No succession decision before this (monotonic ms): a member was given time to take over, or to take this node on. */
+  private decideAgainAt = 0;
+  /** The connection end last logged as suspected: once per end. */
+  private suspectedEnd: number | undefined;
+  private lastBlocked: string | undefined;
+  /** Promoted through the authority at this epoch: the promotion needs no claim by hand. */
+  authorized: number | undefined;
+
+  constructor(private readonly node: BackupNode) {}
+
+  /** Ask to join when told to, then watch the primary. */
+  start(ownAddress: string): void {
+    const { join, heartbeatTimeoutMs, heartbeatIntervalMs, log, key } = this.node.options;
+    if (join) {
+      // Until a snapshot has arrived: a primary that died between accepting and sending it is asked again.
+      // --join may name any node of the cluster: a backup answers with the primary it follows.
+      void (async () => {
+        let target = join;
+        for (let attempt = 0; !this.node.stopping() && !this.node.follower.replica.hasSnapshot; attempt++) {
+          try {
+            if (!this.node.replication.following) await requestJoin(target.host, target.port, key, ownAddress);
+            await sleep(500);
+          } catch (error) {
+            if (error instanceof JoinRefusedError && error.primary && error.primary !== ownAddress) {
+              log('replication.join.redirected', { from: `${target.host}:${target.port}`, to: error.primary });
+              target = parseAddress(error.primary);
+              await sleep(50);
+              continue;
+            }
+            if (attempt % 20 === 0) log('replication.join.retrying', { primary: `${target.host}:${target.port}`, error: (error as Error).message });
+            await sleep(Math.min(1_000, 100 * (attempt + 1)));
+          }
+        }
+      })();
+    }
+    this.detector = setInterval(() => this.detect(), Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)));
+    this.detector.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.detector);
+  }
+
+  /** On every detector tick, and at once when the primary's connection ends: take over, follow, or say why not. */
+  detect(): void {
+    const { follower, options, coordination } = this.node;
+    // A node that was primary and was replaced stays out: its run-time can no longer follow.
+    if (!this.node.isBackup() || this.deciding) return;
+    const now = performance.now();
+    // A tick far later than due means this process stalled: what arrived meanwhile is not read yet.
+    const stalled = now - this.lastDetect > options.heartbeatTimeoutMs;
+    this.lastDetect = now;
+    // With a configuration authority, silence too may start a takeover: the authority decides, not the lease.
+    const suspects = follower.suspects() || (coordination !== undefined && follower.replica.hasSnapshot && !stalled && now - follower.lastHeard > options.heartbeatTimeoutMs);
+    if (!suspects || now < this.decideAgainAt) return stalled || coordination ? undefined : this.reportBlocked(now);
+    this.deciding = true;
+    if (this.suspectedEnd !== follower.primaryEndedAt) options.log('failure.suspected', { primary: follower.primaryNode, reason: follower.primaryEndedAt === undefined ? 'silent' : 'its connection ended', lastHeardMs: Math.round(now - follower.lastHeard) });
+    this.suspectedEnd = follower.primaryEndedAt;
+    void (coordination ? this.succeedByAuthority(coordination) : this.succeed())
+      .catch((error: Error) => this.node.logOnce('failure.takeover.failed', error.message))
+      .finally(() => (this.deciding = false));
+  }
+
+  /** /health's answer: whether this backup would take over by itself now, and if not why and what to do. */
+  takeover(): { automatic: boolean; reason?: string; remedy?: string } {
+    const { follower, coordination } = this.node;
+    const blocked = coordination ? (follower.replica.hasSnapshot ? follower.unsure : "it holds no primary's state yet") : follower.takeoverBlocked(performance.now());
+    return blocked ? { automatic: false, reason: `this backup will not take over by itself: ${blocked}`, remedy: coordination ? AUTHORITY_REMEDY : TAKEOVER_REMEDY } : { automatic: true };
+  }
+
+  /** Why this backup would not take over now, logged once per reason (the same reason /health gives). */
+  private reportBlocked(now: number): void {
+    const follower = this.node.follower;
+    const blocked = follower.replica.hasSnapshot ? follower.takeoverBlocked(now) : undefined;
+    if (blocked === this.lastBlocked) return;
+    this.lastBlocked = blocked;
+    if (blocked) this.node.options.log('failure.takeover.blocked', { reason: blocked, remedy: TAKEOVER_REMEDY });
+  }
+
+  private blocked(reason: string, remedy: string): void {
+    if (this.lastBlocked !== reason) this.node.options.log('failure.takeover.blocked', { reason, remedy });
+    this.lastBlocked = reason;
+  }
+
+  /** The primary's connection ended: take over, join the primary or the backup that already took over, or wait. */
+  private async succeed(): Promise<void> {
+    const { follower, options } = this.node;
+    const ended = follower.primaryEndedAt;
+    const decision = await decideSuccession(
+      follower,
+      this.node.epoch(),
+      (member) => {
+        const { host, port } = parseAddress(member.address);
+        return probeRole(host, port, options.heartbeatTimeoutMs);
+      },
+      () => performance.now(),
+      options.backups.map((a) => ({ id: `${a.host}:${a.port}`, address: `${a.host}:${a.port}` })),
+    );
+    // A primary (the old one back, or a new one taking this node on) connected meanwhile: the decision is moot.
+    if (follower.primaryEndedAt !== ended) return;
+    if (decision.kind === 'promote') return this.node.promote();
+    // Give the member taken over (or about to) time; a backup in doubt looks for a new primary again later.
+    this.decideAgainAt = performance.now() + options.heartbeatTimeoutMs;
+    if (decision.kind === 'doubt') return this.blocked(decision.reason, TAKEOVER_REMEDY);
+    if (decision.kind === 'defer' || decision.kind === 'wait') return;
+    await this.join(decision.member.address);
+  }
+
+  /**
+   * The primary's connection ended or it fell silent, and a configuration authority decides: the primary
+   * is asked first (a live one takes this backup on again); then the authority lets this backup take over
+   * if it is a member at the epoch it holds, or names the node that did.
+   */
+  private async succeedByAuthority(coordination: Coordination): Promise<void> {
+    const { follower, options } = this.node;
+    const primary = follower.primary;
+    const epoch = this.node.epoch();
+    this.decideAgainAt = performance.now() + options.heartbeatTimeoutMs;
+    if (primary && primary.id !== this.node.id) {
+      const { host, port } = parseAddress(primary.address);
+      const found = await probeRole(host, port, options.heartbeatTimeoutMs);
+      if (found?.role === 'primary' && (found.epoch ?? 0) >= epoch) return this.join(primary.address);
+    }
+    let outcome: ConfigurationOutcome;
+    try {
+      outcome = await coordination.takeOver(follower.self, epoch, primary?.id);
+    } catch (error) {
+      follower.unsure = `the configuration authority cannot be reached: ${(error as Error).message}`;
+      return this.blocked(follower.unsure, AUTHORITY_REMEDY);
+    }
+    if (outcome.kind === 'written') {
+      options.log('coordination.took-over', { epoch: outcome.configuration.epoch, version: outcome.configuration.version });
+      this.authorized = outcome.configuration.epoch;
+      return this.node.promote();
+    }
+    if (outcome.kind === 'done') return this.node.promote();
+    if (outcome.kind === 'follow') return this.join(outcome.primary.address);
+    follower.unsure = describeOutcome(outcome);
+    this.blocked(follower.unsure, AUTHORITY_REMEDY);
+  }
+
+  private async join(address: string): Promise<void> {
+    const { host, port } = parseAddress(address);
+    const { options, follower } = this.node;
+    options.log('replication.following.new-primary', { primary: address });
+    await requestJoin(host, port, options.key, follower.self.address).catch((error: Error) => options.log('replication.join.retrying', { primary: address, error: error.message }));
+  }
+}

@@ -1,0 +1,33 @@
+// What a node is started with (`durable serve`'s options, checked), and the small helpers its duties share.
+
+export interface Address {
+  host: string;
+  port: number;
+}
+
+export interface NodeOptions {
+  build: string;
+  role: 'primary' | 'backup';
+  http: Address;
+  repl: Address;
+  backups: Address[];
+  join?: Address;
+  db?: string;
+  /** The configuration authority's URL (docs/SERVING.md, "Configuration authority"); none: the lease alone. */
+  coordinator?: string;
+  key: Buffer;
+  minAcks: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  log: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export function parseAddress(text: string): Address {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text.trim());
+  if (!match || Number(match[3]) > 65535) throw new Error(`'${text}' is not HOST:PORT.`);
+  return { host: match[1] ?? match[2]!, port: Number(match[3]) };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
