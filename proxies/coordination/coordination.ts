@@ -60,3 +60,18 @@ export class Coordination {
     return this.store.close();
   }
 }
+
+/**
+ * At start, an authority that does not answer is asked again a few times before the node gives up;
+ * `pause` is the caller's clock (real, or the simulation's).
+ */
+export async function askAgain<T>(call: () => Promise<T>, pause: (ms: number) => Promise<void>, attempts = 5): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await pause(100 * attempt);
+    }
+  }
+}

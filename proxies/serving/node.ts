@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Outcome } from '../action/controller.js';
 import { DatabaseStore } from '../database/store.js';
-import { Coordination, type Outcome as ConfigurationOutcome } from '../coordination/coordination.js';
+import { askAgain, Coordination, type Outcome as ConfigurationOutcome } from '../coordination/coordination.js';
 import { clusterName, openCoordinatorStore } from '../coordination/stores.js';
 import type { Member } from '../replication/following.js';
 import { ReplicationServer } from '../transport/server.js';
@@ -112,7 +112,7 @@ export class ServiceNode {
       // A node started as primary while one of its backups already is (it took over after this node
       // died) would take over again with less state: refuse, and say how to rejoin instead. With a
       // configuration authority, the nodes it names are asked too, and the new epoch is above its own.
-      const configured = this.coordination && (await persist(() => this.coordination!.read()));
+      const configured = this.coordination && (await askAgain(() => this.coordination!.read(), sleep));
       const named = (configured ? [configured.primary, ...configured.members] : []).map((m) => parseAddress(m.address));
       for (const backup of [...this.options.backups, ...named]) {
         const found = await probeRole(backup.host, backup.port);
@@ -147,7 +147,7 @@ export class ServiceNode {
     this.addresses.repl = { host: repl.address, port: repl.port };
     (this.follower.self as { address: string }).address = `${repl.address}:${repl.port}`;
     if (this.role === 'primary' && this.coordination) {
-      const claimed = await persist(() => this.coordination!.claimPrimary(this.follower.self, this.service.runtime.currentEpoch));
+      const claimed = await askAgain(() => this.coordination!.claimPrimary(this.follower.self, this.service.runtime.currentEpoch), sleep);
       if (claimed.kind !== 'written' && claimed.kind !== 'done') throw new Error(`The configuration authority (${this.coordination.store.description}) did not make this node primary: ${describeOutcome(claimed)}.`);
       log('coordination.primary', { epoch: this.service.runtime.currentEpoch });
     }
@@ -397,15 +397,4 @@ export class ServiceNode {
   }
 }
 
-/** At start, an authority that does not answer is asked again a few times before the node gives up. */
-async function persist<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      if (attempt >= 5) throw error;
-      await sleep(100 * attempt);
-    }
-  }
-}
 

@@ -1,16 +1,11 @@
 // The configuration authority's decisions (proxies/coordination/configuration.ts), one rule at a time,
 // then the compare-and-set runner over a store that loses races, then the real stores: a database table
 // on SQLite, PostgreSQL and MariaDB, swapped by many writers at once, exactly one of which wins.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import knexFactory from 'knex';
 import { describe, expect, it } from 'vitest';
 import { addMember, claimPrimary, parseConfiguration, promoteByHand, removeMember, takeOver, type Configuration, type Proposal } from '../../proxies/coordination/configuration.js';
 import { Coordination, type CoordinatorStore } from '../../proxies/coordination/coordination.js';
 import { clusterName, openCoordinatorStore } from '../../proxies/coordination/stores.js';
-import { MYSQL_URL, optedOut, POSTGRES_URL } from '../support/databases.js';
+import { DIALECTS_UNDER_TEST, optedOut, scratchDatabaseUrl } from '../support/databases.js';
 
 const p = { id: 'p', address: 'p:1' };
 const a = { id: 'a', address: 'a:1' };
@@ -88,57 +83,9 @@ describe('the compare-and-set runner', () => {
   });
 });
 
-const sqlAuthorities: [string, () => Promise<{ url: string; dispose: () => Promise<void> }>][] = [
-  [
-    'sqlite',
-    async () => {
-      const dir = mkdtempSync(path.join(os.tmpdir(), 'durable-config-'));
-      return { url: `sqlite:${path.join(dir, 'c.db')}`, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
-    },
-  ],
-  [
-    'postgres',
-    async () => {
-      const name = `durable_cfg_${randomBytes(4).toString('hex')}`;
-      const admin = knexFactory({ client: 'pg', connection: POSTGRES_URL });
-      await admin.raw(`CREATE DATABASE ${name}`);
-      await admin.destroy();
-      const url = new URL(POSTGRES_URL);
-      url.pathname = `/${name}`;
-      return {
-        url: url.toString(),
-        dispose: async () => {
-          const drop = knexFactory({ client: 'pg', connection: POSTGRES_URL });
-          await drop.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-          await drop.destroy();
-        },
-      };
-    },
-  ],
-  [
-    'mysql',
-    async () => {
-      const name = `durable_cfg_${randomBytes(4).toString('hex')}`;
-      const admin = knexFactory({ client: 'mysql2', connection: MYSQL_URL });
-      await admin.raw(`CREATE DATABASE ${name}`);
-      await admin.destroy();
-      const url = new URL(MYSQL_URL);
-      url.pathname = `/${name}`;
-      return {
-        url: url.toString(),
-        dispose: async () => {
-          const drop = knexFactory({ client: 'mysql2', connection: MYSQL_URL });
-          await drop.raw(`DROP DATABASE IF EXISTS ${name}`);
-          await drop.destroy();
-        },
-      };
-    },
-  ],
-];
-
-describe.each(sqlAuthorities)('the configuration table on %s', (dialect, open) => {
-  it.skipIf(dialect !== 'sqlite' && optedOut(dialect as 'postgres' | 'mysql') !== undefined)('lets exactly one of many concurrent writers win each swap, and keeps clusters apart', async () => {
-    const { url, dispose } = await open();
+describe.each(DIALECTS_UNDER_TEST)('the configuration table on %s', (dialect) => {
+  it.skipIf(optedOut(dialect) !== undefined)('lets exactly one of many concurrent writers win each swap, and keeps clusters apart', async () => {
+    const { url, dispose } = await scratchDatabaseUrl(dialect);
     const cluster = clusterName('Counter', Buffer.from('key-1'));
     const stores = await Promise.all(Array.from({ length: 4 }, () => openCoordinatorStore(url, cluster)));
     try {

@@ -4,15 +4,11 @@
 // stalled with SIGSTOP, a primary paused past the timeout. With an authority a backup may take over on
 // silence too, since only a member of the latest configuration can, and a primary removes a backup there
 // before it acknowledges anything without it.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
-import knexFactory from 'knex';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { compileService } from '../../compiler/compile.js';
 import { createClient } from '../../proxies/serving/client.js';
-import { MYSQL_URL, optedOut, POSTGRES_URL } from '../support/databases.js';
+import { optedOut, scratchDatabaseUrl } from '../support/databases.js';
 import { etcdOptedOut, startEtcd, type EtcdCluster } from '../support/etcd.js';
 import { startNode, type Node } from './processes.js';
 
@@ -31,41 +27,17 @@ beforeAll(async () => {
   expect(result.diagnostics).toEqual([]);
 });
 
+async function scratch(dialect: 'postgres' | 'mysql' | 'sqlite'): Promise<string> {
+  const { url, dispose } = await scratchDatabaseUrl(dialect);
+  cleanups.push(dispose);
+  return url;
+}
+
 /** A fresh, empty authority of each kind; disposed after the test. */
 const authorities: Record<string, () => Promise<string>> = {
-  postgres: async () => {
-    const name = `durable_coord_${randomBytes(5).toString('hex')}`;
-    const admin = knexFactory({ client: 'pg', connection: POSTGRES_URL });
-    await admin.raw(`CREATE DATABASE ${name}`);
-    await admin.destroy();
-    cleanups.push(async () => {
-      const drop = knexFactory({ client: 'pg', connection: POSTGRES_URL });
-      await drop.raw(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await drop.destroy();
-    });
-    const url = new URL(POSTGRES_URL);
-    url.pathname = `/${name}`;
-    return url.toString();
-  },
-  mysql: async () => {
-    const name = `durable_coord_${randomBytes(5).toString('hex')}`;
-    const admin = knexFactory({ client: 'mysql2', connection: MYSQL_URL });
-    await admin.raw(`CREATE DATABASE ${name}`);
-    await admin.destroy();
-    cleanups.push(async () => {
-      const drop = knexFactory({ client: 'mysql2', connection: MYSQL_URL });
-      await drop.raw(`DROP DATABASE IF EXISTS ${name}`);
-      await drop.destroy();
-    });
-    const url = new URL(MYSQL_URL);
-    url.pathname = `/${name}`;
-    return url.toString();
-  },
-  sqlite: async () => {
-    const scratch = mkdtempSync(path.join(os.tmpdir(), 'durable-coord-'));
-    cleanups.push(() => rmSync(scratch, { recursive: true, force: true }));
-    return `sqlite:${path.join(scratch, 'configuration.db')}`;
-  },
+  postgres: () => scratch('postgres'),
+  mysql: () => scratch('mysql'),
+  sqlite: () => scratch('sqlite'),
   etcd: async () => {
     const cluster = await startEtcd(1);
     cleanups.push(() => cluster.stop());

@@ -7,7 +7,7 @@ import type { Outcome } from '../../proxies/action/controller.js';
 import type { DatabaseStore } from '../../proxies/database/store.js';
 import { decideSuccession, Follower, supersedes, type Greeting, type Member } from '../../proxies/replication/following.js';
 import { BehindError, ServiceRuntime } from '../../proxies/runtime.js';
-import { Coordination, type Outcome as ConfigurationOutcome } from '../../proxies/coordination/coordination.js';
+import { askAgain, Coordination, type Outcome as ConfigurationOutcome } from '../../proxies/coordination/coordination.js';
 import type { SimCoordinator } from './coordinator.js';
 import type { SimDatabase } from './database.js';
 import { SimLink } from './link.js';
@@ -94,32 +94,20 @@ export class SimNode implements Host {
     const mapping = simulatedMapping({ database: this.config.database !== undefined, update: this.config.update });
     if (this.role === 'primary') {
       this.link = this.newLink();
-      const configured = this.coordination && (await this.persist(() => this.coordination!.read()));
+      const configured = this.coordination && (await askAgain(() => this.coordination!.read(), (ms) => this.sleep(ms)));
       this.runtime = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, database: this.store, link: this.link, minEpoch: configured ? configured.epoch + 1 : undefined });
     } else {
       this.runtime = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes, database: this.store });
     }
     this.follower = new Follower(this.runtime.replica, { id: this.id, address: this.id }, this.config.timeoutMs);
     if (this.role === 'primary' && this.coordination) {
-      const claimed = await this.persist(() => this.coordination!.claimPrimary(this.follower.self, this.runtime.currentEpoch));
+      const claimed = await askAgain(() => this.coordination!.claimPrimary(this.follower.self, this.runtime.currentEpoch), (ms) => this.sleep(ms));
       if (claimed.kind !== 'written' && claimed.kind !== 'done') throw new Error(`not made primary: ${JSON.stringify(claimed)}`);
     }
     this.config.log(this.id, 'started', { role: this.role, epoch: this.runtime.currentEpoch });
     if (this.role === 'primary') for (const backup of this.config.backups) void this.connectBackup(backup);
     else this.follow();
     if (this.store || this.coordination) this.watchEpoch();
-  }
-
-  /** As serving/node.ts at start: an authority that does not answer is asked again, a few times. */
-  private async persist<T>(call: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await call();
-      } catch (error) {
-        if (attempt >= 5) throw error;
-        await this.sleep(100 * attempt);
-      }
-    }
   }
 
   private newLink(): SimLink {

@@ -65,6 +65,32 @@ export async function openScratchDatabase(dialect: Dialect): Promise<ScratchData
   }
 }
 
+/**
+ * A fresh, empty database that another process opens by URL (a PostgreSQL or MariaDB database, an SQLite
+ * file), e.g. as `--db` or `--coordinator`; `dispose` drops it.
+ */
+export async function scratchDatabaseUrl(dialect: Dialect): Promise<{ url: string; dispose(): Promise<void> }> {
+  const name = `durable_test_${randomBytes(5).toString('hex')}`;
+  if (dialect === 'sqlite') {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'durable-sqlite-'));
+    return { url: `sqlite:${path.join(dir, 'test.db')}`, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
+  }
+  const [server, client] = dialect === 'postgres' ? [POSTGRES_URL, 'pg'] : [MYSQL_URL, 'mysql2'];
+  const admin = await reachable(dialect, server, client);
+  await admin.raw(`CREATE DATABASE ${name}`);
+  await admin.destroy();
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    dispose: async () => {
+      const drop = knexFactory({ client, connection: server });
+      await drop.raw(dialect === 'postgres' ? `DROP DATABASE IF EXISTS ${name} WITH (FORCE)` : `DROP DATABASE IF EXISTS ${name}`);
+      await drop.destroy();
+    },
+  };
+}
+
 async function reachable(dialect: Dialect, url: string, client: string): Promise<Knex> {
   const knex = knexFactory({ client, connection: url, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5_000 });
   try {
