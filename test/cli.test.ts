@@ -100,6 +100,7 @@ describe('user errors exit 1 with a message for a person', () => {
     [['serve', '.tmp/none', '--role', 'primary', '--http', '127.0.0.1:1', '--repl', '127.0.0.1:2'], /Replication needs a cluster key: set DURABLE_CLUSTER_KEY or pass --key-file/],
     [['serve', '.tmp/none', '--role', 'primary', '--http', '0.0.0.0:1', '--repl', '127.0.0.1:2', '--insecure'], /--insecure is allowed only when every address is on loopback/],
     [['serve', '.tmp/none', '--role', 'primary', '--http', 'nowhere', '--repl', '127.0.0.1:2', '--insecure'], /--http: 'nowhere' is not HOST:PORT/],
+    [['serve', '.tmp/none', '--role', 'primary', '--http', '127.0.0.1:1', '--repl', '127.0.0.1:2', '--insecure', '--coordinator', 'zookeeper://x'], /--coordinator 'zookeeper:\/\/x' is not postgres:\/\/…, mysql:\/\/…, etcd:\/\/HOST:PORT/],
     [['compare', 'nothing-here'], /'nothing-here' is neither an example \(counter, matchmaker\) nor a directory with service\.ts and mappings\//],
     [['compare', 'counter', '--configs', 'original,fast'], /'fast' is not a mapping of counter; it has db, original, pb, reconstruction\./],
   ])('durable %j', async (args, message) => {

@@ -36,6 +36,8 @@ function timed<T>(what: string, promise: Promise<T>): Promise<T> {
 
 const TABLE = 'durable_configuration';
 
+const REMEDY = 'Check that it runs and that --coordinator (or --db, which it defaults to) names it; --coordinator none runs without one.';
+
 class SqlStore implements CoordinatorStore {
   private constructor(
     private readonly knex: Knex,
@@ -61,7 +63,7 @@ class SqlStore implements CoordinatorStore {
       }
     } catch (error) {
       await knex.destroy();
-      throw new Error(`Cannot use ${store.description} as the configuration authority: ${(error as Error).message}`);
+      throw new Error(`Cannot use ${store.description} as the configuration authority: ${(error as Error).message}. ${REMEDY}`);
     }
     return store;
   }
@@ -114,7 +116,7 @@ class EtcdStore implements CoordinatorStore {
       await store.read(); // reachable now, or say so at start
     } catch (error) {
       client.close();
-      throw new Error(`Cannot use ${store.description} as the configuration authority: ${(error as Error).message}`);
+      throw new Error(`Cannot use ${store.description} as the configuration authority: ${(error as Error).message}. ${REMEDY}`);
     }
     return store;
   }
