@@ -44,6 +44,8 @@ interface Backup {
 interface Lease {
   until: number;
   acked: number;
+  /** Which drop made it: a release meant for an earlier drop of the same backup must not end a later one's. */
+  generation: number;
 }
 
 /** A group waiting for acknowledgements: done when every backup it was sent to acked or was dropped. */
@@ -77,6 +79,7 @@ export class BackupSet {
   private fencedBy: string | undefined;
   /** By backup process id: the leases of backups dropped while live. */
   private readonly leases = new Map<string, Lease>();
+  private leaseGeneration = 0;
   /** The latest time any event carried: leases are judged by it (late is safe: they only last longer). */
   private latest = -Infinity;
   private lastTick: number | undefined;
@@ -90,9 +93,14 @@ export class BackupSet {
     return this.caughtUp.splice(0);
   }
 
-  /** A dropped backup was removed from the members at the configuration authority: go on without it. Returns tickets done. */
-  released(id: string): number[] {
-    if (!this.leases.delete(id)) return [];
+  /**
+   * A dropped backup was removed from the members at the configuration authority: go on without it.
+   * `generation` is the drop's (from `dropped`): a removal that finished after the backup rejoined and was
+   * dropped again ends nothing. Returns tickets done.
+   */
+  released(id: string, generation: number): number[] {
+    if (this.leases.get(id)?.generation !== generation) return [];
+    this.leases.delete(id);
     return this.settled();
   }
 
@@ -255,18 +263,20 @@ export class BackupSet {
    * The backup went away (connection closed, refused, timed out): it no longer counts. A live one keeps a
    * lease until the drop timeout after it was last heard. Returns tickets done.
    */
-  dropped(key: string, now: number): { wasLive: boolean; address?: string; done: number[] } {
+  dropped(key: string, now: number): { wasLive: boolean; address?: string; lease?: number; done: number[] } {
     this.at(now);
     const backup = this.backups.get(key);
     if (!backup) return { wasLive: false, done: [] };
     this.backups.delete(key);
+    let lease: number | undefined;
     if (backup.live) {
       const held = this.leases.get(backup.id);
       const until = this.options.coordinated ? Infinity : backup.lastHeard + this.options.ackTimeoutMs;
-      this.leases.set(backup.id, { until: Math.max(until, held?.until ?? -Infinity), acked: Math.min(backup.acked, held?.acked ?? Infinity) });
+      lease = ++this.leaseGeneration;
+      this.leases.set(backup.id, { until: Math.max(until, held?.until ?? -Infinity), acked: Math.min(backup.acked, held?.acked ?? Infinity), generation: lease });
     }
     for (const t of this.tickets.values()) t.waiting.delete(key);
-    return { wasLive: backup.live, address: backup.address, done: this.settled() };
+    return { wasLive: backup.live, address: backup.address, lease, done: this.settled() };
   }
 
   /**

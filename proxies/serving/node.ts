@@ -174,9 +174,9 @@ export class ServiceNode {
       onFenced: (epoch) => this.stepDown(epoch),
       // A backup lost while both live (a reset, a gap it refused, a slow link) is taken on again. With a
       // configuration authority, it stops being a member there before anything commits without it.
-      onDropped: (address, id) => {
-        if (this.coordination) void this.configure('member.removed', (self, epoch) => this.coordination!.removeMember(self, epoch, id), () => this.link?.released(id));
-        if (this.role === 'primary' && !this.stopping) void this.connectBackup(parseAddress(address));
+      onDropped: (address, id, lease, reconnect) => {
+        if (this.coordination) void this.configure('member.removed', (self, epoch) => this.coordination!.removeMember(self, epoch, id), () => this.link?.released(id, lease));
+        if (reconnect && this.role === 'primary' && !this.stopping) void this.connectBackup(parseAddress(address));
       },
       coordinated: this.coordination !== undefined,
       onCaughtUp: (backup) => {

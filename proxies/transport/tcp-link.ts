@@ -29,7 +29,7 @@ export interface TcpLinkOptions {
   /** A peer is at a newer epoch: another node took over, and this primary must stop. */
   onFenced?: (epoch: number, reason: string) => void;
   /** A live backup was dropped (its connection broke or it fell silent): the node connects again. */
-  onDropped?: (address: string, id: string) => void;
+  onDropped?: (address: string, id: string, lease: number, reconnect: boolean) => void;
   /** With a configuration authority: dropped backups wait for `released`, and caught-up ones are reported. */
   coordinated?: boolean;
   /** A backup acknowledged its snapshot: it holds everything (with a configuration authority, a member to add). */
@@ -165,8 +165,8 @@ export class TcpLink implements ReplicationLink {
   }
 
   /** The configuration authority no longer counts this backup as a member: commits go on without it. */
-  released(id: string): void {
-    this.tickets.release(this.backups.released(id));
+  released(id: string, lease: number): void {
+    this.tickets.release(this.backups.released(id, lease));
   }
 
   decide(decision: Decision): void {
@@ -218,11 +218,11 @@ export class TcpLink implements ReplicationLink {
       socket.destroy();
     }
     const id = this.backups.idOf(connection.key);
-    const { wasLive, done } = this.backups.dropped(connection.key, performance.now());
+    const { wasLive, lease, done } = this.backups.dropped(connection.key, performance.now());
     this.tickets.release(done);
     if (!wasLive) return;
     this.options.log?.('replication.backup.dropped', { backup: connection.address, id, reason });
-    if (reconnect && !this.closing) this.options.onDropped?.(connection.address, id ?? connection.address);
+    if (!this.closing) this.options.onDropped?.(connection.address, id ?? connection.address, lease!, reconnect);
   }
 
   /** Heartbeats for idle connections, and the timeout for backups that stopped acknowledging. */

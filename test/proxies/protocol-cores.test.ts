@@ -105,6 +105,28 @@ describe('BackupSet: the primary and its backups', () => {
     expect(back.acknowledged('1', 1, 70)).toEqual([ticket]); // it acknowledged its snapshot and the group
   });
 
+  it('with an authority, waits for a dropped backup until it is removed there; a removal meant for an earlier drop ends nothing', () => {
+    // Found by an adversarial review: a backup dropped, rejoined, caught up and dropped again while the
+    // first removal was still on its way; that removal's release must not end the second drop's lease.
+    const set = new BackupSet({ minAcks: 0, ackTimeoutMs: 100, coordinated: true });
+    set.connected('1', 'b', 0);
+    set.identified('1', 'B');
+    set.joined('1', 10, 0);
+    set.acknowledged('1', 10, 1, 1);
+    const first = set.dropped('1', 100).lease!;
+    set.connected('2', 'b', 150);
+    set.identified('2', 'B');
+    set.joined('2', 10, 150);
+    set.acknowledged('2', 10, 151, 7); // caught up again: the first drop's lease ends
+    const second = set.dropped('2', 200).lease!;
+    const { ticket } = set.ship(11, true);
+    expect(set.tick(10_000).done).toEqual([]); // no time runs such a lease out
+    expect(set.released('B', first)).toEqual([]);
+    expect(set.result(ticket!)).toBeUndefined();
+    expect(set.released('B', second)).toEqual([ticket]);
+    expect(set.result(ticket!)).toEqual({ ok: true });
+  });
+
   it('drops nobody on the first tick after its own stall: what the backups sent is still unread', () => {
     const set = joinedSet(0, ['a']);
     set.ship(1, false);

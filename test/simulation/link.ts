@@ -13,7 +13,7 @@ export interface SimLinkOptions {
   handshakeTimeoutMs: number;
   epoch: () => number;
   onFenced: (epoch: number) => void;
-  onDropped: (backup: string, id: string) => void;
+  onDropped: (backup: string, id: string, lease: number, reconnect: boolean) => void;
   /** As the TCP link: with a configuration authority, dropped backups wait for `released`; caught-up ones are reported. */
   coordinated?: boolean;
   onCaughtUp?: (backup: { id: string; address: string }) => void;
@@ -97,8 +97,8 @@ export class SimLink implements ReplicationLink {
     if (!result.ok) throw result.error;
   }
 
-  released(id: string): void {
-    this.tickets.release(this.backups.released(id));
+  released(id: string, lease: number): void {
+    this.tickets.release(this.backups.released(id, lease));
   }
 
   decide(decision: Decision): void {
@@ -133,9 +133,9 @@ export class SimLink implements ReplicationLink {
     this.connections.get(key)?.close(0);
     this.connections.delete(key);
     const id = this.backups.idOf(key);
-    const { wasLive, address, done } = this.backups.dropped(key, this.now);
+    const { wasLive, address, lease, done } = this.backups.dropped(key, this.now);
     this.tickets.release(done);
-    if (wasLive && reconnect && !this.closed) this.options.onDropped(address!, id ?? address!);
+    if (wasLive && !this.closed) this.options.onDropped(address!, id ?? address!, lease!, reconnect);
   }
 
   private schedule(): void {

@@ -118,9 +118,9 @@ export class SimNode implements Host {
       handshakeTimeoutMs: 5 * this.config.timeoutMs,
       epoch: () => this.runtime?.currentEpoch ?? 1,
       onFenced: (epoch) => this.fence(epoch),
-      onDropped: (backup, id) => {
-        if (this.coordination) void this.configure('member.removed', (self, epoch) => this.coordination!.removeMember(self, epoch, id), () => this.link?.released(id));
-        if (this.primary) void this.connectBackup(backup);
+      onDropped: (backup, id, lease, reconnect) => {
+        if (this.coordination) void this.configure('member.removed', (self, epoch) => this.coordination!.removeMember(self, epoch, id), () => this.link?.released(id, lease));
+        if (reconnect && this.primary) void this.connectBackup(backup);
       },
       coordinated: this.coordination !== undefined,
       onCaughtUp: (backup) => {
