@@ -59,6 +59,11 @@ export class Follower {
   /** The primary itself, as its heartbeats name it: asked first when it falls silent. */
   primary: Member | undefined;
   /**
+   * The host the primary's connection comes from: where to ask it when it advertised an address that
+   * means "any host" (0.0.0.0, ::), which would reach this backup itself.
+   */
+  primaryHost: string | undefined;
+  /**
    * Set when this backup found it holds less than was committed (a failed promotion): it must not take
    * over, and says so to nodes that ask, until a primary sends it a fresh snapshot.
    */
@@ -83,6 +88,8 @@ export class Follower {
    * acknowledged writes it does not hold. Cleared by a primary's snapshot; an operator may promote anyway.
    */
   doubt: string | undefined;
+  /** The primary said it dropped this backup: only a snapshot (being taken on again) ends that doubt. */
+  droppedNotice: string | undefined;
   /** Why the last succession decision would not take over (a doubt, or no answer from the primary yet). */
   unsure: string | undefined;
   private nextPing = 1;
@@ -183,12 +190,12 @@ export class Follower {
         }
         replica.loadSnapshot(snapshot);
         this.cannotLead = undefined;
-        this.doubt = undefined;
+        this.doubt = this.droppedNotice = undefined;
         // The succession as of the snapshot, so a backup that loses its primary before the first
         // heartbeat knows whom to ask.
         const { peers, primary } = message as { peers?: unknown; primary?: unknown };
         if (Array.isArray(peers)) this.peers = peers.filter(isMember);
-        if (isMember(primary)) this.primary = primary;
+        if (isMember(primary)) this.primary = this.reachable(primary);
         return { type: 'ack', epoch: replica.currentEpoch, upTo: replica.lastApplied, ping: this.ping(now) };
       }
       case 'batch': {
@@ -201,17 +208,24 @@ export class Follower {
       case 'heartbeat': {
         const { peers, primary } = message as { peers?: unknown; primary?: unknown };
         if (Array.isArray(peers)) this.peers = peers.filter(isMember);
-        if (isMember(primary)) this.primary = primary;
+        if (isMember(primary)) this.primary = this.reachable(primary);
         return { type: 'heartbeat', epoch: replica.currentEpoch, at: now, ping: this.ping(now) };
       }
       case 'dropped': {
         const reason = typeof (message as { reason?: unknown }).reason === 'string' ? ` (${(message as { reason: string }).reason})` : '';
-        this.doubt = `its primary dropped it${reason} and may since have acknowledged writes it does not hold; it is taken on again with a fresh snapshot`;
+        this.doubt = this.droppedNotice = `its primary dropped it${reason} and may since have acknowledged writes it does not hold; it is taken on again with a fresh snapshot`;
         return undefined;
       }
       default:
         throw new Error(`unexpected ${message.type} from the primary`);
     }
+  }
+
+  private reachable(primary: Member): Member {
+    const match = /^(?:0\.0\.0\.0|\[?::\]?|):(\d+)$/.exec(primary.address);
+    if (!match || !this.primaryHost) return primary;
+    const host = this.primaryHost.includes(':') ? `[${this.primaryHost}]` : this.primaryHost;
+    return { id: primary.id, address: `${host}:${match[1]}` };
   }
 
   /** What this backup says it is when asked: one that must not take over says 'behind' or 'unsure'. */
@@ -301,10 +315,15 @@ export async function decideSuccession(
       while (found?.reset && now() < follower.countedUntil) found = await probe(primary);
       if (found?.role === 'primary' && (found.epoch ?? 0) >= ownEpoch) return { kind: 'follow', member: primary };
       const verdict = goneInTime(follower, primary, found, now());
-      if (verdict === undefined) {
-        // Proof outweighs an earlier doubt (a 'dropped' notice, say): the lease covered the drop too.
+      if (verdict === 'named') {
+        // The stopped primary itself says this backup holds everything it acknowledged: no clock involved.
         follower.primaryGoneInTime = true;
-        follower.doubt = doubt = undefined;
+        doubt = follower.doubt = follower.droppedNotice = undefined;
+      } else if (verdict === 'in time') {
+        // Proof that the primary died in time. A 'dropped' notice still stands: a clock that stopped (a
+        // suspended host, a paused VM) could make a late proof look timely, and the notice says otherwise.
+        follower.primaryGoneInTime = follower.droppedNotice === undefined;
+        doubt = follower.doubt = follower.droppedNotice;
       } else {
         // Too late, or the primary says so: that will not change. No answer: ask again next time.
         if (verdict.lasting) follower.doubt ??= verdict.reason;
@@ -321,16 +340,33 @@ export async function decideSuccession(
       continue;
     }
     const found = await probe(member);
-    if (found?.role === 'primary' && (found.epoch ?? 0) > ownEpoch) return { kind: 'follow', member };
+    if (found?.id === follower.self.id) continue; // its address reaches this very node: nothing learnt of it
+    if (found?.role === 'primary' && (found.epoch ?? 0) > ownEpoch) return tookOver(follower, member, found.epoch!);
     // A backup that follows a newer primary says where it is: joined, if it is there.
     if (found?.role === 'backup' && (found.epoch ?? 0) > ownEpoch && isMember(found.following) && found.following.id !== follower.self.id) {
       const primary = await probe(found.following);
-      if (primary?.role === 'primary' && (primary.epoch ?? 0) > ownEpoch) return { kind: 'follow', member: found.following };
+      if (primary?.role === 'primary' && (primary.epoch ?? 0) > ownEpoch) return tookOver(follower, found.following, primary.epoch!);
     }
-    // A backup that may take over is given time to; one that is gone, behind, stopped, stale, still
-    // waiting for its first snapshot, or following an older primary than this one is not.
-    // (A backup that may not take over does not wait its turn: it looks again for a primary later.)
-    if (found?.role === 'backup' && found.holdsState !== false && (found.epoch ?? 0) >= ownEpoch && doubt === undefined) return { kind: 'defer', member };
+    // Passed over only when it says it will not take over: it may not (unsure, behind), it holds no state,
+    // it follows an older primary, or it stopped naming this backup among those holding all it acknowledged.
+    const willNot =
+      found !== undefined &&
+      (found.role === 'unsure' ||
+        found.role === 'behind' ||
+        (found.role === 'backup' && (found.holdsState === false || (found.epoch ?? 0) < ownEpoch)) ||
+        (found.role === 'stopped' && Array.isArray(found.holders) && found.holders.includes(follower.self.id)));
+    if (willNot) continue;
+    // A backup that may take over is given time to. (One that may not itself looks again later.)
+    if (found?.role === 'backup') {
+      if (doubt === undefined) return { kind: 'defer', member };
+      continue;
+    }
+    if (doubt !== undefined) continue;
+    // Silent, or reset: it may be cut off from this backup and taking over now. Ask again later.
+    if (found === undefined || found.reset || !(found.refused || found.role === 'stopped')) return { kind: 'wait' };
+    // Gone, or stopped without naming this backup: it may have taken over first and acknowledged writes
+    // this backup does not hold.
+    doubt = follower.doubt ??= `${member.address}, before this backup in the succession, ${found.refused ? 'is gone' : 'stopped without naming this backup'}: it may have taken over first and acknowledged writes this backup does not hold`;
   }
   if (doubt === undefined && !follower.cannotLead) return { kind: 'promote' };
   // A backup that may not take over may have been left behind by a takeover it heard nothing of.
@@ -339,24 +375,37 @@ export async function decideSuccession(
     if (listed.has(member.id) || member.id === follower.self.id || member.address === follower.self.address) continue;
     const found = await probe(member);
     if (found?.id === follower.self.id) continue;
-    if (found?.role === 'primary' && (found.epoch ?? 0) > ownEpoch) return { kind: 'follow', member };
-    if (found?.role === 'backup' && (found.epoch ?? 0) > ownEpoch && isMember(found.following) && found.following.id !== follower.self.id) return { kind: 'follow', member: found.following };
+    if (found?.role === 'primary' && (found.epoch ?? 0) > ownEpoch) return tookOver(follower, member, found.epoch!);
+    if (found?.role === 'backup' && (found.epoch ?? 0) > ownEpoch && isMember(found.following) && found.following.id !== follower.self.id) return tookOver(follower, found.following, found.epoch!);
   }
   return doubt !== undefined ? { kind: 'doubt', reason: doubt } : { kind: 'wait' };
 }
 
 /**
- * Undefined when `found` shows the primary gone while it still counted on this backup; else why not, and
- * whether that will last (found gone too late, or a stopped primary says so) or may change (no answer).
+ * Another node took over: follow it. Until it has taken this backup on (its snapshot), this backup may
+ * lack what it acknowledged, so it must not take over itself, even if that node falls silent or dies.
  */
-function goneInTime(follower: Follower, primary: Member, found: Greeting | undefined, at: number): { reason: string; lasting: boolean } | undefined {
+function tookOver(follower: Follower, member: Member, epoch: number): SuccessionDecision {
+  follower.doubt ??= `${member.address} took over at epoch ${epoch} and has not taken this backup on yet: it may have acknowledged writes this backup does not hold`;
+  return { kind: 'follow', member };
+}
+
+/**
+ * 'named' when the stopped primary names this backup among those holding all it acknowledged; 'in time'
+ * when `found` shows the primary gone while it still counted on this backup; else why not, and whether
+ * that will last (found gone too late, or a stopped primary says so) or may change (no answer).
+ */
+function goneInTime(follower: Follower, primary: Member, found: Greeting | undefined, at: number): 'named' | 'in time' | { reason: string; lasting: boolean } {
   // A primary that stopped for good (it acknowledges nothing more) knows which backups hold all it did.
   if (found?.role === 'stopped' && found.id === primary.id && Array.isArray(found.holders)) {
-    return found.holders.includes(follower.self.id) ? undefined : { reason: 'its primary stopped, and says this backup does not hold everything it acknowledged', lasting: true };
+    return found.holders.includes(follower.self.id) ? 'named' : { reason: 'its primary stopped, and says this backup does not hold everything it acknowledged', lasting: true };
+  }
+  if (found?.id === follower.self.id) {
+    return { reason: `its primary's address ${primary.address} reaches this backup itself (an address that means "this host" was advertised): it cannot tell whether the primary is gone`, lasting: false };
   }
   const gone = found?.refused === true || (found !== undefined && !found.reset && (found.role !== 'primary' || (found.id !== undefined && found.id !== primary.id)));
   if (!gone) return { reason: `its primary's connection ended but the primary at ${primary.address} neither answered nor refused: it may be alive, paused or cut off, and may have dropped this backup`, lasting: false };
-  if (at < follower.countedUntil) return undefined;
+  if (at < follower.countedUntil) return 'in time';
   const since =
     follower.countedSince === undefined
       ? 'it never confirmed, on its last connection, that it counted on this backup'

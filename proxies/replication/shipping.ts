@@ -80,6 +80,9 @@ export class BackupSet {
   /** By backup process id: the leases of backups dropped while live. */
   private readonly leases = new Map<string, Lease>();
   private leaseGeneration = 0;
+  /** The highest record acknowledged to a client (waited for, or shipped lazily), and how far each backup process holds. */
+  private acknowledgedUpTo = 0;
+  private readonly heldUpTo = new Map<string, number>();
   /** The latest time any event carried: leases are judged by it (late is safe: they only last longer). */
   private latest = -Infinity;
   private lastTick: number | undefined;
@@ -145,7 +148,11 @@ export class BackupSet {
    * caught up, so it acknowledged every group since). A primary that stops says so to backups that ask.
    */
   get holders(): string[] {
-    return [...this.backups.values()].filter((b) => b.live && b.confirmed).map((b) => b.id);
+    const live = [...this.backups.values()].filter((b) => b.live && b.confirmed).map((b) => b.id);
+    // And those dropped after they acknowledged everything acknowledged (with --min-acks as many as the
+    // backups, a drop stops the acknowledgements, so the backup dropped holds them all).
+    const caughtUp = [...this.heldUpTo].filter(([, upTo]) => upTo >= this.acknowledgedUpTo).map(([id]) => id);
+    return [...new Set([...live, ...caughtUp])];
   }
 
   get ready(): boolean {
@@ -213,7 +220,10 @@ export class BackupSet {
       const backup = this.backups.get(key)!;
       backup.sent = Math.max(backup.sent, upTo);
     }
-    if (!wait) return { to };
+    if (!wait) {
+      this.acknowledgedUpTo = Math.max(this.acknowledgedUpTo, upTo); // a lazy group is answered at once
+      return { to };
+    }
     const ticket = this.nextTicket++;
     this.tickets.set(ticket, { upTo, sentTo: to, waiting: new Set(to.filter((key) => this.backups.get(key)!.acked < upTo)) });
     return { to, ticket };
@@ -224,6 +234,7 @@ export class BackupSet {
     const t = this.tickets.get(ticket);
     const result = t && this.outcome(t);
     if (result) this.tickets.delete(ticket);
+    if (result?.ok) this.acknowledgedUpTo = Math.max(this.acknowledgedUpTo, t!.upTo);
     return result;
   }
 
@@ -251,6 +262,7 @@ export class BackupSet {
     if (!backup) return [];
     backup.acked = Math.max(backup.acked, upTo);
     if (backup.live && upTo >= backup.joinedAt) {
+      this.heldUpTo.set(backup.id, Math.max(this.heldUpTo.get(backup.id) ?? 0, upTo));
       if (!backup.confirmed) this.caughtUp.push({ id: backup.id, address: backup.address });
       backup.confirmed = true;
       this.leases.delete(backup.id); // it holds everything again

@@ -17,6 +17,8 @@ export interface BackupNode {
   /** This process's id (among the primary's backups). */
   readonly id: string;
   epoch(): number;
+  /** The backup's lease clock (transport/clock.ts): the same the replication server gives the follower. */
+  clock(): number;
   /** Still a backup that may follow or take over: not primary, not fenced, not stopping. */
   isBackup(): boolean;
   stopping(): boolean;
@@ -41,7 +43,7 @@ export function describeOutcome(outcome: ConfigurationOutcome): string {
 export class BackupDuties {
   private detector: NodeJS.Timeout | undefined;
   private deciding = false;
-  private lastDetect = performance.now();
+  private lastDetect: number;
   /** No succession decision before this (monotonic ms): a member was given time to take over, or to take this node on. */
   private decideAgainAt = 0;
   /** The connection end last logged as suspected: once per end. */
@@ -50,7 +52,9 @@ export class BackupDuties {
   /** Promoted through the authority at this epoch: the promotion needs no claim by hand. */
   authorized: number | undefined;
 
-  constructor(private readonly node: BackupNode) {}
+  constructor(private readonly node: BackupNode) {
+    this.lastDetect = node.clock();
+  }
 
   /** Ask to join when told to, then watch the primary. */
   start(ownAddress: string): void {
@@ -90,7 +94,7 @@ export class BackupDuties {
     const { follower, options, coordination } = this.node;
     // A node that was primary and was replaced stays out: its run-time can no longer follow.
     if (!this.node.isBackup() || this.deciding) return;
-    const now = performance.now();
+    const now = this.node.clock();
     // A tick far later than due means this process stalled: what arrived meanwhile is not read yet.
     const stalled = now - this.lastDetect > options.heartbeatTimeoutMs;
     this.lastDetect = now;
@@ -108,7 +112,7 @@ export class BackupDuties {
   /** /health's answer: whether this backup would take over by itself now, and if not why and what to do. */
   takeover(): { automatic: boolean; reason?: string; remedy?: string } {
     const { follower, coordination } = this.node;
-    const blocked = coordination ? (follower.replica.hasSnapshot ? follower.unsure : "it holds no primary's state yet") : follower.takeoverBlocked(performance.now());
+    const blocked = coordination ? (follower.replica.hasSnapshot ? follower.unsure : "it holds no primary's state yet") : follower.takeoverBlocked(this.node.clock());
     return blocked ? { automatic: false, reason: `this backup will not take over by itself: ${blocked}`, remedy: coordination ? AUTHORITY_REMEDY : TAKEOVER_REMEDY } : { automatic: true };
   }
 
@@ -137,14 +141,14 @@ export class BackupDuties {
         const { host, port } = parseAddress(member.address);
         return probeRole(host, port, options.heartbeatTimeoutMs);
       },
-      () => performance.now(),
+      () => this.node.clock(),
       options.backups.map((a) => ({ id: `${a.host}:${a.port}`, address: `${a.host}:${a.port}` })),
     );
     // A primary (the old one back, or a new one taking this node on) connected meanwhile: the decision is moot.
     if (follower.primaryEndedAt !== ended) return;
     if (decision.kind === 'promote') return this.node.promote();
     // Give the member taken over (or about to) time; a backup in doubt looks for a new primary again later.
-    this.decideAgainAt = performance.now() + options.heartbeatTimeoutMs;
+    this.decideAgainAt = this.node.clock() + options.heartbeatTimeoutMs;
     if (decision.kind === 'doubt') return this.blocked(decision.reason, TAKEOVER_REMEDY);
     if (decision.kind === 'defer' || decision.kind === 'wait') return;
     await this.join(decision.member.address);
@@ -159,7 +163,7 @@ export class BackupDuties {
     const { follower, options } = this.node;
     const primary = follower.primary;
     const epoch = this.node.epoch();
-    this.decideAgainAt = performance.now() + options.heartbeatTimeoutMs;
+    this.decideAgainAt = this.node.clock() + options.heartbeatTimeoutMs;
     if (primary && primary.id !== this.node.id) {
       const { host, port } = parseAddress(primary.address);
       const found = await probeRole(host, port, options.heartbeatTimeoutMs);

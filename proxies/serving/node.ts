@@ -14,6 +14,7 @@ import type { Member } from '../replication/following.js';
 import { ReplicationServer } from '../transport/server.js';
 import { probeRole } from '../transport/join.js';
 import { TcpLink } from '../transport/tcp-link.js';
+import { stallAwareClock } from '../transport/clock.js';
 import { Follower } from '../replication/following.js';
 import { BehindError, type ServiceRuntime } from '../runtime.js';
 import { percentiles, RpcServer } from './http.js';
@@ -59,6 +60,8 @@ export class ServiceNode {
   readonly addresses: { http?: Address; repl?: Address } = {};
   /** This process among the primary's backups: addresses can be spelled many ways, ids cannot. */
   private readonly id = randomBytes(8).toString('hex');
+  /** The backup's lease clock: a suspended host or a paused VM cannot hide elapsed time from it. */
+  private readonly clock = stallAwareClock();
 
   private constructor(private readonly options: NodeOptions) {
     this.role = options.role;
@@ -77,6 +80,7 @@ export class ServiceNode {
       },
       id: this.id,
       epoch: () => this.service.runtime.currentEpoch,
+      clock: () => this.clock(),
       isBackup: () => this.role === 'backup' && this.fencedBy === undefined && !this.stopping,
       stopping: () => this.stopping,
       promote: () => this.promote(),
@@ -141,6 +145,7 @@ export class ServiceNode {
       role: () => (this.fenced() || this.service.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole),
       onNewerPrimary: (epoch) => this.stepDown(epoch),
       holders: () => this.holdersAtStop,
+      clock: this.clock,
       onPrimaryLost: () => this.duties.detect(),
     });
     const repl = await this.replication.listen(this.options.repl.host, this.options.repl.port);

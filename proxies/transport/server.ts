@@ -28,6 +28,8 @@ export interface ReplicationServerOptions {
   holders?: () => string[] | undefined;
   /** The primary's connection ended from its side: the node checks at once whether to take over. */
   onPrimaryLost?: () => void;
+  /** The backup's clock for its lease (transport/clock.ts); the monotonic clock when not given. */
+  clock?: () => number;
   /** What this node says it is in its greeting: a primary that stopped or was fenced does not say primary. */
   role?: () => 'primary' | 'backup' | 'stopped' | 'behind' | 'unsure';
 }
@@ -62,6 +64,10 @@ export class ReplicationServer {
   /** Whether a primary is connected and authenticated now. */
   get following(): boolean {
     return this.primary !== undefined && !this.primary.destroyed;
+  }
+
+  private now(): number {
+    return this.options.clock ? this.options.clock() : performance.now();
   }
 
   private log(event: string, fields: Record<string, unknown>): void {
@@ -107,8 +113,8 @@ export class ReplicationServer {
       if (this.primary !== socket) return;
       this.primary = undefined;
       if (closedHere || this.closing) return;
-      follower.connectionEnded(performance.now());
-      this.log('replication.primary.lost', { peer, lastHeardMs: Math.round(performance.now() - follower.lastHeard) });
+      follower.connectionEnded(this.now());
+      this.log('replication.primary.lost', { peer, lastHeardMs: Math.round(this.now() - follower.lastHeard) });
       this.options.onPrimaryLost?.();
     });
     socket.on('data', (chunk) => {
@@ -134,7 +140,7 @@ export class ReplicationServer {
             if (message.type !== 'auth') return close(`expected auth, got ${message.type}`);
             const expected = primaryProof(this.options.key, nonce, String(message.nonce), String(message.node), Number(message.epoch), typeof message.id === 'string' ? message.id : '');
             if (!proofsMatch(expected, message.mac)) return close('wrong cluster key');
-            const refusal = follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.options.epoch(), this.options.onJoin !== undefined, performance.now());
+            const refusal = follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.options.epoch(), this.options.onJoin !== undefined, this.now());
             if (refusal?.type === 'refuse') {
               if (this.options.onJoin && supersedes({ epoch: Number(message.epoch), id: message.id }, { epoch: this.options.epoch(), id: follower.self.id })) {
                 this.options.onNewerPrimary?.(Number(message.epoch));
@@ -145,13 +151,14 @@ export class ReplicationServer {
             authenticatedNow();
             this.primary?.destroy(); // a newer primary replaces an older connection
             this.primary = socket;
+            follower.primaryHost = socket.remoteAddress?.replace(/^::ffff:/, '');
             this.log('replication.primary.connected', { peer, node: message.node, epoch: message.epoch });
             socket.write(encodeFrame({ type: 'welcome', mac: backupProof(this.options.key, nonce, String(message.nonce)), seq: replica.lastApplied, epoch: replica.currentEpoch }));
             continue;
           }
           if (this.options.onJoin) return close(`stale epoch: this node became the primary at epoch ${this.options.epoch()}`, this.options.epoch());
           if (this.primary !== socket) return close('replaced by a newer connection from a primary');
-          const reply: FollowerReply = follower.receive(message, performance.now());
+          const reply: FollowerReply = follower.receive(message, this.now());
           if (reply?.type === 'refuse') return close(reply.reason, reply.epoch);
           if (reply) socket.write(encodeFrame(reply));
         } catch (error) {

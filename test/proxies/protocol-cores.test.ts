@@ -127,6 +127,28 @@ describe('BackupSet: the primary and its backups', () => {
     expect(set.result(ticket!)).toEqual({ ok: true });
   });
 
+  it('names as holders the backups that hold everything acknowledged, a dropped one too when it does', () => {
+    const set = joinedSet(2, ['a', 'b']);
+    set.acknowledged('0', 0, 1);
+    set.acknowledged('1', 0, 1);
+    const { ticket } = set.ship(3, true);
+    set.acknowledged('0', 3, 2);
+    set.acknowledged('1', 3, 2);
+    expect(set.result(ticket!)).toEqual({ ok: true });
+    set.dropped('1', 3); // --min-acks 2: nothing more can be acknowledged without it
+    expect(() => set.ship(4, true)).toThrow(/1 backup\(s\) live, 2 required/);
+    expect(set.holders.sort()).toEqual(['a', 'b']);
+    // With --min-acks 0 the primary goes on without it (once its lease ran out): then it is no holder.
+    const alone = joinedSet(0, ['a', 'b']);
+    alone.acknowledged('0', 0, 1);
+    alone.acknowledged('1', 0, 1);
+    alone.dropped('1', 200);
+    const { ticket: later } = alone.ship(5, true);
+    alone.acknowledged('0', 5, 201);
+    expect(alone.result(later!)).toEqual({ ok: true });
+    expect(alone.holders).toEqual(['a']);
+  });
+
   it('drops nobody on the first tick after its own stall: what the backups sent is still unread', () => {
     const set = joinedSet(0, ['a']);
     set.ship(1, false);
@@ -170,10 +192,23 @@ describe('Follower and the succession', () => {
     const earlier = { id: 'e', address: 'e:1' };
     expect(await decideSuccession(follower([self, earlier]), 2, probes({}), clock)).toEqual({ kind: 'promote' });
     expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'backup', epoch: 2, holdsState: true } }), clock)).toEqual({ kind: 'defer', member: earlier });
-    for (const answer of [{ role: 'behind' }, { role: 'stopped' }, { role: 'backup', holdsState: false }, undefined]) {
+    // Passed over only when it says it will not take over.
+    for (const answer of [{ role: 'behind' }, { role: 'unsure' }, { role: 'stopped', id: 'e', holders: ['me'] }, { role: 'backup', holdsState: false }]) {
       expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: answer }), clock)).toEqual({ kind: 'promote' });
     }
-    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'primary', epoch: 3 } }), clock)).toEqual({ kind: 'follow', member: earlier });
+    // Silent (cut off from this backup, maybe taking over now): ask again later. Gone, or stopped without
+    // naming this backup: it may have taken over first; this backup must not (found by an adversarial review).
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: undefined }), clock)).toEqual({ kind: 'wait' });
+    expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { reset: true } }), clock)).toEqual({ kind: 'wait' });
+    for (const answer of [{ refused: true }, { role: 'stopped', id: 'e', holders: ['x'] }]) {
+      const f = follower([earlier, self]);
+      expect(await decideSuccession(f, 2, probes({ e: answer }), clock)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/e:1, before this backup in the succession, .*may have taken over first/) });
+      expect(f.greetingRole).toBe('unsure');
+    }
+    const left = follower([earlier, self]);
+    expect(await decideSuccession(left, 2, probes({ e: { role: 'primary', epoch: 3 } }), clock)).toEqual({ kind: 'follow', member: earlier });
+    // Until the node that took over has taken it on, it must not take over itself, even if that node falls silent.
+    expect(await decideSuccession(left, 2, probes({ e: undefined }), clock)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/took over at epoch 3/) });
     // A backup that already follows a newer primary says where it is.
     const newer = { id: 'n', address: 'n:1' };
     const following = { role: 'backup', epoch: 3, holdsState: true, following: newer };
@@ -205,6 +240,12 @@ describe('Follower and the succession', () => {
     const answers: Greeting[] = [{ reset: true }, { reset: true }, { refused: true }];
     expect(await decideSuccession(follower([self]), 2, async () => answers.shift(), clock)).toEqual({ kind: 'promote' });
     expect(await decideSuccession(follower([self]), 2, async () => ({ reset: true }), () => 95)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/neither answered nor refused/) });
+    // Its own greeting (the primary advertised an address that means "this host") proves nothing.
+    expect(await decideSuccession(follower([self]), 2, probes({ p: { id: 'me', role: 'backup', epoch: 2 } }), clock)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/reaches this backup itself/) });
+    // A 'dropped' notice outweighs a proof that looks timely (its clock may have stopped: a suspended host).
+    const told = follower([self]);
+    told.receive({ type: 'dropped', reason: 'silent' }, 6);
+    expect(await decideSuccession(told, 2, probes({}), clock)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/dropped it/) });
     // No echo on this connection: the primary never showed it counted on this backup.
     const fresh = follower([self]);
     fresh.admit({ epoch: 2, node: 'p' }, 2, false, 6);

@@ -3,7 +3,12 @@
 // replay it, with every step logged, by `SIM_SEED=<seed> npx vitest run test/simulation`.
 //   SIM_SEEDS=1-20000 npx vitest run test/simulation      (a longer hunt; default 1-3000)
 import { describe, expect, it } from 'vitest';
+import { check } from './checker.js';
+import { runClient, type ClientRecord } from './clients.js';
 import { simulate } from './cluster.js';
+import { CALM, Network } from './network.js';
+import { SimNode } from './node.js';
+import { Scheduler } from './scheduler.js';
 
 const REPLAY = process.env.SIM_SEED;
 const SEEDS = process.env.SIM_SEEDS ?? '1-3000';
@@ -99,5 +104,39 @@ describe('the deterministic simulation of replication and failover', () => {
     expect(violations).toEqual([]);
     expect(pauses).toBeGreaterThan(60);
     expect(acknowledged).toBeGreaterThan(600);
+  });
+
+  it('one successor, not two, when the primary dies while its backups cannot reach each other (found by an adversarial review)', async () => {
+    // No database, no authority, --min-acks 0. Both backups prove the primary gone in time; each finds the
+    // other silent. Before the fix both took over at epoch 2 and acknowledged writes, and one side's were
+    // lost when they met. Now the one that comes later waits for the earlier one.
+    const scheduler = new Scheduler(7);
+    const network = new Network(scheduler);
+    const log: string[] = [];
+    const say = (who: string, event: string, fields: Record<string, unknown> = {}) => log.push(`${scheduler.now}ms ${who} ${event} ${JSON.stringify(fields)}`);
+    const config = (others: string[]) => ({ minAcks: 0, heartbeatMs: 50, timeoutMs: 250, update: 'state' as const, backups: others, log: say });
+    const n1 = new SimNode('n1', 'backup', network, config(['n0', 'n2']));
+    const n2 = new SimNode('n2', 'backup', network, config(['n0', 'n1']));
+    await n1.boot();
+    await n2.boot();
+    const n0 = new SimNode('n0', 'primary', network, config(['n1', 'n2']));
+    void n0.boot();
+    await scheduler.run(1, () => false);
+    const nodes = [n0, n1, n2];
+    network.faults = { ...CALM };
+    const records: ClientRecord[] = [];
+    let over = false;
+    for (let c = 0; c < 4; c++) {
+      const record: ClientRecord = { acked: new Map(), sent: new Set(), errors: [], outstanding: undefined };
+      records.push(record);
+      void runClient(`c${c}`, record, network, () => nodes, () => over, say, false);
+    }
+    scheduler.at(1000, () => network.partition(['n1', 'c0', 'c1'], ['n2', 'c2', 'c3'], 4000));
+    scheduler.at(1020, () => network.crash(n0));
+    await scheduler.run(6000);
+    over = true;
+    await scheduler.run(12_000, () => records.every((r) => r.outstanding === undefined));
+    expect(log.filter((line) => / promoted /.test(line))).toHaveLength(1);
+    expect(check(nodes, records, undefined, true).filter((v) => /^(lost|diverged|duplicated)/.test(v))).toEqual([]);
   });
 });
