@@ -265,8 +265,8 @@ export interface Greeting {
   reset?: boolean;
   /** The process id it introduced itself with. */
   id?: string;
-  /** A primary that stopped for good: the backups that hold everything it acknowledged. */
-  holders?: string[];
+  /** A primary that stopped for good: the backups that hold everything it acknowledged, in succession order. */
+  holders?: Member[];
   role?: string;
   epoch?: number;
   /** Whether it holds a primary's snapshot: a backup that does not cannot take over. */
@@ -354,7 +354,7 @@ export async function decideSuccession(
       (found.role === 'unsure' ||
         found.role === 'behind' ||
         (found.role === 'backup' && (found.holdsState === false || (found.epoch ?? 0) < ownEpoch)) ||
-        (found.role === 'stopped' && Array.isArray(found.holders) && found.holders.includes(follower.self.id)));
+        (found.role === 'stopped' && Array.isArray(found.holders) && found.holders.some((m) => m?.id === follower.self.id)));
     if (willNot) continue;
     // A backup that may take over is given time to. (One that may not itself looks again later.)
     if (found?.role === 'backup') {
@@ -398,7 +398,10 @@ function tookOver(follower: Follower, member: Member, epoch: number): Succession
 function goneInTime(follower: Follower, primary: Member, found: Greeting | undefined, at: number): 'named' | 'in time' | { reason: string; lasting: boolean } {
   // A primary that stopped for good (it acknowledges nothing more) knows which backups hold all it did.
   if (found?.role === 'stopped' && found.id === primary.id && Array.isArray(found.holders)) {
-    return found.holders.includes(follower.self.id) ? 'named' : { reason: 'its primary stopped, and says this backup does not hold everything it acknowledged', lasting: true };
+    if (!found.holders.some((m) => m?.id === follower.self.id)) return { reason: 'its primary stopped, and says this backup does not hold everything it acknowledged', lasting: true };
+    // Its list is the succession now: every backup it names reads the same one, so one of them takes over.
+    follower.peers = found.holders.filter(isMember);
+    return 'named';
   }
   if (found?.id === follower.self.id) {
     return { reason: `its primary's address ${primary.address} reaches this backup itself (an address that means "this host" was advertised): it cannot tell whether the primary is gone`, lasting: false };

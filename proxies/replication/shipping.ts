@@ -82,7 +82,7 @@ export class BackupSet {
   private leaseGeneration = 0;
   /** The highest record acknowledged to a client (waited for, or shipped lazily), and how far each backup process holds. */
   private acknowledgedUpTo = 0;
-  private readonly heldUpTo = new Map<string, number>();
+  private readonly heldUpTo = new Map<string, { upTo: number; address: string }>();
   /** The latest time any event carried: leases are judged by it (late is safe: they only last longer). */
   private latest = -Infinity;
   private lastTick: number | undefined;
@@ -147,12 +147,16 @@ export class BackupSet {
    * The process ids of those backups: each holds everything this primary acknowledged (live since it
    * caught up, so it acknowledged every group since). A primary that stops says so to backups that ask.
    */
-  get holders(): string[] {
-    const live = [...this.backups.values()].filter((b) => b.live && b.confirmed).map((b) => b.id);
+  get holders(): { id: string; address: string }[] {
+    const named = new Map<string, string>();
+    for (const b of this.backups.values()) if (b.live && b.confirmed) named.set(b.id, b.address);
     // And those dropped after they acknowledged everything acknowledged (with --min-acks as many as the
     // backups, a drop stops the acknowledgements, so the backup dropped holds them all).
-    const caughtUp = [...this.heldUpTo].filter(([, upTo]) => upTo >= this.acknowledgedUpTo).map(([id]) => id);
-    return [...new Set([...live, ...caughtUp])];
+    for (const [id, held] of this.heldUpTo) if (held.upTo >= this.acknowledgedUpTo && !named.has(id)) named.set(id, held.address);
+    // In the order they first joined: the succession among them, the same for each of them.
+    return [...named]
+      .sort(([a], [b]) => (this.seniority.get(a) ?? Infinity) - (this.seniority.get(b) ?? Infinity))
+      .map(([id, address]) => ({ id, address }));
   }
 
   get ready(): boolean {
@@ -262,7 +266,7 @@ export class BackupSet {
     if (!backup) return [];
     backup.acked = Math.max(backup.acked, upTo);
     if (backup.live && upTo >= backup.joinedAt) {
-      this.heldUpTo.set(backup.id, Math.max(this.heldUpTo.get(backup.id) ?? 0, upTo));
+      this.heldUpTo.set(backup.id, { upTo: Math.max(this.heldUpTo.get(backup.id)?.upTo ?? 0, upTo), address: backup.address });
       if (!backup.confirmed) this.caughtUp.push({ id: backup.id, address: backup.address });
       backup.confirmed = true;
       this.leases.delete(backup.id); // it holds everything again

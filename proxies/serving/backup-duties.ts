@@ -28,7 +28,7 @@ export interface BackupNode {
 
 /** What an operator does when a backup will not take over by itself (docs/SERVING.md, "Failure detection and succession"). */
 const TAKEOVER_REMEDY =
-  "if the primary is dead and its log has no 'replication.backup.dropped' for this backup since it last joined, POST /admin/promote here with the cluster key; otherwise restart the primary, or promote the backup that was not dropped";
+  "if the primary is dead (a stopped one: kill it) and its log has no 'replication.backup.dropped' for this backup since it last joined, or its last 'replication.holders' names this backup, POST /admin/promote here with the cluster key; otherwise restart the primary, or promote the backup that was not dropped";
 
 /** The same with a configuration authority: there, membership says who holds everything. */
 const AUTHORITY_REMEDY =

@@ -233,10 +233,11 @@ export class ServiceNode {
   private goSilent(): void {
     this.silent = true;
     this.holdersAtStop = this.link?.holders ?? [];
+    this.options.log('replication.holders', { holders: this.holdersAtStop.map((m) => m.address), note: 'these backups hold everything this node acknowledged' });
     this.link?.close();
   }
 
-  private holdersAtStop: string[] | undefined;
+  private holdersAtStop: { id: string; address: string }[] | undefined;
 
   private silent = false;
 

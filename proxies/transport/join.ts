@@ -58,7 +58,7 @@ export interface Greeting {
   /** Reset before its greeting (a listener dying as it was reached): a caller may ask again. */
   reset?: boolean;
   id?: string;
-  holders?: string[];
+  holders?: { id: string; address: string }[];
   role?: string;
   epoch?: number;
   node?: string;
@@ -89,7 +89,7 @@ export function probeRole(host: string, port: number, timeoutMs = 1_000): Promis
     socket.on('data', (chunk) => {
       try {
         const hello = decoder.push(chunk).find((m) => m.type === 'hello');
-        if (hello && hello.type === 'hello') done({ id: typeof hello.id === 'string' ? hello.id : undefined, holders: Array.isArray(hello.holders) ? hello.holders.filter((h) => typeof h === 'string') : undefined, role: hello.role, epoch: hello.epoch, node: hello.node, seq: hello.seq, holdsState: hello.holdsState, following: hello.following });
+        if (hello && hello.type === 'hello') done({ id: typeof hello.id === 'string' ? hello.id : undefined, holders: Array.isArray(hello.holders) ? hello.holders.filter((h) => typeof h?.id === 'string' && typeof h?.address === 'string') : undefined, role: hello.role, epoch: hello.epoch, node: hello.node, seq: hello.seq, holdsState: hello.holdsState, following: hello.following });
       } catch {
         done(undefined);
       }

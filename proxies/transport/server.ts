@@ -25,7 +25,7 @@ export interface ReplicationServerOptions {
   /** A primary at a newer epoch proved the key to this node while it is primary: this one was replaced. */
   onNewerPrimary?: (epoch: number) => void;
   /** A primary that stopped for good: the backups holding everything it acknowledged (said in its greeting). */
-  holders?: () => string[] | undefined;
+  holders?: () => { id: string; address: string }[] | undefined;
   /** The primary's connection ended from its side: the node checks at once whether to take over. */
   onPrimaryLost?: () => void;
   /** The backup's clock for its lease (transport/clock.ts); the monotonic clock when not given. */

@@ -69,8 +69,8 @@ export class TcpLink implements ReplicationLink {
     return this.backups.ready;
   }
 
-  /** The ids of the backups that hold everything acknowledged (see BackupSet.holders). */
-  get holders(): string[] {
+  /** The backups that hold everything acknowledged, in succession order (see BackupSet.holders). */
+  get holders(): { id: string; address: string }[] {
     return this.backups.holders;
   }
 

@@ -158,9 +158,16 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
    */
   const promoteByHand = () => {
     const last = nodes.filter((n) => n.link && n.runtime && n.role === 'primary').sort((a, b) => b.runtime.currentEpoch - a.runtime.currentEpoch)[0];
-    if (!last || last.alive) return;
-    const holder = nodes.find((n) => n.alive && n.role === 'backup' && last.link!.backups.confirmedAddresses.includes(n.id) && n.blockedReason() !== undefined);
+    if (!last || (last.alive && !isZombie(last))) return;
+    // A primary that stopped for good, with nobody taking over: the operator kills it, and goes by the
+    // backups it named (its log) as holding everything.
+    const holders = last.stoppedHolders?.map((m) => m.id) ?? last.link!.backups.confirmedAddresses;
+    const holder = nodes.find((n) => n.alive && n !== last && n.role === 'backup' && holders.includes(n.id) && n.blockedReason() !== undefined);
     if (!holder || holder.follower.takingOver) return;
+    if (last.alive) {
+      say(last.id, 'KILL', { reason: 'stopped, and nobody took over' });
+      network.crash(last);
+    }
     say(holder.id, 'PROMOTE', { reason: holder.blockedReason(), deadPrimary: last.id });
     byHand++;
     void holder.promote().catch(() => undefined);

@@ -165,7 +165,12 @@ export class SimNode implements Host {
     this.link?.close();
   }
 
-  private holdersAtStop: string[] | undefined;
+  private holdersAtStop: Member[] | undefined;
+
+  /** What this primary named as holders when it stopped (the operator reads it in its log). */
+  get stoppedHolders(): Member[] | undefined {
+    return this.holdersAtStop;
+  }
 
   private silent = false;
 
@@ -372,7 +377,7 @@ export class SimNode implements Host {
   private async probe(to: string): Promise<Greeting | undefined> {
     const answer = await this.ask(to, { type: 'probe' }, this.config.timeoutMs);
     if (answer?.type === 'refused') return { refused: true };
-    return answer?.type === 'hello' ? { id: String(answer.id), holders: answer.holders as string[] | undefined, role: String(answer.role), epoch: Number(answer.epoch), holdsState: answer.holdsState === true, following: answer.following as Greeting['following'] } : undefined;
+    return answer?.type === 'hello' ? { id: String(answer.id), holders: answer.holders as Member[] | undefined, role: String(answer.role), epoch: Number(answer.epoch), holdsState: answer.holdsState === true, following: answer.following as Greeting['following'] } : undefined;
   }
 
   /** Asks `to` to take this backup on; returns the primary a backup there names instead, if it does. */
