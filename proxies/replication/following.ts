@@ -267,6 +267,8 @@ export interface Greeting {
   id?: string;
   /** A primary that stopped for good: the backups that hold everything it acknowledged, in succession order. */
   holders?: Member[];
+  /** A primary that was replaced (fenced): the newer epoch. It names no holders; its backups follow the newer one. */
+  replacedAt?: number;
   role?: string;
   epoch?: number;
   /** Whether it holds a primary's snapshot: a backup that does not cannot take over. */
@@ -315,15 +317,12 @@ export async function decideSuccession(
       while (found?.reset && now() < follower.countedUntil) found = await probe(primary);
       if (found?.role === 'primary' && (found.epoch ?? 0) >= ownEpoch) return { kind: 'follow', member: primary };
       const verdict = goneInTime(follower, primary, found, now());
-      if (verdict === 'named') {
-        // The stopped primary itself says this backup holds everything it acknowledged: no clock involved.
-        follower.primaryGoneInTime = true;
-        doubt = follower.doubt = follower.droppedNotice = undefined;
-      } else if (verdict === 'in time') {
-        // Proof that the primary died in time. A 'dropped' notice still stands: a clock that stopped (a
-        // suspended host, a paused VM) could make a late proof look timely, and the notice says otherwise.
-        follower.primaryGoneInTime = follower.droppedNotice === undefined;
-        doubt = follower.doubt = follower.droppedNotice;
+      if (verdict === 'named' || verdict === 'in time') {
+        // Proof: the stopped primary names this backup, or it died while it still counted on it. A doubt
+        // this backup already had still stands, whatever the proof: others may have heard it say 'unsure'
+        // and gone ahead (found by a second adversarial review), and a 'dropped' notice outweighs a clock
+        // that may have stopped (a suspended host). Only being taken on again ends a doubt.
+        follower.primaryGoneInTime = follower.doubt === undefined;
       } else {
         // Too late, or the primary says so: that will not change. No answer: ask again next time.
         if (verdict.lasting) follower.doubt ??= verdict.reason;
@@ -397,14 +396,18 @@ function tookOver(follower: Follower, member: Member, epoch: number): Succession
  */
 function goneInTime(follower: Follower, primary: Member, found: Greeting | undefined, at: number): 'named' | 'in time' | { reason: string; lasting: boolean } {
   // A primary that stopped for good (it acknowledges nothing more) knows which backups hold all it did.
+  // A primary replaced by a newer one: that one may acknowledge what this backup lacks; follow it instead.
+  if (found?.role === 'stopped' && found.id === primary.id && typeof found.replacedAt === 'number') {
+    return { reason: `its primary was replaced by a newer one (epoch ${found.replacedAt}): this backup follows that one once it is taken on`, lasting: true };
+  }
   if (found?.role === 'stopped' && found.id === primary.id && Array.isArray(found.holders)) {
     if (!found.holders.some((m) => m?.id === follower.self.id)) return { reason: 'its primary stopped, and says this backup does not hold everything it acknowledged', lasting: true };
     // Its list is the succession now: every backup it names reads the same one, so one of them takes over.
     follower.peers = found.holders.filter(isMember);
     return 'named';
   }
-  if (found?.id === follower.self.id) {
-    return { reason: `its primary's address ${primary.address} reaches this backup itself (an address that means "this host" was advertised): it cannot tell whether the primary is gone`, lasting: false };
+  if (found?.id !== undefined && (found.id === follower.self.id || follower.peers.some((m) => m.id === found.id))) {
+    return { reason: `its primary's address ${primary.address} reaches ${found.id === follower.self.id ? 'this backup itself' : 'another backup'} (a loopback, wildcard or shared address was advertised): it cannot tell whether the primary is gone`, lasting: false };
   }
   const gone = found?.refused === true || (found !== undefined && !found.reset && (found.role !== 'primary' || (found.id !== undefined && found.id !== primary.id)));
   if (!gone) return { reason: `its primary's connection ended but the primary at ${primary.address} neither answered nor refused: it may be alive, paused or cut off, and may have dropped this backup`, lasting: false };

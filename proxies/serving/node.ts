@@ -145,6 +145,7 @@ export class ServiceNode {
       role: () => (this.fenced() || this.service.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole),
       onNewerPrimary: (epoch) => this.stepDown(epoch),
       holders: () => this.holdersAtStop,
+      replacedAt: () => (this.fencedBy ?? (this.service.runtime.stopped?.fenced ? this.service.runtime.currentEpoch + 1 : undefined)),
       clock: this.clock,
       onPrimaryLost: () => this.duties.detect(),
     });
@@ -232,8 +233,11 @@ export class ServiceNode {
    */
   private goSilent(): void {
     this.silent = true;
-    this.holdersAtStop = this.link?.holders ?? [];
-    this.options.log('replication.holders', { holders: this.holdersAtStop.map((m) => m.address), note: 'these backups hold everything this node acknowledged' });
+    // Replaced by a newer primary: that one may acknowledge what they lack, so it names none.
+    if (this.fencedBy === undefined && !this.service.runtime.stopped?.fenced) {
+      this.holdersAtStop = this.link?.holders ?? [];
+      this.options.log('replication.holders', { holders: this.holdersAtStop.map((m) => m.address), note: 'these backups hold everything this node acknowledged' });
+    }
     this.link?.close();
   }
 

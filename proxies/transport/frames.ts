@@ -13,7 +13,7 @@ export type Message = (
    * The listening side's greeting. Its role and epoch are unauthenticated: they decide only whether to
    * start, and whom a backup asks to take it on; never what is committed.
    */
-  | { type: 'hello'; nonce: string; node: string; id?: string; role?: 'primary' | 'backup' | 'stopped' | 'behind' | 'unsure'; epoch?: number; seq?: number; holdsState?: boolean; following?: { id: string; address: string }; holders?: { id: string; address: string }[] }
+  | { type: 'hello'; nonce: string; node: string; id?: string; role?: 'primary' | 'backup' | 'stopped' | 'behind' | 'unsure'; epoch?: number; seq?: number; holdsState?: boolean; following?: { id: string; address: string }; holders?: { id: string; address: string }[]; replacedAt?: number }
   | { type: 'auth'; nonce: string; mac: string; node: string; id?: string; role: 'primary'; epoch: number }
   | { type: 'welcome'; mac: string; seq: number; epoch: number }
   /** The joining backup's starting state, with the succession it joins (as a heartbeat names it). */

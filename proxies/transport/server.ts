@@ -26,6 +26,8 @@ export interface ReplicationServerOptions {
   onNewerPrimary?: (epoch: number) => void;
   /** A primary that stopped for good: the backups holding everything it acknowledged (said in its greeting). */
   holders?: () => { id: string; address: string }[] | undefined;
+  /** A primary that was replaced: the newer epoch (said in its greeting, with no holders). */
+  replacedAt?: () => number | undefined;
   /** The primary's connection ended from its side: the node checks at once whether to take over. */
   onPrimaryLost?: () => void;
   /** The backup's clock for its lease (transport/clock.ts); the monotonic clock when not given. */
@@ -104,7 +106,7 @@ export class ReplicationServer {
     socket.setNoDelay(true);
     const { follower } = this.options;
     const replica = follower.replica;
-    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node, id: follower.self.id, role: this.options.role?.() ?? (this.options.onJoin ? 'primary' : 'backup'), epoch: this.options.epoch(), seq: replica.lastApplied, holdsState: replica.hasSnapshot, following: this.options.onJoin ? undefined : follower.primary, holders: this.options.holders?.() }));
+    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node, id: follower.self.id, role: this.options.role?.() ?? (this.options.onJoin ? 'primary' : 'backup'), epoch: this.options.epoch(), seq: replica.lastApplied, holdsState: replica.hasSnapshot, following: this.options.onJoin ? undefined : follower.primary, holders: this.options.holders?.(), replacedAt: this.options.replacedAt?.() }));
     socket.on('error', (error) => this.log('replication.peer.error', { peer, error: error.message }));
     socket.on('close', () => {
       clearTimeout(timer);

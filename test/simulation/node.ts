@@ -161,7 +161,7 @@ export class SimNode implements Host {
   /** As serving/node.ts: no more heartbeats, so the backups that still follow this node look elsewhere. */
   private goSilent(): void {
     this.silent = true;
-    this.holdersAtStop = this.link?.backups.holders ?? [];
+    if (this.fencedBy === undefined && !this.runtime.stopped?.fenced) this.holdersAtStop = this.link?.backups.holders ?? [];
     this.link?.close();
   }
 
@@ -377,7 +377,7 @@ export class SimNode implements Host {
   private async probe(to: string): Promise<Greeting | undefined> {
     const answer = await this.ask(to, { type: 'probe' }, this.config.timeoutMs);
     if (answer?.type === 'refused') return { refused: true };
-    return answer?.type === 'hello' ? { id: String(answer.id), holders: answer.holders as Member[] | undefined, role: String(answer.role), epoch: Number(answer.epoch), holdsState: answer.holdsState === true, following: answer.following as Greeting['following'] } : undefined;
+    return answer?.type === 'hello' ? { id: String(answer.id), holders: answer.holders as Member[] | undefined, replacedAt: typeof answer.replacedAt === 'number' ? answer.replacedAt : undefined, role: String(answer.role), epoch: Number(answer.epoch), holdsState: answer.holdsState === true, following: answer.following as Greeting['following'] } : undefined;
   }
 
   /** Asks `to` to take this backup on; returns the primary a backup there names instead, if it does. */
@@ -407,7 +407,7 @@ export class SimNode implements Host {
         if (!this.runtime) return connection.close(1); // still starting: the port is not open yet
         switch (message.type) {
           case 'probe':
-            return connection.send(1, { type: 'hello', id: this.id, role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole, epoch: this.runtime.currentEpoch, holdsState: this.runtime.replica.hasSnapshot, following: this.role === 'primary' ? undefined : this.follower.primary, holders: this.holdersAtStop });
+            return connection.send(1, { type: 'hello', id: this.id, role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole, epoch: this.runtime.currentEpoch, holdsState: this.runtime.replica.hasSnapshot, following: this.role === 'primary' ? undefined : this.follower.primary, holders: this.holdersAtStop, replacedAt: this.fencedBy ?? (this.runtime.stopped?.fenced ? this.runtime.currentEpoch + 1 : undefined) });
           case 'join':
             if (!this.primary) return refuse('this node is not the primary', undefined, undefined, this.role === 'backup' ? this.follower.primary : undefined);
             connection.send(1, { type: 'welcome' });
