@@ -97,7 +97,8 @@ export class RpcServer {
       const json = body.value as Record<string, unknown>;
 
       // Any method name the service has, quoted ones ('my-method') too: dispatch checks it is one.
-      const rpc = /^\/rpc\/([^/]{1,200})$/.exec(decodedPath(url.pathname));
+      // From the target as sent: URL parsing would drop a method named '.' or '..' as a dot segment.
+      const rpc = /^\/rpc\/([^/]{1,200})$/.exec(decodedPath(rawPath(req.url ?? '/')));
       if (rpc) {
         if (json.args !== undefined && !Array.isArray(json.args)) return this.bad(res, 400, '"args" must be an array of the method\'s arguments.');
         if (json.id !== undefined && (typeof json.id !== 'string' || json.id.length === 0 || json.id.length > 200)) return this.bad(res, 400, '"id" must be a non-empty string of at most 200 characters.');
@@ -230,6 +231,12 @@ async function readJson(req: http.IncomingMessage, limit: number): Promise<{ val
 }
 
 /** The path with percent-escapes decoded (`/rpc/%24x` names `$x`); left as it is when they are malformed. */
+/** The request target's path, as sent (no dot segments resolved), without its query. */
+function rawPath(target: string): string {
+  const path = target.split(/[?#]/, 1)[0]!;
+  return path.startsWith('/') ? path : `/${path}`;
+}
+
 function decodedPath(pathname: string): string {
   try {
     return decodeURIComponent(pathname);

@@ -128,7 +128,11 @@ export class TcpLink implements ReplicationLink {
             resolve();
           } else if (message.type === 'ack') {
             this.tickets.release(this.backups.acknowledged(connection.key, Number(message.upTo), performance.now(), message.ping));
-            for (const backup of this.backups.takeCaughtUp()) this.options.onCaughtUp?.(backup);
+            const caughtUp = this.backups.takeCaughtUp();
+            // A backup that just caught up hears at once that it is counted on (the echo of its ping): until
+            // then it could not take over, were this primary killed now.
+            if (caughtUp.length > 0) this.send(connection, this.heartbeat());
+            for (const backup of caughtUp) this.options.onCaughtUp?.(backup);
           } else if (message.type === 'refuse') {
             if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${address} is at epoch ${message.epoch}: ${message.reason}`, true, message.id);
             return fail(`The backup at ${address} refused: ${message.reason}`, `refused: ${message.reason}`);
@@ -225,6 +229,11 @@ export class TcpLink implements ReplicationLink {
     if (!this.closing) this.options.onDropped?.(connection.address, id ?? connection.address, lease!, reconnect);
   }
 
+  /** A heartbeat: the succession (this primary and its live backups in joining order) and the epoch. */
+  private heartbeat(): Message {
+    return { type: 'heartbeat', epoch: this.options.epoch(), at: Math.round(performance.now()), peers: this.members, primary: this.options.self?.() };
+  }
+
   /** Heartbeats for idle connections, and the timeout for backups that stopped acknowledging. */
   private tick(): void {
     const now = performance.now();
@@ -234,11 +243,10 @@ export class TcpLink implements ReplicationLink {
       const connection = this.connections.get(key);
       if (connection) this.drop(connection, reason);
     }
-    const peers = this.members;
-    const primary = this.options.self?.();
+    const message = this.heartbeat();
     for (const key of heartbeat) {
       const connection = this.connections.get(key);
-      if (connection) this.send(connection, { type: 'heartbeat', epoch: this.options.epoch(), at: Math.round(now), peers, primary });
+      if (connection) this.send(connection, message);
     }
   }
 }

@@ -146,6 +146,18 @@ describe('default settings (heartbeat 100 ms, timeout 1000 ms, --min-acks 0), re
     expect(failoverMs).toBeLessThan(5_000);
   });
 
+  it('an idle primary killed just after its backup joined is taken over: the backup hears at once that it is counted on', async () => {
+    const dir = await build('pb');
+    const backup = await startNode(dir, 'backup');
+    nodes.push(backup);
+    const primary = await startNode(dir, 'primary', ['--backups', backup.repl]);
+    nodes.push(primary);
+    await primary.waitFor('replication.backup.joined');
+    await new Promise((r) => setTimeout(r, 30)); // the snapshot's acknowledgement and its echo: a round trip
+    primary.kill();
+    await backup.waitFor('role.changed', 5_000);
+  });
+
   it('a backup stalled past the timeout, then the primary killed: no takeover, since acknowledged writes would be lost', async () => {
     const { backup, primary, acknowledged, stop } = await loaded(3_000);
     while (acknowledged.length < 100) await new Promise((r) => setTimeout(r, 5));

@@ -68,7 +68,10 @@ export class SimLink implements ReplicationLink {
           } else if (message.type === 'ack') {
             this.options.trace?.('link.ack', { backup, connection: key, upTo: message.upTo });
             this.tickets.release(this.backups.acknowledged(key, Number(message.upTo), this.now, message.ping));
-            for (const caughtUp of this.backups.takeCaughtUp()) this.options.onCaughtUp?.(caughtUp);
+            const caughtUp = this.backups.takeCaughtUp();
+            // As the TCP link: a backup that just caught up hears at once that it is counted on.
+            if (caughtUp.length > 0) this.send(key, { type: 'heartbeat', epoch: this.options.epoch(), at: this.now, peers: this.backups.members, primary: { id: this.host.id, address: this.host.id } });
+            for (const backup of caughtUp) this.options.onCaughtUp?.(backup);
           } else if (message.type === 'refuse') {
             if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${backup} refused: ${String(message.reason)}`, true, typeof message.id === 'string' ? message.id : undefined);
             fail(`${backup} refused: ${String(message.reason)}`);
