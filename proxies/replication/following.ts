@@ -90,6 +90,11 @@ export class Follower {
   doubt: string | undefined;
   /** The primary said it dropped this backup: only a snapshot (being taken on again) ends that doubt. */
   droppedNotice: string | undefined;
+  /**
+   * This connection's primary has sent its snapshot: the backup holds that primary's state (a snapshot of
+   * an earlier primary does not count). /health says `ready` only then.
+   */
+  caughtUp = false;
   /** Why the last succession decision would not take over (a doubt, or no answer from the primary yet). */
   unsure: string | undefined;
   private nextPing = 1;
@@ -171,6 +176,7 @@ export class Follower {
     this.primaryEndedAt = undefined;
     this.primaryGoneInTime = false;
     this.unsure = undefined;
+    this.caughtUp = false;
     this.pingsSent.clear();
     return undefined;
   }
@@ -191,6 +197,7 @@ export class Follower {
         replica.loadSnapshot(snapshot);
         this.cannotLead = undefined;
         this.doubt = this.droppedNotice = undefined;
+        this.caughtUp = true;
         // The succession as of the snapshot, so a backup that loses its primary before the first
         // heartbeat knows whom to ask.
         const { peers, primary } = message as { peers?: unknown; primary?: unknown };

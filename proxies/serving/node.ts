@@ -359,7 +359,9 @@ export class ServiceNode {
     return {
       role: () => (this.fenced() ? 'backup' : this.role),
       epoch: () => this.service.runtime.currentEpoch,
-      ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following),
+      // A backup is ready once it holds its primary's snapshot and would take over by itself (DESIGN.md:
+      // "a backup when it has caught up and could take over"), not merely when a primary connected.
+      ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following && this.follower.caughtUp && this.duties.takeover().automatic),
       takeover: () => (this.role === 'primary' || this.fenced() ? undefined : this.duties.takeover()),
       primaryHint: () => (this.fenced() ? this.follower.primaryNode : this.role === 'primary' ? this.httpUrl : this.follower.primaryNode),
       dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request).finally(() => this.noticeStop()),

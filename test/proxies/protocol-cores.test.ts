@@ -292,6 +292,16 @@ describe('Follower and the succession', () => {
     expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { role: 'unsure', epoch: 2, holdsState: true } }), clock)).toEqual({ kind: 'promote' });
   });
 
+  it('counts as caught up only once its current primary sent it a snapshot', () => {
+    const f = new Follower(new BackupReplica(new Replicator(new StateGraph(), new Map(), new Map())), self, 100);
+    f.receive({ type: 'snapshot', snapshot: { epoch: 1, seq: 0, objects: {}, nextId: 1, replies: [] } }, 0);
+    expect(f.caughtUp).toBe(true);
+    f.admit({ epoch: 2, node: 'q' }, 1, false, 1); // a new primary: the old snapshot is not its state
+    expect(f.caughtUp).toBe(false);
+    f.receive({ type: 'snapshot', snapshot: { epoch: 2, seq: 0, objects: {}, nextId: 1, replies: [] } }, 2);
+    expect(f.caughtUp).toBe(true);
+  });
+
   it('refuses its old primary while it takes over', () => {
     const f = follower([self]);
     f.takingOver = true;

@@ -173,6 +173,7 @@ describe('default settings (heartbeat 100 ms, timeout 1000 ms, --min-acks 0), re
     await new Promise((r) => setTimeout(r, 1_500));
     const h = await health(backup);
     expect(h.role).toBe('backup');
+    expect(h.ready).toBe(false); // it could not take over: not ready, whatever it holds
     expect(h.takeover).toMatchObject({ automatic: false, reason: expect.stringMatching(/will not take over by itself/), remedy: expect.stringMatching(/POST \/admin\/promote/) });
     expect(backup.events.some((e) => e.event === 'role.changed')).toBe(false);
   });
