@@ -88,8 +88,6 @@ export class Follower {
    * acknowledged writes it does not hold. Cleared by a primary's snapshot; an operator may promote anyway.
    */
   doubt: string | undefined;
-  /** The primary said it dropped this backup: only a snapshot (being taken on again) ends that doubt. */
-  droppedNotice: string | undefined;
   /**
    * This connection's primary has sent its snapshot: the backup holds that primary's state (a snapshot of
    * an earlier primary does not count). /health says `ready` only then.
@@ -196,7 +194,7 @@ export class Follower {
         }
         replica.loadSnapshot(snapshot);
         this.cannotLead = undefined;
-        this.doubt = this.droppedNotice = undefined;
+        this.doubt = undefined;
         this.caughtUp = true;
         // The succession as of the snapshot, so a backup that loses its primary before the first
         // heartbeat knows whom to ask.
@@ -220,7 +218,7 @@ export class Follower {
       }
       case 'dropped': {
         const reason = typeof (message as { reason?: unknown }).reason === 'string' ? ` (${(message as { reason: string }).reason})` : '';
-        this.doubt = this.droppedNotice = `its primary dropped it${reason} and may since have acknowledged writes it does not hold; it is taken on again with a fresh snapshot`;
+        this.doubt = `its primary dropped it${reason} and may since have acknowledged writes it does not hold; it is taken on again with a fresh snapshot`;
         return undefined;
       }
       default:
@@ -402,11 +400,11 @@ function tookOver(follower: Follower, member: Member, epoch: number): Succession
  * that will last (found gone too late, or a stopped primary says so) or may change (no answer).
  */
 function goneInTime(follower: Follower, primary: Member, found: Greeting | undefined, at: number): 'named' | 'in time' | { reason: string; lasting: boolean } {
-  // A primary that stopped for good (it acknowledges nothing more) knows which backups hold all it did.
   // A primary replaced by a newer one: that one may acknowledge what this backup lacks; follow it instead.
   if (found?.role === 'stopped' && found.id === primary.id && typeof found.replacedAt === 'number') {
     return { reason: `its primary was replaced by a newer one (epoch ${found.replacedAt}): this backup follows that one once it is taken on`, lasting: true };
   }
+  // A primary that stopped for good (it acknowledges nothing more) knows which backups hold all it did.
   if (found?.role === 'stopped' && found.id === primary.id && Array.isArray(found.holders)) {
     if (!found.holders.some((m) => m?.id === follower.self.id)) return { reason: 'its primary stopped, and says this backup does not hold everything it acknowledged', lasting: true };
     // Its list is the succession now: every backup it names reads the same one, so one of them takes over.

@@ -144,8 +144,9 @@ export class BackupSet {
   }
 
   /**
-   * The process ids of those backups: each holds everything this primary acknowledged (live since it
-   * caught up, so it acknowledged every group since). A primary that stops says so to backups that ask.
+   * The backups that hold everything this primary acknowledged: live since they caught up (so they
+   * acknowledged every group since), or dropped after acknowledging all of it. A primary that stops
+   * names them to backups that ask.
    */
   get holders(): { id: string; address: string }[] {
     const named = new Map<string, string>();
@@ -161,10 +162,6 @@ export class BackupSet {
 
   get ready(): boolean {
     return this.confirmed >= this.options.minAcks;
-  }
-
-  idOf(key: string): string | undefined {
-    return this.backups.get(key)?.id;
   }
 
   isLive(key: string): boolean {
@@ -279,7 +276,7 @@ export class BackupSet {
    * The backup went away (connection closed, refused, timed out): it no longer counts. A live one keeps a
    * lease until the drop timeout after it was last heard. Returns tickets done.
    */
-  dropped(key: string, now: number): { wasLive: boolean; address?: string; lease?: number; done: number[] } {
+  dropped(key: string, now: number): { wasLive: boolean; id?: string; address?: string; lease?: number; done: number[] } {
     this.at(now);
     const backup = this.backups.get(key);
     if (!backup) return { wasLive: false, done: [] };
@@ -292,7 +289,7 @@ export class BackupSet {
       this.leases.set(backup.id, { until: Math.max(until, held?.until ?? -Infinity), acked: Math.min(backup.acked, held?.acked ?? Infinity), generation: lease });
     }
     for (const t of this.tickets.values()) t.waiting.delete(key);
-    return { wasLive: backup.live, address: backup.address, lease, done: this.settled() };
+    return { wasLive: backup.live, id: backup.id, address: backup.address, lease, done: this.settled() };
   }
 
   /**

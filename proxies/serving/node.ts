@@ -10,12 +10,11 @@ import type { Outcome } from '../action/controller.js';
 import { DatabaseStore } from '../database/store.js';
 import { askAgain, Coordination, type Outcome as ConfigurationOutcome } from '../coordination/coordination.js';
 import { clusterName, openCoordinatorStore } from '../coordination/stores.js';
-import type { Member } from '../replication/following.js';
 import { ReplicationServer } from '../transport/server.js';
 import { probeRole } from '../transport/join.js';
 import { TcpLink } from '../transport/tcp-link.js';
 import { stallAwareClock } from '../transport/clock.js';
-import { Follower } from '../replication/following.js';
+import { Follower, type Member } from '../replication/following.js';
 import { BehindError, type ServiceRuntime } from '../runtime.js';
 import { percentiles, RpcServer } from './http.js';
 import { parseAddress, sleep, type Address, type NodeOptions } from './node-options.js';
@@ -145,7 +144,7 @@ export class ServiceNode {
       role: () => (this.fenced() || this.service.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole),
       onNewerPrimary: (epoch) => this.stepDown(epoch),
       holders: () => this.holdersAtStop,
-      replacedAt: () => (this.fencedBy ?? (this.service.runtime.stopped?.fenced ? this.service.runtime.currentEpoch + 1 : undefined)),
+      replacedAt: () => this.replacedAt(),
       clock: this.clock,
       onPrimaryLost: () => this.duties.detect(),
     });
@@ -229,12 +228,12 @@ export class ServiceNode {
 
   /**
    * No more heartbeats: the backups that still follow this node find who takes over. It acknowledges
-   * nothing more, so the backups live now hold all it did: it names them to backups that ask.
+   * nothing more, so it names to backups that ask those that hold all it did (unless it was replaced).
    */
   private goSilent(): void {
     this.silent = true;
     // Replaced by a newer primary: that one may acknowledge what they lack, so it names none.
-    if (this.fencedBy === undefined && !this.service.runtime.stopped?.fenced) {
+    if (this.replacedAt() === undefined) {
       this.holdersAtStop = this.link?.holders ?? [];
       this.options.log('replication.holders', { holders: this.holdersAtStop.map((m) => m.address), note: 'these backups hold everything this node acknowledged' });
     }
@@ -242,6 +241,11 @@ export class ServiceNode {
   }
 
   private holdersAtStop: { id: string; address: string }[] | undefined;
+
+  /** The newer epoch that replaced this primary (a peer's, or the database's), if one did. */
+  private replacedAt(): number | undefined {
+    return this.fencedBy ?? (this.service.runtime.stopped?.fenced ? this.service.runtime.currentEpoch + 1 : undefined);
+  }
 
   private silent = false;
 

@@ -221,12 +221,11 @@ export class TcpLink implements ReplicationLink {
     } else {
       socket.destroy();
     }
-    const id = this.backups.idOf(connection.key);
-    const { wasLive, lease, done } = this.backups.dropped(connection.key, performance.now());
+    const { wasLive, id, lease, done } = this.backups.dropped(connection.key, performance.now());
     this.tickets.release(done);
     if (!wasLive) return;
     this.options.log?.('replication.backup.dropped', { backup: connection.address, id, reason });
-    if (!this.closing) this.options.onDropped?.(connection.address, id ?? connection.address, lease!, reconnect);
+    if (!this.closing) this.options.onDropped?.(connection.address, id!, lease!, reconnect);
   }
 
   /** A heartbeat: the succession (this primary and its live backups in joining order) and the epoch. */

@@ -61,6 +61,16 @@ describe.each(['pb', 'db'])('the Counter (%s) across a SIGKILL of its primary', 
 
 const KEY = 'serving-tests-cluster-key-0123456789';
 
+/** A backup, and a primary started with it as --backups, once the backup has joined. */
+async function primaryAndBackup(dir: string, extra: string[] = []): Promise<{ primary: Node; backup: Node }> {
+  const backup = await startNode(dir, 'backup', extra);
+  nodes.push(backup);
+  const primary = await startNode(dir, 'primary', ['--backups', backup.repl, ...extra]);
+  nodes.push(primary);
+  await primary.waitFor('replication.backup.joined');
+  return { primary, backup };
+}
+
 async function health(node: Node): Promise<{ role: string; ready: boolean; epoch: number; takeover?: { automatic: boolean; reason?: string; remedy?: string } }> {
   return (await (await fetch(`${node.http}/health`)).json()) as never;
 }
@@ -117,11 +127,7 @@ describe('default settings (heartbeat 100 ms, timeout 1000 ms, --min-acks 0), re
   /** A primary with one joined backup and four clients adding; returns what they were told. */
   async function loaded(clientTimeoutMs = 20_000) {
     const dir = await build('pb');
-    const backup = await startNode(dir, 'backup');
-    nodes.push(backup);
-    const primary = await startNode(dir, 'primary', ['--backups', backup.repl]);
-    nodes.push(primary);
-    await primary.waitFor('replication.backup.joined');
+    const { primary, backup } = await primaryAndBackup(dir);
     const acknowledged: number[] = [];
     let stop = false;
     const load = Array.from({ length: 4 }, async (_, c) => {
@@ -147,12 +153,7 @@ describe('default settings (heartbeat 100 ms, timeout 1000 ms, --min-acks 0), re
   });
 
   it('an idle primary killed just after its backup joined is taken over: the backup hears at once that it is counted on', async () => {
-    const dir = await build('pb');
-    const backup = await startNode(dir, 'backup');
-    nodes.push(backup);
-    const primary = await startNode(dir, 'primary', ['--backups', backup.repl]);
-    nodes.push(primary);
-    await primary.waitFor('replication.backup.joined');
+    const { primary, backup } = await primaryAndBackup(await build('pb'));
     await new Promise((r) => setTimeout(r, 30)); // the snapshot's acknowledgement and its echo: a round trip
     primary.kill();
     await backup.waitFor('role.changed', 5_000);
@@ -184,11 +185,7 @@ describe('membership', () => {
   async function primaryWithBackup() {
     const dir = await build('pb');
     const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '500'];
-    const first = await startNode(dir, 'backup', timing);
-    nodes.push(first);
-    const primary = await startNode(dir, 'primary', ['--backups', first.repl, ...timing]);
-    nodes.push(primary);
-    await primary.waitFor('replication.backup.joined');
+    const { primary, backup: first } = await primaryAndBackup(dir, timing);
     return { dir, timing, first, primary };
   }
 

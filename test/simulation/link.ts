@@ -135,10 +135,9 @@ export class SimLink implements ReplicationLink {
     if (tell && this.backups.isLive(key)) this.send(key, { type: 'dropped', reason: 'dropped' });
     this.connections.get(key)?.close(0);
     this.connections.delete(key);
-    const id = this.backups.idOf(key);
-    const { wasLive, address, lease, done } = this.backups.dropped(key, this.now);
+    const { wasLive, id, address, lease, done } = this.backups.dropped(key, this.now);
     this.tickets.release(done);
-    if (wasLive && !this.closed) this.options.onDropped(address!, id ?? address!, lease!, reconnect);
+    if (wasLive && !this.closed) this.options.onDropped(address!, id!, lease!, reconnect);
   }
 
   private schedule(): void {

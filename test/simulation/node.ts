@@ -161,11 +161,16 @@ export class SimNode implements Host {
   /** As serving/node.ts: no more heartbeats, so the backups that still follow this node look elsewhere. */
   private goSilent(): void {
     this.silent = true;
-    if (this.fencedBy === undefined && !this.runtime.stopped?.fenced) this.holdersAtStop = this.link?.backups.holders ?? [];
+    if (this.replacedAt() === undefined) this.holdersAtStop = this.link?.backups.holders ?? [];
     this.link?.close();
   }
 
   private holdersAtStop: Member[] | undefined;
+
+  /** As serving/node.ts: the newer epoch that replaced this primary, if one did. */
+  private replacedAt(): number | undefined {
+    return this.fencedBy ?? (this.runtime.stopped?.fenced ? this.runtime.currentEpoch + 1 : undefined);
+  }
 
   /** What this primary named as holders when it stopped (the operator reads it in its log). */
   get stoppedHolders(): Member[] | undefined {
@@ -407,7 +412,7 @@ export class SimNode implements Host {
         if (!this.runtime) return connection.close(1); // still starting: the port is not open yet
         switch (message.type) {
           case 'probe':
-            return connection.send(1, { type: 'hello', id: this.id, role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole, epoch: this.runtime.currentEpoch, holdsState: this.runtime.replica.hasSnapshot, following: this.role === 'primary' ? undefined : this.follower.primary, holders: this.holdersAtStop, replacedAt: this.fencedBy ?? (this.runtime.stopped?.fenced ? this.runtime.currentEpoch + 1 : undefined) });
+            return connection.send(1, { type: 'hello', id: this.id, role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole, epoch: this.runtime.currentEpoch, holdsState: this.runtime.replica.hasSnapshot, following: this.role === 'primary' ? undefined : this.follower.primary, holders: this.holdersAtStop, replacedAt: this.replacedAt() });
           case 'join':
             if (!this.primary) return refuse('this node is not the primary', undefined, undefined, this.role === 'backup' ? this.follower.primary : undefined);
             connection.send(1, { type: 'welcome' });
