@@ -70,6 +70,11 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     heartbeatIntervalMs: number('heartbeat-interval', options.heartbeatInterval, 1),
     heartbeatTimeoutMs: number('heartbeat-timeout', options.heartbeatTimeout, 10),
     log,
+    // A backup that cannot finish joining is no backup: it says why and ends (a supervisor may restart it).
+    onGaveUp: (reason) => {
+      io.stderr(`durable serve: this backup gave up joining: ${reason}. See the 'replication.join.gave-up' log line for what to check.\n`);
+      process.exit(1);
+    },
   });
   try {
     const node = await starting;

@@ -21,6 +21,7 @@ import type { ReplicationLink } from './replication/link.js';
 import { installNondeterminismSources } from './replication/nondeterminism.js';
 import { ReplicationProxy, replicationOptionsFrom } from './replication/proxy.js';
 import { Replicator } from './replication/replicator.js';
+import { wholeSnapshot, type SnapshotHeader, type SnapshotPart, type SnapshotWriter } from './replication/snapshot.js';
 
 export interface StateObjectSpec {
   /** The service field. */
@@ -131,7 +132,12 @@ export class ServiceRuntime {
   /** Starts a primary (tables created, state recovered from what survived) or a backup (waiting). */
   static async start(options: RuntimeOptions): Promise<ServiceRuntime> {
     const runtime = new ServiceRuntime(options);
-    if (options.role === 'primary') await runtime.becomePrimary(false);
+    if (options.role === 'primary') {
+      // The state it starts with is what every backup will hold (from its snapshot): named by id, never
+      // sent in full again by a later change (see Replicator.markAllKnown).
+      runtime.replicator.markAllKnown();
+      await runtime.becomePrimary(false);
+    }
     return runtime;
   }
 
@@ -225,24 +231,35 @@ export class ServiceRuntime {
   }
 
   /**
-   * A new backup joins a running primary: with nothing in flight, take the snapshot and let `attach`
-   * add the backup to the link, so that it receives exactly the records after the snapshot.
+   * A new backup joins a running primary: with nothing in flight, begin a snapshot and let `attach` add
+   * the backup to the link, so that it receives exactly the records after the snapshot. The snapshot is
+   * streamed afterwards while requests go on (replication/snapshot.ts); the link closes the writer.
    */
-  async join(attach: (snapshot: ReturnType<ServiceRuntime['snapshot']>) => void | Promise<void>): Promise<void> {
+  async join(attach: (snapshot: SnapshotWriter) => void | Promise<void>): Promise<void> {
     if (!this.controller) throw new Error('Backups join a primary; this node is a backup.');
     await this.controller.quiesce(async () => {
       // A primary that stopped committing has undone a group some backups may hold: its state and its
       // sequence number no longer agree, so it hands out no snapshot.
       const stopped = this.controller!.stoppedState;
       if (stopped) throw new Error(`This primary stopped committing (${stopped.reason}); a backup joins the node that takes over.`);
-      await attach(this.snapshot());
+      const writer = this.snapshotWriter();
+      try {
+        await attach(writer);
+      } catch (error) {
+        writer.close();
+        throw error;
+      }
     });
   }
 
-  /** Every replicated object with its identities, and where the stream stands (see join). */
-  snapshot() {
-    const { objects, nextId } = this.replicator.snapshot();
-    return { epoch: this.epoch, seq: this.controller?.lastSeq ?? 0, objects, nextId, replies: this.controller?.knownReplies() ?? [] };
+  /** A snapshot of the replicated state as it is now, to stream (see join). */
+  snapshotWriter(): SnapshotWriter {
+    return this.replicator.snapshotWriter({ epoch: this.epoch, seq: this.controller?.lastSeq ?? 0 }, this.controller?.knownReplies() ?? []);
+  }
+
+  /** The same, produced at once: for tests and tools that hand a backup its state in one piece. */
+  snapshot(): { header: SnapshotHeader; parts: SnapshotPart[] } {
+    return wholeSnapshot(this.snapshotWriter());
   }
 
   private async becomePrimary(promoted: boolean): Promise<void> {

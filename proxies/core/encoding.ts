@@ -50,6 +50,17 @@ export interface EncodeOptions {
    * classes outside the service as plain objects, `toJSON` honoured for those, accessors read).
    */
   lenient?: boolean;
+  /**
+   * A streamed snapshot (replication/snapshot.ts): every object but `contentOf` that holds others is a
+   * reference naming its kind (the replica makes an empty one to fill when its own record comes), and is
+   * handed to this callback to be sent later. Dates and typed arrays, which hold no objects, go in full
+   * the first time (see `emitted`).
+   */
+  shallow?: (object: object) => void;
+  /** With `shallow`: leaves already sent in full in this snapshot (kept across records). */
+  emitted?: Set<object>;
+  /** With `shallow`: the object's content as it was when the snapshot was taken, if it changed since. */
+  imageOf?: (object: object) => object | undefined;
 }
 
 /** Encodes `value`; what cannot be sent faithfully throws EncodingError (unless `lenient`). */
@@ -63,7 +74,7 @@ export function encodeMany(values: readonly unknown[], classes: ClassRegistry, o
   return values.map((v) => encoder.walk(v));
 }
 
-class Encoder {
+export class Encoder {
   /** Outside a graph: objects already encoded, by order of appearance (for back-references). */
   private readonly local = new Map<object, number>();
   /** In a `full` graph encoding: objects already sent in full in this value. */
@@ -73,6 +84,15 @@ class Encoder {
     private readonly classes: ClassRegistry,
     private readonly options: EncodeOptions,
   ) {}
+
+  /** Encodes the content of `v`, which replicas know as `as` (a snapshot's image of it): its own record. */
+  record(v: object, as: object = v): { [key: string]: Encoded } {
+    const body = this.body(v);
+    body.id = this.options.ids!.assign(as);
+    const integrity = integrityOf(v);
+    if (integrity) body.i = integrity;
+    return body;
+  }
 
   walk(input: unknown): Encoded {
     const v = rawOf(input);
@@ -98,6 +118,7 @@ class Encoder {
   }
 
   private object(v: object): Encoded {
+    if (this.options.shallow) return this.streamed(v);
     const { ids, full, peek, contentOf } = this.options;
     let id: number | undefined;
     if (ids) {
@@ -121,6 +142,27 @@ class Encoder {
     const integrity = integrityOf(v);
     if (integrity) body.i = integrity;
     return body;
+  }
+
+  /** In a streamed snapshot: a reference to an object sent in its own record, or a leaf in full once. */
+  private streamed(v: object): Encoded {
+    const { ids, shallow, emitted, imageOf } = this.options;
+    const id = ids!.assign(v);
+    const content = imageOf?.(v) ?? v;
+    const kind = trackedKind(content);
+    if (kind === 'array' || kind === 'map' || kind === 'set' || kind === 'object') {
+      shallow!(v);
+      if (kind !== 'object') return { [TAG]: 'r', id, k: kind[0]! };
+      const proto = Object.getPrototypeOf(content) as object | null;
+      if (proto === null) return { [TAG]: 'r', id, k: 'z' };
+      if (proto === Object.prototype) return { [TAG]: 'r', id, k: 'o' };
+      const name = (proto as { constructor?: { name?: string } }).constructor?.name;
+      if (name === undefined || this.classes.get(name)?.prototype !== proto) this.plainOrInstance(content); // throws why
+      return { [TAG]: 'r', id, k: 'c', c: name! };
+    }
+    if (emitted!.has(v)) return { [TAG]: 'r', id };
+    emitted!.add(v);
+    return this.record(content, v);
   }
 
   private body(v: object): { [key: string]: Encoded } {
@@ -291,22 +333,31 @@ class Encoder {
  * `keep`: that id stays with the object that has it (a reset decodes an object's new content into a
  * stand-in, then copies it over: references to the object inside that content must find the object).
  */
-export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds, keep?: number): unknown {
+export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds, keep?: number, shell?: (id: number, reference: { [key: string]: Encoded }) => object | undefined): unknown {
   const local: object[] = [];
+  /** Objects sent in full that this replica already holds under their id: content to copy into those. */
+  const resentAs = new Map<object, object>();
   const walk = (e: Encoded): unknown => {
     if (e === null || typeof e !== 'object') return e;
     if (Array.isArray(e)) throw new EncodingError('Malformed encoding: a bare array.');
     const tag = e[TAG];
     const id = typeof e.id === 'number' ? e.id : undefined;
     const created = <T extends object>(o: T): T => {
-      if (ids && id !== undefined && id >= 0 && id !== keep) ids.register(o, id);
-      else if (!ids) local.push(o);
+      if (ids && id !== undefined && id >= 0 && id !== keep) {
+        const prior = ids.resent ? ids.objectOf(id) : undefined;
+        if (prior !== undefined) resentAs.set(o, prior);
+        else ids.register(o, id);
+      } else if (!ids) local.push(o);
       return o;
     };
     const finish = <T extends object>(o: T): T => {
       if (Array.isArray(e.p)) defineProperties(o, e.p as Encoded[], walk);
       if (typeof e.i === 'string') applyIntegrity(o, e.i);
-      return o;
+      const prior = resentAs.get(o);
+      if (prior === undefined) return o;
+      // One object per id on a replica: the one it holds takes the content sent (see ObjectIds.resent).
+      ids!.resent!(prior, o);
+      return prior as T;
     };
     switch (tag) {
       case 'u':
@@ -318,7 +369,7 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
       case 'j':
         return walk(e.v as Encoded);
       case 'r': {
-        const target = ids?.objectOf(e.id as number);
+        const target = ids?.objectOf(e.id as number) ?? shell?.(e.id as number, e);
         if (target === undefined) throw new EncodingError(`Malformed update: object #${String(e.id)} is unknown here.`);
         return target;
       }

@@ -48,6 +48,19 @@ export class StateGraph {
   /** Set while an action is undone (see inc). */
   private undoing = false;
   private readonly handlers = proxyHandlers(this);
+  /** Snapshots being streamed (replication/snapshot.ts): told before any graph object changes. */
+  private readonly writeWatchers = new Set<(target: object, change: Change | undefined) => void>();
+
+  /** Calls `watch` before every change to a graph object until the returned function is called. */
+  watchWrites(watch: (target: object, change: Change | undefined) => void): () => void {
+    this.writeWatchers.add(watch);
+    return () => this.writeWatchers.delete(watch);
+  }
+
+  private beforeWrite(target: object, change?: Change): void {
+    if (this.writeWatchers.size === 0) return;
+    for (const watch of this.writeWatchers) watch(target, change);
+  }
 
   addState(owner: StateOwner): number {
     if (this.owners.length >= 64) throw new Error('A service may have at most 64 state objects.');
@@ -109,6 +122,8 @@ export class StateGraph {
    * is found by comparing (settleImages): at the end of the request, around calls that must see it.
    */
   private image(typed: TypedArray): TypedArray {
+    // Its code may write it raw from here on: a snapshot being streamed keeps its bytes first.
+    if (this.writeWatchers.size > 0 && this.isMember(typed)) this.beforeWrite(typed);
     const context = this.current;
     if (context && !this.isQuiet && this.isMember(typed) && !context.images.has(typed)) context.images.set(typed, copyTyped(typed));
     return typed;
@@ -301,6 +316,7 @@ export class StateGraph {
    * counted in, applied, its old values counted out, and logged for undo and shipping.
    */
   mutate<R>(target: object, change: Change, apply: () => R): R {
+    this.beforeWrite(target, change);
     const members = this.membersOf(target);
     if (this.isQuiet) {
       const result = apply();
@@ -335,6 +351,7 @@ export class StateGraph {
    * rethrown after recording.
    */
   rewriteArray<R>(target: unknown[], apply: () => R): R {
+    this.beforeWrite(target);
     const members = this.membersOf(target);
     const context = this.isQuiet ? undefined : this.admit(target, members);
     if (!context && !this.isQuiet) return apply();
@@ -370,6 +387,7 @@ export class StateGraph {
 
   /** push, pop, shift, unshift, splice (and `length =` shrinking): one splice change, applied by the engine. */
   spliceArray(target: unknown[], name: string, args: unknown[]): unknown {
+    this.beforeWrite(target);
     if (isIrregularArray(target)) return this.spliceThroughTraps(target, name, args);
     const length = target.length;
     let start: number;
@@ -493,12 +511,17 @@ export class StateGraph {
     try {
       this.quietly(() => {
         // Typed arrays changed since they were last compared: back to those bytes first.
-        for (const [typed, image] of context.images) if (!sameBytes(image, typed)) typed.set(image as unknown as ArrayLike<number | bigint>);
+        for (const [typed, image] of context.images) {
+          if (sameBytes(image, typed)) continue;
+          this.beforeWrite(typed);
+          typed.set(image as unknown as ArrayLike<number | bigint>);
+        }
         context.images.clear();
         for (let i = context.log.length - 1; i >= from; i--) {
           const change = context.log[i]!;
           const members = this.membersOf(change.target);
           for (const s of members) for (const v of valuesRemoved(change)) this.inc(v, s, []);
+          this.beforeWrite(change.target, change);
           undoChange(change);
           for (const s of members) for (const v of valuesAdded(change)) this.dec(v, s);
         }
@@ -518,6 +541,7 @@ export class StateGraph {
 
   /** Makes `existing` hold what `source` holds, in place (a backup told an object's whole content). */
   replaceContent(existing: object, source: object): void {
+    this.beforeWrite(existing);
     this.quietly(() => {
       const members = this.membersOf(existing);
       const before = childrenOf(existing);

@@ -15,6 +15,13 @@ export class ObjectIds {
   private counter = 1;
   private sweptAt = 1024;
 
+  /**
+   * On a replica: an object it holds was sent in full again (the primary did not count it as known to
+   * every replica; a backup that joined from a streamed snapshot may hold it already). The object it
+   * holds keeps its identity and takes the content sent.
+   */
+  resent: ((existing: object, content: object) => void) | undefined;
+
   /** @param findable Whether objects are looked up by id here (a backup's replica). */
   constructor(private findable = false) {}
 

@@ -3,10 +3,10 @@
 // record prepared by a commit that also wrote the database waits for its decision, and so does every
 // record after it. On promotion, undecided records are settled by the database's decision records:
 // the database commit is what decided them, even if the primary died before saying so.
-import type { Encoded } from '../core/encoding.js';
 import type { Decision, ReplicationBatch, ReplicationRecord } from './link.js';
 import { ReplayDivergence } from './nondeterminism.js';
 import type { Replicator } from './replicator.js';
+import type { SnapshotHeader, SnapshotPart, SnapshotReader } from './snapshot.js';
 
 export class StaleEpochError extends Error {}
 
@@ -50,19 +50,51 @@ export class BackupReplica {
     return this.epoch;
   }
 
-  /** Starts from the primary's snapshot (a joining backup): every replicated object, and where it stands. */
-  loadSnapshot(snapshot: { epoch: number; seq: number; objects: Record<string, Encoded>; nextId: number; replies: [string, string][] }): void {
+  /** The snapshot being received, if one is: records that arrive meanwhile are held until it is complete. */
+  private reader: SnapshotReader | undefined;
+
+  get loading(): boolean {
+    return this.reader !== undefined;
+  }
+
+  /**
+   * A primary begins sending its snapshot (replication/snapshot.ts): from now on this replica holds no
+   * primary's state until the last part has come, and records after the snapshot's are held.
+   */
+  beginSnapshot(header: SnapshotHeader): void {
+    this.reader = this.replicator.snapshotReader(header);
     this.broken = undefined;
-    this.snapshotLoaded = true;
-    this.epoch = snapshot.epoch;
-    this.received = this.applied = snapshot.seq;
+    this.snapshotLoaded = false;
+    this.epoch = header.epoch;
+    this.received = this.applied = header.seq;
     this.held.length = 0;
+    this.decisions.clear();
+  }
+
+  snapshotPart(part: SnapshotPart): void {
+    if (!this.reader) throw new Error('a snapshot part came before the snapshot began');
+    this.reader.part(part);
+  }
+
+  /** The last part came: the state is the snapshot's, then the records held meanwhile are applied. */
+  finishSnapshot(): void {
+    const reader = this.reader;
+    if (!reader) throw new Error('a snapshot ended that never began');
+    this.reader = undefined;
     // Everything this replica knew is replaced, replies too: a reply kept from a record the snapshot
     // does not contain would answer a retry for a request that, here, never ran.
-    this.decisions.clear();
     this.replies.clear();
-    this.replicator.loadSnapshot(snapshot.objects, snapshot.nextId);
-    for (const [key, reply] of snapshot.replies) this.remember(key, reply);
+    this.replicator.installSnapshot(reader);
+    for (const [key, reply] of reader.replies) this.remember(key, reply);
+    this.snapshotLoaded = true;
+    this.drain();
+  }
+
+  /** A whole snapshot at once (ServiceRuntime.snapshot): begin, every part, finish. */
+  loadSnapshot(snapshot: { header: SnapshotHeader; parts: SnapshotPart[] }): void {
+    this.beginSnapshot(snapshot.header);
+    for (const part of snapshot.parts) this.snapshotPart(part);
+    this.finishSnapshot();
   }
 
   receive(batch: ReplicationBatch): Ack {
@@ -108,7 +140,7 @@ export class BackupReplica {
   }
 
   private drain(): void {
-    while (this.held.length > 0) {
+    while (this.held.length > 0 && !this.reader) {
       const head = this.held[0]!;
       if (head.prepared) {
         const decision = this.decisions.get(head.seq);

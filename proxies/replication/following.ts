@@ -15,6 +15,7 @@
 // dropped it, the primary only fell silent) does not take over: it says why, and an operator decides.
 import type { BackupReplica } from './backup.js';
 import type { Decision, ReplicationBatch } from './link.js';
+import type { SnapshotHeader, SnapshotPart } from './snapshot.js';
 
 export interface Member {
   /** A process id: addresses can be spelled many ways, ids cannot. */
@@ -25,13 +26,18 @@ export interface Member {
 /** What a backup answers its primary; `refuse` closes the connection with that reason. */
 export type FollowerReply =
   | { type: 'ack'; epoch: number; upTo: number; ping: number }
+  /** A part of the snapshot arrived and was read: the primary may send another (its window). */
+  | { type: 'snapshot-ack'; part: number; ping: number }
   | { type: 'heartbeat'; epoch: number; at: number; ping: number }
   | { type: 'refuse'; reason: string; epoch?: number; id?: string }
   | undefined;
 
 /** What the primary sends a backup after the handshake; `echo` is the newest ping it heard from it. */
 export type PrimaryMessage = (
-  | { type: 'snapshot'; snapshot: unknown }
+  /** A snapshot begins (streamed, replication/snapshot.ts), with the succession it joins (as a heartbeat names it). */
+  | { type: 'snapshot-begin'; header: unknown; peers?: unknown; primary?: unknown }
+  | { type: 'snapshot-part'; part: number; records: unknown; replies?: unknown }
+  | { type: 'snapshot-end'; parts: number }
   | { type: 'batch'; batch: unknown }
   | { type: 'decide'; decision: unknown }
   | { type: 'heartbeat'; epoch: number; at: number; peers?: unknown; primary?: unknown }
@@ -95,6 +101,10 @@ export class Follower {
   caughtUp = false;
   /** Why the last succession decision would not take over (a doubt, or no answer from the primary yet). */
   unsure: string | undefined;
+  /** Snapshots begun on this backup (a join loop counts those that broke off). */
+  transfersBegun = 0;
+  /** The snapshot being received on this connection: its begin (to know a duplicate), parts read, parts that came early, its end. */
+  private transfer: { begin: string; read: number; waiting: Map<number, SnapshotPart>; end: number | undefined } | undefined;
   private nextPing = 1;
   private readonly pingsSent = new Map<number, number>();
 
@@ -175,6 +185,7 @@ export class Follower {
     this.primaryGoneInTime = false;
     this.unsure = undefined;
     this.caughtUp = false;
+    this.transfer = undefined;
     this.pingsSent.clear();
     return undefined;
   }
@@ -186,28 +197,66 @@ export class Follower {
     this.lastHeard = now;
     this.echoed((message as { echo?: unknown }).echo);
     switch (message.type) {
-      case 'snapshot': {
-        const snapshot = (message as { snapshot: Parameters<BackupReplica['loadSnapshot']>[0] }).snapshot;
+      case 'snapshot-begin': {
+        const header = (message as { header: SnapshotHeader }).header;
+        // The same begin again (a duplicate the network made) changes nothing.
+        const begin = JSON.stringify(header);
+        if (begin === this.transfer?.begin) return undefined;
         // A primary with less than this backup holds (one restarted empty, say) must not erase it.
-        if (replica.hasSnapshot && Number(snapshot?.epoch) <= replica.currentEpoch && Number(snapshot?.seq) < replica.lastApplied) {
-          throw new Error(`the snapshot (epoch ${snapshot.epoch}, record ${snapshot.seq}) is older than what this backup holds (epoch ${replica.currentEpoch}, record ${replica.lastApplied})`);
+        if (replica.hasSnapshot && Number(header?.epoch) <= replica.currentEpoch && Number(header?.seq) < replica.lastApplied) {
+          throw new Error(`the snapshot (epoch ${header.epoch}, record ${header.seq}) is older than what this backup holds (epoch ${replica.currentEpoch}, record ${replica.lastApplied})`);
         }
-        replica.loadSnapshot(snapshot);
-        this.cannotLead = undefined;
-        this.doubt = undefined;
-        this.caughtUp = true;
+        replica.beginSnapshot(header);
+        this.transfer = { begin, read: 0, waiting: new Map(), end: undefined };
+        this.transfersBegun++;
+        this.caughtUp = false;
         // The succession as of the snapshot, so a backup that loses its primary before the first
         // heartbeat knows whom to ask.
         const { peers, primary } = message as { peers?: unknown; primary?: unknown };
         if (Array.isArray(peers)) this.peers = peers.filter(isMember);
         if (isMember(primary)) this.primary = this.reachable(primary);
-        return { type: 'ack', epoch: replica.currentEpoch, upTo: replica.lastApplied, ping: this.ping(now) };
+        return undefined;
+      }
+      case 'snapshot-part':
+      case 'snapshot-end': {
+        const transfer = this.transfer;
+        if (!transfer) throw new Error(`${message.type} before the snapshot began`);
+        const n = Number((message as { part?: unknown; parts?: unknown })[message.type === 'snapshot-part' ? 'part' : 'parts']);
+        if (!Number.isSafeInteger(n) || n < 0) throw new Error(`malformed ${message.type}`);
+        // Parts are read in order; one that overtook another waits for it (a window's worth at most),
+        // and one read before (a duplicate) is ignored.
+        if (message.type === 'snapshot-end') transfer.end = n;
+        else if (n > transfer.read) {
+          if (transfer.waiting.size >= 64) throw new Error(`snapshot part ${n} came while part ${transfer.read + 1} is still missing`);
+          transfer.waiting.set(n, message as unknown as SnapshotPart);
+        }
+        const before = transfer.read;
+        for (let next = transfer.waiting.get(transfer.read + 1); next; next = transfer.waiting.get(transfer.read + 1)) {
+          transfer.waiting.delete(transfer.read + 1);
+          replica.snapshotPart(next);
+          transfer.read++;
+        }
+        if (transfer.end !== undefined && transfer.end < transfer.read) throw new Error(`the snapshot ended after ${transfer.end} parts; ${transfer.read} came`);
+        if (transfer.end === transfer.read && replica.loading) {
+          replica.finishSnapshot();
+          this.cannotLead = undefined;
+          this.doubt = undefined;
+          this.caughtUp = true;
+          // Holding the snapshot and every record since: the primary counts on it from this acknowledgement.
+          return { type: 'ack', epoch: replica.currentEpoch, upTo: replica.lastReceived, ping: this.ping(now) };
+        }
+        return transfer.read > before ? { type: 'snapshot-ack', part: transfer.read, ping: this.ping(now) } : undefined;
       }
       case 'batch': {
+        // Every connection starts with a snapshot: a batch before it belongs to no state this backup holds.
+        if (!this.transfer) throw new Error('a batch came before the snapshot');
         const ack = replica.receive((message as { batch: ReplicationBatch }).batch);
+        // Held until the snapshot is complete; acknowledged with it (the primary does not wait for it before).
+        if (replica.loading) return undefined;
         return { type: 'ack', epoch: ack.epoch, upTo: ack.upTo, ping: this.ping(now) };
       }
       case 'decide':
+        if (!this.transfer) throw new Error('a decision came before the snapshot');
         replica.decide((message as { decision: Decision }).decision);
         return undefined;
       case 'heartbeat': {
@@ -313,13 +362,18 @@ export async function decideSuccession(
   others: Member[] = [],
 ): Promise<SuccessionDecision> {
   const primary = follower.primary;
+  // A primary that connected while the probes were out (its admission clears primaryEndedAt) makes this
+  // decision moot: nothing learnt about the old connection may touch what the backup knows of the new one.
+  const ended = follower.primaryEndedAt;
+  const moot = () => follower.primaryEndedAt !== ended;
   // Why this backup must not take over (it still looks for a primary to follow: the old one, or a new one).
   let doubt = follower.doubt;
   if (!follower.primaryGoneInTime) {
     if (primary && primary.id !== follower.self.id) {
       let found = await probe(primary);
       // A reset before the greeting proves nothing yet: asked again while the primary still counts on this backup.
-      while (found?.reset && now() < follower.countedUntil) found = await probe(primary);
+      while (found?.reset && now() < follower.countedUntil && !moot()) found = await probe(primary);
+      if (moot()) return { kind: 'wait' };
       if (found?.role === 'primary' && (found.epoch ?? 0) >= ownEpoch) return { kind: 'follow', member: primary };
       const verdict = goneInTime(follower, primary, found, now());
       if (verdict === 'named' || verdict === 'in time') {
@@ -344,11 +398,13 @@ export async function decideSuccession(
       continue;
     }
     const found = await probe(member);
+    if (moot()) return { kind: 'wait' };
     if (found?.id === follower.self.id) continue; // its address reaches this very node: nothing learnt of it
     if (found?.role === 'primary' && (found.epoch ?? 0) > ownEpoch) return tookOver(follower, member, found.epoch!);
     // A backup that follows a newer primary says where it is: joined, if it is there.
     if (found?.role === 'backup' && (found.epoch ?? 0) > ownEpoch && isMember(found.following) && found.following.id !== follower.self.id) {
       const primary = await probe(found.following);
+      if (moot()) return { kind: 'wait' };
       if (primary?.role === 'primary' && (primary.epoch ?? 0) > ownEpoch) return tookOver(follower, found.following, primary.epoch!);
     }
     // Passed over only when it says it will not take over: it may not (unsure, behind), it holds no state,
@@ -378,6 +434,7 @@ export async function decideSuccession(
   for (const member of others) {
     if (listed.has(member.id) || member.id === follower.self.id || member.address === follower.self.address) continue;
     const found = await probe(member);
+    if (moot()) return { kind: 'wait' };
     if (found?.id === follower.self.id) continue;
     if (found?.role === 'primary' && (found.epoch ?? 0) > ownEpoch) return tookOver(follower, member, found.epoch!);
     if (found?.role === 'backup' && (found.epoch ?? 0) > ownEpoch && isMember(found.following) && found.following.id !== follower.self.id) return tookOver(follower, found.following, found.epoch!);

@@ -7,15 +7,15 @@
 import { createHash } from 'node:crypto';
 import { applyChange, changeFromWire, encodeChange, valuesAdded, type Change, type WireChange } from '../core/changes.js';
 import { ActionContext } from '../core/context.js';
-import { decode, encode, encodeMany, EncodingError, type ClassRegistry, type Encoded } from '../core/encoding.js';
+import { decode, encode, EncodingError, type ClassRegistry, type Encoded } from '../core/encoding.js';
 import type { StateGraph } from '../core/graph.js';
-import { ObjectIds } from '../core/object-ids.js';
 import { DurabilityRefusal } from '../core/refusals.js';
 import { rawOf } from '../core/raw.js';
 import type { ReplicatedEntry, ReplicatedUpdate } from '../core/types.js';
 import { childrenOf, trackedKind } from '../core/values.js';
 import { recordNondeterminism, replayNondeterminism, ReplayDivergence } from './nondeterminism.js';
 import type { ReplicationProxy } from './proxy.js';
+import { SnapshotReader, SnapshotWriter, type SnapshotHeader } from './snapshot.js';
 
 interface StreamRecord {
   entries: ReplicatedEntry[];
@@ -164,12 +164,13 @@ export class Replicator {
     this.stashed.push({ snapshot, object: proxy.name, ids: this.graph.ids.next });
   }
 
-  /** Every replicated object with its identities, in one encoding (shared objects once), for a joining backup. */
-  snapshot(): { objects: Record<string, Encoded>; nextId: number } {
-    this.graph.ids.forgetWhatReplicasKnow();
-    const names = [...this.objects.keys()];
-    const encoded = encodeMany(names.map((n) => this.objects.get(n)!.rawObject), this.classes, { ids: this.graph.ids, full: true });
-    return { objects: Object.fromEntries(names.map((n, i) => [n, encoded[i]!])), nextId: this.graph.ids.next };
+  /**
+   * A snapshot of every replicated object as it is now, to be streamed to a joining backup while requests
+   * go on (replication/snapshot.ts keeps what it needs of each object before it changes).
+   */
+  snapshotWriter(meta: { epoch: number; seq: number }, replies: [string, string][]): SnapshotWriter {
+    const roots = new Map([...this.objects].map(([name, proxy]) => [name, proxy.rawObject as object]));
+    return new SnapshotWriter(this.graph, this.classes, roots, meta, replies);
   }
 
   private flush(record: StreamRecord, context: ActionContext, to: number, early: boolean): void {
@@ -291,15 +292,37 @@ export class Replicator {
 
   // ---- a backup ----
 
-  /** Starts every replicated object from the primary's snapshot. */
-  loadSnapshot(objects: Record<string, Encoded>, nextId: number): void {
-    const ids = new ObjectIds(true);
-    this.graph.ids = ids;
-    for (const [name, proxy] of this.objects) {
-      if (objects[name] === undefined) continue;
-      proxy.replaceRoot(decode(objects[name], this.classes, ids) as object);
+  /**
+   * Every object of the replicated state now is one every replica will hold under its id: a backup
+   * joins from a snapshot of all of them. A primary starting with state of its own marks it so; from then
+   * on a change sends in full only objects new to the state, so that an object a backup holds from its
+   * snapshot is never sent again as it is after the change that refers to it.
+   */
+  markAllKnown(): void {
+    const ids = this.graph.ids;
+    const stack: unknown[] = [...this.objects.values()].map((p) => p.rawObject);
+    while (stack.length > 0) {
+      const v = stack.pop();
+      if (typeof v !== 'object' || v === null || ids.idOf(v) === undefined || ids.isKnownToReplicas(v)) continue;
+      ids.markSent(v);
+      for (const child of childrenOf(v)) stack.push(rawOf(child));
     }
-    ids.next = Math.max(ids.next, nextId);
+  }
+
+  /** Reads a snapshot the primary streams (SnapshotReader), with this service's classes. */
+  snapshotReader(header: SnapshotHeader): SnapshotReader {
+    return new SnapshotReader(header, this.classes);
+  }
+
+  /** Starts every replicated object from the primary's snapshot, read in full (with the primary's ids). */
+  installSnapshot(reader: SnapshotReader): void {
+    const roots = reader.finish();
+    this.graph.ids = reader.ids;
+    reader.ids.resent = (existing, content) => this.graph.replaceContent(existing, content);
+    for (const [name, proxy] of this.objects) {
+      const root = roots.get(name);
+      if (root !== undefined) proxy.replaceRoot(root);
+    }
   }
 
   /** Applies one action's update from the primary, in the order the primary made it. */

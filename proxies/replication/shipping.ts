@@ -21,6 +21,8 @@ export interface BackupSetOptions {
    * removed there (`released`), not for a time.
    */
   coordinated?: boolean;
+  /** A joining backup silent this long while its snapshot streams is given up (it asks to join again). */
+  transferTimeoutMs?: number;
 }
 
 interface Backup {
@@ -30,8 +32,14 @@ interface Backup {
   /** Highest sequence number acknowledged / sent. */
   acked: number;
   sent: number;
-  /** Joined (sent a snapshot) and not dropped: it receives batches and counts for acknowledgements. */
+  /** Joined (holds the snapshot) and not dropped: it receives batches and counts for acknowledgements. */
   live: boolean;
+  /**
+   * Its snapshot is being streamed: it is sent every batch after the snapshot's record (and holds them
+   * until the snapshot is complete), but nothing waits for it and it does not count, until its first
+   * acknowledgement says it holds the snapshot.
+   */
+  streaming: boolean;
   /** The snapshot's sequence number, and whether the backup has acknowledged holding it. */
   joinedAt: number;
   confirmed: boolean;
@@ -55,7 +63,11 @@ interface Ticket {
   waiting: Set<string>;
 }
 
-export type TicketResult = { ok: true } | { ok: false; error: ReplicationUnavailableError };
+/**
+ * A failed group is undone on the primary: `drop` names connections that were sent it although the
+ * group did not wait for them (a backup joining then), which hold a record that never happened.
+ */
+export type TicketResult = { ok: true } | { ok: false; error: ReplicationUnavailableError; drop: string[] };
 
 export interface Tick {
   /** Backups to drop (they stopped acknowledging): the adapter closes their connections. */
@@ -111,9 +123,13 @@ export class BackupSet {
     if (now > this.latest) this.latest = now;
   }
 
-  /** The ping to echo to the backup on this connection (undefined until it has sent one). */
+  /**
+   * The ping to echo to the backup on this connection: only once it holds everything this primary
+   * acknowledged (live and caught up), since an echo tells it that this primary counts on it.
+   */
   echo(key: string): number | undefined {
-    return this.backups.get(key)?.ping;
+    const backup = this.backups.get(key);
+    return backup?.live && backup.confirmed ? backup.ping : undefined;
   }
 
   /** Addresses of the backups acknowledging now. */
@@ -168,10 +184,21 @@ export class BackupSet {
     return this.backups.get(key)?.live ?? false;
   }
 
+  /** Whether the connection is sent batches and decisions: live, or streaming its snapshot. */
+  receives(key: string): boolean {
+    const backup = this.backups.get(key);
+    return backup !== undefined && (backup.live || backup.streaming);
+  }
+
+  /** Whether the backup on this connection is being sent its snapshot. */
+  isStreaming(key: string): boolean {
+    return this.backups.get(key)?.streaming ?? false;
+  }
+
   /** A connection to a backup opened; it receives nothing until it has joined. */
   connected(key: string, address: string, now: number): void {
     this.at(now);
-    this.backups.set(key, { id: address, address, acked: 0, sent: 0, live: false, lastHeard: now, joinedAt: 0, confirmed: false, ping: undefined });
+    this.backups.set(key, { id: address, address, acked: 0, sent: 0, live: false, streaming: false, lastHeard: now, joinedAt: 0, confirmed: false, ping: undefined });
   }
 
   /** The backup's greeting named its process id. */
@@ -181,17 +208,18 @@ export class BackupSet {
   }
 
   /**
-   * The backup was sent the snapshot up to `seq`: it is live and receives every later batch. Returns the
-   * keys of older connections to the same backup process, which the adapter closes: one process must
-   * never count twice towards the acknowledgements a commit needs.
+   * The backup's snapshot up to `seq` begins to stream: it receives every later batch, and becomes live
+   * with its first acknowledgement (see `acknowledged`). Returns the keys of older connections to the same
+   * backup process, which the adapter closes: one process must never count twice towards the
+   * acknowledgements a commit needs.
    */
   joined(key: string, seq: number, now: number): string[] {
     this.at(now);
     const backup = this.backups.get(key);
     if (!backup) return [];
     backup.acked = backup.sent = backup.joinedAt = seq;
-    backup.live = true;
-    if (!this.seniority.has(backup.id)) this.seniority.set(backup.id, this.seniority.size);
+    backup.streaming = true;
+    backup.live = false;
     backup.confirmed = false;
     backup.lastHeard = now;
     return [...this.backups].filter(([k, b]) => k !== key && b.id === backup.id).map(([k]) => k);
@@ -213,10 +241,11 @@ export class BackupSet {
    */
   ship(upTo: number, wait: boolean): { to: string[]; ticket?: number } {
     if (this.fencedBy) throw new ReplicationUnavailableError(`fenced: ${this.fencedBy}`, false, true);
-    const to = [...this.backups].filter(([, b]) => b.live).map(([key]) => key);
-    if (to.length < this.options.minAcks) {
-      throw new ReplicationUnavailableError(`${to.length} backup(s) live, ${this.options.minAcks} required to acknowledge.`, false);
+    const live = [...this.backups].filter(([, b]) => b.live).map(([key]) => key);
+    if (live.length < this.options.minAcks) {
+      throw new ReplicationUnavailableError(`${live.length} backup(s) live, ${this.options.minAcks} required to acknowledge.`, false);
     }
+    const to = [...this.backups].filter(([, b]) => b.live || b.streaming).map(([key]) => key);
     for (const key of to) {
       const backup = this.backups.get(key)!;
       backup.sent = Math.max(backup.sent, upTo);
@@ -226,7 +255,7 @@ export class BackupSet {
       return { to };
     }
     const ticket = this.nextTicket++;
-    this.tickets.set(ticket, { upTo, sentTo: to, waiting: new Set(to.filter((key) => this.backups.get(key)!.acked < upTo)) });
+    this.tickets.set(ticket, { upTo, sentTo: live, waiting: new Set(live.filter((key) => this.backups.get(key)!.acked < upTo)) });
     return { to, ticket };
   }
 
@@ -235,16 +264,17 @@ export class BackupSet {
     const t = this.tickets.get(ticket);
     const result = t && this.outcome(t);
     if (result) this.tickets.delete(ticket);
+    if (result && !result.ok) result.drop = [...this.backups].filter(([key, b]) => !t!.sentTo.includes(key) && (b.live || b.streaming) && b.sent >= t!.upTo).map(([key]) => key);
     if (result?.ok) this.acknowledgedUpTo = Math.max(this.acknowledgedUpTo, t!.upTo);
     return result;
   }
 
   private outcome(t: Ticket): TicketResult | undefined {
-    if (this.fencedBy) return { ok: false, error: new ReplicationUnavailableError(`fenced: ${this.fencedBy}`, true, true) };
+    if (this.fencedBy) return { ok: false, error: new ReplicationUnavailableError(`fenced: ${this.fencedBy}`, true, true), drop: [] };
     if (t.waiting.size > 0) return undefined;
     const stillLive = t.sentTo.filter((key) => this.backups.get(key)?.live).length;
     if (stillLive < this.options.minAcks) {
-      return { ok: false, error: new ReplicationUnavailableError(`only ${stillLive} backup(s) acknowledged; ${this.options.minAcks} required.`, true, false, stillLive > 0) };
+      return { ok: false, error: new ReplicationUnavailableError(`only ${stillLive} backup(s) acknowledged; ${this.options.minAcks} required.`, true, false, stillLive > 0), drop: [] };
     }
     // A dropped backup may still take over until its lease runs out: acknowledge nothing it lacks before.
     for (const lease of this.leases.values()) if (lease.until > this.latest && lease.acked < t.upTo) return undefined;
@@ -261,6 +291,14 @@ export class BackupSet {
     this.heard(key, now, ping);
     const backup = this.backups.get(key);
     if (!backup) return [];
+    if (backup.streaming) {
+      // It holds the snapshot and the records since: live from now on. It holds everything acknowledged
+      // once it has acknowledged what was sent to it before (groups then did not wait for it).
+      backup.streaming = false;
+      backup.live = true;
+      backup.joinedAt = backup.sent;
+      if (!this.seniority.has(backup.id)) this.seniority.set(backup.id, this.seniority.size);
+    }
     backup.acked = Math.max(backup.acked, upTo);
     if (backup.live && upTo >= backup.joinedAt) {
       this.heldUpTo.set(backup.id, { upTo: Math.max(this.heldUpTo.get(backup.id)?.upTo ?? 0, upTo), address: backup.address });
@@ -324,6 +362,13 @@ export class BackupSet {
     this.lastTick = now;
     const result: Tick = { drop: [], heartbeat: [], done: [] };
     for (const [key, backup] of this.backups) {
+      if (backup.streaming) {
+        const silent = now - backup.lastHeard;
+        const limit = this.options.transferTimeoutMs ?? Math.max(30_000, 20 * timeout);
+        if (!stalled && silent > limit) result.drop.push({ key, reason: `no answer for ${Math.round(silent)} ms while its snapshot was sent` });
+        else result.heartbeat.push(key);
+        continue;
+      }
       if (!backup.live) continue;
       const silent = now - backup.lastHeard;
       const behind = backup.sent > backup.acked;

@@ -34,6 +34,9 @@ const TAKEOVER_REMEDY =
 const AUTHORITY_REMEDY =
   "a member of the latest configuration takes over by itself once the authority answers; if none is left and the primary is gone for good, POST /admin/promote with the cluster key to the backup you choose, accepting that it may lack what the primary acknowledged without it";
 
+/** Snapshots that broke off before a backup gives up joining. */
+const MAX_FAILED_TRANSFERS = 6;
+
 export function describeOutcome(outcome: ConfigurationOutcome): string {
   if (outcome.kind === 'refuse' || outcome.kind === 'fenced') return outcome.reason;
   if (outcome.kind === 'follow') return `${outcome.primary.address} has taken over`;
@@ -59,34 +62,64 @@ export class BackupDuties {
   /** Ask to join when told to, then watch the primary. */
   start(ownAddress: string): void {
     const { join, heartbeatTimeoutMs, heartbeatIntervalMs, log, key } = this.node.options;
-    if (join) {
-      // Until a snapshot has arrived: a primary that died between accepting and sending it is asked again.
-      // --join may name any node of the cluster: a backup answers with the primary it follows.
-      void (async () => {
-        let target = join;
-        for (let attempt = 0; !this.node.stopping() && !this.node.follower.replica.hasSnapshot; attempt++) {
-          try {
-            if (!this.node.replication.following) await requestJoin(target.host, target.port, key, ownAddress);
-            await sleep(500);
-          } catch (error) {
-            if (error instanceof JoinRefusedError && error.primary && error.primary !== ownAddress) {
-              log('replication.join.redirected', { from: `${target.host}:${target.port}`, to: error.primary });
-              target = parseAddress(error.primary);
-              await sleep(50);
-              continue;
-            }
-            if (attempt % 20 === 0) log('replication.join.retrying', { primary: `${target.host}:${target.port}`, error: (error as Error).message });
-            await sleep(Math.min(1_000, 100 * (attempt + 1)));
-          }
-        }
-      })();
-    }
+    if (join) void this.joinLoop(join, ownAddress);
     this.detector = setInterval(() => this.detect(), Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)));
     this.detector.unref();
   }
 
   stop(): void {
     clearInterval(this.detector);
+  }
+
+  /** Why this backup stopped trying to join, once it has. */
+  gaveUp: string | undefined;
+
+  /**
+   * Asks to join until a snapshot has arrived: a primary that died between accepting and sending it is
+   * asked again. --join may name any node of the cluster: a backup answers with the primary it follows.
+   * One snapshot per join: while a primary is sending one, nothing more is asked. A transfer that breaks
+   * off is asked again after a wait that doubles each time; after MAX_FAILED_TRANSFERS the backup gives up
+   * with the reason, since a join that cannot finish (memory, a link too slow for the write rate) only
+   * loads the primary.
+   */
+  private async joinLoop(join: NonNullable<NodeOptions['join']>, ownAddress: string): Promise<void> {
+    const { log, key } = this.node.options;
+    const replica = this.node.follower.replica;
+    let target = join;
+    let failedTransfers = 0;
+    let begunSeen = this.node.follower.transfersBegun;
+    for (let attempt = 0; !this.node.stopping() && !replica.hasSnapshot; attempt++) {
+      if (!this.node.replication.following && this.node.follower.transfersBegun > begunSeen) {
+        begunSeen = this.node.follower.transfersBegun;
+        failedTransfers++;
+        const lastEnd = this.node.replication.lastEnded ?? 'the connection ended';
+        if (failedTransfers >= MAX_FAILED_TRANSFERS) {
+          this.gaveUp = `its snapshot from ${target.host}:${target.port} broke off ${failedTransfers} times (last: ${lastEnd})`;
+          log('replication.join.gave-up', { primary: `${target.host}:${target.port}`, failedTransfers, reason: lastEnd, remedy: 'check the log of both nodes for why the transfer ended (memory, a network that drops long connections, a backup too slow for the write rate), then start this backup again' });
+          this.node.options.onGaveUp?.(this.gaveUp);
+          return;
+        }
+        const wait = Math.min(30_000, 500 * 2 ** failedTransfers);
+        log('replication.join.retrying', { primary: `${target.host}:${target.port}`, error: `its snapshot broke off (${lastEnd})`, failedTransfers, retryInMs: wait });
+        await sleep(wait);
+        continue;
+      }
+      try {
+        if (!this.node.replication.following) {
+          await requestJoin(target.host, target.port, key, ownAddress);
+          await sleep(500);
+        } else await sleep(200);
+      } catch (error) {
+        if (error instanceof JoinRefusedError && error.primary && error.primary !== ownAddress) {
+          log('replication.join.redirected', { from: `${target.host}:${target.port}`, to: error.primary });
+          target = parseAddress(error.primary);
+          await sleep(50);
+          continue;
+        }
+        if (attempt % 20 === 0) log('replication.join.retrying', { primary: `${target.host}:${target.port}`, error: (error as Error).message });
+        await sleep(Math.min(1_000, 100 * (attempt + 1)));
+      }
+    }
   }
 
   /** On every detector tick, and at once when the primary's connection ends: take over, follow, or say why not. */
@@ -112,6 +145,7 @@ export class BackupDuties {
   /** /health's answer: whether this backup would take over by itself now, and if not why and what to do. */
   takeover(): { automatic: boolean; reason?: string; remedy?: string } {
     const { follower, coordination } = this.node;
+    if (this.gaveUp) return { automatic: false, reason: `this backup gave up joining: ${this.gaveUp}`, remedy: 'start it again once the cause is fixed' };
     const blocked = coordination ? (follower.replica.hasSnapshot ? follower.unsure : "it holds no primary's state yet") : follower.takeoverBlocked(this.node.clock());
     return blocked ? { automatic: false, reason: `this backup will not take over by itself: ${blocked}`, remedy: coordination ? AUTHORITY_REMEDY : TAKEOVER_REMEDY } : { automatic: true };
   }

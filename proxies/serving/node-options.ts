@@ -20,6 +20,8 @@ export interface NodeOptions {
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;
   log: (event: string, fields: Record<string, unknown>) => void;
+  /** A backup gave up joining (its snapshot failed too many times): `durable serve` exits with the reason. */
+  onGaveUp?: (reason: string) => void;
 }
 
 export function parseAddress(text: string): Address {

@@ -183,6 +183,13 @@ export class ServiceNode {
         if (this.coordination) void this.configure('member.removed', (self, epoch) => this.coordination!.removeMember(self, epoch, id), () => this.link?.released(id, lease));
         if (reconnect && this.role === 'primary' && !this.stopping) void this.connectBackup(parseAddress(address));
       },
+      // A snapshot that broke off is sent again, after a wait that doubles each time (a backup that
+      // asked to join asks again too; the two meet in connectBackup).
+      onJoinFailed: (address, failures) => {
+        if (this.role === 'primary' && !this.stopping) void sleep(Math.min(30_000, 250 * 2 ** failures)).then(() => {
+          if (this.role === 'primary' && !this.stopping) void this.connectBackup(parseAddress(address));
+        });
+      },
       coordinated: this.coordination !== undefined,
       onCaughtUp: (backup) => {
         if (this.coordination) void this.configure('member.added', (self, epoch) => this.coordination!.addMember(self, epoch, backup));
@@ -365,7 +372,7 @@ export class ServiceNode {
       epoch: () => this.service.runtime.currentEpoch,
       // A backup is ready once it holds its primary's snapshot and would take over by itself (DESIGN.md:
       // "a backup when it has caught up and could take over"), not merely when a primary connected.
-      ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following && this.follower.caughtUp && this.duties.takeover().automatic),
+      ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following && this.follower.caughtUp && this.follower.countedSince !== undefined && this.duties.takeover().automatic),
       takeover: () => (this.role === 'primary' || this.fenced() ? undefined : this.duties.takeover()),
       primaryHint: () => (this.fenced() ? this.follower.primaryNode : this.role === 'primary' ? this.httpUrl : this.follower.primaryNode),
       dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request).finally(() => this.noticeStop()),

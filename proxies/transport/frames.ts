@@ -16,8 +16,15 @@ export type Message = (
   | { type: 'hello'; nonce: string; node: string; id?: string; role?: 'primary' | 'backup' | 'stopped' | 'behind' | 'unsure'; epoch?: number; seq?: number; holdsState?: boolean; following?: { id: string; address: string }; holders?: { id: string; address: string }[]; replacedAt?: number }
   | { type: 'auth'; nonce: string; mac: string; node: string; id?: string; role: 'primary'; epoch: number }
   | { type: 'welcome'; mac: string; seq: number; epoch: number }
-  /** The joining backup's starting state, with the succession it joins (as a heartbeat names it). */
-  | { type: 'snapshot'; snapshot: unknown; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
+  /**
+   * The joining backup's starting state, streamed (replication/snapshot.ts): where it starts and the
+   * succession it joins (as a heartbeat names it), then parts the backup acknowledges one by one (the
+   * primary keeps a few in flight), then the end. Batches after the snapshot's record may come between.
+   */
+  | { type: 'snapshot-begin'; header: unknown; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
+  | { type: 'snapshot-part'; part: number; records: unknown; replies?: unknown }
+  | { type: 'snapshot-end'; parts: number }
+  | { type: 'snapshot-ack'; part: number; ping?: number }
   | { type: 'batch'; batch: unknown }
   | { type: 'decide'; decision: unknown }
   | { type: 'ack'; epoch: number; upTo: number; ping?: number }
@@ -37,7 +44,7 @@ export type Message = (
   | { type: 'join'; nonce: string; mac: string; address: string }
 ) & { echo?: number };
 
-const TYPES = new Set<Message['type']>(['hello', 'auth', 'welcome', 'snapshot', 'batch', 'decide', 'ack', 'heartbeat', 'dropped', 'refuse', 'join']);
+const TYPES = new Set<Message['type']>(['hello', 'auth', 'welcome', 'snapshot-begin', 'snapshot-part', 'snapshot-end', 'snapshot-ack', 'batch', 'decide', 'ack', 'heartbeat', 'dropped', 'refuse', 'join']);
 const HEADER = 4;
 
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
@@ -45,7 +52,12 @@ export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;
 export class FrameError extends Error {}
 
 export function encodeFrame(message: Message): Buffer {
-  const body = Buffer.from(JSON.stringify(message), 'utf8');
+  return encodeText(JSON.stringify(message));
+}
+
+/** A frame from a message already in JSON (a snapshot part, serialised as it was produced). */
+export function encodeText(json: string): Buffer {
+  const body = Buffer.from(json, 'utf8');
   const frame = Buffer.allocUnsafe(HEADER + body.length);
   frame.writeUInt32BE(body.length, 0);
   body.copy(frame, HEADER);

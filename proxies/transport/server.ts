@@ -63,6 +63,9 @@ export class ReplicationServer {
     return new Promise((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Why the last primary connection ended (this side's reason, or the primary's), for the log. */
+  lastEnded: string | undefined;
+
   /** Whether a primary is connected and authenticated now. */
   get following(): boolean {
     return this.primary !== undefined && !this.primary.destroyed;
@@ -97,6 +100,7 @@ export class ReplicationServer {
     };
     const close = (reason: string, epoch?: number, primary?: { id: string; address: string }) => {
       closedHere = true;
+      if (this.primary === socket) this.lastEnded = reason;
       this.log('replication.peer.closed', { peer, reason });
       if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason, epoch, id: epoch === undefined ? undefined : follower.self.id, primary }));
       socket.destroy();
@@ -114,6 +118,7 @@ export class ReplicationServer {
       counted = false;
       if (this.primary !== socket) return;
       this.primary = undefined;
+      if (!closedHere) this.lastEnded = 'the primary closed the connection';
       if (closedHere || this.closing) return;
       follower.connectionEnded(this.now());
       this.log('replication.primary.lost', { peer, lastHeardMs: Math.round(this.now() - follower.lastHeard) });

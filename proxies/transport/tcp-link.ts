@@ -8,7 +8,9 @@
 import net from 'node:net';
 import type { Decision, ReplicationBatch, ReplicationLink } from '../replication/link.js';
 import { BackupSet, TicketWaiters } from '../replication/shipping.js';
-import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, type Message } from './frames.js';
+import type { SnapshotWriter } from '../replication/snapshot.js';
+import { SnapshotTransfer } from '../replication/transfer.js';
+import { DEFAULT_MAX_FRAME, encodeFrame, encodeText, FrameDecoder, type Message } from './frames.js';
 import { backupProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
 
 export interface TcpLinkOptions {
@@ -34,6 +36,11 @@ export interface TcpLinkOptions {
   coordinated?: boolean;
   /** A backup acknowledged its snapshot: it holds everything (with a configuration authority, a member to add). */
   onCaughtUp?: (backup: { id: string; address: string }) => void;
+  /**
+   * A backup's snapshot broke off (its connection ended, it fell silent or behind): `failures` in a row
+   * for that address. The node connects again after a wait that grows with them.
+   */
+  onJoinFailed?: (address: string, failures: number) => void;
   /** This primary's own replication port, named in heartbeats so a backup that lost it asks it first. */
   self?: () => { id: string; address: string } | undefined;
 }
@@ -43,13 +50,24 @@ interface Connection {
   key: string;
   address: string;
   socket: net.Socket;
+  /** Its snapshot, while it is being sent. */
+  transfer?: SnapshotTransfer;
+  pumping?: boolean;
 }
+
+/**
+ * A joining backup that has not read this much of what was sent to it (its snapshot's parts wait for
+ * it; the batches since do not) has fallen too far behind: it is let go and asks to join again later.
+ */
+const MAX_JOINING_BUFFER = 256 * 1024 * 1024;
 
 export class TcpLink implements ReplicationLink {
   private readonly backups: BackupSet;
   private readonly connections = new Map<string, Connection>();
   private readonly tickets: TicketWaiters;
   private nextKey = 1;
+  /** Snapshots that broke off in a row, by backup address (cleared once one arrives). */
+  private readonly joinFailures = new Map<string, number>();
   private timer: NodeJS.Timeout;
 
   constructor(private readonly options: TcpLinkOptions) {
@@ -84,7 +102,7 @@ export class TcpLink implements ReplicationLink {
    * in flight (ServiceRuntime.join), send it the snapshot and start its stream after the snapshot's
    * sequence number; it receives every later batch.
    */
-  async connect(host: string, port: number): Promise<{ join(snapshot: { seq: number }): void }> {
+  async connect(host: string, port: number): Promise<{ join(snapshot: SnapshotWriter): void }> {
     const address = `${host}:${port}`;
     const socket = net.connect({ host, port });
     socket.setNoDelay(true);
@@ -126,8 +144,18 @@ export class TcpLink implements ReplicationLink {
             if (!proofsMatch(backupProof(this.options.key, theirNonce, myNonce), message.mac)) return fail(`The backup at ${address} does not hold the cluster key.`, 'wrong cluster key');
             clearTimeout(handshake);
             resolve();
+          } else if (message.type === 'snapshot-ack') {
+            connection.transfer?.acked(message.part);
+            this.pump(connection);
           } else if (message.type === 'ack') {
+            const joining = this.backups.isStreaming(connection.key);
             this.tickets.release(this.backups.acknowledged(connection.key, Number(message.upTo), performance.now(), message.ping));
+            if (joining && connection.transfer) {
+              const { transfer } = connection;
+              connection.transfer = undefined;
+              this.joinFailures.delete(address);
+              this.options.log?.('replication.backup.joined', { backup: address, seq: transfer.writer.header.seq, upTo: Number(message.upTo), parts: transfer.parts, bytes: transfer.bytes, ms: Math.round(performance.now() - transfer.startedAt) });
+            }
             const caughtUp = this.backups.takeCaughtUp();
             // A backup that just caught up hears at once that it is counted on (the echo of its ping): until
             // then it could not take over, were this primary killed now.
@@ -143,13 +171,17 @@ export class TcpLink implements ReplicationLink {
       });
     });
     return {
-      join: (snapshot) => {
-        for (const older of this.backups.joined(connection.key, snapshot.seq, performance.now())) {
+      join: (writer) => {
+        if (connection.socket.destroyed) throw new Error(`The backup at ${address} closed the connection before its snapshot began.`);
+        for (const older of this.backups.joined(connection.key, writer.header.seq, performance.now())) {
           const stale = this.connections.get(older);
           if (stale) this.drop(stale, 'replaced by a newer connection to the same backup', false, false);
         }
-        this.send(connection, { type: 'snapshot', snapshot, peers: this.members, primary: this.options.self?.() });
-        this.options.log?.('replication.backup.joined', { backup: address, seq: snapshot.seq });
+        const transfer = new SnapshotTransfer(writer, performance.now());
+        connection.transfer = transfer;
+        this.send(connection, transfer.begin({ peers: this.members, primary: this.options.self?.() }) as Message);
+        this.options.log?.('replication.backup.joining', { backup: address, seq: writer.header.seq });
+        this.pump(connection);
       },
     };
   }
@@ -161,11 +193,21 @@ export class TcpLink implements ReplicationLink {
     const done = ticket === undefined ? undefined : this.tickets.outcome(ticket);
     for (const connection of live) this.send(connection, { type: 'batch', batch });
     // Back-pressure: a backup whose socket buffer is full is given time to drain before the next group
-    // is handed over, so a slow backup slows the primary rather than fill its memory.
-    await Promise.all(live.map((c) => (c.socket.writableNeedDrain ? drained(c.socket) : undefined)));
+    // is handed over, so a slow backup slows the primary rather than fill its memory. A joining backup
+    // does not (it reads its snapshot first): one that falls too far behind is let go.
+    for (const connection of live) {
+      if (this.backups.isStreaming(connection.key) && connection.socket.writableLength > MAX_JOINING_BUFFER) this.drop(connection, `fell more than ${MAX_JOINING_BUFFER >> 20} MiB behind while its snapshot was sent`);
+    }
+    await Promise.all(live.map((c) => (c.socket.writableNeedDrain && !this.backups.isStreaming(c.key) ? drained(c.socket) : undefined)));
     if (!done) return;
     const result = await done;
-    if (!result.ok) throw result.error;
+    if (!result.ok) {
+      for (const key of result.drop) {
+        const connection = this.connections.get(key);
+        if (connection) this.drop(connection, `it was sent record ${upTo}, which failed and was undone; it joins again from a snapshot`);
+      }
+      throw result.error;
+    }
   }
 
   /** The configuration authority no longer counts this backup as a member: commits go on without it. */
@@ -174,7 +216,32 @@ export class TcpLink implements ReplicationLink {
   }
 
   decide(decision: Decision): void {
-    for (const connection of this.connections.values()) if (this.backups.isLive(connection.key)) this.send(connection, { type: 'decide', decision });
+    for (const connection of this.connections.values()) if (this.backups.receives(connection.key)) this.send(connection, { type: 'decide', decision });
+  }
+
+  /**
+   * Sends the joining backup's snapshot a part at a time: one slice of work per turn of the event loop
+   * (requests run in between), while its window is open and its socket takes more.
+   */
+  private pump(connection: Connection): void {
+    if (connection.pumping || !connection.transfer) return;
+    connection.pumping = true;
+    const step = () => {
+      connection.pumping = false;
+      const transfer = connection.transfer;
+      if (!transfer || transfer.done || connection.socket.destroyed || this.connections.get(connection.key) !== connection) return;
+      if (connection.socket.writableNeedDrain) {
+        connection.pumping = true;
+        connection.socket.once('drain', step);
+        return;
+      }
+      const text = transfer.next();
+      if (text === undefined) return; // the window is full: the next snapshot-ack pumps again
+      connection.socket.write(encodeText(text));
+      connection.pumping = true;
+      setImmediate(step);
+    };
+    setImmediate(step);
   }
 
   private closing = false;
@@ -214,6 +281,15 @@ export class TcpLink implements ReplicationLink {
    */
   private drop(connection: Connection, reason: string, reconnect = true, tell = true): void {
     this.connections.delete(connection.key);
+    const joining = this.backups.isStreaming(connection.key);
+    connection.transfer?.close();
+    connection.transfer = undefined;
+    if (joining && !this.closing) {
+      const failures = (this.joinFailures.get(connection.address) ?? 0) + 1;
+      this.joinFailures.set(connection.address, failures);
+      this.options.log?.('replication.backup.join-failed', { backup: connection.address, reason, failures });
+      this.options.onJoinFailed?.(connection.address, failures);
+    }
     const socket = connection.socket;
     if (tell && this.backups.isLive(connection.key) && !socket.destroyed && socket.writable) {
       socket.end(encodeFrame({ type: 'dropped', reason }));

@@ -9,6 +9,7 @@ import { parseMapping } from '../../mappings/index.js';
 import { DatabaseStore } from '../../proxies/database/store.js';
 import { StaleEpochError } from '../../proxies/replication/backup.js';
 import { InMemoryLink } from '../../proxies/replication/in-memory.js';
+import { wholeSnapshot } from '../../proxies/replication/snapshot.js';
 import { ServiceRuntime, type StateObjectSpec } from '../../proxies/runtime.js';
 import { classes, Counter } from './support.js';
 
@@ -133,7 +134,7 @@ describe('mechanisms', () => {
     const joiner = await runtimeFor('<state name="counter" type="replication" update="state"/>', counterSpec, { role: 'backup' });
     const load = Array.from({ length: 30 }, (_, i) => bump(primary, `l${i}`));
     await primary.join((snapshot) => {
-      joiner.replica.loadSnapshot(JSON.parse(JSON.stringify(snapshot)));
+      joiner.replica.loadSnapshot(JSON.parse(JSON.stringify(wholeSnapshot(snapshot))));
       link.backups.push(joiner.replica);
     });
     await Promise.all(load);

@@ -14,6 +14,7 @@ function joinedSet(minAcks: number, backups: string[]): BackupSet {
   backups.forEach((b, i) => {
     set.connected(String(i), b, 0);
     set.joined(String(i), 0, 0);
+    set.acknowledged(String(i), 0, 0); // it holds the snapshot: live
   });
   return set;
 }
@@ -72,6 +73,8 @@ describe('BackupSet: the primary and its backups', () => {
     set.dropped('0', 10);
     set.connected('2', 'a', 10);
     expect(set.joined('2', 5, 10)).toEqual([]);
+    expect(set.members.map((m) => m.id)).toEqual(['b']); // not before it holds its snapshot
+    set.acknowledged('2', 5, 11);
     expect(set.members.map((m) => m.id)).toEqual(['a', 'b']);
     set.connected('3', 'b', 20);
     expect(set.joined('3', 6, 20)).toEqual(['1']); // the older connection to b is to be closed
@@ -157,6 +160,44 @@ describe('BackupSet: the primary and its backups', () => {
     expect(set.tick(450).drop).toHaveLength(1);
   });
 
+  it('streams to a joining backup without waiting for it, and counts on it only once it holds everything acknowledged', () => {
+    const set = new BackupSet({ minAcks: 1, ackTimeoutMs: 100, transferTimeoutMs: 1_000 });
+    set.connected('0', 'a', 0);
+    set.joined('0', 0, 0);
+    set.acknowledged('0', 0, 0, 1);
+    set.connected('1', 'j', 0);
+    set.joined('1', 3, 0); // its snapshot is as of record 3
+    const first = set.ship(4, true);
+    expect(first.to).toEqual(['0', '1']); // sent to the joiner too, which holds it until its snapshot is complete
+    expect(set.acknowledged('0', 4, 1)).toEqual([first.ticket]); // but not waited for
+    expect(set.result(first.ticket!)).toEqual({ ok: true });
+    expect(set.members.map((m) => m.id)).toEqual(['a']);
+    const second = set.ship(5, true);
+    // Its first acknowledgement (snapshot read, records up to 4 held): live, so later groups wait for it;
+    // it holds everything acknowledged only once it acknowledged what was sent before (5), and only then
+    // is it echoed (counted on).
+    expect(set.acknowledged('1', 4, 2, 9)).toEqual([]);
+    expect(set.members.map((m) => m.id)).toEqual(['a', 'j']);
+    expect(set.echo('1')).toBeUndefined();
+    expect(set.acknowledged('0', 5, 3)).toEqual([second.ticket]); // shipped before it was live
+    expect(set.result(second.ticket!)).toEqual({ ok: true });
+    expect(set.holders.map((m) => m.id)).toEqual(['a']);
+    const third = set.ship(6, true);
+    expect(set.acknowledged('1', 5, 3, 10)).toEqual([]);
+    expect(set.echo('1')).toBe(10);
+    expect(set.holders.map((m) => m.id)).toEqual(['a', 'j']);
+    set.acknowledged('0', 6, 4);
+    expect(set.result(third.ticket!)).toBeUndefined();
+    expect(set.acknowledged('1', 6, 4)).toEqual([third.ticket]);
+    // A joiner silent while its snapshot streams is let go only after the transfer timeout, and without a lease.
+    set.connected('2', 'k', 10);
+    set.joined('2', 5, 10);
+    set.tick(950);
+    expect(set.tick(1_000).drop.map((d) => d.key)).not.toContain('2');
+    expect(set.tick(1_050).drop.map((d) => d.key)).toContain('2');
+    expect(set.dropped('2', 1_100)).toMatchObject({ wasLive: false, lease: undefined });
+  });
+
   it('is ready only once --min-acks backups acknowledged their snapshot', () => {
     const set = new BackupSet({ minAcks: 1, ackTimeoutMs: 100 });
     set.connected('0', 'a', 0);
@@ -167,13 +208,19 @@ describe('BackupSet: the primary and its backups', () => {
   });
 });
 
+/** A primary at `epoch` streams an empty snapshot to the follower: begin, then end (no parts). */
+function receiveSnapshot(f: Follower, epoch: number, at: number): void {
+  f.receive({ type: 'snapshot-begin', header: { epoch, seq: 0, nextId: 1, roots: {} } }, at);
+  f.receive({ type: 'snapshot-end', parts: 0 }, at);
+}
+
 describe('Follower and the succession', () => {
   const self: Member = { id: 'me', address: 'me:1' };
   const primary: Member = { id: 'p', address: 'p:1' };
   /** A backup of `primary` (drop timeout 100 ms) that answered a heartbeat at 0, echoed back at 1; its connection ended at 5. */
   const follower = (peers: Member[], from: Member = primary) => {
     const f = new Follower(new BackupReplica(new Replicator(new StateGraph(), new Map(), new Map())), self, 100);
-    f.replica.loadSnapshot({ epoch: 2, seq: 0, objects: {}, nextId: 1, replies: [] });
+    f.replica.loadSnapshot({ header: { epoch: 2, seq: 0, nextId: 1, roots: {} }, parts: [] });
     const reply = f.receive({ type: 'heartbeat', epoch: 2, at: 0, peers, primary: from }, 0);
     f.receive({ type: 'heartbeat', epoch: 2, at: 1, peers, primary: from, echo: (reply as { ping: number }).ping }, 1);
     f.connectionEnded(5);
@@ -225,7 +272,7 @@ describe('Follower and the succession', () => {
     const f = follower([self]);
     f.cannotLead = 'behind';
     expect(await decideSuccession(f, 2, probes({}), clock)).toEqual({ kind: 'wait' });
-    f.receive({ type: 'snapshot', snapshot: { epoch: 3, seq: 0, objects: {}, replies: [] } }, 1);
+    receiveSnapshot(f, 3, 1);
     expect(f.cannotLead).toBeUndefined();
   });
 
@@ -268,7 +315,7 @@ describe('Follower and the succession', () => {
 
   it('never suspects on silence alone, says why it would not take over, and heeds being dropped', async () => {
     const f = new Follower(new BackupReplica(new Replicator(new StateGraph(), new Map(), new Map())), self, 100);
-    f.replica.loadSnapshot({ epoch: 2, seq: 0, objects: {}, nextId: 1, replies: [] });
+    f.replica.loadSnapshot({ header: { epoch: 2, seq: 0, nextId: 1, roots: {} }, parts: [] });
     f.receive({ type: 'heartbeat', epoch: 2, at: 0, peers: [self], primary }, 0);
     expect(f.suspects()).toBe(false);
     expect(f.takeoverBlocked(50)).toBeUndefined();
@@ -282,7 +329,7 @@ describe('Follower and the succession', () => {
     expect(await decideSuccession(f, 2, probes({ p: { role: 'primary', epoch: 2 } }), () => 503)).toEqual({ kind: 'follow', member: primary });
     expect(f.greetingRole).toBe('unsure');
     expect(f.takeoverBlocked(503)).toMatch(/dropped it \(no acknowledgement for 120 ms\)/);
-    f.receive({ type: 'snapshot', snapshot: { epoch: 2, seq: 0, objects: {}, replies: [] } }, 504);
+    receiveSnapshot(f, 2, 504);
     expect(f.greetingRole).toBe('backup');
     expect(f.doubt).toBeUndefined();
   });
@@ -294,11 +341,11 @@ describe('Follower and the succession', () => {
 
   it('counts as caught up only once its current primary sent it a snapshot', () => {
     const f = new Follower(new BackupReplica(new Replicator(new StateGraph(), new Map(), new Map())), self, 100);
-    f.receive({ type: 'snapshot', snapshot: { epoch: 1, seq: 0, objects: {}, nextId: 1, replies: [] } }, 0);
+    receiveSnapshot(f, 1, 0);
     expect(f.caughtUp).toBe(true);
     f.admit({ epoch: 2, node: 'q' }, 1, false, 1); // a new primary: the old snapshot is not its state
     expect(f.caughtUp).toBe(false);
-    f.receive({ type: 'snapshot', snapshot: { epoch: 2, seq: 0, objects: {}, nextId: 1, replies: [] } }, 2);
+    receiveSnapshot(f, 2, 2);
     expect(f.caughtUp).toBe(true);
   });
 

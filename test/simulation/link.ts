@@ -4,6 +4,11 @@
 // this primary is fenced) is made by the BackupSet.
 import type { Decision, ReplicationBatch, ReplicationLink } from '../../proxies/replication/link.js';
 import { BackupSet, TicketWaiters } from '../../proxies/replication/shipping.js';
+import type { SnapshotWriter } from '../../proxies/replication/snapshot.js';
+import { SnapshotTransfer } from '../../proxies/replication/transfer.js';
+
+/** Small parts and a small window: the simulation's states are small, and its joins must interleave with batches. */
+const SIM_TRANSFER = { partBytes: 256, window: 2, sliceMs: Infinity };
 import { onHost, type Connection, type Host, type Network } from './network.js';
 
 export interface SimLinkOptions {
@@ -17,6 +22,8 @@ export interface SimLinkOptions {
   /** As the TCP link: with a configuration authority, dropped backups wait for `released`; caught-up ones are reported. */
   coordinated?: boolean;
   onCaughtUp?: (backup: { id: string; address: string }) => void;
+  /** As the TCP link: a backup's snapshot broke off, `failures` times in a row. */
+  onJoinFailed?: (backup: string, failures: number) => void;
   /** Every batch, acknowledgement and join, when a replay asks for the full story. */
   trace?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -24,6 +31,10 @@ export interface SimLinkOptions {
 export class SimLink implements ReplicationLink {
   readonly backups: BackupSet;
   private readonly connections = new Map<string, Connection>();
+  private readonly addresses = new Map<string, string>();
+  private readonly joinFailures = new Map<string, number>();
+  /** Snapshots being sent, by connection. */
+  private readonly transfers = new Map<string, SnapshotTransfer>();
   private readonly tickets: TicketWaiters;
   private nextKey = 1;
   private closed = false;
@@ -43,9 +54,10 @@ export class SimLink implements ReplicationLink {
   }
 
   /** Connects to a backup and waits for its welcome (or fails: refused, closed, no answer in time). */
-  connect(backup: string): Promise<{ join(snapshot: { seq: number }): void }> {
+  connect(backup: string): Promise<{ join(snapshot: SnapshotWriter): void }> {
     const key = String(this.nextKey++);
     this.backups.connected(key, backup, this.now);
+    this.addresses.set(key, backup);
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (why: string) => {
@@ -59,14 +71,24 @@ export class SimLink implements ReplicationLink {
           if (message.type === 'welcome') {
             settled = true;
             resolve({
-              join: (snapshot) => {
-                for (const older of this.backups.joined(key, snapshot.seq, this.now)) this.drop(older, false, false);
-                this.send(key, { type: 'snapshot', snapshot, peers: this.backups.members, primary: { id: this.host.id, address: this.host.id } });
-                this.options.trace?.('link.joined', { backup, connection: key, seq: snapshot.seq });
+              join: (writer) => {
+                for (const older of this.backups.joined(key, writer.header.seq, this.now)) this.drop(older, false, false);
+                const transfer = new SnapshotTransfer(writer, this.now, SIM_TRANSFER);
+                this.transfers.set(key, transfer);
+                this.send(key, transfer.begin({ peers: this.backups.members, primary: { id: this.host.id, address: this.host.id } }));
+                this.options.trace?.('link.joining', { backup, connection: key, seq: writer.header.seq });
+                this.pump(key);
               },
             });
+          } else if (message.type === 'snapshot-ack') {
+            this.transfers.get(key)?.acked(message.part);
+            this.pump(key);
           } else if (message.type === 'ack') {
             this.options.trace?.('link.ack', { backup, connection: key, upTo: message.upTo });
+            if (this.backups.isStreaming(key)) {
+              this.transfers.delete(key);
+              this.joinFailures.delete(backup);
+            }
             this.tickets.release(this.backups.acknowledged(key, Number(message.upTo), this.now, message.ping));
             const caughtUp = this.backups.takeCaughtUp();
             // As the TCP link: a backup that just caught up hears at once that it is counted on.
@@ -97,7 +119,10 @@ export class SimLink implements ReplicationLink {
     for (const key of to) this.send(key, { type: 'batch', batch });
     if (!done) return;
     const result = await done;
-    if (!result.ok) throw result.error;
+    if (!result.ok) {
+      for (const key of result.drop) this.drop(key);
+      throw result.error;
+    }
   }
 
   released(id: string, lease: number): void {
@@ -105,7 +130,16 @@ export class SimLink implements ReplicationLink {
   }
 
   decide(decision: Decision): void {
-    for (const key of this.connections.keys()) if (this.backups.isLive(key)) this.send(key, { type: 'decide', decision });
+    for (const key of this.connections.keys()) if (this.backups.receives(key)) this.send(key, { type: 'decide', decision });
+  }
+
+  /** As the TCP link: the snapshot's parts while the backup's window is open (in small parts, so that batches come between). */
+  private pump(key: string): void {
+    const transfer = this.transfers.get(key);
+    if (!transfer) return;
+    for (let text = transfer.next(() => this.now); text !== undefined; text = transfer.next(() => this.now)) {
+      this.send(key, JSON.parse(text) as Record<string, unknown> & { type: string });
+    }
   }
 
   /** As the TCP link: not told they were dropped, since this primary acknowledges nothing more. */
@@ -132,6 +166,17 @@ export class SimLink implements ReplicationLink {
 
   /** As the TCP link: `reconnect` a live backup lost this way; `tell` it first that it was dropped. */
   private drop(key: string, reconnect = true, tell = true): void {
+    const joining = this.backups.isStreaming(key);
+    this.transfers.get(key)?.close();
+    this.transfers.delete(key);
+    const backup = this.addresses.get(key);
+    this.addresses.delete(key);
+    if (joining && !this.closed && backup !== undefined) {
+      const failures = (this.joinFailures.get(backup) ?? 0) + 1;
+      this.joinFailures.set(backup, failures);
+      this.options.trace?.('link.join-failed', { backup, failures });
+      this.options.onJoinFailed?.(backup, failures);
+    }
     if (tell && this.backups.isLive(key)) this.send(key, { type: 'dropped', reason: 'dropped' });
     this.connections.get(key)?.close(0);
     this.connections.delete(key);

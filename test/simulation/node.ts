@@ -122,6 +122,11 @@ export class SimNode implements Host {
         if (this.coordination) void this.configure('member.removed', (self, epoch) => this.coordination!.removeMember(self, epoch, id), () => this.link?.released(id, lease));
         if (reconnect && this.primary) void this.connectBackup(backup);
       },
+      onJoinFailed: (backup, failures) => {
+        if (this.primary) void this.sleep(Math.min(30_000, 250 * 2 ** failures)).then(() => {
+          if (this.primary) void this.connectBackup(backup);
+        });
+      },
       coordinated: this.coordination !== undefined,
       onCaughtUp: (backup) => {
         if (this.coordination) void this.configure('member.added', (self, epoch) => this.coordination!.addMember(self, epoch, backup));

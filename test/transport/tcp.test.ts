@@ -75,12 +75,20 @@ describe('frames', () => {
   });
 });
 
+/** Connects the primary to the backup and streams it its snapshot; resolves once the backup is live. */
+async function joined(primary: Awaited<ReturnType<typeof primaryNode>>, port: number): Promise<void> {
+  const handle = await primary.link.connect('127.0.0.1', port);
+  const before = primary.link.liveBackups.length;
+  await primary.runtime.join((snapshot) => handle.join(snapshot));
+  for (let i = 0; i < 500 && primary.link.liveBackups.length === before; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(primary.link.liveBackups.length).toBe(before + 1);
+}
+
 describe('replication over TCP', () => {
   it('keeps a backup in step over a real socket, and the backup takes over with everything acknowledged', async () => {
     const backup = await backupNode();
     const primary = await primaryNode();
-    const handle = await primary.link.connect('127.0.0.1', backup.port);
-    await primary.runtime.join((snapshot) => handle.join(snapshot));
+    await joined(primary, backup.port);
     const outcomes = await Promise.all(Array.from({ length: 50 }, (_, i) => primary.bank.charge(`c${i % 5}`, 1, { id: `r${i}` })));
     expect(outcomes.every((o) => o.kind === 'ok')).toBe(true);
     expect(backup.server.following).toBe(true);
@@ -101,8 +109,7 @@ describe('replication over TCP', () => {
   it('closes a connection that sends garbage or an oversized frame, and keeps serving its primary', async () => {
     const backup = await backupNode();
     const primary = await primaryNode();
-    const handle = await primary.link.connect('127.0.0.1', backup.port);
-    await primary.runtime.join((snapshot) => handle.join(snapshot));
+    await joined(primary, backup.port);
     await primary.bank.bump();
 
     const bigHeader = Buffer.alloc(4);
@@ -127,8 +134,7 @@ describe('replication over TCP', () => {
     for (const minAcks of [0, 1]) {
       const backup = await backupNode();
       const primary = await primaryNode({ minAcks, ackTimeoutMs: 200 });
-      const handle = await primary.link.connect('127.0.0.1', backup.port);
-      await primary.runtime.join((snapshot) => handle.join(snapshot));
+      await joined(primary, backup.port);
       expect(await primary.bank.bump()).toMatchObject({ kind: 'ok' });
       await backup.server.close(); // the backup is gone
       await new Promise((r) => setTimeout(r, 400));
