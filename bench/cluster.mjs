@@ -8,7 +8,7 @@ export async function startCluster(build, extra = []) {
   const primary = await spawnNode(build, 'primary', ['--backups', backup.repl, ...extra], env);
   await primary.waitFor('replication.backup.joined');
   const stop = () => Promise.all([primary, backup].map((n) => n.stop('SIGKILL')));
-  return { primary, backup, stop };
+  return { primary, backup, stop, env };
 }
 
 /** A keep-alive JSON RPC caller for one client. */

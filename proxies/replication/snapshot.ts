@@ -12,10 +12,10 @@
 // to send, once. Each object is one record (shallow: the objects it holds are references naming their
 // kind), so the backup makes an empty object on the first reference and fills it when its record comes.
 import { copyTyped, type Change, type TypedArray } from '../core/changes.js';
-import { decode, Encoder, EncodingError, ENCODED_HOLE, type ClassRegistry, type Encoded } from '../core/encoding.js';
+import { decode, encodeKey, Encoder, EncodingError, ENCODED_HOLE, type ClassRegistry, type Encoded } from '../core/encoding.js';
 import type { StateGraph } from '../core/graph.js';
 import { ObjectIds } from '../core/object-ids.js';
-import { applyIntegrityLevel, copyContent, extraKeys, integrityLevel, isIndexKey, isIrregularArray, trackedKind } from '../core/values.js';
+import { applyIntegrityLevel, copyContent, extraKeys, flagsOf, integrityLevel, isIndexKey, isIrregularArray, trackedKind } from '../core/values.js';
 
 /** Where the stream starts: the backup applies every record after `seq` on top of the snapshot. */
 export interface SnapshotHeader {
@@ -50,14 +50,21 @@ type Big = {
   added: Set<unknown>;
   /** The value a key had at the snapshot, for keys changed since (Map, object). */
   before: Map<unknown, unknown>;
-  /** What is left to send, copied at a write that the above cannot describe: pairs, or members/elements. */
+  /**
+   * What is left to send, copied at a write the above cannot describe: keys (Map, object), members or
+   * elements, from `restAt` to `restEnd`; with the values (Map) or descriptors (object) alongside.
+   */
   rest?: unknown[];
+  restValues?: unknown[];
   restAt: number;
+  restEnd: number;
   /** Once its first record has gone: the live iteration. */
   started: boolean;
   keys?: Iterator<unknown>;
   index: number;
   length: number;
+  /** An object's own keys, taken once: its iteration. */
+  ownKeys?: (string | symbol)[];
 };
 
 /** The primary's side: what to send next, with the state kept as it was at the snapshot's point. */
@@ -177,24 +184,52 @@ export class SnapshotWriter {
   /** The next slice of the large object being sent. */
   private continueBig(): Encoded {
     const { object, big } = this.current!;
-    const slice: Encoded[] = [];
-    const fields: Record<string, Encoded> = Object.create(null) as Record<string, Encoded>;
     const walk = (v: unknown) => this.encoder.walk(v);
-    let more = true;
-    for (let n = 0; n < SNAPSHOT_LIMITS.sliceEntries; n++) {
-      const next = this.nextEntry(object, big);
-      if (next === undefined) {
-        more = false;
-        break;
+    const slice: Encoded[] = [];
+    const n = SNAPSHOT_LIMITS.sliceEntries;
+    let done = false;
+    if (big.rest) {
+      const { rest, restValues } = big;
+      const end = Math.min(big.restEnd, big.restAt + n);
+      for (let i = big.restAt; i < end; i++) {
+        if (big.kind === 'map') slice.push([walk(rest[i]), walk(restValues![i])]);
+        else if (big.kind === 'object') slice.push(this.property(rest[i] as string | symbol, restValues![i] as PropertyDescriptor));
+        else if (big.kind === 'array') slice.push(i in rest ? walk(rest[i]) : ENCODED_HOLE);
+        else slice.push(walk(rest[i]));
       }
-      if (big.kind === 'map') slice.push([walk(next[0]), walk(next[1])]);
-      else if (big.kind === 'object') Object.defineProperty(fields, next[0] as string, { value: walk(next[1]), enumerable: true, writable: true, configurable: true });
-      else slice.push(next.length === 0 ? ENCODED_HOLE : walk(next[1]));
+      big.restAt = end;
+      done = end >= big.restEnd;
+    } else if (big.kind === 'array') {
+      const array = object as unknown[];
+      const end = Math.min(big.length, big.index + n);
+      for (let i = big.index; i < end; i++) slice.push(i in array ? walk(array[i]) : ENCODED_HOLE);
+      big.index = end;
+      done = end >= big.length;
+    } else if (big.kind === 'object') {
+      const keys = big.ownKeys!;
+      const end = Math.min(keys.length, big.index + n);
+      for (let i = big.index; i < end; i++) {
+        const key = keys[i]!;
+        if (big.added.has(key)) continue;
+        const d = big.before.has(key) ? plainDescriptor(big.before.get(key)) : Reflect.getOwnPropertyDescriptor(object, key);
+        if (d) slice.push(this.property(key, d));
+      }
+      big.index = end;
+      done = end >= keys.length;
+    } else {
+      // A Map's or Set's entries at the snapshot are the first `length` in its order: what was added
+      // since comes after them, and nothing was deleted (a deletion copies what is left first).
+      big.keys ??= big.kind === 'map' ? MAP_KEYS.call(object) : SET_VALUES.call(object);
+      const end = Math.min(big.length, big.index + n);
+      for (; big.index < end; big.index++) {
+        const key = big.keys.next().value;
+        if (big.kind === 'set') slice.push(walk(key));
+        else slice.push([walk(key), walk(big.before.has(key) ? big.before.get(key) : MAP_GET.call(object, key))]);
+      }
+      done = big.index >= big.length;
     }
-    if (more && this.peekDone(object, big)) more = false;
-    const key = { map: 'm', set: 's', array: 'a', object: 'f' }[big.kind];
-    const record: Record<string, Encoded> = { c: this.graph.ids.idOf(object)!, [key]: big.kind === 'object' ? fields : slice };
-    if (more) record.more = 1;
+    const record: Record<string, Encoded> = { c: this.graph.ids.idOf(object)!, [{ map: 'm', set: 's', array: 'a', object: 'l' }[big.kind]]: slice };
+    if (!done) record.more = 1;
     else {
       if (big.integrity) record.i = big.integrity;
       this.current = undefined;
@@ -204,64 +239,36 @@ export class SnapshotWriter {
     return record;
   }
 
-  /** Whether nothing is left of the large object (so its last slice says so). */
-  private peekDone(object: object, big: Big): boolean {
-    if (big.rest) return big.restAt >= big.rest.length;
-    if (big.kind === 'array') return big.index >= big.length;
-    return false;
-  }
-
-  /** The next entry as it was at the snapshot: [key, value], [index, element], [] for a hole; undefined at the end. */
-  private nextEntry(object: object, big: Big): unknown[] | undefined {
-    if (big.rest) {
-      if (big.restAt >= big.rest.length) return undefined;
-      const at = big.restAt++;
-      if (big.kind === 'array') return at in big.rest ? [at, big.rest[at]] : [];
-      if (big.kind === 'set') return [undefined, big.rest[at]];
-      return big.rest[at] as unknown[];
-    }
-    if (big.kind === 'array') {
-      if (big.index >= big.length) return undefined;
-      const i = big.index++;
-      return i in object ? [i, (object as unknown[])[i]] : [];
-    }
-    big.keys ??= this.keysOf(object, big.kind);
-    for (;;) {
-      const step = big.keys.next();
-      if (step.done) return undefined;
-      const key = step.value;
-      if (big.added.has(key)) continue;
-      if (big.kind === 'set') return [undefined, key];
-      return [key, big.before.has(key) ? big.before.get(key) : big.kind === 'map' ? Map.prototype.get.call(object, key) : (object as Record<string, unknown>)[key as string]];
-    }
-  }
-
-  private keysOf(object: object, kind: Big['kind']): Iterator<unknown> {
-    if (kind === 'map') return Map.prototype.keys.call(object as Map<unknown, unknown>);
-    if (kind === 'set') return Set.prototype.values.call(object as Set<unknown>);
-    return Object.keys(object)[Symbol.iterator]();
+  /** One property as the encoding lists it: [key, value] or [key, value, attribute flags]. */
+  private property(key: string | symbol, d: PropertyDescriptor): Encoded {
+    if (!('value' in d)) throw new EncodingError(`Cannot send the accessor property '${String(key)}' (a getter or setter defined on the object itself): a replica cannot receive functions.`);
+    const flags = flagsOf(d);
+    const k = encodeKey(key);
+    return flags === 0 ? [k, this.encoder.walk(d.value)] : [k, this.encoder.walk(d.value), flags];
   }
 
   /** A large object to send in slices, or undefined for one sent in one record. */
   private bigOf(object: object): Big | undefined {
     const kind = trackedKind(object);
     const limit = SNAPSHOT_LIMITS.splitAbove;
-    let length = 0;
+    let length: number;
+    let ownKeys: (string | symbol)[] | undefined;
     if (kind === 'map') length = MAP_SIZE.call(object) as number;
     else if (kind === 'set') length = SET_SIZE.call(object) as number;
     else if (kind === 'array') {
       const array = object as unknown[];
-      if (array.length <= limit || isIrregularArray(array)) return undefined;
       length = array.length;
+      // Mostly holes (or absurdly long): the sparse encoding, in one record.
+      if (length <= limit || length > 1 << 26 || isIrregularArray(array)) return undefined;
       let present = 0;
-      for (const key in array) if (isIndexKey(key) && ++present * 2 >= length) break;
-      if (present * 2 < length) return undefined; // mostly holes: the sparse encoding, in one record
+      for (let i = 0; i < length && present * 2 < length; i++) if (i in array) present++;
+      if (present * 2 < length) return undefined;
     } else if (kind === 'object') {
-      if (!isOrdinary(object, limit)) return undefined;
-      length = limit + 1;
+      ownKeys = Reflect.ownKeys(object);
+      length = ownKeys.length;
     } else return undefined;
     if (length <= limit) return undefined;
-    return { kind, header: emptyLike(object, kind), integrity: integrityLevel(object), added: new Set(), before: new Map(), restAt: 0, started: false, index: 0, length };
+    return { kind, header: emptyLike(object, kind), integrity: integrityLevel(object), added: new Set(), before: new Map(), restAt: 0, restEnd: 0, started: false, index: 0, length, ownKeys };
   }
 
   /**
@@ -286,9 +293,13 @@ export class SnapshotWriter {
     const kind = change?.kind;
     const key = change && 'key' in change ? change.key : change && 'value' in change ? change.value : undefined;
     if (big.kind === 'map' && (kind === 'mapSet' || kind === 'mapDelete')) {
-      if (big.added.has(key) || big.before.has(key)) return;
+      if (big.added.has(key)) return; // not in the snapshot, and after its entries in the order
       const had = Map.prototype.has.call(target as Map<unknown, unknown>, key);
-      if (kind === 'mapSet') return had ? void big.before.set(key, Map.prototype.get.call(target as Map<unknown, unknown>, key)) : void big.added.add(key);
+      if (kind === 'mapSet') {
+        if (!had) big.added.add(key);
+        else if (!big.before.has(key)) big.before.set(key, MAP_GET.call(target, key));
+        return;
+      }
       if (!had) return;
     } else if (big.kind === 'set' && (kind === 'setAdd' || kind === 'setDelete')) {
       if (big.added.has(key)) return;
@@ -303,21 +314,51 @@ export class SnapshotWriter {
     }
     // Anything else (a deletion, which loses the key's place; a write to an array; a change of
     // prototype or attributes): copy what is left to send, as it is now (that is, as it was).
-    if (!big.started) big.header = emptyLike(target, big.kind);
-    big.rest = this.remaining(target, big);
+    // Its prototype or extra properties may change: the first record needs them as they were.
+    if (!big.started && (kind === 'proto' || (kind === 'prop' && (big.kind !== 'array' || !isIndexKey(key as string | symbol))))) big.header = emptyLike(target, big.kind);
+    this.materialize(target, big);
   }
 
-  private remaining(object: object, big: Big): unknown[] {
+  /** What is left to send of a large object, copied now (keys added since are not in it; old values are). */
+  private materialize(object: object, big: Big): void {
+    const from = big.started ? big.index : 0;
+    big.restAt = 0;
     if (big.kind === 'array') {
-      const from = big.started ? big.index : 0;
-      big.index = 0;
-      return Array.prototype.slice.call(object, from, big.length) as unknown[];
+      big.rest = Array.prototype.slice.call(object, from, big.length) as unknown[];
+    } else if (big.kind === 'object') {
+      const keys: unknown[] = [];
+      const descriptors: unknown[] = [];
+      for (const key of big.ownKeys!.slice(from)) {
+        if (big.added.has(key)) continue;
+        const d = big.before.has(key) ? plainDescriptor(big.before.get(key)) : Reflect.getOwnPropertyDescriptor(object, key);
+        if (d) keys.push(key), descriptors.push(d);
+      }
+      big.rest = keys;
+      big.restValues = descriptors;
+    } else {
+      // The entries at the snapshot are the first `length` (see continueBig): taken whole, then the ones sent skipped.
+      big.rest = Array.from(big.kind === 'map' ? MAP_KEYS.call(object) : SET_VALUES.call(object));
+      big.restAt = from;
+      big.restEnd = big.length;
+      if (big.kind === 'map') {
+        const values = Array.from(MAP_VALUES.call(object));
+        if (big.before.size > 0) for (let i = from; i < big.length; i++) if (big.before.has(big.rest[i])) values[i] = big.before.get(big.rest[i]);
+        big.restValues = values;
+      }
+      return;
     }
-    const out: unknown[] = [];
-    for (let entry = this.nextEntry(object, big); entry !== undefined; entry = this.nextEntry(object, big)) out.push(big.kind === 'set' ? entry[1] : entry);
-    return out;
+    big.restEnd = big.rest.length;
   }
 }
+
+function plainDescriptor(value: unknown): PropertyDescriptor {
+  return { value, writable: true, enumerable: true, configurable: true };
+}
+
+const MAP_GET = Map.prototype.get as (this: object, key: unknown) => unknown;
+const MAP_KEYS = Map.prototype.keys as (this: object) => IterableIterator<unknown>;
+const MAP_VALUES = Map.prototype.values as (this: object) => IterableIterator<unknown>;
+const SET_VALUES = Set.prototype.values as (this: object) => IterableIterator<unknown>;
 
 const MAP_SIZE = Object.getOwnPropertyDescriptor(Map.prototype, 'size')!.get!;
 const SET_SIZE = Object.getOwnPropertyDescriptor(Set.prototype, 'size')!.get!;
@@ -444,9 +485,9 @@ export class SnapshotReader {
       const base = array.length;
       array.length = base + items.length;
       for (let i = 0; i < items.length; i++) if (i in items) array[base + i] = items[i];
-    } else if (typeof record.f === 'object' && record.f !== null) {
-      const fields = part('o', record.f) as Record<string, unknown>;
-      for (const key of Object.keys(fields)) Object.defineProperty(target, key, { value: fields[key], writable: true, enumerable: true, configurable: true });
+    } else if (Array.isArray(record.l)) {
+      const properties = decode({ $: 'o', l: record.l }, this.classes, this.ids, undefined, this.shell) as object;
+      for (const key of Reflect.ownKeys(properties)) Object.defineProperty(target, key, Reflect.getOwnPropertyDescriptor(properties, key)!);
     } else throw new EncodingError('Malformed snapshot: a slice with nothing in it.');
     if (record.more === 1) return;
     const integrity = this.open.get(id);

@@ -8,7 +8,7 @@ export const TRANSFER_LIMITS = {
   /** About this many bytes of JSON per part. */
   partBytes: 256 * 1024,
   /** Parts sent and not yet acknowledged, at most. */
-  window: 4,
+  window: 16,
   /** At most this long producing one part: the event loop is the requests' in between. */
   sliceMs: 4,
 };

@@ -117,6 +117,10 @@ export class BackupDuties {
           continue;
         }
         if (attempt % 20 === 0) log('replication.join.retrying', { primary: `${target.host}:${target.port}`, error: (error as Error).message });
+        // The primary that began a snapshot may be gone: the backups it named then know (or are) the next one.
+        const others = [join, ...this.node.follower.peers.filter((m) => m.id !== this.node.id).map((m) => parseAddress(m.address))];
+        const at = others.findIndex((a) => a.host === target.host && a.port === target.port);
+        target = others[(at + 1) % others.length]!;
         await sleep(Math.min(1_000, 100 * (attempt + 1)));
       }
     }

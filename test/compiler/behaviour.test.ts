@@ -81,7 +81,7 @@ const SCENARIOS: Scenario[] = [
       const tx2 = primary.begin();
       await primary.with({ tx: tx2 }).hold('B2');
       await primary.with({ tx: tx2 }).pay(40);
-      expect(backup.runtime.replica.lastApplied).toBeLessThan(primary.runtime.snapshot().seq + 1);
+      expect(backup.runtime.replica.lastApplied).toBeLessThan(primary.runtime.snapshot().header.seq + 1);
       expect(await primary.commit(tx2)).toMatchObject({ kind: 'ok' });
       expect(await primary.dump()).toEqual({ seats: ['A1', 'B2'], total: 50 });
     },

@@ -89,7 +89,7 @@ describe('a streamed snapshot', () => {
         const streamed = await backupFrom({ header: writer.header, parts: parts as never });
         expect(shape(rawOf(streamed, 'store'))).toEqual(shape(rawOf(expected, 'store')));
       }),
-      { numRuns: 150 },
+      { numRuns: Number(process.env.SNAPSHOT_RUNS ?? 500) },
     );
   });
 
@@ -116,7 +116,7 @@ describe('a streamed snapshot', () => {
         await joiner.promote();
         expect(shape(rawOf(joiner, 'store'))).toEqual(shape(rawOf(primary, 'store')));
       }),
-      { numRuns: 100 },
+      { numRuns: Number(process.env.SNAPSHOT_RUNS ?? 300) },
     );
   });
 
