@@ -31,6 +31,9 @@ interface DatabaseActionState {
   bound: BoundFromState[];
 }
 
+/** Rows recovered per batch: a few milliseconds of work each. */
+const RECOVERY_BATCH = 2_000;
+
 export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> {
   readonly mechanism = 'database' as const;
   private readonly statements = new Map<string, SqlStatement[]>();
@@ -66,15 +69,17 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
     if (recovery) {
       const [query, ...rest] = statementsFor(recovery.query, this.store.dialect) ?? [];
       if (!query || rest.length > 0) throw new Error(`The recovery of database state '${this.name}' must be exactly one query for ${this.store.dialect}.`);
-      const rows = await this.store.exactRows(toKnexRaw(query, []).sql);
       const { columns, types, name } = recovery.apply;
       const apply = (fresh as Record<string, unknown>)[name];
       if (typeof apply !== 'function') throw new Error(`State object '${this.name}' has no method '${name}' for <apply>.`);
-      for (const row of rows) {
-        const missing = columns.find((c) => !(c in row));
-        if (missing) throw new Error(`The recovery query of '${this.name}' returned no column '${missing}' (it returned ${Object.keys(row).join(', ')}); <apply args> must name its columns.`);
-        (apply as (...a: unknown[]) => unknown).apply(fresh, columns.map((c, i) => fromColumn(row[c], types?.[i], c, this.name)));
-      }
+      // Streamed in batches (DatabaseStore.eachRows): millions of rows are never all in memory at once.
+      await this.store.eachRows(toKnexRaw(query, []).sql, RECOVERY_BATCH, (rows) => {
+        for (const row of rows) {
+          const missing = columns.find((c) => !(c in row));
+          if (missing) throw new Error(`The recovery query of '${this.name}' returned no column '${missing}' (it returned ${Object.keys(row).join(', ')}); <apply args> must name its columns.`);
+          (apply as (...a: unknown[]) => unknown).apply(fresh, columns.map((c, i) => fromColumn(row[c], types?.[i], c, this.name)));
+        }
+      });
     }
     this.replaceObject(fresh);
   }

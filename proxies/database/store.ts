@@ -173,18 +173,59 @@ export class DatabaseStore {
   }
 
   /**
-   * Rows of a recovery query, integers exact: SQLite hands 64-bit integers over as BigInt here (a
-   * JavaScript number would round them), to be converted to what the `<apply>` method takes.
+   * Runs a query and hands its rows over `batch` at a time, as the database delivers them, with a turn
+   * of the event loop between batches: a recovery of millions of rows holds neither all of them in
+   * memory at once nor the process (its heartbeats) for the whole read. Integers are exact: SQLite hands
+   * 64-bit integers over as BigInt (a JavaScript number would round them), for the `<apply>` method's
+   * conversion. SQLite steps a statement;
+   * PostgreSQL reads through a cursor in a read-only transaction; MariaDB/MySQL streams the result.
    */
-  async exactRows(sql: string): Promise<Record<string, unknown>[]> {
-    if (this.dialect !== 'sqlite') return this.rows(this.knex, sql);
-    const client = (this.knex as unknown as { client: { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> } }).client;
-    const connection = await client.acquireConnection();
-    try {
-      return connection.prepare(sql).safeIntegers(true).all() as Record<string, unknown>[];
-    } finally {
-      await client.releaseConnection(connection);
+  async eachRows(sql: string, batch: number, take: (rows: Record<string, unknown>[]) => void): Promise<void> {
+    const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
+    if (this.dialect === 'sqlite') {
+      const client = (this.knex as unknown as { client: { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> } }).client;
+      const connection = await client.acquireConnection();
+      try {
+        let rows: Record<string, unknown>[] = [];
+        for (const row of connection.prepare(sql).safeIntegers(true).iterate()) {
+          rows.push(row as Record<string, unknown>);
+          if (rows.length < batch) continue;
+          take(rows);
+          rows = [];
+          await breathe();
+        }
+        if (rows.length > 0) take(rows);
+      } finally {
+        await client.releaseConnection(connection);
+      }
+      return;
     }
+    if (this.dialect === 'postgres') {
+      await this.knex.transaction(
+        async (trx) => {
+          await trx.raw(`DECLARE durable_recovery NO SCROLL CURSOR FOR ${sql}`);
+          for (;;) {
+            const rows = (await trx.raw(`FETCH ${batch} FROM durable_recovery`)).rows as Record<string, unknown>[];
+            if (rows.length > 0) take(rows);
+            if (rows.length < batch) break;
+            await breathe();
+          }
+          await trx.raw('CLOSE durable_recovery');
+        },
+        { readOnly: true },
+      );
+      return;
+    }
+    const stream = this.knex.raw(sql).stream() as AsyncIterable<Record<string, unknown>>;
+    let rows: Record<string, unknown>[] = [];
+    for await (const row of stream) {
+      rows.push(row);
+      if (rows.length < batch) continue;
+      take(rows);
+      rows = [];
+      await breathe();
+    }
+    if (rows.length > 0) take(rows);
   }
 
   /** Rows of a raw query, whatever shape the driver returns them in. */
@@ -197,7 +238,7 @@ export class DatabaseStore {
 }
 
 interface SqliteConnection {
-  prepare(sql: string): { safeIntegers(on: boolean): { all(): unknown[] } };
+  prepare(sql: string): { safeIntegers(on: boolean): { iterate(): IterableIterator<unknown> } };
 }
 
 export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config } {

@@ -173,9 +173,10 @@ class SimStoreClient {
     return this.call(() => (sql.startsWith('SELECT id FROM ledger') ? this.server.ledger.map((id) => ({ id })) : unsupported(sql)));
   }
 
-  /** The recovery query (DatabaseStore reads it with exact integers; the model has none to round). */
-  exactRows(sql: string): Promise<Record<string, unknown>[]> {
-    return this.rows(undefined, sql);
+  /** The recovery query, in batches as DatabaseStore streams it (the model has no integers to round). */
+  async eachRows(sql: string, batch: number, take: (rows: Record<string, unknown>[]) => void): Promise<void> {
+    const rows = await this.rows(undefined, sql);
+    for (let i = 0; i < rows.length; i += batch) take(rows.slice(i, i + batch));
   }
 }
 
