@@ -204,11 +204,15 @@ export class DatabaseStore {
       await this.knex.transaction(
         async (trx) => {
           await trx.raw(`DECLARE durable_recovery NO SCROLL CURSOR FOR ${sql}`);
+          // Fetched five batches a round trip, handed over a batch at a time.
+          const fetch = batch * 5;
           for (;;) {
-            const rows = (await trx.raw(`FETCH ${batch} FROM durable_recovery`)).rows as Record<string, unknown>[];
-            if (rows.length > 0) take(rows);
-            if (rows.length < batch) break;
-            await breathe();
+            const rows = (await trx.raw(`FETCH ${fetch} FROM durable_recovery`)).rows as Record<string, unknown>[];
+            for (let i = 0; i < rows.length; i += batch) {
+              take(rows.slice(i, i + batch));
+              await breathe();
+            }
+            if (rows.length < fetch) break;
           }
           await trx.raw('CLOSE durable_recovery');
         },

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { InMemoryLink } from '../../proxies/replication/in-memory.js';
+import { ServiceRuntime } from '../../proxies/runtime.js';
+import type { SnapshotWriter } from '../../proxies/replication/snapshot.js';
+import { deep, mappingOf, rawOf } from './harness.js';
+
+class Store { list: number[] = []; }
+
+async function setup() {
+  const mapping = mappingOf();
+  const classes = new Map([['Store', Store]]) as never;
+  const objects = [{ name: 'store', create: () => new Store() }];
+  const joiner = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes });
+  const link = new InMemoryLink([joiner.replica], 0);
+  const primary = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, link });
+  const join = () =>
+    primary.join((writer: SnapshotWriter) => {
+      joiner.replica.beginSnapshot(JSON.parse(JSON.stringify(writer.header)));
+      for (let n = writer.next(64, Infinity); n; n = writer.next(64, Infinity)) joiner.replica.snapshotPart(JSON.parse(n.part));
+      joiner.replica.finishSnapshot();
+    });
+  return { primary, joiner, join };
+}
+
+describe('a backup joining while a transaction is open', () => {
+  it('does not apply the transaction twice once it commits', async () => {
+    const { primary, joiner, join } = await setup();
+    const tx = primary.beginTransaction();
+    expect((await primary.execute({ method: 'm', touches: ['store'], tx }, () => void primary.object<Store>('store').list.push(1))).kind).toBe('ok');
+    await join();
+    expect((await primary.commitTransaction(tx)).kind).toBe('ok');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(deep(rawOf(joiner, 'store'))).toEqual(deep(rawOf(primary, 'store')));
+  });
+
+  it('does not keep the changes of a transaction that is then aborted', async () => {
+    const { primary, joiner, join } = await setup();
+    const tx = primary.beginTransaction();
+    await primary.execute({ method: 'm', touches: ['store'], tx }, () => void primary.object<Store>('store').list.push(1));
+    await join();
+    await primary.abortTransaction(tx);
+    expect(deep(rawOf(joiner, 'store'))).toEqual(deep(rawOf(primary, 'store')));
+  });
+});
