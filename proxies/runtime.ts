@@ -237,7 +237,8 @@ export class ServiceRuntime {
    */
   async join(attach: (snapshot: SnapshotWriter) => void | Promise<void>): Promise<void> {
     if (!this.controller) throw new Error('Backups join a primary; this node is a backup.');
-    await this.controller.quiesce(async () => {
+    // Between two commits, and with no transaction's uncommitted changes in the replicated state.
+    await this.controller.quiesceWithoutTransactions((proxy) => proxy.mechanism === 'replication', async () => {
       // A primary that stopped committing has undone a group some backups may hold: its state and its
       // sequence number no longer agree, so it hands out no snapshot.
       const stopped = this.controller!.stoppedState;

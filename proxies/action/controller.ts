@@ -372,6 +372,19 @@ export class ActionController {
     }
   }
 
+  /**
+   * As quiesce, and with no open transaction holding uncommitted changes to an object `holds` selects:
+   * a snapshot that contained them would have a backup apply them twice when the transaction commits,
+   * or keep them when it aborts. Waits (polling) for such transactions to end.
+   */
+  async quiesceWithoutTransactions<R>(holds: (proxy: DurabilityProxy) => boolean, fn: () => R | Promise<R>): Promise<R> {
+    for (;;) {
+      const outcome = await this.quiesce(async () => (this.transactions.all().some((tx) => tx.touched.some(holds)) ? undefined : { value: await fn() }));
+      if (outcome) return outcome.value;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   private drained(): Promise<void> {
     return new Promise((resolve) => this.drainWaiters.push(resolve));
   }

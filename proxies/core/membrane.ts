@@ -133,7 +133,9 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
     }
     if (target !== raw) {
       const own = Reflect.getOwnPropertyDescriptor(target, key);
-      if (own && !own.configurable && !own.writable && 'value' in own) return own.value; // a frozen property: its stand-in's value
+      // A frozen property: its stand-in's value. A typed array is that very object, handed out raw, so
+      // the graph must still see it read (its bytes are compared later, and a snapshot keeps them first).
+      if (own && !own.configurable && !own.writable && 'value' in own) return ArrayBuffer.isView(own.value) ? graph.out(own.value) : own.value;
     }
     return graph.out(value);
   };

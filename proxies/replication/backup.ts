@@ -50,43 +50,46 @@ export class BackupReplica {
     return this.epoch;
   }
 
-  /** The snapshot being received, if one is: records that arrive meanwhile are held until it is complete. */
-  private reader: SnapshotReader | undefined;
+  /**
+   * The snapshot being received, if one is, with the records and decisions that came after its record:
+   * held apart until its last part has come. Until then this replica keeps the state it had, and what it
+   * says it holds (a backup that held everything may still be the one to take over).
+   */
+  private incoming: { header: SnapshotHeader; reader: SnapshotReader; held: ReplicationRecord[]; decisions: Map<number, boolean>; received: number } | undefined;
 
   get loading(): boolean {
-    return this.reader !== undefined;
+    return this.incoming !== undefined;
   }
 
-  /**
-   * A primary begins sending its snapshot (replication/snapshot.ts): from now on this replica holds no
-   * primary's state until the last part has come, and records after the snapshot's are held.
-   */
+  /** A primary begins sending its snapshot (replication/snapshot.ts). */
   beginSnapshot(header: SnapshotHeader): void {
-    this.reader = this.replicator.snapshotReader(header);
-    this.broken = undefined;
-    this.snapshotLoaded = false;
-    this.epoch = header.epoch;
-    this.received = this.applied = header.seq;
-    this.held.length = 0;
-    this.decisions.clear();
+    this.incoming = { header, reader: this.replicator.snapshotReader(header), held: [], decisions: new Map(), received: header.seq };
   }
 
   snapshotPart(part: SnapshotPart): void {
-    if (!this.reader) throw new Error('a snapshot part came before the snapshot began');
-    this.reader.part(part);
+    if (!this.incoming) throw new Error('a snapshot part came before the snapshot began');
+    this.incoming.reader.part(part);
   }
 
   /** The last part came: the state is the snapshot's, then the records held meanwhile are applied. */
   finishSnapshot(): void {
-    const reader = this.reader;
-    if (!reader) throw new Error('a snapshot ended that never began');
-    this.reader = undefined;
+    const incoming = this.incoming;
+    if (!incoming) throw new Error('a snapshot ended that never began');
+    this.incoming = undefined;
     // Everything this replica knew is replaced, replies too: a reply kept from a record the snapshot
     // does not contain would answer a retry for a request that, here, never ran.
     this.replies.clear();
-    this.replicator.installSnapshot(reader);
-    for (const [key, reply] of reader.replies) this.remember(key, reply);
+    this.replicator.installSnapshot(incoming.reader);
+    for (const [key, reply] of incoming.reader.replies) this.remember(key, reply);
+    this.broken = undefined;
     this.snapshotLoaded = true;
+    this.epoch = incoming.header.epoch;
+    this.applied = incoming.header.seq;
+    this.received = incoming.received;
+    this.held.length = 0;
+    for (const record of incoming.held) this.held.push(record);
+    this.decisions.clear();
+    for (const [seq, commit] of incoming.decisions) this.decisions.set(seq, commit);
     this.drain();
   }
 
@@ -98,6 +101,7 @@ export class BackupReplica {
   }
 
   receive(batch: ReplicationBatch): Ack {
+    if (this.incoming) return this.hold(batch, this.incoming);
     this.assertUsable();
     assertBatchShape(batch);
     if (batch.epoch < this.epoch) throw new StaleEpochError(`Refusing a batch of epoch ${batch.epoch}: this backup follows epoch ${this.epoch}.`);
@@ -112,7 +116,25 @@ export class BackupReplica {
     return { epoch: this.epoch, upTo: this.received };
   }
 
+  /** A batch after the snapshot being received: held with it. */
+  private hold(batch: ReplicationBatch, incoming: NonNullable<BackupReplica['incoming']>): Ack {
+    assertBatchShape(batch);
+    if (batch.epoch < incoming.header.epoch) throw new StaleEpochError(`Refusing a batch of epoch ${batch.epoch}: the snapshot being received is of epoch ${incoming.header.epoch}.`);
+    for (const record of batch.records) {
+      if (record.seq <= incoming.received) continue;
+      if (record.seq !== incoming.received + 1) throw new Error(`Replication gap: expected record ${incoming.received + 1}, got ${record.seq}.`);
+      incoming.held.push(record);
+      incoming.received = record.seq;
+    }
+    return { epoch: batch.epoch, upTo: incoming.received };
+  }
+
   decide(decision: Decision): void {
+    const incoming = this.incoming;
+    if (incoming) {
+      if (decision.epoch >= incoming.header.epoch) for (const seq of decision.seqs) if (seq > incoming.header.seq) incoming.decisions.set(seq, decision.commit);
+      return;
+    }
     this.assertUsable();
     if (decision.epoch < this.epoch) return;
     for (const seq of decision.seqs) if (seq > this.applied) this.decisions.set(seq, decision.commit);
@@ -134,13 +156,14 @@ export class BackupReplica {
    * keys found there), apply what was committed, drop the rest.
    */
   settle(committed: ReadonlySet<string>): void {
+    this.incoming = undefined; // a snapshot still on its way is no one's now: this replica leads with what it holds
     this.assertUsable(); // never re-apply a record that failed half-way
     for (const record of this.undecided()) this.decisions.set(record.seq, committed.has(record.prepared!.key));
     this.drain();
   }
 
   private drain(): void {
-    while (this.held.length > 0 && !this.reader) {
+    while (this.held.length > 0) {
       const head = this.held[0]!;
       if (head.prepared) {
         const decision = this.decisions.get(head.seq);

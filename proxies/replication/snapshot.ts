@@ -490,7 +490,8 @@ export class SnapshotReader {
       for (const key of Reflect.ownKeys(properties)) Object.defineProperty(target, key, Reflect.getOwnPropertyDescriptor(properties, key)!);
     } else throw new EncodingError('Malformed snapshot: a slice with nothing in it.');
     if (record.more === 1) return;
-    const integrity = this.open.get(id);
+    // The last slice says how locked the object was (the first record's level would stop the slices).
+    const integrity = typeof record.i === 'string' ? record.i : this.open.get(id);
     this.open.delete(id);
     if (integrity) applyIntegrityLevel(target, integrity === 'f' || integrity === 's' ? integrity : 'n');
   }

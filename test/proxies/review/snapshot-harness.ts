@@ -1,11 +1,11 @@
 // Helpers for the review of the streamed snapshot: a primary, a streamed snapshot interleaved with requests,
 // compared with a snapshot taken at once (the state at the snapshot's point) and with the primary after catch-up.
-import { InMemoryLink } from '../../proxies/replication/in-memory.js';
-import { SNAPSHOT_LIMITS, wholeSnapshot } from '../../proxies/replication/snapshot.js';
-import { ServiceRuntime } from '../../proxies/runtime.js';
-import { parseMapping } from '../../mappings/index.js';
-import type { ClassRegistry } from '../../proxies/core/encoding.js';
-import { rawOf, shape } from '../proxies/review/h.js';
+import { InMemoryLink } from '../../../proxies/replication/in-memory.js';
+import { SNAPSHOT_LIMITS, wholeSnapshot } from '../../../proxies/replication/snapshot.js';
+import { ServiceRuntime } from '../../../proxies/runtime.js';
+import { parseMapping } from '../../../mappings/index.js';
+import type { ClassRegistry } from '../../../proxies/core/encoding.js';
+import { rawOf, shape } from './h.js';
 
 export { rawOf, shape };
 

@@ -1,8 +1,11 @@
+// Found by a review of the streamed snapshot (older than it): a backup joining while a transaction was
+// open got its uncommitted changes in the snapshot, and then applied them again when it committed (or
+// kept them when it aborted). A join now waits for such transactions to end.
 import { describe, expect, it } from 'vitest';
-import { InMemoryLink } from '../../proxies/replication/in-memory.js';
-import { ServiceRuntime } from '../../proxies/runtime.js';
-import type { SnapshotWriter } from '../../proxies/replication/snapshot.js';
-import { deep, mappingOf, rawOf } from './harness.js';
+import { InMemoryLink } from '../../../proxies/replication/in-memory.js';
+import { ServiceRuntime } from '../../../proxies/runtime.js';
+import type { SnapshotWriter } from '../../../proxies/replication/snapshot.js';
+import { deep, mappingOf, rawOf } from './snapshot-harness.js';
 
 class Store { list: number[] = []; }
 
@@ -27,8 +30,13 @@ describe('a backup joining while a transaction is open', () => {
     const { primary, joiner, join } = await setup();
     const tx = primary.beginTransaction();
     expect((await primary.execute({ method: 'm', touches: ['store'], tx }, () => void primary.object<Store>('store').list.push(1))).kind).toBe('ok');
-    await join();
+    // The join waits for the transaction: its snapshot then holds the commit, not the open changes.
+    let joined = false;
+    const joining = join().then(() => (joined = true));
+    await new Promise((r) => setTimeout(r, 60));
+    expect(joined).toBe(false);
     expect((await primary.commitTransaction(tx)).kind).toBe('ok');
+    await joining;
     await new Promise((r) => setTimeout(r, 10));
     expect(deep(rawOf(joiner, 'store'))).toEqual(deep(rawOf(primary, 'store')));
   });
@@ -37,8 +45,10 @@ describe('a backup joining while a transaction is open', () => {
     const { primary, joiner, join } = await setup();
     const tx = primary.beginTransaction();
     await primary.execute({ method: 'm', touches: ['store'], tx }, () => void primary.object<Store>('store').list.push(1));
-    await join();
+    const joining = join();
+    await new Promise((r) => setTimeout(r, 60));
     await primary.abortTransaction(tx);
+    await joining;
     expect(deep(rawOf(joiner, 'store'))).toEqual(deep(rawOf(primary, 'store')));
   });
 });
