@@ -6,7 +6,8 @@
 import type { Decision, ReplicationBatch, ReplicationRecord } from './link.js';
 import { ReplayDivergence } from './nondeterminism.js';
 import type { Replicator } from './replicator.js';
-import type { SnapshotHeader, SnapshotPart, SnapshotReader } from './snapshot.js';
+import type { SnapshotReader } from './snapshot-reader.js';
+import type { SnapshotHeader, SnapshotPart } from './snapshot.js';
 
 export class StaleEpochError extends Error {}
 

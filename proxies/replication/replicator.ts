@@ -15,7 +15,8 @@ import type { ReplicatedEntry, ReplicatedUpdate } from '../core/types.js';
 import { childrenOf, trackedKind } from '../core/values.js';
 import { recordNondeterminism, replayNondeterminism, ReplayDivergence } from './nondeterminism.js';
 import type { ReplicationProxy } from './proxy.js';
-import { SnapshotReader, SnapshotWriter, type SnapshotHeader } from './snapshot.js';
+import { SnapshotReader } from './snapshot-reader.js';
+import { SnapshotWriter, type SnapshotHeader } from './snapshot.js';
 
 interface StreamRecord {
   entries: ReplicatedEntry[];

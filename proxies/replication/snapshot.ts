@@ -10,11 +10,11 @@
 // Map or Set the writer keeps the old value of each key changed and skips keys added since; only a
 // deletion (which would lose the key's place in the order) or a write to a large array copies what is left
 // to send, once. Each object is one record (shallow: the objects it holds are references naming their
-// kind), so the backup makes an empty object on the first reference and fills it when its record comes.
+// kind), so the backup makes an empty object on the first reference and fills it when its record comes
+// (snapshot-reader.ts).
 import { copyTyped, type Change, type TypedArray } from '../core/changes.js';
-import { decode, encodeKey, Encoder, EncodingError, ENCODED_HOLE, type ClassRegistry, type Encoded } from '../core/encoding.js';
+import { encodeKey, Encoder, EncodingError, ENCODED_HOLE, type ClassRegistry, type Encoded } from '../core/encoding.js';
 import type { StateGraph } from '../core/graph.js';
-import { ObjectIds } from '../core/object-ids.js';
 import { applyIntegrityLevel, copyContent, extraKeys, flagsOf, integrityLevel, isIndexKey, isIrregularArray, trackedKind } from '../core/values.js';
 
 /** Where the stream starts: the backup applies every record after `seq` on top of the snapshot. */
@@ -367,18 +367,6 @@ function flagsPlain(d: PropertyDescriptor): boolean {
   return d.writable === true && d.enumerable === true && d.configurable === true;
 }
 
-/** Whether an object's own properties are all plain string-keyed fields, and more than `limit`. */
-function isOrdinary(object: object, limit: number): boolean {
-  const keys = Reflect.ownKeys(object);
-  if (keys.length <= limit) return false;
-  for (const key of keys) {
-    if (typeof key === 'symbol') return false;
-    const d = Reflect.getOwnPropertyDescriptor(object, key)!;
-    if (!('value' in d) || !flagsPlain(d)) return false;
-  }
-  return true;
-}
-
 /** An empty object of the same kind and prototype, with the same extra properties (not the entries). */
 function emptyLike(object: object, kind: Big['kind']): object {
   const empty: object = kind === 'map' ? new Map() : kind === 'set' ? new Set() : kind === 'array' ? [] : (Object.create(Object.getPrototypeOf(object) as object | null) as object);
@@ -420,129 +408,10 @@ function withExtras(copy: object, source: object): object {
   applyIntegrityLevel(copy, integrityLevel(source));
   return copy;
 }
-
-/** The joining backup's side: objects made and filled as records arrive, numbered as the primary numbers them. */
-export class SnapshotReader {
-  readonly ids = new ObjectIds(true);
-  /** Objects referenced before their record came: made empty, filled by it. */
-  private readonly shells = new Set<number>();
-  /** Large objects whose last slice has not come yet, with the integrity to give them then. */
-  private readonly open = new Map<number, string | undefined>();
-  readonly replies: [string, string][] = [];
-  private readonly shell = (id: number, reference: { [key: string]: Encoded }): object | undefined => {
-    const made = makeEmpty(reference, this.classes);
-    if (!made) return undefined;
-    this.ids.register(made, id);
-    this.shells.add(id);
-    return made;
-  };
-
-  constructor(
-    readonly header: SnapshotHeader,
-    private readonly classes: ClassRegistry,
-  ) {
-    if (typeof header?.roots !== 'object' || header.roots === null || !Number.isSafeInteger(header.seq)) throw new EncodingError('Malformed snapshot: no roots or sequence number.');
-  }
-
-  part(part: SnapshotPart): void {
-    if (!Array.isArray(part?.records)) throw new EncodingError('Malformed snapshot part: no records.');
-    for (const record of part.records) this.record(record);
-    if (Array.isArray(part.replies)) for (const entry of part.replies) if (Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'string') this.replies.push([entry[0], entry[1]]);
-  }
-
-  private record(encoded: Encoded): void {
-    if (typeof encoded !== 'object' || encoded === null || Array.isArray(encoded)) throw new EncodingError('Malformed snapshot record.');
-    const record = encoded as Record<string, Encoded>;
-    if (typeof record.c === 'number') return this.continuation(record);
-    const id = record.id;
-    if (typeof id !== 'number') throw new EncodingError('Malformed snapshot record: no id.');
-    const more = record.more === 1;
-    const integrity = typeof record.i === 'string' ? record.i : undefined;
-    const body = { ...record };
-    delete body.more;
-    if (more) delete body.i;
-    if (this.shells.delete(id)) {
-      const content = decode(body, this.classes, this.ids, id, this.shell) as object;
-      const shell = this.ids.objectOf(id)!;
-      if (trackedKind(shell) !== trackedKind(content)) throw new EncodingError(`Malformed snapshot: object #${id} was referred to as another kind.`);
-      copyContent(shell, content);
-    } else if (this.ids.objectOf(id) !== undefined) {
-      throw new EncodingError(`Malformed snapshot: object #${id} sent twice.`);
-    } else decode(body, this.classes, this.ids, undefined, this.shell);
-    if (more) this.open.set(id, integrity);
-  }
-
-  private continuation(record: Record<string, Encoded>): void {
-    const id = record.c as number;
-    if (!this.open.has(id)) throw new EncodingError(`Malformed snapshot: a slice of object #${id}, which is not being sent.`);
-    const target = this.ids.objectOf(id)!;
-    const part = (tag: string, v: Encoded) => decode({ $: tag, v }, this.classes, this.ids, undefined, this.shell);
-    if (Array.isArray(record.m)) for (const [k, v] of part('m', record.m) as Map<unknown, unknown>) Map.prototype.set.call(target as Map<unknown, unknown>, k, v);
-    else if (Array.isArray(record.s)) for (const v of part('s', record.s) as Set<unknown>) Set.prototype.add.call(target as Set<unknown>, v);
-    else if (Array.isArray(record.a)) {
-      const items = part('a', record.a) as unknown[];
-      const array = target as unknown[];
-      const base = array.length;
-      array.length = base + items.length;
-      for (let i = 0; i < items.length; i++) if (i in items) array[base + i] = items[i];
-    } else if (Array.isArray(record.l)) {
-      const properties = decode({ $: 'o', l: record.l }, this.classes, this.ids, undefined, this.shell) as object;
-      for (const key of Reflect.ownKeys(properties)) Object.defineProperty(target, key, Reflect.getOwnPropertyDescriptor(properties, key)!);
-    } else throw new EncodingError('Malformed snapshot: a slice with nothing in it.');
-    if (record.more === 1) return;
-    // The last slice says how locked the object was (the first record's level would stop the slices).
-    const integrity = typeof record.i === 'string' ? record.i : this.open.get(id);
-    this.open.delete(id);
-    if (integrity) applyIntegrityLevel(target, integrity === 'f' || integrity === 's' ? integrity : 'n');
-  }
-
-  /** Every record has come: the roots, by state object name. Throws if anything referred to never came. */
-  finish(): Map<string, object> {
-    if (this.shells.size > 0 || this.open.size > 0) throw new EncodingError(`Malformed snapshot: ${this.shells.size + this.open.size} object(s) referred to but never (fully) sent.`);
-    const roots = new Map<string, object>();
-    for (const [name, id] of Object.entries(this.header.roots)) {
-      const root = this.ids.objectOf(id);
-      if (!root) throw new EncodingError(`Malformed snapshot: the root of '${name}' (#${id}) never came.`);
-      roots.set(name, root);
-    }
-    this.ids.next = Math.max(this.ids.next, this.header.nextId);
-    return roots;
-  }
-}
-
-function makeEmpty(reference: { [key: string]: Encoded }, classes: ClassRegistry): object | undefined {
-  switch (reference.k) {
-    case 'a':
-      return [];
-    case 'm':
-      return new Map();
-    case 's':
-      return new Set();
-    case 'o':
-      return {};
-    case 'z':
-      return Object.create(null) as object;
-    case 'c': {
-      const cls = classes.get(reference.c as string);
-      if (!cls) throw new EncodingError(`Malformed snapshot: class '${String(reference.c)}' is not a class of this service.`);
-      return Object.create(cls.prototype as object) as object;
-    }
-    default:
-      return undefined;
-  }
-}
-
 /** Runs a writer to its end at once (tests, and a runtime asked for a whole snapshot): header and every part. */
 export function wholeSnapshot(writer: SnapshotWriter): { header: SnapshotHeader; parts: SnapshotPart[] } {
   const parts: SnapshotPart[] = [];
   for (let next = writer.next(Infinity, Infinity); next; next = writer.next(Infinity, Infinity)) parts.push(JSON.parse(next.part) as SnapshotPart);
   writer.close();
   return { header: writer.header, parts };
-}
-
-/** Loads a whole snapshot into a reader (the other half of wholeSnapshot). */
-export function readWhole(snapshot: { header: SnapshotHeader; parts: SnapshotPart[] }, classes: ClassRegistry): SnapshotReader {
-  const reader = new SnapshotReader(snapshot.header, classes);
-  for (const part of snapshot.parts) reader.part(part);
-  return reader;
 }
