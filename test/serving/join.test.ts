@@ -78,6 +78,17 @@ async function missing(urls: string[], acknowledged: Map<string, string>): Promi
   return lost;
 }
 
+/** A primary with 400 000 entries under a write load, and a joiner a little way into its transfer. */
+async function midTransfer() {
+  const { primary, backup } = await loaded(400_000);
+  const load = writeLoad([primary.http, backup.http]);
+  const joiner = await start('backup', ['--join', primary.repl]);
+  await primary.waitFor((e) => e.event === 'replication.backup.joining' && e.backup === joiner.repl);
+  await new Promise((r) => setTimeout(r, 120));
+  const joined = (by: Node) => by.events.some((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl);
+  return { primary, backup, load, joiner, joined };
+}
+
 describe('joining a backup to a primary with a large state', () => {
   it.each([2_000, 60_000, 250_000])('streams %i entries under a write load without holding the writes, and the joiner then holds everything', async (entries) => {
     const { primary, backup } = await loaded(entries);
@@ -106,13 +117,9 @@ describe('joining a backup to a primary with a large state', () => {
   }, 120_000);
 
   it('lets a joiner killed mid-transfer go, keeps serving, and takes on the next one', async () => {
-    const { primary, backup } = await loaded(400_000);
-    const load = writeLoad([primary.http, backup.http]);
-    const doomed = await start('backup', ['--join', primary.repl]);
-    await primary.waitFor((e) => e.event === 'replication.backup.joining' && e.backup === doomed.repl);
-    await new Promise((r) => setTimeout(r, 150));
+    const { primary, backup, load, joiner: doomed, joined } = await midTransfer();
     doomed.kill('SIGKILL');
-    expect(primary.events.some((e) => e.event === 'replication.backup.joined' && e.backup === doomed.repl)).toBe(false); // killed mid-transfer
+    expect(joined(primary)).toBe(false); // killed mid-transfer
     await primary.waitFor((e) => e.event === 'replication.backup.join-failed' && e.backup === doomed.repl);
     const joiner = await start('backup', ['--join', primary.repl]);
     await primary.waitFor((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl, 60_000);
@@ -123,13 +130,9 @@ describe('joining a backup to a primary with a large state', () => {
   }, 120_000);
 
   it('waits for a joiner stopped mid-transfer (SIGSTOP) without holding the writes, and finishes when it resumes', async () => {
-    const { primary, backup } = await loaded(400_000);
-    const load = writeLoad([primary.http, backup.http]);
-    const joiner = await start('backup', ['--join', primary.repl]);
-    await primary.waitFor((e) => e.event === 'replication.backup.joining' && e.backup === joiner.repl);
-    await new Promise((r) => setTimeout(r, 100));
+    const { primary, backup, load, joiner, joined } = await midTransfer();
     joiner.kill('SIGSTOP');
-    expect(primary.events.some((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl)).toBe(false); // stopped mid-transfer
+    expect(joined(primary)).toBe(false); // stopped mid-transfer
     await new Promise((r) => setTimeout(r, 1_500));
     joiner.kill('SIGCONT');
     await primary.waitFor((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl, 60_000);
@@ -140,13 +143,9 @@ describe('joining a backup to a primary with a large state', () => {
   }, 120_000);
 
   it('loses nothing acknowledged when the primary is killed mid-transfer: its backup takes over, and the joiner joins that one', async () => {
-    const { primary, backup } = await loaded(400_000);
-    const load = writeLoad([primary.http, backup.http]);
-    const joiner = await start('backup', ['--join', primary.repl]);
-    await primary.waitFor((e) => e.event === 'replication.backup.joining' && e.backup === joiner.repl);
-    await new Promise((r) => setTimeout(r, 150));
+    const { primary, backup, load, joiner, joined } = await midTransfer();
     primary.kill('SIGKILL');
-    expect(primary.events.some((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl)).toBe(false); // killed mid-transfer
+    expect(joined(primary)).toBe(false); // killed mid-transfer
     await backup.waitFor('role.changed', 10_000);
     // The joiner held no snapshot: it must not have taken over; it joins the new primary instead.
     const successor = await backup.waitFor((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl, 60_000);
