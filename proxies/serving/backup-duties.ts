@@ -83,7 +83,7 @@ export class BackupDuties {
    * loads the primary.
    */
   private async joinLoop(join: NonNullable<NodeOptions['join']>, ownAddress: string): Promise<void> {
-    const { log, key } = this.node.options;
+    const { log, key, heartbeatTimeoutMs } = this.node.options;
     const replica = this.node.follower.replica;
     let target = join;
     let failedTransfers = 0;
@@ -99,7 +99,7 @@ export class BackupDuties {
           this.node.options.onGaveUp?.(this.gaveUp);
           return;
         }
-        const wait = Math.min(30_000, 500 * 2 ** failedTransfers);
+        const wait = Math.min(30_000, heartbeatTimeoutMs * 2 ** (failedTransfers - 1));
         log('replication.join.retrying', { primary: `${target.host}:${target.port}`, error: `its snapshot broke off (${lastEnd})`, failedTransfers, retryInMs: wait });
         await sleep(wait);
         continue;

@@ -3,10 +3,13 @@
 // says `ready` only once it holds everything; a joiner killed, stopped (SIGSTOP) or left without its
 // primary in the middle of its transfer costs the cluster nothing acknowledged. The key-value service
 // of the join benchmark (bench/services/kv), whose `fill` loads entries in bulk.
+import net from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { compileService } from '../../compiler/compile.js';
 import { createClient } from '../../proxies/serving/client.js';
+import { encodeFrame, FrameDecoder, type Message } from '../../proxies/transport/frames.js';
+import { backupProof, newNonce, primaryProof } from '../../proxies/transport/handshake.js';
 import { startNode, type Node } from './processes.js';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -155,4 +158,57 @@ describe('joining a backup to a primary with a large state', () => {
     expect(await missing([backup.http], load.acknowledged)).toEqual([]);
     expect(await createClient([backup.http]).call('size')).toBe(400_000 + load.acknowledged.size);
   }, 120_000);
+
+  it('gives up joining after six snapshots that broke off, says why, and exits', async () => {
+    // A primary that takes the join, connects back, begins a snapshot and hangs up, every time.
+    const key = Buffer.from('serving-tests-cluster-key-0123456789');
+    let begun = 0;
+    const breakTransfer = (address: string) => {
+      const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+      const socket = net.connect({ host, port });
+      const decoder = new FrameDecoder(1 << 20);
+      const mine = newNonce();
+      socket.on('error', () => undefined);
+      socket.on('data', (chunk) => {
+        for (const m of decoder.push(chunk) as (Message & Record<string, unknown>)[]) {
+          if (m.type === 'hello') socket.write(encodeFrame({ type: 'auth', nonce: mine, node: 'fake', id: 'fake', role: 'primary', epoch: 1, mac: primaryProof(key, String(m.nonce), mine, 'fake', 1, 'fake') }));
+          if (m.type === 'welcome') {
+            socket.write(encodeFrame({ type: 'snapshot-begin', header: { epoch: 1, seq: 0, nextId: 1, roots: {} } }));
+            begun++;
+            setTimeout(() => socket.destroy(), 20);
+          }
+        }
+      });
+    };
+    const fake = net.createServer((socket) => {
+      const decoder = new FrameDecoder(1 << 20);
+      const nonce = newNonce();
+      socket.on('error', () => undefined);
+      socket.write(encodeFrame({ type: 'hello', nonce, node: 'fake', role: 'primary', epoch: 1 }));
+      socket.on('data', (chunk) => {
+        for (const m of decoder.push(chunk)) {
+          if (m.type !== 'join') continue;
+          socket.end(encodeFrame({ type: 'welcome', mac: backupProof(key, nonce, String(m.nonce)), seq: 0, epoch: 0 }));
+          breakTransfer(String(m.address));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (fake.address() as net.AddressInfo).port;
+      const joiner = await startNode(await build(), 'backup', ['--heartbeat-interval', '20', '--heartbeat-timeout', '50', '--join', `127.0.0.1:${port}`]);
+      nodes.push(joiner);
+      const code = await new Promise<number | null>((resolve) => joiner.child.once('exit', (c) => resolve(c)));
+      expect(code).toBe(1);
+      expect(begun).toBe(6);
+      const gaveUp = joiner.events.find((e) => e.event === 'replication.join.gave-up');
+      expect(gaveUp).toMatchObject({ failedTransfers: 6 });
+      expect(joiner.log.join('\n')).toMatch(/this backup gave up joining: its snapshot from 127\.0\.0\.1:\d+ broke off 6 times/);
+      // Between attempts it waited, longer each time.
+      const waits = joiner.events.filter((e) => e.event === 'replication.join.retrying' && typeof e.retryInMs === 'number').map((e) => Number(e.retryInMs));
+      expect(waits).toEqual([50, 100, 200, 400, 800]);
+    } finally {
+      fake.close();
+    }
+  }, 60_000);
 });
