@@ -333,10 +333,17 @@ export class Encoder {
  * `keep`: that id stays with the object that has it (a reset decodes an object's new content into a
  * stand-in, then copies it over: references to the object inside that content must find the object).
  */
-export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds, keep?: number, shell?: (id: number, reference: { [key: string]: Encoded }) => object | undefined): unknown {
+export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds, keep?: number, stream?: SnapshotDecoding): unknown {
   const local: object[] = [];
   /** Objects sent in full that this replica already holds under their id: content to copy into those. */
-  const resentAs = new Map<object, object>();
+  let resentAs: Map<object, object> | undefined;
+  /** The object a snapshot record fills (made empty when first referred to), for the top level only. */
+  let into = stream?.into;
+  const fresh = <T extends object>(make: () => T): T => {
+    const given = into as T | undefined;
+    into = undefined;
+    return given ?? make();
+  };
   const walk = (e: Encoded): unknown => {
     if (e === null || typeof e !== 'object') return e;
     if (Array.isArray(e)) throw new EncodingError('Malformed encoding: a bare array.');
@@ -345,7 +352,7 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
     const created = <T extends object>(o: T): T => {
       if (ids && id !== undefined && id >= 0 && id !== keep) {
         const prior = ids.resent ? ids.objectOf(id) : undefined;
-        if (prior !== undefined) resentAs.set(o, prior);
+        if (prior !== undefined) (resentAs ??= new Map()).set(o, prior);
         else ids.register(o, id);
       } else if (!ids) local.push(o);
       return o;
@@ -353,7 +360,7 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
     const finish = <T extends object>(o: T): T => {
       if (Array.isArray(e.p)) defineProperties(o, e.p as Encoded[], walk);
       if (typeof e.i === 'string') applyIntegrity(o, e.i);
-      const prior = resentAs.get(o);
+      const prior = resentAs?.get(o);
       if (prior === undefined) return o;
       // One object per id on a replica: the one it holds takes the content sent (see ObjectIds.resent).
       ids!.resent!(prior, o);
@@ -369,7 +376,7 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
       case 'j':
         return walk(e.v as Encoded);
       case 'r': {
-        const target = ids?.objectOf(e.id as number) ?? shell?.(e.id as number, e);
+        const target = stream ? stream.resolve(e.id as number, e) : ids?.objectOf(e.id as number);
         if (target === undefined) throw new EncodingError(`Malformed update: object #${String(e.id)} is unknown here.`);
         return target;
       }
@@ -381,7 +388,7 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
       case 'd':
         return finish(created(new Date(e.v === 'NaN' ? NaN : (e.v as number))));
       case 'a': {
-        const out = created([] as unknown[]);
+        const out = created(fresh(() => [] as unknown[]));
         if (Array.isArray(e.e)) {
           out.length = e.n as number;
           for (const [i, x] of e.e as [number, Encoded][]) out[i] = walk(x);
@@ -396,12 +403,12 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
         return finish(out);
       }
       case 'm': {
-        const out = created(new Map<unknown, unknown>());
+        const out = created(fresh(() => new Map<unknown, unknown>()));
         for (const [k, x] of e.v as [Encoded, Encoded][]) out.set(walk(k), walk(x));
         return finish(out);
       }
       case 's': {
-        const out = created(new Set<unknown>());
+        const out = created(fresh(() => new Set<unknown>()));
         for (const x of e.v as Encoded[]) out.add(walk(x));
         return finish(out);
       }
@@ -412,12 +419,12 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
       }
       case 'o':
       case 'c': {
-        let out: object;
-        if (tag === 'c') {
+        const out = fresh(() => {
+          if (tag !== 'c') return e.z === 1 ? (Object.create(null) as object) : {};
           const cls = classes.get(e.c as string);
           if (!cls) throw new EncodingError(`Malformed update: class '${String(e.c)}' is not a class of this service.`);
-          out = Object.create(cls.prototype as object) as object;
-        } else out = e.z === 1 ? (Object.create(null) as object) : {};
+          return Object.create(cls.prototype as object) as object;
+        });
         created(out);
         if (Array.isArray(e.l)) defineProperties(out, e.l as Encoded[], walk);
         else if (tag === 'c') for (const [key, x] of Object.entries(e.v as Record<string, Encoded>)) defineOwn(out, key, walk(x));
@@ -429,6 +436,14 @@ export function decode(encoded: Encoded, classes: ClassRegistry, ids?: ObjectIds
     }
   };
   return walk(encoded);
+}
+
+/** How a streamed snapshot's records are decoded (replication/snapshot-reader.ts). */
+export interface SnapshotDecoding {
+  /** The object a reference names: one already made, or an empty one of the kind the reference says. */
+  resolve(id: number, reference: { [key: string]: Encoded }): object | undefined;
+  /** The object the record's top level fills (made when it was first referred to). */
+  into?: object;
 }
 
 /** Whether an encoded array element is a hole. */

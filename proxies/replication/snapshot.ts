@@ -72,9 +72,11 @@ export class SnapshotWriter {
   readonly header: SnapshotHeader;
   private readonly queue: object[] = [];
   private head = 0;
-  private readonly queued = new Set<object>();
-  /** Objects whose records have all been produced: later writes to them need no copy. */
-  private readonly sent = new WeakSet<object>();
+  /**
+   * Per object id (every object of the snapshot was numbered before it began): queued, or all sent. An
+   * array, not a Set: a Set of a million objects stalls the event loop each time it grows.
+   */
+  private marks: Uint8Array;
   /** Small objects changed before they were sent: their content as it was. */
   private readonly images = new Map<object, object>();
   private readonly bigs = new Map<object, Big>();
@@ -94,12 +96,11 @@ export class SnapshotWriter {
     const ids = graph.ids;
     this.encoder = new Encoder(classes, { ids, emitted: new Set(), shallow: (o) => this.enqueue(o), imageOf: (o) => this.images.get(o) ?? this.bigs.get(o)?.header });
     const rootIds: Record<string, number> = {};
-    for (const [name, root] of roots) {
-      rootIds[name] = ids.assign(root);
-      this.enqueue(root);
-    }
+    for (const [name, root] of roots) rootIds[name] = ids.assign(root);
     this.header = { epoch: meta.epoch, seq: meta.seq, nextId: ids.next, roots: rootIds };
     this.firstNewId = ids.next;
+    this.marks = new Uint8Array(ids.next);
+    for (const root of roots.values()) this.enqueue(root);
     this.stopWatching = graph.watchWrites((target, change) => this.beforeWrite(target, change));
   }
 
@@ -117,7 +118,7 @@ export class SnapshotWriter {
     this.stopWatching();
     this.images.clear();
     this.bigs.clear();
-    this.queued.clear();
+    this.marks = new Uint8Array(0);
     this.queue.length = 0;
   }
 
@@ -152,8 +153,10 @@ export class SnapshotWriter {
   }
 
   private enqueue(object: object): void {
-    if (this.queued.has(object)) return;
-    this.queued.add(object);
+    const id = this.graph.ids.idOf(object)!;
+    if (id < this.marks.length && this.marks[id] !== 0) return;
+    if (id >= this.marks.length) throw new Error(`object #${id} was numbered after the snapshot began, yet is part of it; this is a bug in the snapshot writer`);
+    this.marks[id] = QUEUED;
     this.queue.push(object);
   }
 
@@ -177,7 +180,7 @@ export class SnapshotWriter {
     }
     const image = this.images.get(object);
     this.images.delete(object);
-    this.sent.add(object);
+    this.marks[this.graph.ids.idOf(object)!] = SENT; // later writes to it need no copy
     return this.encoder.record(image ?? object, object);
   }
 
@@ -234,7 +237,7 @@ export class SnapshotWriter {
       if (big.integrity) record.i = big.integrity;
       this.current = undefined;
       this.bigs.delete(object);
-      this.sent.add(object);
+      this.marks[this.graph.ids.idOf(object)!] = SENT; // later writes to it need no copy
     }
     return record;
   }
@@ -276,9 +279,9 @@ export class SnapshotWriter {
    * numbered since the snapshot and objects already sent need nothing.
    */
   private beforeWrite(target: object, change: Change | undefined): void {
-    if (this.closed || this.sent.has(target) || this.images.has(target)) return;
+    if (this.closed) return;
     const id = this.graph.ids.idOf(target);
-    if (id === undefined || id >= this.firstNewId) return;
+    if (id === undefined || id >= this.firstNewId || this.marks[id] === SENT || this.images.has(target)) return;
     let big = this.bigs.get(target);
     if (!big) {
       big = this.bigOf(target);
@@ -359,6 +362,9 @@ const MAP_GET = Map.prototype.get as (this: object, key: unknown) => unknown;
 const MAP_KEYS = Map.prototype.keys as (this: object) => IterableIterator<unknown>;
 const MAP_VALUES = Map.prototype.values as (this: object) => IterableIterator<unknown>;
 const SET_VALUES = Set.prototype.values as (this: object) => IterableIterator<unknown>;
+
+const QUEUED = 1;
+const SENT = 2;
 
 const MAP_SIZE = Object.getOwnPropertyDescriptor(Map.prototype, 'size')!.get!;
 const SET_SIZE = Object.getOwnPropertyDescriptor(Set.prototype, 'size')!.get!;
