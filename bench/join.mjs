@@ -7,6 +7,7 @@
 // is there. The write load is a closed loop of BENCH_WRITERS clients (default 2): each write waits for the
 // previous, so a stall shows as one long wait rather than as a queue.
 //   BENCH_SIZES=10000,100000,1000000,5000000 npm run bench:join
+//   BENCH_SERVICE=catalog BENCH_SIZES=700000 npm run bench:join        (entries that are objects)
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,8 +19,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000').split(',').map(Number);
 const WRITERS = Number(process.env.BENCH_WRITERS ?? 2);
 const MAPPING = process.env.BENCH_MAPPING ?? 'state';
-const build = path.join(here, '..', '.tmp', 'bench', `kv-${MAPPING}`);
-const compiled = await compileService(path.join(here, 'services/kv/service.ts'), path.join(here, `services/kv/mappings/${MAPPING}.xml`), build, 'bench');
+// kv: one Map of strings; catalog: a Map of class instances holding an array (two objects an entry).
+const SERVICE = process.env.BENCH_SERVICE ?? 'kv';
+const build = path.join(here, '..', '.tmp', 'bench', `${SERVICE}-${MAPPING}`);
+const compiled = await compileService(path.join(here, `services/${SERVICE}/service.ts`), path.join(here, `services/${SERVICE}/mappings/${MAPPING}.xml`), build, 'bench');
 if (compiled.files.length === 0) throw new Error(JSON.stringify(compiled.diagnostics));
 
 /** Resident memory of a process, in MB (Linux). */
