@@ -123,6 +123,10 @@ export class ActionController {
     if (holder && holder !== running.tx) {
       throw this.options.graph.refuse(new LateConflictError(`A transaction (${holder.id}) holds state object '${proxy.name}', which this request reached; try again once it ends.`));
     }
+    // A backup waits to join until the open transactions let go of replicated state: none takes hold meanwhile.
+    if (running.tx && this.snapshotWaiting?.(proxy)) {
+      throw this.options.graph.refuse(new LateConflictError(`A backup is joining and waits for the open transactions to end before its snapshot; this transaction cannot take state object '${proxy.name}' until then (a moment); try again.`));
+    }
     if (running.tx) {
       proxy.startTA(running.action);
       running.tx.touched.push(proxy);
@@ -378,12 +382,22 @@ export class ActionController {
    * or keep them when it aborts. Waits (polling) for such transactions to end.
    */
   async quiesceWithoutTransactions<R>(holds: (proxy: DurabilityProxy) => boolean, fn: () => R | Promise<R>): Promise<R> {
-    for (;;) {
-      const outcome = await this.quiesce(async () => (this.transactions.all().some((tx) => tx.touched.some(holds)) ? undefined : { value: await fn() }));
-      if (outcome) return outcome.value;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    try {
+      for (;;) {
+        const outcome = await this.quiesce(async () => (this.transactions.all().some((tx) => tx.touched.some(holds)) ? undefined : { value: await fn() }));
+        if (outcome) return outcome.value;
+        // Overlapping transactions would otherwise keep it waiting for ever: no transaction takes hold of
+        // such an object from now until the snapshot has begun (they get TX_CONFLICT, and retry).
+        this.snapshotWaiting = holds;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      this.snapshotWaiting = undefined;
     }
   }
+
+  /** While a join waits for transactions to end: the objects no transaction may take hold of meanwhile. */
+  private snapshotWaiting: ((proxy: DurabilityProxy) => boolean) | undefined;
 
   private drained(): Promise<void> {
     return new Promise((resolve) => this.drainWaiters.push(resolve));

@@ -187,7 +187,8 @@ export class ServiceNode {
       // asked to join asks again too; the two meet in connectBackup).
       onJoinFailed: (address, failures) => {
         if (this.role === 'primary' && !this.stopping) void sleep(Math.min(30_000, 250 * 2 ** failures)).then(() => {
-          if (this.role === 'primary' && !this.stopping) void this.connectBackup(parseAddress(address));
+          // Unless another connection to it has begun meanwhile (it asked to join again): that one goes on.
+          if (this.role === 'primary' && !this.stopping && !this.link?.connectedTo(address)) void this.connectBackup(parseAddress(address));
         });
       },
       coordinated: this.coordination !== undefined,

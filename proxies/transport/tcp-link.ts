@@ -77,6 +77,11 @@ export class TcpLink implements ReplicationLink {
     this.timer.unref();
   }
 
+  /** Whether a connection to the backup at this address is open (joining or live). */
+  connectedTo(address: string): boolean {
+    return [...this.connections.values()].some((c) => c.address === address);
+  }
+
   /** Backups acknowledging now. */
   get liveBackups(): string[] {
     return this.backups.liveBackups;
@@ -284,7 +289,9 @@ export class TcpLink implements ReplicationLink {
     const joining = this.backups.isStreaming(connection.key);
     connection.transfer?.close();
     connection.transfer = undefined;
-    if (joining && !this.closing) {
+    // A transfer replaced by a newer connection to the same backup did not fail: that one goes on.
+    const superseded = [...this.connections.values()].some((c) => c.address === connection.address);
+    if (joining && !this.closing && reconnect && !superseded) {
       const failures = (this.joinFailures.get(connection.address) ?? 0) + 1;
       this.joinFailures.set(connection.address, failures);
       this.options.log?.('replication.backup.join-failed', { backup: connection.address, reason, failures });

@@ -125,6 +125,11 @@ export class SimLink implements ReplicationLink {
     }
   }
 
+  /** As the TCP link: whether a connection to this backup is open (joining or live). */
+  connectedTo(backup: string): boolean {
+    return [...this.addresses.values()].includes(backup);
+  }
+
   released(id: string, lease: number): void {
     this.tickets.release(this.backups.released(id, lease));
   }
@@ -171,7 +176,9 @@ export class SimLink implements ReplicationLink {
     this.transfers.delete(key);
     const backup = this.addresses.get(key);
     this.addresses.delete(key);
-    if (joining && !this.closed && backup !== undefined) {
+    // As the TCP link: a transfer replaced by a newer connection to the same backup did not fail.
+    const superseded = [...this.addresses.values()].includes(backup!);
+    if (joining && !this.closed && reconnect && !superseded && backup !== undefined) {
       const failures = (this.joinFailures.get(backup) ?? 0) + 1;
       this.joinFailures.set(backup, failures);
       this.options.trace?.('link.join-failed', { backup, failures });

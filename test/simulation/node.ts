@@ -124,7 +124,7 @@ export class SimNode implements Host {
       },
       onJoinFailed: (backup, failures) => {
         if (this.primary) void this.sleep(Math.min(30_000, 250 * 2 ** failures)).then(() => {
-          if (this.primary) void this.connectBackup(backup);
+          if (this.primary && !this.link?.connectedTo(backup)) void this.connectBackup(backup);
         });
       },
       coordinated: this.coordination !== undefined,
