@@ -16,4 +16,11 @@ for (const stream of [process.stdout, process.stderr]) {
     throw error;
   });
 }
-process.exitCode = await cli.runCli(process.argv.slice(2));
+const code = await cli.runCli(process.argv.slice(2));
+process.exitCode = code;
+if (code !== 0) {
+  // A command that failed has nothing left to do: what a half-started node left open (a database pool,
+  // a timer) must not keep the process alive. Its messages are flushed first.
+  await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((resolve) => stream.write('', resolve))));
+  process.exit(code);
+}
