@@ -91,9 +91,17 @@ export class RpcServer {
         return send(res, 200, { role: this.node.role(), epoch: this.node.epoch(), ready: this.node.ready(), primary: this.node.primaryHint() ?? null, ...(takeover ? { takeover } : {}) });
       }
       if (req.method === 'GET' && url.pathname === '/metrics') return send(res, 200, { ...this.counters, ...this.node.metrics(), latencyMs: percentiles(this.latencies) });
-      if (req.method !== 'POST') return this.bad(res, 405, `Use POST for ${url.pathname} (GET serves /health and /metrics).`);
+      if (req.method !== 'POST') {
+        // A path the server has, asked with the wrong method, is 405; any other path is 404.
+        const known = url.pathname.startsWith('/rpc/') || url.pathname === '/tx' || url.pathname.startsWith('/tx/') || url.pathname === '/admin/promote';
+        if (!known) return this.bad(res, 404, `No such endpoint: ${req.method} ${url.pathname}. The service answers POST /rpc/<method>, GET /health and GET /metrics.`);
+        return this.bad(res, 405, `Use POST for ${url.pathname} (GET serves /health and /metrics).`);
+      }
       const body = await readJson(req, this.options.maxBodyBytes ?? 1024 * 1024);
-      if ('error' in body) return this.bad(res, body.status, body.error);
+      if ('error' in body) {
+        if (body.close) res.setHeader('connection', 'close'); // the rest of that body is not a request
+        return this.bad(res, body.status, body.error);
+      }
       const json = body.value as Record<string, unknown>;
 
       // Any method name the service has, quoted ones ('my-method') too: dispatch checks it is one.
@@ -202,23 +210,27 @@ function toJson(value: unknown): string {
   );
 }
 
-async function readJson(req: http.IncomingMessage, limit: number): Promise<{ value: unknown } | { error: string; status: number }> {
+async function readJson(req: http.IncomingMessage, limit: number): Promise<{ value: unknown } | { error: string; status: number; close?: boolean }> {
   // The body is read as JSON whatever Content-Type says: clients such as curl -d label it otherwise.
+  const tooLarge = () => {
+    // Answered at once; the rest of the body is read and dropped (a client still sending would otherwise
+    // see its connection reset instead of the 413), up to a bound past which the connection is cut.
+    let drained = 0;
+    req.on('data', (chunk: Buffer) => {
+      drained += chunk.length;
+      if (drained > 256 * 1024 * 1024) req.destroy();
+    });
+    req.resume();
+    return { status: 413, error: `The request body exceeds ${limit} bytes.`, close: true };
+  };
+  if (Number(req.headers['content-length']) > limit) return tooLarge();
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > limit) {
-      // Read on (and drop) a moderate excess so the client hears the 413; cut off a flood.
-      if (size > 8 * limit) {
-        req.destroy();
-        break;
-      }
-      continue;
-    }
+    if (size > limit) return tooLarge();
     chunks.push(chunk as Buffer);
   }
-  if (size > limit) return { status: 413, error: `The request body exceeds ${limit} bytes.` };
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return { value: {} };
   try {
