@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { compileService } from '../../compiler/compile.js';
-import { SELF } from '../../compiler/self-package.js';
+import { SELF } from '../../compiler/package-root.js';
 import { formatDiagnostic } from '../../mappings/index.js';
 import { spawnNode, type SpawnedNode } from '../../proxies/serving/spawn.js';
 import type { CliIO } from '../cli.js';

@@ -8,7 +8,9 @@ import { Analysis } from './analysis.js';
 import type { ServiceInfo, StateFieldInfo } from './model.js';
 import { locate, readStateClass } from './state-class.js';
 
-export const PACKAGE_NAME = 'durability-compiler';
+import { PACKAGE_NAME } from '../package-root.js';
+
+export { PACKAGE_NAME };
 
 export function exportedClasses(sourceFile: SourceFile): ClassDeclaration[] {
   return sourceFile.getClasses().filter((c) => c.isExported() && c.getName() !== undefined);

@@ -3,7 +3,7 @@
 // node's `node.started` log line; every JSON log line kept as an event.
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { SELF } from '../../compiler/self-package.js';
+import { SELF } from '../../compiler/package-root.js';
 
 export interface NodeEvent {
   event: string;
