@@ -1,5 +1,5 @@
 // What a public method's parameters take, as data a build carries: so that a request's JSON arguments
-// are checked against the declared types before the method runs (DESIGN.md: a wrong or missing argument
+// are checked against the declared types before the method runs (docs/SERVING.md: a wrong or missing argument
 // gets 400 BAD_ARGUMENTS naming the parameter and the type expected), and made the values the method
 // declares where JSON cannot carry them (a Date from its ISO string, a bigint from its digits, a Set or a
 // Map from an array). What the shape cannot say precisely is `any`: accepted as JSON gives it.

@@ -1,5 +1,5 @@
-// The cluster's configuration as a configuration authority holds it (DESIGN.md, "Configuration
-// authority"): which node is primary at which epoch, and which backups are members, that is, hold
+// The cluster's configuration as a configuration authority holds it (docs/SERVING.md, "With a
+// configuration authority"): which node is primary at which epoch, and which backups are members, that is, hold
 // everything the primary acknowledged at that epoch. Only a member may take over, and only by a step in
 // the authority that checks it still is one; a primary changes the members there before it acknowledges
 // anything that depends on the change. Data never goes through the authority, only these few records;

@@ -1,4 +1,4 @@
-// The HTTP JSON RPC of DESIGN.md's serving contract, over node:http. Request bodies are size-limited and
+// The HTTP JSON RPC of the serving contract (docs/SERVING.md), over node:http. Request bodies are size-limited and
 // validated (400 with a reason); outcomes map to status codes: 200 result, 422 SERVICE_ERROR, 409
 // TX_CONFLICT / TX_ABORTED, 503 NOT_PRIMARY / NOT_READY / UNAVAILABLE (retry with the same id).
 import http from 'node:http';

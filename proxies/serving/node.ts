@@ -371,7 +371,7 @@ export class ServiceNode {
     return {
       role: () => (this.fenced() ? 'backup' : this.role),
       epoch: () => this.service.runtime.currentEpoch,
-      // A backup is ready once it holds its primary's snapshot and would take over by itself (DESIGN.md:
+      // A backup is ready once it holds its primary's snapshot and would take over by itself (docs/SERVING.md:
       // "a backup when it has caught up and could take over"), not merely when a primary connected.
       ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following && this.follower.caughtUp && this.follower.countedSince !== undefined && this.duties.takeover().automatic),
       takeover: () => (this.role === 'primary' || this.fenced() ? undefined : this.duties.takeover()),

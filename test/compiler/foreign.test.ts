@@ -1,4 +1,4 @@
-// A service the project has never seen, written only to DESIGN.md's contract, in a directory of its own
+// A service the project has never seen, written only to the documented contract (README, docs/), in a directory of its own
 // with no node_modules: `durable compile` yields builds that import and run, primary and backup, with
 // the database mechanism on SQLite and a failover between them.
 import { mkdtempSync, writeFileSync } from 'node:fs';

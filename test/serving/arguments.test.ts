@@ -1,4 +1,4 @@
-// A request's JSON arguments read as the method declares its parameters (DESIGN.md's serving contract:
+// A request's JSON arguments read as the method declares its parameters (the serving contract, docs/SERVING.md:
 // a wrong or missing argument gets 400 BAD_ARGUMENTS naming the parameter and the type expected), and
 // made what JSON cannot carry. The shapes come from the compiler (compiler/analysis/argument-shapes.ts);
 // here they are checked through a compiled module's declarations.

@@ -1,4 +1,4 @@
-// The configuration authority (DESIGN.md, "Configuration authority"; docs/SERVING.md): real processes of
+// The configuration authority (docs/SERVING.md, "With a configuration authority"): real processes of
 // the Counter with replicated state only, a real authority (a fresh PostgreSQL database, a MariaDB
 // database, an SQLite file, an etcd started by the test), the primary killed with SIGKILL, a backup
 // stalled with SIGSTOP, a primary paused past the timeout. With an authority a backup may take over on

@@ -1,4 +1,4 @@
-// Fuzzing the HTTP side (DESIGN.md guarantee 8): arbitrary bodies, request targets and raw bytes sent to
+// Fuzzing the HTTP side (docs/SERVING.md, "HTTP"): arbitrary bodies, request targets and raw bytes sent to
 // the RPC server. Whatever arrives, it answers with a status of the contract and a JSON body saying why
 // (never a 500, never a crash), passes a method exactly the arguments the body held, and runs nothing
 // for a body it refused. The server under test is the real RpcServer over loopback, in front of a node

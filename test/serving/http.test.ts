@@ -1,4 +1,4 @@
-// DESIGN.md's serving contract over a real `durable serve` process: status codes and error bodies,
+// The serving contract (docs/SERVING.md) over a real `durable serve` process: status codes and error bodies,
 // transactions over HTTP, /health and /metrics, a forced promotion with the cluster key, and a graceful
 // stop on SIGTERM.
 import net from 'node:net';

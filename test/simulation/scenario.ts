@@ -25,8 +25,8 @@ export const TIMEOUT_MS = 250;
 
 /**
  * The scenario a seed stands for. Every configuration suffers every fault: a backup never takes over on
- * silence, only when it finds its primary gone while the primary still counted on it (DESIGN.md,
- * "Configuration authority"), so pauses and partitions longer than every timeout lose nothing
+ * silence, only when it finds its primary gone while the primary still counted on it (docs/SERVING.md,
+ * "Failure detection and succession"), so pauses and partitions longer than every timeout lose nothing
  * acknowledged, with --min-acks 0 (the default) too. What they may cost is availability: then the
  * operator (cluster.ts) promotes a backup the dead primary had not dropped, as docs/SERVING.md says.
  */
