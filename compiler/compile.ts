@@ -1,6 +1,7 @@
 // `durable compile`: check, then write build/primary and build/backup (the service's sources with the
 // `@state` decorators removed, the mapping as data, the generated service module), type-check them with
 // the TypeScript compiler, emit JavaScript and declarations, and write build/manifest.json.
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { IndentationText, Node, Project, QuoteKind, ts, VariableDeclarationKind, type SourceFile } from 'ts-morph';
@@ -42,6 +43,14 @@ export async function compileService(serviceFile: string, mappingFile: string, o
   const out = path.resolve(outDir);
   await rm(path.join(out, 'primary'), { recursive: true, force: true });
   await rm(path.join(out, 'backup'), { recursive: true, force: true });
+  // The builds are ES modules whatever the user's project says: under a package.json of type commonjs
+  // (npm init's default) Node would read the copied sources as CommonJS. Their own package.json says so
+  // (written first: it is the one Node reads from the builds, also when resolving the package by name).
+  const esmMarker = nearestPackageType(out) === 'module' ? undefined : 'package.json';
+  if (esmMarker) {
+    await mkdir(out, { recursive: true });
+    await writeFile(path.join(out, esmMarker), JSON.stringify({ private: true, type: 'module', description: `Builds of ${path.basename(serviceFile)} made by durability-compiler: ES modules.` }, null, 2) + '\n');
+  }
 
   // The builds import the run-time by name where Node will find it from there, else from this
   // installation by path, so that a build always runs.
@@ -101,7 +110,23 @@ export async function compileService(serviceFile: string, mappingFile: string, o
   const manifest = { generatedBy: `durability-compiler ${version}`, source: path.basename(serviceFile), mapping: path.basename(mappingFile), ...describeService(service, methods, mapping) };
   await writeFile(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
   files.push('manifest.json');
+  if (esmMarker) files.push(esmMarker);
   return { diagnostics: checked.diagnostics, files: files.sort() };
+}
+
+/** The module type Node gives .js files in `dir`: its nearest package.json's "type" (commonjs without one). */
+function nearestPackageType(dir: string): string {
+  for (let at = dir; ; at = path.dirname(at)) {
+    const file = path.join(at, 'package.json');
+    if (existsSync(file)) {
+      try {
+        return (JSON.parse(readFileSync(file, 'utf8')) as { type?: string }).type ?? 'commonjs';
+      } catch {
+        return 'commonjs';
+      }
+    }
+    if (path.dirname(at) === at) return 'commonjs';
+  }
 }
 
 /** The user's own source files the service module reaches (not libraries, not declarations). */

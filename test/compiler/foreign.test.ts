@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { expect, it } from 'vitest';
+import { spawnNode } from '../../proxies/serving/spawn.js';
 import { durable } from '../support/cli.js';
 
 const SERVICE = `import { state } from 'durability-compiler';
@@ -89,4 +90,21 @@ it('compiles and runs a service written elsewhere, to the contract alone', async
   expect(await backup.jobSubmit('alice', 1)).toEqual({ id: 'm1', cpu: 4 });
   expect(await backup.bill('alice')).toBe(12);
   await database.close();
+});
+
+it("serves from a CommonJS project (npm init's default) as from any other", async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'durable-commonjs-'));
+  writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'my-shop', version: '1.0.0', type: 'commonjs' }));
+  writeFileSync(path.join(dir, 'service.ts'), SERVICE);
+  writeFileSync(path.join(dir, 'durability.xml'), MAPPING);
+  const compiled = await durable(['compile', 'service.ts', '--mapping', 'durability.xml', '--out', 'build'], dir);
+  expect(compiled.code).toBe(0);
+  const node = await spawnNode(path.join(dir, 'build'), 'primary', ['--db', `sqlite:${path.join(dir, 'state.db')}`], { DURABLE_CLUSTER_KEY: 'commonjs-project-cluster-key-0123456789' });
+  try {
+    const call = (method: string, args: unknown[]) => fetch(`${node.http}/rpc/${method}`, { method: 'POST', body: JSON.stringify({ args }) }).then((r) => r.json());
+    expect(await call('machineAdvertise', [{ id: 'm1', cpu: 4 }])).toEqual({ result: null });
+    expect(await call('jobSubmit', ['alice', 2])).toEqual({ result: { id: 'm1', cpu: 4 } });
+  } finally {
+    await node.stop('SIGKILL');
+  }
 });
