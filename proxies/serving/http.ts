@@ -2,6 +2,7 @@
 // validated (400 with a reason); outcomes map to status codes: 200 result, 422 SERVICE_ERROR, 409
 // TX_CONFLICT / TX_ABORTED, 503 NOT_PRIMARY / NOT_READY / UNAVAILABLE (retry with the same id).
 import http from 'node:http';
+import { prometheusText, wantsPrometheusText } from './prometheus.js';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { Outcome } from '../action/controller.js';
@@ -90,7 +91,15 @@ export class RpcServer {
         const takeover = this.node.takeover?.();
         return send(res, 200, { role: this.node.role(), epoch: this.node.epoch(), ready: this.node.ready(), primary: this.node.primaryHint() ?? null, ...(takeover ? { takeover } : {}) });
       }
-      if (req.method === 'GET' && url.pathname === '/metrics') return send(res, 200, { ...this.counters, ...this.node.metrics(), latencyMs: percentiles(this.latencies) });
+      if (req.method === 'GET' && url.pathname === '/metrics') {
+        const latencyMs = percentiles(this.latencies);
+        if (wantsPrometheusText(req.headers.accept)) {
+          const text = prometheusText(this.counters, this.node.metrics(), latencyMs);
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+          return void res.end(text);
+        }
+        return send(res, 200, { ...this.counters, ...this.node.metrics(), latencyMs });
+      }
       if (req.method !== 'POST') {
         // A path the server has, asked with the wrong method, is 405; any other path is 404.
         const known = url.pathname.startsWith('/rpc/') || url.pathname === '/tx' || url.pathname.startsWith('/tx/') || url.pathname === '/admin/promote';

@@ -90,6 +90,29 @@ describe('the serving contract', () => {
     expect(metrics.commits.actions).toBeGreaterThanOrEqual(metrics.commits.groups);
   });
 
+  it('answers /metrics in the Prometheus text format to a client that asks for it', async () => {
+    const answer = await fetch(`${primary.http}/metrics`, { headers: { accept: 'text/plain;version=0.0.4' } });
+    expect(answer.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await answer.text();
+    // Every line a comment or a sample `name{labels} value`, every sample's name declared by a TYPE line.
+    const declared = new Set([...text.matchAll(/^# TYPE (\S+) (counter|gauge|summary)$/gm)].map((m) => m[1]));
+    for (const line of text.trimEnd().split('\n')) {
+      if (line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
+      const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-z_]+="[^"]*"\})? (-?[0-9.e+-]+)$/.exec(line);
+      expect(sample, line).not.toBeNull();
+      expect(declared.has(sample![1]!.replace(/_count$/, '')), line).toBe(true);
+    }
+    const value = (sample: string) => Number(new RegExp(`^${sample.replace(/[{}"=.]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('durable_primary')).toBe(1);
+    expect(value('durable_live_backups')).toBe(1);
+    expect(value('durable_requests_total')).toBeGreaterThan(0);
+    expect(value('durable_request_outcomes_total{outcome="ok"}')).toBeGreaterThan(0);
+    expect(value('durable_commit_groups_total')).toBeGreaterThan(0);
+    expect(value('durable_request_latency_seconds{quantile="0.5"}')).toBeGreaterThan(0);
+    // JSON stays the answer to anyone else.
+    expect((await fetch(`${primary.http}/metrics`)).headers.get('content-type')).toBe('application/json');
+  });
+
   it("offers the service's own typed client, which finds the primary from any node", async () => {
     const build = await import(pathToFileURL(path.join(root, '.tmp', 'serving', 'matchmaker-pb', 'primary', 'service.mjs')).href);
     const client = build.createClient([backup.http, primary.http]);
