@@ -98,6 +98,8 @@ export class BackupSet {
   /** The latest time any event carried: leases are judged by it (late is safe: they only last longer). */
   private latest = -Infinity;
   private lastTick: number | undefined;
+  /** Snapshots that broke off in a row, by backup address (cleared once one arrives). */
+  private readonly joinFailures = new Map<string, number>();
   /** Backups that acknowledged their snapshot since last asked (for the configuration authority). */
   private caughtUp: { id: string; address: string }[] = [];
 
@@ -188,6 +190,11 @@ export class BackupSet {
   receives(key: string): boolean {
     const backup = this.backups.get(key);
     return backup !== undefined && (backup.live || backup.streaming);
+  }
+
+  /** Whether a connection to the backup at this address is open (joining or live). */
+  connectedTo(address: string): boolean {
+    return [...this.backups.values()].some((b) => b.address === address);
   }
 
   /** Whether the backup on this connection is being sent its snapshot. */
@@ -298,6 +305,7 @@ export class BackupSet {
       backup.live = true;
       backup.joinedAt = backup.sent;
       if (!this.seniority.has(backup.id)) this.seniority.set(backup.id, this.seniority.size);
+      this.joinFailures.delete(backup.address);
     }
     backup.acked = Math.max(backup.acked, upTo);
     if (backup.live && upTo >= backup.joinedAt) {
@@ -312,9 +320,11 @@ export class BackupSet {
 
   /**
    * The backup went away (connection closed, refused, timed out): it no longer counts. A live one keeps a
-   * lease until the drop timeout after it was last heard. Returns tickets done.
+   * lease until the drop timeout after it was last heard. One whose snapshot was streaming broke off its
+   * join, unless `failed` is false or another connection to it is open (a newer one replaced this one):
+   * `joinFailures` counts those in a row. Returns tickets done.
    */
-  dropped(key: string, now: number): { wasLive: boolean; id?: string; address?: string; lease?: number; done: number[] } {
+  dropped(key: string, now: number, failed = true): { wasLive: boolean; id?: string; address?: string; lease?: number; joinFailures?: number; done: number[] } {
     this.at(now);
     const backup = this.backups.get(key);
     if (!backup) return { wasLive: false, done: [] };
@@ -326,8 +336,13 @@ export class BackupSet {
       lease = ++this.leaseGeneration;
       this.leases.set(backup.id, { until: Math.max(until, held?.until ?? -Infinity), acked: Math.min(backup.acked, held?.acked ?? Infinity), generation: lease });
     }
+    let joinFailures: number | undefined;
+    if (backup.streaming && failed && !this.connectedTo(backup.address)) {
+      joinFailures = (this.joinFailures.get(backup.address) ?? 0) + 1;
+      this.joinFailures.set(backup.address, joinFailures);
+    }
     for (const t of this.tickets.values()) t.waiting.delete(key);
-    return { wasLive: backup.live, id: backup.id, address: backup.address, lease, done: this.settled() };
+    return { wasLive: backup.live, id: backup.id, address: backup.address, lease, joinFailures, done: this.settled() };
   }
 
   /**

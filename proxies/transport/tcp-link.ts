@@ -66,8 +66,6 @@ export class TcpLink implements ReplicationLink {
   private readonly connections = new Map<string, Connection>();
   private readonly tickets: TicketWaiters;
   private nextKey = 1;
-  /** Snapshots that broke off in a row, by backup address (cleared once one arrives). */
-  private readonly joinFailures = new Map<string, number>();
   private timer: NodeJS.Timeout;
 
   constructor(private readonly options: TcpLinkOptions) {
@@ -79,7 +77,7 @@ export class TcpLink implements ReplicationLink {
 
   /** Whether a connection to the backup at this address is open (joining or live). */
   connectedTo(address: string): boolean {
-    return [...this.connections.values()].some((c) => c.address === address);
+    return this.backups.connectedTo(address);
   }
 
   /** Backups acknowledging now. */
@@ -158,7 +156,6 @@ export class TcpLink implements ReplicationLink {
             if (joining && connection.transfer) {
               const { transfer } = connection;
               connection.transfer = undefined;
-              this.joinFailures.delete(address);
               this.options.log?.('replication.backup.joined', { backup: address, seq: transfer.writer.header.seq, upTo: Number(message.upTo), parts: transfer.parts, bytes: transfer.bytes, ms: Math.round(performance.now() - transfer.startedAt) });
             }
             const caughtUp = this.backups.takeCaughtUp();
@@ -286,17 +283,8 @@ export class TcpLink implements ReplicationLink {
    */
   private drop(connection: Connection, reason: string, reconnect = true, tell = true): void {
     this.connections.delete(connection.key);
-    const joining = this.backups.isStreaming(connection.key);
     connection.transfer?.close();
     connection.transfer = undefined;
-    // A transfer replaced by a newer connection to the same backup did not fail: that one goes on.
-    const superseded = [...this.connections.values()].some((c) => c.address === connection.address);
-    if (joining && !this.closing && reconnect && !superseded) {
-      const failures = (this.joinFailures.get(connection.address) ?? 0) + 1;
-      this.joinFailures.set(connection.address, failures);
-      this.options.log?.('replication.backup.join-failed', { backup: connection.address, reason, failures });
-      this.options.onJoinFailed?.(connection.address, failures);
-    }
     const socket = connection.socket;
     if (tell && this.backups.isLive(connection.key) && !socket.destroyed && socket.writable) {
       socket.end(encodeFrame({ type: 'dropped', reason }));
@@ -304,8 +292,13 @@ export class TcpLink implements ReplicationLink {
     } else {
       socket.destroy();
     }
-    const { wasLive, id, lease, done } = this.backups.dropped(connection.key, performance.now());
+    // A connection dropped without a reconnect (replaced by a newer one, or the link closing) did not fail.
+    const { wasLive, id, lease, joinFailures, done } = this.backups.dropped(connection.key, performance.now(), reconnect);
     this.tickets.release(done);
+    if (joinFailures !== undefined && !this.closing) {
+      this.options.log?.('replication.backup.join-failed', { backup: connection.address, reason, failures: joinFailures });
+      this.options.onJoinFailed?.(connection.address, joinFailures);
+    }
     if (!wasLive) return;
     this.options.log?.('replication.backup.dropped', { backup: connection.address, id, reason });
     if (!this.closing) this.options.onDropped?.(connection.address, id!, lease!, reconnect);

@@ -195,7 +195,21 @@ describe('BackupSet: the primary and its backups', () => {
     set.tick(950);
     expect(set.tick(1_000).drop.map((d) => d.key)).not.toContain('2');
     expect(set.tick(1_050).drop.map((d) => d.key)).toContain('2');
-    expect(set.dropped('2', 1_100)).toMatchObject({ wasLive: false, lease: undefined });
+    expect(set.dropped('2', 1_100)).toMatchObject({ wasLive: false, lease: undefined, joinFailures: 1 });
+    // Broken transfers to one address count in a row; one replaced by a newer connection does not; a join that completes clears them.
+    set.connected('3', 'k', 1_200);
+    set.joined('3', 6, 1_200);
+    expect(set.dropped('3', 1_210).joinFailures).toBe(2);
+    set.connected('4', 'k', 1_300);
+    set.joined('4', 6, 1_300);
+    set.connected('5', 'k', 1_301);
+    expect(set.dropped('4', 1_302).joinFailures).toBeUndefined(); // '5' goes on
+    set.joined('5', 6, 1_302);
+    set.acknowledged('5', 6, 1_303);
+    expect(set.dropped('5', 1_304, false).joinFailures).toBeUndefined(); // live, and not a failure anyway
+    set.connected('6', 'k', 1_400);
+    set.joined('6', 6, 1_400);
+    expect(set.dropped('6', 1_401).joinFailures).toBe(1);
   });
 
   it('is ready only once --min-acks backups acknowledged their snapshot', () => {

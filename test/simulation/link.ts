@@ -31,8 +31,6 @@ export interface SimLinkOptions {
 export class SimLink implements ReplicationLink {
   readonly backups: BackupSet;
   private readonly connections = new Map<string, Connection>();
-  private readonly addresses = new Map<string, string>();
-  private readonly joinFailures = new Map<string, number>();
   /** Snapshots being sent, by connection. */
   private readonly transfers = new Map<string, SnapshotTransfer>();
   private readonly tickets: TicketWaiters;
@@ -57,7 +55,6 @@ export class SimLink implements ReplicationLink {
   connect(backup: string): Promise<{ join(snapshot: SnapshotWriter): void }> {
     const key = String(this.nextKey++);
     this.backups.connected(key, backup, this.now);
-    this.addresses.set(key, backup);
     return new Promise((resolve, reject) => {
       let settled = false;
       const fail = (why: string) => {
@@ -85,10 +82,7 @@ export class SimLink implements ReplicationLink {
             this.pump(key);
           } else if (message.type === 'ack') {
             this.options.trace?.('link.ack', { backup, connection: key, upTo: message.upTo });
-            if (this.backups.isStreaming(key)) {
-              this.transfers.delete(key);
-              this.joinFailures.delete(backup);
-            }
+            if (this.backups.isStreaming(key)) this.transfers.delete(key);
             this.tickets.release(this.backups.acknowledged(key, Number(message.upTo), this.now, message.ping));
             const caughtUp = this.backups.takeCaughtUp();
             // As the TCP link: a backup that just caught up hears at once that it is counted on.
@@ -127,7 +121,7 @@ export class SimLink implements ReplicationLink {
 
   /** As the TCP link: whether a connection to this backup is open (joining or live). */
   connectedTo(backup: string): boolean {
-    return [...this.addresses.values()].includes(backup);
+    return this.backups.connectedTo(backup);
   }
 
   released(id: string, lease: number): void {
@@ -171,24 +165,17 @@ export class SimLink implements ReplicationLink {
 
   /** As the TCP link: `reconnect` a live backup lost this way; `tell` it first that it was dropped. */
   private drop(key: string, reconnect = true, tell = true): void {
-    const joining = this.backups.isStreaming(key);
     this.transfers.get(key)?.close();
     this.transfers.delete(key);
-    const backup = this.addresses.get(key);
-    this.addresses.delete(key);
-    // As the TCP link: a transfer replaced by a newer connection to the same backup did not fail.
-    const superseded = [...this.addresses.values()].includes(backup!);
-    if (joining && !this.closed && reconnect && !superseded && backup !== undefined) {
-      const failures = (this.joinFailures.get(backup) ?? 0) + 1;
-      this.joinFailures.set(backup, failures);
-      this.options.trace?.('link.join-failed', { backup, failures });
-      this.options.onJoinFailed?.(backup, failures);
-    }
     if (tell && this.backups.isLive(key)) this.send(key, { type: 'dropped', reason: 'dropped' });
     this.connections.get(key)?.close(0);
     this.connections.delete(key);
-    const { wasLive, id, address, lease, done } = this.backups.dropped(key, this.now);
+    const { wasLive, id, address, lease, joinFailures, done } = this.backups.dropped(key, this.now, reconnect);
     this.tickets.release(done);
+    if (joinFailures !== undefined && !this.closed) {
+      this.options.trace?.('link.join-failed', { backup: address, failures: joinFailures });
+      this.options.onJoinFailed?.(address!, joinFailures);
+    }
     if (wasLive && !this.closed) this.options.onDropped(address!, id!, lease!, reconnect);
   }
 
