@@ -281,22 +281,24 @@ export class Encoder {
     const out: Encoded[] = [];
     for (const key of keys) {
       const d = Reflect.getOwnPropertyDescriptor(v, key);
-      if (!d) continue;
-      const encodedKey = this.key(key);
-      if (encodedKey === undefined) continue;
-      if (!('value' in d)) {
-        if (this.options.lenient) {
-          if (d.enumerable) out.push([encodedKey, this.walk(Reflect.get(v, key))]);
-          continue;
-        }
-        throw new EncodingError(
-          `Cannot send the accessor property '${String(key)}' (a getter or setter defined on the object itself, not on its class): a replica cannot receive functions. Define it on a class of the service, or keep a data property.`,
-        );
-      }
-      const flags = flagsOf(d);
-      out.push(flags === 0 ? [encodedKey, this.walk(d.value)] : [encodedKey, this.walk(d.value), flags]);
+      const encoded = d && this.property(key, d, v);
+      if (encoded !== undefined) out.push(encoded);
     }
     return out.length > 0 ? out : undefined;
+  }
+
+  /** One property as a list entry, `[key, value, flags?]`; undefined for one a lenient reply leaves out. */
+  property(key: string | symbol, d: PropertyDescriptor, of?: object): Encoded | undefined {
+    const encodedKey = this.key(key);
+    if (encodedKey === undefined) return undefined;
+    if (!('value' in d)) {
+      if (this.options.lenient) return d.enumerable && of ? [encodedKey, this.walk(Reflect.get(of, key))] : undefined;
+      throw new EncodingError(
+        `Cannot send the accessor property '${String(key)}' (a getter or setter defined on the object itself, not on its class): a replica cannot receive functions. Define it on a class of the service, or keep a data property.`,
+      );
+    }
+    const flags = flagsOf(d);
+    return flags === 0 ? [encodedKey, this.walk(d.value)] : [encodedKey, this.walk(d.value), flags];
   }
 
   private key(key: string | symbol): Encoded | undefined {

@@ -12,10 +12,10 @@
 // to send, once. Each object is one record (shallow: the objects it holds are references naming their
 // kind), so the backup makes an empty object on the first reference and fills it when its record comes
 // (snapshot-reader.ts).
-import { copyTyped, type Change, type TypedArray } from '../core/changes.js';
-import { encodeKey, Encoder, EncodingError, ENCODED_HOLE, type ClassRegistry, type Encoded } from '../core/encoding.js';
+import type { Change, TypedArray } from '../core/changes.js';
+import { Encoder, ENCODED_HOLE, type ClassRegistry, type Encoded } from '../core/encoding.js';
 import type { StateGraph } from '../core/graph.js';
-import { applyIntegrityLevel, copyContent, extraKeys, flagsOf, integrityLevel, isIndexKey, isIrregularArray, trackedKind } from '../core/values.js';
+import { copyContent, descriptorFor, extraKeys, integrityLevel, isIndexKey, isIrregularArray, trackedKind } from '../core/values.js';
 
 /** Where the stream starts: the backup applies every record after `seq` on top of the snapshot. */
 export interface SnapshotHeader {
@@ -196,7 +196,7 @@ export class SnapshotWriter {
       const end = Math.min(big.restEnd, big.restAt + n);
       for (let i = big.restAt; i < end; i++) {
         if (big.kind === 'map') slice.push([walk(rest[i]), walk(restValues![i])]);
-        else if (big.kind === 'object') slice.push(this.property(rest[i] as string | symbol, restValues![i] as PropertyDescriptor));
+        else if (big.kind === 'object') slice.push(this.encoder.property(rest[i] as string | symbol, restValues![i] as PropertyDescriptor)!);
         else if (big.kind === 'array') slice.push(i in rest ? walk(rest[i]) : ENCODED_HOLE);
         else slice.push(walk(rest[i]));
       }
@@ -214,8 +214,8 @@ export class SnapshotWriter {
       for (let i = big.index; i < end; i++) {
         const key = keys[i]!;
         if (big.added.has(key)) continue;
-        const d = big.before.has(key) ? plainDescriptor(big.before.get(key)) : Reflect.getOwnPropertyDescriptor(object, key);
-        if (d) slice.push(this.property(key, d));
+        const d = big.before.has(key) ? descriptorFor(big.before.get(key), 0) : Reflect.getOwnPropertyDescriptor(object, key);
+        if (d) slice.push(this.encoder.property(key, d)!);
       }
       big.index = end;
       done = end >= keys.length;
@@ -240,14 +240,6 @@ export class SnapshotWriter {
       this.marks[this.graph.ids.idOf(object)!] = SENT; // later writes to it need no copy
     }
     return record;
-  }
-
-  /** One property as the encoding lists it: [key, value] or [key, value, attribute flags]. */
-  private property(key: string | symbol, d: PropertyDescriptor): Encoded {
-    if (!('value' in d)) throw new EncodingError(`Cannot send the accessor property '${String(key)}' (a getter or setter defined on the object itself): a replica cannot receive functions.`);
-    const flags = flagsOf(d);
-    const k = encodeKey(key);
-    return flags === 0 ? [k, this.encoder.walk(d.value)] : [k, this.encoder.walk(d.value), flags];
   }
 
   /** A large object to send in slices, or undefined for one sent in one record. */
@@ -333,7 +325,7 @@ export class SnapshotWriter {
       const descriptors: unknown[] = [];
       for (const key of big.ownKeys!.slice(from)) {
         if (big.added.has(key)) continue;
-        const d = big.before.has(key) ? plainDescriptor(big.before.get(key)) : Reflect.getOwnPropertyDescriptor(object, key);
+        const d = big.before.has(key) ? descriptorFor(big.before.get(key), 0) : Reflect.getOwnPropertyDescriptor(object, key);
         if (d) keys.push(key), descriptors.push(d);
       }
       big.rest = keys;
@@ -352,10 +344,6 @@ export class SnapshotWriter {
     }
     big.restEnd = big.rest.length;
   }
-}
-
-function plainDescriptor(value: unknown): PropertyDescriptor {
-  return { value, writable: true, enumerable: true, configurable: true };
 }
 
 const MAP_GET = Map.prototype.get as (this: object, key: unknown) => unknown;
@@ -400,8 +388,12 @@ function imageOf(object: object): object {
     case 'date':
       copy = new Date(NaN);
       break;
-    case 'typed':
-      return withExtras(copyTyped(object as TypedArray), object);
+    case 'typed': {
+      // Zeroed, of the same kind and length: its bytes, extra properties and lock are copied below.
+      const typed = object as TypedArray;
+      copy = Buffer.isBuffer(typed) ? Buffer.alloc(typed.length) : new (typed.constructor as new (length: number) => TypedArray)(typed.length);
+      break;
+    }
     default:
       copy = Object.create(Object.getPrototypeOf(object) as object | null) as object;
   }
@@ -409,11 +401,6 @@ function imageOf(object: object): object {
   return copy;
 }
 
-function withExtras(copy: object, source: object): object {
-  for (const key of Reflect.ownKeys(source)) if (!isIndexKey(key)) Object.defineProperty(copy, key, Reflect.getOwnPropertyDescriptor(source, key)!);
-  applyIntegrityLevel(copy, integrityLevel(source));
-  return copy;
-}
 /** Runs a writer to its end at once (tests, and a runtime asked for a whole snapshot): header and every part. */
 export function wholeSnapshot(writer: SnapshotWriter): { header: SnapshotHeader; parts: SnapshotPart[] } {
   const parts: SnapshotPart[] = [];
