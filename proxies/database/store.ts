@@ -181,55 +181,46 @@ export class DatabaseStore {
    * PostgreSQL reads through a cursor in a read-only transaction; MariaDB/MySQL streams the result.
    */
   async eachRows(sql: string, batch: number, take: (rows: Record<string, unknown>[]) => void): Promise<void> {
-    const breathe = () => new Promise<void>((resolve) => setImmediate(resolve));
     if (this.dialect === 'sqlite') {
       const client = (this.knex as unknown as { client: { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> } }).client;
       const connection = await client.acquireConnection();
       try {
-        let rows: Record<string, unknown>[] = [];
-        for (const row of connection.prepare(sql).safeIntegers(true).iterate()) {
-          rows.push(row as Record<string, unknown>);
-          if (rows.length < batch) continue;
-          take(rows);
-          rows = [];
-          await breathe();
-        }
-        if (rows.length > 0) take(rows);
+        await handOver(chunksOf(connection.prepare(sql).safeIntegers(true).iterate() as Iterable<Row>, batch), take);
       } finally {
         await client.releaseConnection(connection);
       }
-      return;
-    }
-    if (this.dialect === 'postgres') {
+    } else if (this.dialect === 'postgres') {
       await this.knex.transaction(
         async (trx) => {
           await trx.raw(`DECLARE durable_recovery NO SCROLL CURSOR FOR ${sql}`);
-          // Fetched five batches a round trip, handed over a batch at a time.
+          // Fetched five batches a round trip.
           const fetch = batch * 5;
-          for (;;) {
-            const rows = (await trx.raw(`FETCH ${fetch} FROM durable_recovery`)).rows as Record<string, unknown>[];
-            for (let i = 0; i < rows.length; i += batch) {
-              take(rows.slice(i, i + batch));
-              await breathe();
+          async function* cursor(): AsyncGenerator<Row[]> {
+            for (;;) {
+              const rows = (await trx.raw(`FETCH ${fetch} FROM durable_recovery`)).rows as Row[];
+              yield* chunksOf(rows, batch);
+              if (rows.length < fetch) return;
             }
-            if (rows.length < fetch) break;
           }
+          await handOver(cursor(), take);
           await trx.raw('CLOSE durable_recovery');
         },
         { readOnly: true },
       );
-      return;
+    } else {
+      const stream = this.knex.raw(sql).stream() as AsyncIterable<Row>;
+      async function* streamed(): AsyncGenerator<Row[]> {
+        let rows: Row[] = [];
+        for await (const row of stream) {
+          rows.push(row);
+          if (rows.length < batch) continue;
+          yield rows;
+          rows = [];
+        }
+        if (rows.length > 0) yield rows;
+      }
+      await handOver(streamed(), take);
     }
-    const stream = this.knex.raw(sql).stream() as AsyncIterable<Record<string, unknown>>;
-    let rows: Record<string, unknown>[] = [];
-    for await (const row of stream) {
-      rows.push(row);
-      if (rows.length < batch) continue;
-      take(rows);
-      rows = [];
-      await breathe();
-    }
-    if (rows.length > 0) take(rows);
   }
 
   /** Rows of a raw query, whatever shape the driver returns them in. */
@@ -238,6 +229,28 @@ export class DatabaseStore {
     if (this.dialect === 'postgres') return result.rows;
     if (this.dialect === 'mysql') return result[0];
     return result;
+  }
+}
+
+type Row = Record<string, unknown>;
+
+/** Rows `size` at a time. */
+function* chunksOf(rows: Iterable<Row>, size: number): Generator<Row[]> {
+  let chunk: Row[] = [];
+  for (const row of rows) {
+    chunk.push(row);
+    if (chunk.length < size) continue;
+    yield chunk;
+    chunk = [];
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+/** Hands each batch over, with a turn of the event loop after it. */
+async function handOver(batches: Iterable<Row[]> | AsyncIterable<Row[]>, take: (rows: Row[]) => void): Promise<void> {
+  for await (const rows of batches) {
+    take(rows);
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 
