@@ -107,12 +107,9 @@ export class BackupReplica {
     assertBatchShape(batch);
     if (batch.epoch < this.epoch) throw new StaleEpochError(`Refusing a batch of epoch ${batch.epoch}: this backup follows epoch ${this.epoch}.`);
     this.epoch = batch.epoch;
-    for (const record of batch.records) {
-      if (record.seq <= this.received) continue; // a retransmission
-      if (record.seq !== this.received + 1) throw new Error(`Replication gap: expected record ${this.received + 1}, got ${record.seq}.`);
-      this.held.push(record);
-      this.received = record.seq;
-    }
+    const held = holdInOrder(batch.records, this.received, this.held);
+    this.received = held.received;
+    if (held.gap) throw new Error(held.gap);
     this.drain();
     return { epoch: this.epoch, upTo: this.received };
   }
@@ -121,12 +118,9 @@ export class BackupReplica {
   private hold(batch: ReplicationBatch, incoming: NonNullable<BackupReplica['incoming']>): Ack {
     assertBatchShape(batch);
     if (batch.epoch < incoming.header.epoch) throw new StaleEpochError(`Refusing a batch of epoch ${batch.epoch}: the snapshot being received is of epoch ${incoming.header.epoch}.`);
-    for (const record of batch.records) {
-      if (record.seq <= incoming.received) continue;
-      if (record.seq !== incoming.received + 1) throw new Error(`Replication gap: expected record ${incoming.received + 1}, got ${record.seq}.`);
-      incoming.held.push(record);
-      incoming.received = record.seq;
-    }
+    const held = holdInOrder(batch.records, incoming.received, incoming.held);
+    incoming.received = held.received;
+    if (held.gap) throw new Error(held.gap);
     return { epoch: batch.epoch, upTo: incoming.received };
   }
 
@@ -215,6 +209,20 @@ export class BackupReplica {
   knownReplies(): [string, string][] {
     return [...this.replies];
   }
+}
+
+/**
+ * Appends the records after `received` to `held`, in sequence: a retransmission is skipped, and at a gap
+ * it stops (the caller refuses the batch). Returns the last record now held, and the gap if there was one.
+ */
+function holdInOrder(records: ReplicationRecord[], received: number, held: ReplicationRecord[]): { received: number; gap?: string } {
+  for (const record of records) {
+    if (record.seq <= received) continue; // a retransmission
+    if (record.seq !== received + 1) return { received, gap: `Replication gap: expected record ${received + 1}, got ${record.seq}.` };
+    held.push(record);
+    received = record.seq;
+  }
+  return { received };
 }
 
 /** Refuses a batch whose shape is wrong before anything of it is held: a malformed frame changes nothing. */
