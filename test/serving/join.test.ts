@@ -92,6 +92,18 @@ async function midTransfer() {
   return { primary, backup, load, joiner, joined };
 }
 
+/**
+ * The joiner catches up while the writes go on, none of them held 250 ms; then, the primary killed, the
+ * backup and the joiner hold every acknowledged write.
+ */
+async function joinsHoldingEverything(primary: Node, backup: Node, joiner: Node, load: ReturnType<typeof writeLoad>): Promise<void> {
+  await primary.waitFor((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl, 60_000);
+  await load.stop();
+  expect(Math.max(...load.waits)).toBeLessThan(250);
+  primary.kill('SIGKILL');
+  expect(await missing([backup.http, joiner.http], load.acknowledged)).toEqual([]);
+}
+
 describe('joining a backup to a primary with a large state', () => {
   it.each([2_000, 60_000, 250_000])('streams %i entries under a write load without holding the writes, and the joiner then holds everything', async (entries) => {
     const { primary, backup } = await loaded(entries);
@@ -125,11 +137,7 @@ describe('joining a backup to a primary with a large state', () => {
     expect(joined(primary)).toBe(false); // killed mid-transfer
     await primary.waitFor((e) => e.event === 'replication.backup.join-failed' && e.backup === doomed.repl);
     const joiner = await start('backup', ['--join', primary.repl]);
-    await primary.waitFor((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl, 60_000);
-    await load.stop();
-    expect(Math.max(...load.waits)).toBeLessThan(250);
-    primary.kill('SIGKILL');
-    expect(await missing([backup.http, joiner.http], load.acknowledged)).toEqual([]);
+    await joinsHoldingEverything(primary, backup, joiner, load);
   }, 120_000);
 
   it('waits for a joiner stopped mid-transfer (SIGSTOP) without holding the writes, and finishes when it resumes', async () => {
@@ -138,11 +146,7 @@ describe('joining a backup to a primary with a large state', () => {
     expect(joined(primary)).toBe(false); // stopped mid-transfer
     await new Promise((r) => setTimeout(r, 1_500));
     joiner.kill('SIGCONT');
-    await primary.waitFor((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl, 60_000);
-    await load.stop();
-    expect(Math.max(...load.waits)).toBeLessThan(250);
-    primary.kill('SIGKILL');
-    expect(await missing([backup.http, joiner.http], load.acknowledged)).toEqual([]);
+    await joinsHoldingEverything(primary, backup, joiner, load);
   }, 120_000);
 
   it('loses nothing acknowledged when the primary is killed mid-transfer: its backup takes over, and the joiner joins that one', async () => {

@@ -8,6 +8,7 @@ import { encodeFrame, FrameDecoder, FrameError, type Message } from '../../proxi
 import { ReplicationServer } from '../../proxies/transport/server.js';
 import { TcpLink } from '../../proxies/transport/tcp-link.js';
 import { Follower } from '../../proxies/replication/following.js';
+import { TRANSFER_LIMITS } from '../../proxies/replication/transfer.js';
 import { ServiceRuntime } from '../../proxies/runtime.js';
 import { Bank, classes, Counter, Ledger, Log, mapping, stateOf } from '../proxies/support.js';
 
@@ -153,4 +154,65 @@ describe('replication over TCP', () => {
     await expect(link.connect('127.0.0.1', (silent.address() as net.AddressInfo).port)).rejects.toThrow(/did not answer the handshake in time/);
     expect(Date.now() - started).toBeLessThan(2_000);
   });
+
+  // Found by a second review of the streamed snapshot: a joining connection replaced by a newer one to
+  // the same backup was counted as a failed join, and the node's retry then replaced the transfer running,
+  // again and again (a snapshot longer than the retry's wait never completed, and the last retry dropped a
+  // live backup). A replaced transfer is no longer a failure, and the node does not retry while another
+  // connection to that backup is open. The node's retry is reproduced here with short waits.
+  it('does not count a joining connection replaced by a newer one to the same backup as a failed join', async () => {
+    // Slow transfers: one part in flight, tiny parts.
+    const saved = { ...TRANSFER_LIMITS };
+    Object.assign(TRANSFER_LIMITS, { partBytes: 64, window: 1 });
+    closers.push(() => Object.assign(TRANSFER_LIMITS, saved));
+    const { port } = await backupNode();
+
+    let epoch = 1;
+    const failures: number[] = [];
+    let joinedLogs = 0;
+    let connecting = false;
+    let link!: TcpLink;
+    let runtime!: ServiceRuntime;
+    // As ServiceNode.connectBackup: one attempt at a time per address, returns once the snapshot began.
+    const connectBackup = async () => {
+      if (connecting) return;
+      connecting = true;
+      try {
+        const handle = await link.connect('127.0.0.1', port);
+        await runtime.join((w) => handle.join(w));
+      } catch {
+        // as the node: tried again later
+      } finally {
+        connecting = false;
+      }
+    };
+    link = new TcpLink({
+      key: KEY, node: 'primary', epoch: () => epoch, ackTimeoutMs: 2000, heartbeatMs: 50,
+      log: (event) => void (event === 'replication.backup.joined' && joinedLogs++),
+      // As ServiceNode's handler, with the waits divided by 10.
+      onJoinFailed: (_address, n) => {
+        failures.push(n);
+        setTimeout(() => void connectBackup(), Math.min(3_000, 25 * 2 ** n));
+      },
+    });
+    closers.push(() => link.close());
+    runtime = await ServiceRuntime.start({ role: 'primary', mapping: mapping(false), objects, classes, link });
+    epoch = runtime.currentEpoch;
+    // A state whose transfer takes a while.
+    await runtime.execute({ method: 'fill', touches: ['log'] }, () => {
+      const log = runtime.object<Log>('log');
+      for (let i = 0; i < 4000; i++) log.entries.push({ at: i, text: `entry ${i}` });
+    });
+
+    await connectBackup(); // the first transfer begins
+    await new Promise((r) => setTimeout(r, 20));
+    // A second connection to the same backup while it streams (e.g. the backup's own join request).
+    connecting = false;
+    await connectBackup();
+    await new Promise((r) => setTimeout(r, 4000));
+    // The first transfer was only superseded: no failure counted (each would schedule a connection that
+    // replaces the next transfer), and the backup joined.
+    expect(failures).toEqual([]);
+    expect(joinedLogs).toBeGreaterThan(0);
+  }, 15_000);
 });

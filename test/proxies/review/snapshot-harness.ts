@@ -112,3 +112,19 @@ export async function run(sc: Scenario) {
   const primaryState = deep(rawOf(primary, 'store'));
   return { expected, streamed, joinerState, primaryState, errors, primary, joiner, parts };
 }
+
+/** A list the review's transaction and join cases change. */
+export class ListStore {
+  list: number[] = [];
+}
+
+/** A primary over the in-memory link with one backup (not yet given a snapshot), holding a ListStore. */
+export async function primaryWithBackup(): Promise<{ primary: ServiceRuntime; backup: ServiceRuntime }> {
+  const mapping = mappingOf();
+  const classes = new Map([['ListStore', ListStore]]) as never;
+  const objects = [{ name: 'store', create: () => new ListStore() }];
+  const backup = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes });
+  const primary = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, link: new InMemoryLink([backup.replica], 0) });
+  return { primary, backup };
+}
+

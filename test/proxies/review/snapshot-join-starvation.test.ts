@@ -3,21 +3,12 @@
 // for ever. Now, once a join waits, no transaction takes hold of replicated state until its snapshot has
 // begun (TX_CONFLICT, retried).
 import { describe, expect, it } from 'vitest';
-import { InMemoryLink } from '../../../proxies/replication/in-memory.js';
-import { ServiceRuntime } from '../../../proxies/runtime.js';
 import type { SnapshotWriter } from '../../../proxies/replication/snapshot.js';
-import { mappingOf } from './snapshot-harness.js';
-
-class Store { list: number[] = []; }
+import { primaryWithBackup, type ListStore } from './snapshot-harness.js';
 
 describe('a join under overlapping short transactions', () => {
   it('gets its snapshot within a few seconds (each transaction lasts 60 ms)', async () => {
-    const mapping = mappingOf();
-    const classes = new Map([['Store', Store]]) as never;
-    const objects = [{ name: 'store', create: () => new Store() }];
-    const joiner = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes });
-    const link = new InMemoryLink([joiner.replica], 0);
-    const primary = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, link });
+    const { primary } = await primaryWithBackup();
     let stop = false;
     // Two clients, each running transactions of 60 ms back to back, offset by 30 ms: at any moment
     // one of them is open (each touches the replicated store once, then waits, then commits).
@@ -25,7 +16,7 @@ describe('a join under overlapping short transactions', () => {
       await new Promise((r) => setTimeout(r, offset));
       while (!stop) {
         const tx = primary.beginTransaction();
-        await primary.execute({ method: 'm', touches: ['store'], tx }, () => void primary.object<Store>('store').list.push(1));
+        await primary.execute({ method: 'm', touches: ['store'], tx }, () => void primary.object<ListStore>('store').list.push(1));
         await new Promise((r) => setTimeout(r, 60));
         await primary.commitTransaction(tx);
       }

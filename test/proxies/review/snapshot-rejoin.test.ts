@@ -3,22 +3,13 @@
 // mid-transfer the backup that held every acknowledged write could not take over. It now keeps its state,
 // and what it says it applied, until the new snapshot is complete.
 import { describe, expect, it } from 'vitest';
-import { InMemoryLink } from '../../../proxies/replication/in-memory.js';
-import { ServiceRuntime } from '../../../proxies/runtime.js';
-import { mappingOf } from './snapshot-harness.js';
-
-class Store { list: number[] = []; }
+import { primaryWithBackup, type ListStore } from './snapshot-harness.js';
 
 describe('a backup sent a second snapshot', () => {
   it('keeps the state it holds (and what it says it applied) until the new one is complete', async () => {
-    const mapping = mappingOf();
-    const classes = new Map([['Store', Store]]) as never;
-    const objects = [{ name: 'store', create: () => new Store() }];
-    const backup = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes });
-    const link = new InMemoryLink([backup.replica], 0);
-    const primary = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, link });
+    const { primary, backup } = await primaryWithBackup();
     backup.replica.loadSnapshot(JSON.parse(JSON.stringify(primary.snapshot())));
-    await primary.execute({ method: 'm', touches: ['store'] }, () => void primary.object<Store>('store').list.push(1));
+    await primary.execute({ method: 'm', touches: ['store'] }, () => void primary.object<ListStore>('store').list.push(1));
     await new Promise((r) => setTimeout(r, 5));
     expect(backup.replica.hasSnapshot).toBe(true);
     const held = backup.replica.lastApplied;

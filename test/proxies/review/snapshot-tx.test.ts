@@ -2,20 +2,11 @@
 // open got its uncommitted changes in the snapshot, and then applied them again when it committed (or
 // kept them when it aborted). A join now waits for such transactions to end.
 import { describe, expect, it } from 'vitest';
-import { InMemoryLink } from '../../../proxies/replication/in-memory.js';
-import { ServiceRuntime } from '../../../proxies/runtime.js';
 import type { SnapshotWriter } from '../../../proxies/replication/snapshot.js';
-import { deep, mappingOf, rawOf } from './snapshot-harness.js';
-
-class Store { list: number[] = []; }
+import { deep, rawOf, primaryWithBackup, type ListStore } from './snapshot-harness.js';
 
 async function setup() {
-  const mapping = mappingOf();
-  const classes = new Map([['Store', Store]]) as never;
-  const objects = [{ name: 'store', create: () => new Store() }];
-  const joiner = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes });
-  const link = new InMemoryLink([joiner.replica], 0);
-  const primary = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, link });
+  const { primary, backup: joiner } = await primaryWithBackup();
   const join = () =>
     primary.join((writer: SnapshotWriter) => {
       joiner.replica.beginSnapshot(JSON.parse(JSON.stringify(writer.header)));
@@ -29,7 +20,7 @@ describe('a backup joining while a transaction is open', () => {
   it('does not apply the transaction twice once it commits', async () => {
     const { primary, joiner, join } = await setup();
     const tx = primary.beginTransaction();
-    expect((await primary.execute({ method: 'm', touches: ['store'], tx }, () => void primary.object<Store>('store').list.push(1))).kind).toBe('ok');
+    expect((await primary.execute({ method: 'm', touches: ['store'], tx }, () => void primary.object<ListStore>('store').list.push(1))).kind).toBe('ok');
     // The join waits for the transaction: its snapshot then holds the commit, not the open changes.
     let joined = false;
     const joining = join().then(() => (joined = true));
@@ -44,7 +35,7 @@ describe('a backup joining while a transaction is open', () => {
   it('does not keep the changes of a transaction that is then aborted', async () => {
     const { primary, joiner, join } = await setup();
     const tx = primary.beginTransaction();
-    await primary.execute({ method: 'm', touches: ['store'], tx }, () => void primary.object<Store>('store').list.push(1));
+    await primary.execute({ method: 'm', touches: ['store'], tx }, () => void primary.object<ListStore>('store').list.push(1));
     const joining = join();
     await new Promise((r) => setTimeout(r, 60));
     await primary.abortTransaction(tx);
