@@ -40,6 +40,7 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
   /** Outermost calls of this object's methods running now. */
   private readonly running: { method: string; mapped: boolean }[] = [];
   private readonly checks = new Map<number, DatabaseActionState>();
+  private readonly texts = new Map<SqlStatement, { sql: string; parts: readonly string[] }>();
 
   constructor(
     options: ProxyOptions<T>,
@@ -160,11 +161,25 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
             state.bound.push({ call, reference, args, bound: value });
           }
         }
-        work.statements.push({ sql: knexSqlText(statement), bindings });
+        work.statements.push({ ...this.textOf(statement), bindings });
       }
       record.prepared.push(work);
     }
     state.freshDigest = this.graph.freshDigest(this.index);
+  }
+
+  /** A statement's text, worked out once: for knex.raw, and as the literal parts around its bindings. */
+  private textOf(statement: SqlStatement): { sql: string; parts: readonly string[] } {
+    let text = this.texts.get(statement);
+    if (!text) {
+      const parts = [''];
+      for (const segment of statement.segments) {
+        if (typeof segment === 'string') parts[parts.length - 1] += segment;
+        else parts.push('');
+      }
+      this.texts.set(statement, (text = { sql: knexSqlText(statement), parts }));
+    }
+    return text;
   }
 
   private bind(call: CallRecord, reference: ArgumentReference, args: unknown[]): unknown {

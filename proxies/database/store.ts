@@ -2,50 +2,40 @@
 // commit fsynced), PostgreSQL (pg) or MariaDB/MySQL (mysql2), and the two tables the run-time keeps
 // beside the mapped ones: `durable_meta` (the epoch, the fencing token every commit checks) and
 // `durable_requests` (each committed request's id and reply: exactly-once, and the decision record for
-// updates a backup holds as prepared). A group of requests commits in one transaction, each in its own
-// savepoint, so one request's rejected statement fails it and those after it, not those before it.
+// updates a backup holds as prepared).
+//
+// A group of requests commits in one transaction at the cost the database asks and no more: one
+// synchronous BEGIN IMMEDIATE … COMMIT on prepared statements for SQLite (sqlite-store.ts), one round
+// trip for PostgreSQL (postgres-store.ts), two for MariaDB (mysql-store.ts). Optimistically: no
+// savepoint per request. Only when the database refuses a statement is the group committed again with
+// a savepoint per request, so that the refused request fails and those before it commit (the action
+// controller runs those after it again). knex keeps what it is good at: configuration, the pool,
+// schema, the epoch claim and the reads.
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Dialect } from '../../mappings/model.js';
+import { isStatementRejection, type CommitResult, type DatabaseRecord, type DialectStore } from './dialect.js';
+import { SqliteStore } from './sqlite-store.js';
+import { PostgresStore } from './postgres-store.js';
+import { MysqlStore } from './mysql-store.js';
 
-export interface SqlStatementWork {
-  sql: string;
-  bindings: unknown[];
-}
-
-export interface DatabaseRecord {
-  /** The decision record: the first request id, or an internal key for an action without one. */
-  key: string;
-  /** Request ids this action answered, with the replies as sent, for retries of the same id. */
-  replies: { key: string; reply: string }[];
-  seq: number;
-  statements: SqlStatementWork[];
-}
-
-export interface CommitResult {
-  /** How many records (a prefix of the group) are committed. */
-  committed: number;
-  /** Why the record after them failed, when one did. */
-  failure?: Error;
-}
+export { FencedError, isStatementRejection, type CommitResult, type DatabaseRecord, type SqlStatementWork } from './dialect.js';
 
 export type EpochClaim = { kind: 'claimed' } | { kind: 'taken' } | { kind: 'behind'; committedSeq: number; committedEpoch: number };
 
-export class FencedError extends Error {
-  constructor(readonly epoch: number, readonly current: number) {
-    super(`This node's epoch ${epoch} is stale: the database is at epoch ${current}, so another node has taken over. Refusing to commit.`);
-  }
-}
-
 export class DatabaseStore {
+  private readonly dialectStore: DialectStore;
+
   private constructor(
     readonly knex: Knex,
     readonly dialect: Dialect,
     readonly url: string,
-  ) {}
+  ) {
+    this.dialectStore = dialect === 'sqlite' ? new SqliteStore(knex) : dialect === 'postgres' ? new PostgresStore(knex) : new MysqlStore(knex);
+  }
 
   /** A store over a pool made elsewhere (tests give each run its own schema this way). */
-  static over(knex: Knex, dialect: Dialect, url = dialect): DatabaseStore {
+  static over(knex: Knex, dialect: Dialect, url: string = dialect): DatabaseStore {
     return new DatabaseStore(knex, dialect, url);
   }
 
@@ -115,38 +105,22 @@ export class DatabaseStore {
 
   /**
    * Commits a group in one transaction, after checking (and locking) the epoch so that a node that has
-   * been replaced cannot commit. Returns how many records committed; the first failing record and those
-   * after it are rolled back.
+   * been replaced cannot commit (FencedError). Returns how many records committed: all of them, or,
+   * when the database refused a statement, those before the record it belongs to (`failure` says why).
+   * `markEpoch` (a primary's first commit) records the epoch as committed_epoch, which claimEpoch reads.
+   * Anything else (a lost connection) throws: the outcome is then unknown, and the decision records
+   * (`decided`) settle it.
    */
   async commit(epoch: number, records: readonly DatabaseRecord[], options: { markEpoch?: boolean } = {}): Promise<CommitResult> {
-    let committed = 0;
-    let failure: Error | undefined;
-    await this.knex.transaction(async (trx) => {
-      const lock = this.dialect === 'sqlite' ? '' : ' FOR UPDATE';
-      const rows = await this.rows(trx, `SELECT value FROM durable_meta WHERE name = 'epoch'${lock}`);
-      const current = Number(rows[0]?.value ?? 0);
-      if (current !== epoch) throw new FencedError(epoch, current);
-      // A primary's first commit records its epoch as committed_epoch (claimEpoch reads it); later ones need not.
-      if (options.markEpoch) await trx('durable_meta').where({ name: 'committed_epoch' }).andWhere('value', '<', epoch).update({ value: epoch });
-      for (const record of records) {
-        try {
-          await trx.transaction(async (savepoint) => {
-            for (const statement of record.statements) await savepoint.raw(statement.sql, statement.bindings as Knex.RawBinding[]);
-            const rows = record.replies.length > 0 ? record.replies : [{ key: record.key, reply: '' }];
-            await savepoint('durable_requests').insert(rows.map((r) => ({ request_key: r.key, reply: r.reply, seq: record.seq })));
-          });
-          committed++;
-        } catch (error) {
-          // Only the database's verdict on this action's own statements fails just this action (and
-          // commits those before it); a lost connection or anything else fails the whole transaction,
-          // whose outcome the caller then settles from the decision records.
-          if (!isStatementRejection(error)) throw error;
-          failure = error as Error;
-          break;
-        }
-      }
-    });
-    return { committed, failure };
+    const markEpoch = options.markEpoch ?? false;
+    try {
+      await this.dialectStore.commitAll(epoch, records, markEpoch);
+      return { committed: records.length };
+    } catch (error) {
+      if (!isStatementRejection(error)) throw error;
+    }
+    // Nothing of the group was kept. Again, a savepoint per record, to find the one refused.
+    return this.dialectStore.commitPrefix(epoch, records, markEpoch);
   }
 
   /** Which of these keys have a committed decision record. */
@@ -177,50 +151,10 @@ export class DatabaseStore {
    * of the event loop between batches: a recovery of millions of rows holds neither all of them in
    * memory at once nor the process (its heartbeats) for the whole read. Integers are exact: SQLite hands
    * 64-bit integers over as BigInt (a JavaScript number would round them), for the `<apply>` method's
-   * conversion. SQLite steps a statement;
-   * PostgreSQL reads through a cursor in a read-only transaction; MariaDB/MySQL streams the result.
+   * conversion.
    */
-  async eachRows(sql: string, batch: number, take: (rows: Record<string, unknown>[]) => void): Promise<void> {
-    if (this.dialect === 'sqlite') {
-      const client = (this.knex as unknown as { client: { acquireConnection(): Promise<SqliteConnection>; releaseConnection(c: SqliteConnection): Promise<void> } }).client;
-      const connection = await client.acquireConnection();
-      try {
-        await handOver(chunksOf(connection.prepare(sql).safeIntegers(true).iterate() as Iterable<Row>, batch), take);
-      } finally {
-        await client.releaseConnection(connection);
-      }
-    } else if (this.dialect === 'postgres') {
-      await this.knex.transaction(
-        async (trx) => {
-          await trx.raw(`DECLARE durable_recovery NO SCROLL CURSOR FOR ${sql}`);
-          // Fetched five batches a round trip.
-          const fetch = batch * 5;
-          async function* cursor(): AsyncGenerator<Row[]> {
-            for (;;) {
-              const rows = (await trx.raw(`FETCH ${fetch} FROM durable_recovery`)).rows as Row[];
-              yield* chunksOf(rows, batch);
-              if (rows.length < fetch) return;
-            }
-          }
-          await handOver(cursor(), take);
-          await trx.raw('CLOSE durable_recovery');
-        },
-        { readOnly: true },
-      );
-    } else {
-      const stream = this.knex.raw(sql).stream() as AsyncIterable<Row>;
-      async function* streamed(): AsyncGenerator<Row[]> {
-        let rows: Row[] = [];
-        for await (const row of stream) {
-          rows.push(row);
-          if (rows.length < batch) continue;
-          yield rows;
-          rows = [];
-        }
-        if (rows.length > 0) yield rows;
-      }
-      await handOver(streamed(), take);
-    }
+  eachRows(sql: string, batch: number, take: (rows: Record<string, unknown>[]) => void): Promise<void> {
+    return this.dialectStore.eachRows(sql, batch, take);
   }
 
   /** Rows of a raw query, whatever shape the driver returns them in. */
@@ -230,32 +164,6 @@ export class DatabaseStore {
     if (this.dialect === 'mysql') return result[0];
     return result;
   }
-}
-
-type Row = Record<string, unknown>;
-
-/** Rows `size` at a time. */
-function* chunksOf(rows: Iterable<Row>, size: number): Generator<Row[]> {
-  let chunk: Row[] = [];
-  for (const row of rows) {
-    chunk.push(row);
-    if (chunk.length < size) continue;
-    yield chunk;
-    chunk = [];
-  }
-  if (chunk.length > 0) yield chunk;
-}
-
-/** Hands each batch over, with a turn of the event loop after it. */
-async function handOver(batches: Iterable<Row[]> | AsyncIterable<Row[]>, take: (rows: Row[]) => void): Promise<void> {
-  for await (const rows of batches) {
-    take(rows);
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}
-
-interface SqliteConnection {
-  prepare(sql: string): { safeIntegers(on: boolean): { iterate(): IterableIterator<unknown> } };
 }
 
 export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config } {
@@ -291,22 +199,12 @@ export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config
   }
   if (/^(mysql|mariadb):\/\//.test(url)) {
     // Numbers come back as numbers (strings only past 2^53), so recovered state has the types it had.
-    const connection = { uri: url.replace(/^mariadb:/, 'mysql:'), decimalNumbers: true, supportBigNumbers: true, bigNumberStrings: false };
+    // multipleStatements: a group's statements go to the server as one text (mysql-store.ts); mysql2
+    // escapes every bound value into the text either way.
+    const connection = { uri: url.replace(/^mariadb:/, 'mysql:'), decimalNumbers: true, supportBigNumbers: true, bigNumberStrings: false, multipleStatements: true };
     return { dialect: 'mysql', config: { client: 'mysql2', connection, pool: { min: 0, max: 4 } } };
   }
   throw new Error(`Unsupported database URL '${redact(url)}'. Use sqlite:PATH, postgres://user@host:port/db or mysql://user@host:port/db.`);
-}
-
-/**
- * The database refused the statement itself (a constraint, bad data, a syntax or permission error): a
- * definitive answer about this action. SQLSTATE classes 22, 23, 42, 44 (PostgreSQL `code`, MySQL
- * `sqlState`) and SQLite's constraint, mismatch and SQL errors.
- */
-export function isStatementRejection(error: unknown): boolean {
-  const e = error as { code?: unknown; sqlState?: unknown };
-  const state = typeof e.sqlState === 'string' ? e.sqlState : typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
-  if (state) return /^(22|23|42|44)/.test(state);
-  return typeof e.code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|ERROR|RANGE|TOOBIG)/.test(e.code);
 }
 
 const PG_INT8 = 20;

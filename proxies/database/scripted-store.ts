@@ -1,0 +1,93 @@
+// What the PostgreSQL and MariaDB commit paths share: a group sent as a script, its values written into
+// the text as literals by the driver's own escaping, so that many statements cost one round trip (the
+// drivers send one parameterized statement per round trip, and neither pipelines on a pooled
+// connection). Each value is the text the driver would have bound, quoted, so the server types it as it
+// would a parameter. The connection comes from knex's pool and goes back to it; one whose state is
+// unknown (a failure mid-transaction) is handed back marked disposed, so the pool drops it.
+import type { Knex } from 'knex';
+import { isStatementRejection, requestRows, type CommitResult, type DatabaseRecord, type DialectStore, type Row, type SqlStatementWork } from './dialect.js';
+
+export interface PooledConnection {
+  __knex__disposed?: unknown;
+}
+
+export abstract class ScriptedStore<C extends PooledConnection> implements DialectStore {
+  constructor(protected readonly knex: Knex) {}
+
+  abstract commitAll(epoch: number, records: readonly DatabaseRecord[], markEpoch: boolean): Promise<void>;
+  abstract eachRows(sql: string, batch: number, take: (rows: Row[]) => void): Promise<void>;
+
+  /** Runs statements in order, as few round trips as the driver allows; the result of each. */
+  protected abstract run(connection: C, statements: readonly string[]): Promise<unknown[]>;
+  /** A bound value as an SQL literal of this dialect. */
+  protected abstract literal(connection: C, value: unknown): string;
+  /** Opens a transaction holding the epoch's lock, checked (FencedError) and, with `markEpoch`, recorded. */
+  protected abstract begin(connection: C, epoch: number, markEpoch: boolean): Promise<void>;
+
+  /** After a refusal: the group again, a savepoint per record, one round trip each. */
+  async commitPrefix(epoch: number, records: readonly DatabaseRecord[], markEpoch: boolean): Promise<CommitResult> {
+    return this.withConnection(async (connection) => {
+      await this.begin(connection, epoch, markEpoch);
+      let committed = 0;
+      let failure: Error | undefined;
+      for (const record of records) {
+        try {
+          await this.run(connection, ['SAVEPOINT durable_record', ...this.statements(connection, [record]), 'RELEASE SAVEPOINT durable_record']);
+        } catch (error) {
+          if (!isStatementRejection(error)) throw error;
+          await this.run(connection, ['ROLLBACK TO SAVEPOINT durable_record']);
+          failure = error as Error;
+          break;
+        }
+        committed++;
+      }
+      await this.run(connection, ['COMMIT']);
+      return { committed, failure };
+    });
+  }
+
+  /** The records' statements with their values written in, then one multi-row insert of their request records. */
+  protected statements(connection: C, records: readonly DatabaseRecord[]): string[] {
+    const out: string[] = [];
+    const requests: string[] = [];
+    for (const record of records) {
+      for (const work of record.statements) out.push(this.inline(connection, work));
+      const seq = this.literal(connection, record.seq);
+      for (const row of requestRows(record)) requests.push(`(${this.literal(connection, row.key)}, ${this.literal(connection, row.reply)}, ${seq})`);
+    }
+    out.push(`INSERT INTO durable_requests (request_key, reply, seq) VALUES ${requests.join(', ')}`);
+    return out;
+  }
+
+  private inline(connection: C, work: SqlStatementWork): string {
+    let text = work.parts[0]!;
+    for (let i = 0; i < work.bindings.length; i++) text += this.literal(connection, work.bindings[i]) + work.parts[i + 1]!;
+    return text;
+  }
+
+  /**
+   * A pooled connection for `use`. If it fails with anything but the database's refusal of a statement,
+   * the transaction is rolled back, or the connection dropped when even that fails.
+   */
+  protected async withConnection<T>(use: (connection: C) => Promise<T>): Promise<T> {
+    const pool = (this.knex as unknown as { client: { acquireConnection(): Promise<C>; releaseConnection(c: C): Promise<void> } }).client;
+    const connection = await pool.acquireConnection();
+    try {
+      return await use(connection);
+    } catch (error) {
+      await this.run(connection, ['ROLLBACK']).catch((lost: unknown) => {
+        connection.__knex__disposed = lost;
+      });
+      throw error;
+    } finally {
+      await pool.releaseConnection(connection);
+    }
+  }
+}
+
+/** The epoch row, locked: every commit and every claim of the epoch take this lock first. */
+export const LOCK_EPOCH = "SELECT value FROM durable_meta WHERE name = 'epoch' FOR UPDATE";
+
+export function markEpochStatement(epoch: number): string {
+  return `UPDATE durable_meta SET value = ${epoch} WHERE name = 'committed_epoch' AND value < ${epoch}`;
+}
