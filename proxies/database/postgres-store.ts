@@ -34,7 +34,7 @@ export class PostgresStore extends ScriptedStore<PgConnection> {
       await this.run(connection, script).catch((error: unknown) => {
         throw fencedOr(error, epoch);
       });
-    });
+    }, false);
   }
 
   protected async begin(connection: PgConnection, epoch: number, markEpoch: boolean): Promise<void> {

@@ -5,7 +5,7 @@
 // would a parameter. The connection comes from knex's pool and goes back to it; one whose state is
 // unknown (a failure mid-transaction) is handed back marked disposed, so the pool drops it.
 import type { Knex } from 'knex';
-import { isStatementRejection, requestRows, type CommitResult, type DatabaseRecord, type DialectStore, type Row, type SqlStatementWork } from './dialect.js';
+import { FencedError, isStatementRejection, requestRows, type CommitResult, type DatabaseRecord, type DialectStore, type Row, type SqlStatementWork } from './dialect.js';
 
 export interface PooledConnection {
   __knex__disposed?: unknown;
@@ -66,18 +66,23 @@ export abstract class ScriptedStore<C extends PooledConnection> implements Diale
   }
 
   /**
-   * A pooled connection for `use`. If it fails with anything but the database's refusal of a statement,
-   * the transaction is rolled back, or the connection dropped when even that fails.
+   * A pooled connection for `use`, which opens a transaction on it. When the database refused a
+   * statement or the node is fenced, the transaction is rolled back (`explicit: false` for a script
+   * that was its own implicit transaction: nothing is left open). After any other failure the
+   * connection's state is unknown: it is dropped, and the server rolls back what it held.
    */
-  protected async withConnection<T>(use: (connection: C) => Promise<T>): Promise<T> {
+  protected async withConnection<T>(use: (connection: C) => Promise<T>, explicit = true): Promise<T> {
     const pool = (this.knex as unknown as { client: { acquireConnection(): Promise<C>; releaseConnection(c: C): Promise<void> } }).client;
     const connection = await pool.acquireConnection();
     try {
       return await use(connection);
     } catch (error) {
-      await this.run(connection, ['ROLLBACK']).catch((lost: unknown) => {
-        connection.__knex__disposed = lost;
-      });
+      if (!isStatementRejection(error) && !(error instanceof FencedError)) connection.__knex__disposed = error;
+      else if (explicit) {
+        await this.run(connection, ['ROLLBACK']).catch((lost: unknown) => {
+          connection.__knex__disposed = lost;
+        });
+      }
       throw error;
     } finally {
       await pool.releaseConnection(connection);
