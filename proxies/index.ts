@@ -18,4 +18,4 @@ export { percentiles } from './serving/http.js';
 export { ReplicationServer } from './transport/server.js';
 export { TcpLink } from './transport/tcp-link.js';
 export { spawnNode, type NodeEvent, type SpawnedNode } from './serving/spawn.js';
-export { BadArgumentsError, readArguments, readRequestArguments, type ParameterShape, type Shape } from './serving/arguments.js';
+export { BadArgumentsError, readArguments, readRequestArguments, requestArguments, type ParameterShape, type Shape } from './serving/arguments.js';

@@ -38,6 +38,13 @@ export interface RequestSpec {
   /** The state objects the method is known to touch (from the compiler's analysis): started first. */
   touches: readonly string[];
   tx?: string;
+  /**
+   * The body may run again from the arguments as they arrived (a server's request, whose arguments it
+   * reads afresh for each run). When the database refuses a request of a group, the requests after it
+   * in the group ran on top of its changes: these run again, as if it had never run; the others fail
+   * with a retryable answer.
+   */
+  repeatable?: boolean;
 }
 
 export interface ControllerOptions {
@@ -66,11 +73,15 @@ interface Running {
   tx?: Transaction;
 }
 
+/** A verdict of the commit path, or: undone because an earlier request of its group was refused; run it again. */
+type PendingVerdict = CommitVerdict | { kind: 'rerun' };
+
 interface Pending {
   record: CommitRecord;
   running: Running;
   transactional: boolean;
-  settle: (verdict: CommitVerdict) => void;
+  repeatable: boolean;
+  settle: (verdict: PendingVerdict) => void;
 }
 
 export class ActionController {
@@ -171,9 +182,10 @@ export class ActionController {
       return this.errorOutcome(error, running.action.context);
     }
     const replies = spec.requestId === undefined ? [] : [{ key: spec.requestId, reply }];
-    const done = this.enqueue(running, parts, replies, false);
+    const done = this.enqueue(running, parts, replies, false, spec.repeatable ?? false);
     release();
     const verdict = await done;
+    if (verdict.kind === 'rerun') return this.runRequest(spec, body);
     return verdict.kind === 'committed' ? this.replyOutcome(reply) : this.failureOutcome(verdict);
   }
 
@@ -335,10 +347,12 @@ export class ActionController {
     if (replicated) parts.push({ replicated });
     const replies = [...tx.replies].map(([key, reply]) => ({ key, reply }));
     replies.push({ key: commitKey(id), reply: this.encodeReply({ committed: id }) });
+    // Not repeatable (its requests were answered as they ran): never asked to run again.
     const done = this.enqueue({ action: tx.action, proxies: tx.touched, tx }, parts, replies, true);
     release();
     const verdict = await done;
-    return verdict.kind === 'committed' ? { kind: 'ok', result: { committed: id } } : this.failureOutcome(verdict);
+    if (verdict.kind === 'committed') return { kind: 'ok', result: { committed: id } };
+    return this.failureOutcome(verdict.kind === 'rerun' ? { kind: 'failed', reason: 'an earlier request it depended on could not be made durable' } : verdict);
   }
 
   async abortTransaction(id: string, reason = `Transaction ${id} was aborted.`): Promise<Outcome> {
@@ -407,7 +421,7 @@ export class ActionController {
 
   // ---- the commit queue ----
 
-  private enqueue(running: Running, parts: CommitPart[], replies: CommitRecord['replies'], transactional: boolean): Promise<CommitVerdict> {
+  private enqueue(running: Running, parts: CommitPart[], replies: CommitRecord['replies'], transactional: boolean, repeatable = false): Promise<PendingVerdict> {
     const replicatedObjects = running.proxies.filter((p) => p.mechanism === 'replication');
     const record: CommitRecord = {
       seq: this.nextSeq++,
@@ -415,7 +429,7 @@ export class ActionController {
       replies,
       waitForBackups: parts.some((p) => p.replicated) && replicatedObjects.some((p) => this.options.waitsForBackups(p.name)),
     };
-    const verdict = new Promise<CommitVerdict>((settle) => this.pending.push({ record, running, transactional, settle }));
+    const verdict = new Promise<PendingVerdict>((settle) => this.pending.push({ record, running, transactional, repeatable, settle }));
     void this.pump();
     return verdict;
   }
@@ -467,7 +481,10 @@ export class ActionController {
     if (firstUnshipped) this.nextSeq = firstUnshipped.record.seq;
     for (const p of [...failing].reverse()) this.undo(p.running, false);
     release();
-    failing.forEach((p, i) => p.settle(verdicts[i] ?? { kind: 'failed', reason: 'an earlier request it depended on could not be made durable' }));
+    // When the database refused the first of them, that one fails; those after it ran on top of its
+    // changes, now undone: each runs again if it can (in order: the lock is first come, first served).
+    const refused = verdicts[0]?.kind === 'rejected';
+    failing.forEach((p, i) => p.settle(i > 0 && refused && p.repeatable ? { kind: 'rerun' } : (verdicts[i] ?? { kind: 'failed', reason: 'an earlier request it depended on could not be made durable' })));
   }
 
   // ---- helpers ----

@@ -179,6 +179,36 @@ function describeCount(parameters: readonly ParameterShape[]): string {
 }
 
 /** readArguments for a generated service's dispatch: the arguments, or what is wrong with them. */
+/**
+ * A request's JSON arguments, checked and made what the method declares, for each run of it: the first
+ * run gets them as read now; a run after that (the request runs again when the database refused an
+ * earlier request of its group) reads them afresh from a copy of the JSON as it arrived, whatever the
+ * first run did to its own. Arguments that cannot be copied (a function, passed in-process) make the
+ * request not repeatable.
+ */
+export function requestArguments(method: string, parameters: readonly ParameterShape[] | undefined, json: readonly unknown[]): { args: () => unknown[]; repeatable: boolean } | { problem: string } {
+  let pristine: readonly unknown[] | undefined = json;
+  if (json.some((value) => typeof value === 'object' && value !== null)) {
+    try {
+      pristine = structuredClone(json);
+    } catch {
+      pristine = undefined;
+    }
+  }
+  const read = readRequestArguments(method, parameters, json);
+  if ('problem' in read) return read;
+  let runs = 0;
+  return {
+    repeatable: pristine !== undefined,
+    args: () => {
+      if (runs++ === 0 || pristine === undefined) return read.args;
+      const again = readRequestArguments(method, parameters, structuredClone(pristine));
+      if ('problem' in again) throw new Error(`The arguments of ${method} read differently the second time: ${again.problem}`);
+      return again.args;
+    },
+  };
+}
+
 export function readRequestArguments(method: string, parameters: readonly ParameterShape[] | undefined, args: readonly unknown[]): { args: unknown[] } | { problem: string } {
   if (!parameters) return { args: [...args] };
   try {

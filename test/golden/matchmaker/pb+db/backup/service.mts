@@ -4,7 +4,7 @@
 
 // update="repeat": clocks and random sources are recorded and replayed (see docs/RUNTIME.md).
 import 'durability-compiler/replay';
-import { bindStateFields, createClient as createDurableClient, readRequestArguments, type ParameterShape, ServiceRuntime, type ClientOptions, type Outcome, type RequestContext, type ServiceOptions, type ReplicationLink } from 'durability-compiler';
+import { bindStateFields, createClient as createDurableClient, requestArguments, type ParameterShape, ServiceRuntime, type ClientOptions, type Outcome, type RequestContext, type ServiceOptions, type ReplicationLink } from 'durability-compiler';
 import * as source from './source/service.js';
 import { mapping } from './mapping.mjs';
 
@@ -101,9 +101,10 @@ export class MatchmakerService {
       dispatch: (method, args, request = {}) => {
         if (!Object.hasOwn(methods, method)) return Promise.resolve({ kind: 'unknown-method', message: `MatchmakerService has no method '${method}'.` });
         // JSON arguments, checked against the declared parameters and made what they declare (a Date, a bigint…).
-        const read = readRequestArguments(method, parameters[method as Method], args);
+        const read = requestArguments(method, parameters[method as Method], args);
         if ('problem' in read) return Promise.resolve({ kind: 'bad-arguments', message: read.problem });
-        return runtime.execute({ ...request, method, touches: methods[method as Method] }, () => run(method as Method, read.args));
+        // Each run reads the arguments afresh (a request runs again when the database refused an earlier one of its group).
+        return runtime.execute({ ...request, method, touches: methods[method as Method], repeatable: read.repeatable }, () => run(method as Method, read.args()));
       },
       begin: () => runtime.beginTransaction(),
       commit: (tx) => runtime.commitTransaction(tx),
