@@ -136,6 +136,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--clients <list>', 'client counts to measure', '1,2,4,8,12,16')
     .option('--requests <n>', 'requests per measurement', '1000')
     .option('--db <url>', 'database for database mappings (default: a fresh SQLite file per measurement)')
+    .option('--sqlite-sync <levels>', "SQLite durability levels to measure database mappings under, side by side: full (survives power loss), normal (survives a process crash)", 'full')
     .option('--json', 'print results as JSON')
     .option('--out <dir>', 'where to write results.json, chart.svg and the builds', 'compare-results/<example>')
     .action(async (example: string, options: CompareOptions) => {

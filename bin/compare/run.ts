@@ -20,6 +20,8 @@ export interface CompareOptions {
   clients: string;
   requests?: string;
   db?: string;
+  /** SQLite synchronous levels for database mappings on the default SQLite (comma-separated: full, normal). */
+  sqliteSync?: string;
   json?: boolean;
   out?: string;
 }
@@ -65,11 +67,15 @@ export async function runCompare(example: string, options: CompareOptions, io: C
   if (clients.some((c) => !Number.isInteger(c) || c < 1 || c > 256)) throw new UserError(`--clients takes whole numbers from 1 to 256, not '${options.clients}'.`);
   const requests = options.requests ? Number(options.requests) : 1_000;
   if (!Number.isInteger(requests) || requests < 1) throw new UserError(`--requests takes a whole number, not '${options.requests}'.`);
+  const levels = (options.sqliteSync ?? 'full').split(',').map((l) => l.trim().toLowerCase());
+  if (levels.length === 0 || levels.some((l) => l !== 'full' && l !== 'normal')) throw new UserError(`--sqlite-sync takes full and/or normal, not '${options.sqliteSync}'.`);
+  if (options.db && levels.some((l) => l !== 'full')) throw new UserError('--sqlite-sync is for the default SQLite files; with --db, put ?synchronous=normal in an sqlite: URL instead.');
   const out = path.resolve(io.cwd, options.out ?? path.join('compare-results', name));
   mkdirSync(out, { recursive: true });
   const progress = (text: string) => io.stderr(`${text}\n`);
 
   const rows: { config: string; mechanisms: string; result: LoadResult }[] = [];
+  const labels: string[] = [];
   for (const config of configs) {
     const build = path.join(out, 'builds', config);
     const compiled = await compileService(path.join(dir, 'service.ts'), path.join(dir, 'mappings', `${config}.xml`), build, VERSION);
@@ -79,17 +85,24 @@ export async function runCompare(example: string, options: CompareOptions, io: C
     }
     const manifest = JSON.parse(readFileSync(path.join(build, 'manifest.json'), 'utf8')) as { stateObjects: { name: string; mechanism: string }[] };
     const mechanisms = manifest.stateObjects.map((s) => `${s.name}:${s.mechanism}`).join(' ');
-    for (const count of clients) {
-      const db = options.db ?? `sqlite:${path.join(build, `state-${count}.db`)}`;
-      rmSync(db.slice('sqlite:'.length), { force: true });
-      const cluster = await startCluster(build, db);
-      try {
-        progress(`[${name}] ${config} (${mechanisms}), ${count} client${count === 1 ? '' : 's'}…`);
-        const result = await runLoad(cluster.primary, workloadOf(requests), count, requests);
-        progress(`  ${Math.round(result.throughput)} requests/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms${result.errors ? `, ${result.errors} errors` : ''}`);
-        rows.push({ config, mechanisms, result });
-      } finally {
-        await cluster.stop();
+    // A database mapping on the default SQLite runs once per durability level asked for (db, db@normal).
+    const usesDatabase = manifest.stateObjects.some((s) => s.mechanism === 'database');
+    for (const level of usesDatabase && !options.db ? levels : [levels[0]!]) {
+      const label = level === 'full' || !usesDatabase ? config : `${config}@${level}`;
+      if (!labels.includes(label)) labels.push(label);
+      for (const count of clients) {
+        const file = path.join(build, `state-${level}-${count}.db`);
+        const db = options.db ?? `sqlite:${file}${level === 'full' ? '' : `?synchronous=${level}`}`;
+        if (!options.db) rmSync(file, { force: true });
+        const cluster = await startCluster(build, db);
+        try {
+          progress(`[${name}] ${label} (${mechanisms}), ${count} client${count === 1 ? '' : 's'}…`);
+          const result = await runLoad(cluster.primary, workloadOf(requests), count, requests);
+          progress(`  ${Math.round(result.throughput)} requests/s, p50 ${result.p50.toFixed(2)} ms, p99 ${result.p99.toFixed(2)} ms${result.errors ? `, ${result.errors} errors` : ''}`);
+          rows.push({ config: label, mechanisms, result });
+        } finally {
+          await cluster.stop();
+        }
       }
     }
   }
@@ -111,9 +124,9 @@ export async function runCompare(example: string, options: CompareOptions, io: C
       latencyVsOriginal: base ? round(r.result.p50 / base.p50) : null,
     };
   });
-  const meta = { tool: `durability-compiler ${VERSION}`, date: new Date().toISOString(), database: options.db ?? 'sqlite (a fresh file per run)', topology: 'primary and one backup, separate processes, loopback', requestsPerMeasurement: requests };
+  const meta = { tool: `durability-compiler ${VERSION}`, date: new Date().toISOString(), database: options.db ?? `sqlite (a fresh file per run; synchronous ${levels.join(', ')})`, topology: 'primary and one backup, separate processes, loopback', requestsPerMeasurement: requests };
   writeFileSync(path.join(out, 'results.json'), JSON.stringify({ ...meta, results }, null, 2) + '\n');
-  const series = configs.map((config) => ({ name: config, points: results.filter((r) => r.config === config).map((r) => ({ clients: r.clients, throughput: r.throughput, p50: r.p50Ms })) }));
+  const series = labels.map((config) => ({ name: config, points: results.filter((r) => r.config === config).map((r) => ({ clients: r.clients, throughput: r.throughput, p50: r.p50Ms })) }));
   writeFileSync(path.join(out, 'chart.svg'), renderChart(`${name}`, series));
 
   if (options.json) {

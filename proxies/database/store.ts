@@ -168,8 +168,10 @@ export class DatabaseStore {
 
 export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config } {
   if (url.startsWith('sqlite:')) {
-    const filename = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    const [location, query = ''] = url.slice('sqlite:'.length).split(/\?(.*)/s, 2) as [string, string?];
+    const filename = location.replace(/^\/\/(?=\/)/, '');
     if (!filename) throw new Error(`The SQLite URL '${url}' names no file; write sqlite:PATH, e.g. sqlite:./state.db.`);
+    const synchronous = sqliteSynchronous(url, query);
     return {
       dialect: 'sqlite',
       config: {
@@ -183,7 +185,7 @@ export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config
           afterCreate: (conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) => {
             try {
               conn.pragma('journal_mode = WAL');
-              conn.pragma('synchronous = FULL'); // every commit reaches the disk before it returns
+              conn.pragma(`synchronous = ${synchronous}`);
               conn.pragma('busy_timeout = 5000');
               done(null, conn);
             } catch (error) {
@@ -205,6 +207,22 @@ export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config
     return { dialect: 'mysql', config: { client: 'mysql2', connection, pool: { min: 0, max: 4 } } };
   }
   throw new Error(`Unsupported database URL '${redact(url)}'. Use sqlite:PATH, postgres://user@host:port/db or mysql://user@host:port/db.`);
+}
+
+/**
+ * SQLite's durability level, from `sqlite:PATH?synchronous=full|normal`. FULL (the default): every commit
+ * reaches the disk before the request is answered, so an acknowledged request survives a power loss.
+ * NORMAL (WAL): a commit is written to the operating system but synced only at checkpoints, so it
+ * survives the process crashing (kill -9) but not the machine losing power: an explicit choice.
+ */
+function sqliteSynchronous(url: string, query: string): 'FULL' | 'NORMAL' {
+  const params = new URLSearchParams(query);
+  for (const key of params.keys()) {
+    if (key !== 'synchronous') throw new Error(`The SQLite URL '${url}' has an unknown option '${key}'; the one option is synchronous=full|normal.`);
+  }
+  const level = (params.get('synchronous') ?? 'full').toLowerCase();
+  if (level !== 'full' && level !== 'normal') throw new Error(`The SQLite URL '${url}' asks for synchronous=${level}; write synchronous=full (the default: survives power loss) or synchronous=normal (survives a process crash, not a power loss).`);
+  return level === 'full' ? 'FULL' : 'NORMAL';
 }
 
 const PG_INT8 = 20;

@@ -72,3 +72,41 @@ describe('a node killed inside an SQLite group commit', () => {
     }
   }
 });
+
+describe('SQLite durability levels (sqlite:PATH?synchronous=…)', () => {
+  it('FULL by default, NORMAL when asked, and anything else refused with the choices', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'durable-sync-'));
+    for (const [query, level] of [['', 2], ['?synchronous=full', 2], ['?synchronous=NORMAL', 1]] as const) {
+      const store = await DatabaseStore.open(`sqlite:${path.join(dir, 'a.db')}${query}`);
+      try {
+        expect(await store.rows(store.knex, 'PRAGMA synchronous')).toEqual([{ synchronous: level }]);
+        expect(await store.rows(store.knex, 'PRAGMA journal_mode')).toEqual([{ journal_mode: 'wal' }]);
+      } finally {
+        await store.close();
+      }
+    }
+    await expect(DatabaseStore.open(`sqlite:${path.join(dir, 'a.db')}?synchronous=off`)).rejects.toThrow(/synchronous=off; write synchronous=full .* or synchronous=normal/);
+    await expect(DatabaseStore.open(`sqlite:${path.join(dir, 'a.db')}?sync=normal`)).rejects.toThrow(/unknown option 'sync'/);
+  });
+
+  it('NORMAL keeps what was acknowledged when the process is SIGKILLed right after', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'durable-sync-'));
+    const url = `sqlite:${path.join(dir, 'n.db')}?synchronous=normal`;
+    const script = `
+      const { DatabaseStore } = await import(${JSON.stringify(dist)});
+      const store = await DatabaseStore.open(${JSON.stringify(url)});
+      await store.ensureSystemTables();
+      const epoch = await store.epoch();
+      for (let seq = 1; seq <= 50; seq++) await store.commit(epoch, [{ key: 'r' + seq, replies: [], seq, statements: [] }]);
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.signal, child.stderr).toBe('SIGKILL');
+    const store = await DatabaseStore.open(url);
+    try {
+      expect(await store.maxSeq()).toBe(50);
+    } finally {
+      await store.close();
+    }
+  });
+});
