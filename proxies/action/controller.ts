@@ -440,6 +440,10 @@ export class ActionController {
     this.committing = true;
     try {
       while (this.pending.length > 0 && !this.stopped) {
+        // One turn of the event loop first: the requests that arrived with this one (their sockets were
+        // readable in the same poll) run and join the group. Without it, a commit whose steps resolve
+        // at once (SQLite's is synchronous) would take each request alone, one fsync each.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const group = [...this.pending];
         const outcome = await this.options.committer.commit(group.map((p) => p.record));
         const failedAt = outcome.verdicts.findIndex((v) => v.kind !== 'committed');
