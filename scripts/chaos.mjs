@@ -33,7 +33,9 @@ const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
 
 const compiled = await compileService(path.join(root, 'examples', example, 'service.ts'), path.join(root, 'examples', example, 'mappings', `${config}.xml`), build, 'chaos');
 if (compiled.files.length === 0) throw new Error(JSON.stringify(compiled.diagnostics));
-if (example === 'matchmaker' && db.startsWith('postgres')) await resetPostgres(db);
+// A server database keeps the last run's tables: a run starts from none (else its checks count the last run's rows).
+if (example === 'matchmaker' && /^postgres/.test(db)) await resetPostgres(db);
+if (example === 'matchmaker' && /^(mysql|mariadb):/.test(db)) await resetMysql(db);
 
 const env = { DURABLE_CLUSTER_KEY: randomBytes(24).toString('hex') };
 const timing = ['--heartbeat-interval', '50', '--heartbeat-timeout', '400'];
@@ -152,10 +154,17 @@ console.log(JSON.stringify(summary, null, 2));
 if (values.out) writeFileSync(values.out, JSON.stringify(summary, null, 2) + '\n');
 process.exitCode = lost + duplicated + partial > 0 ? 1 : 0;
 
+async function resetMysql(url) {
+  const { default: mysql } = await import('mysql2/promise');
+  const connection = await mysql.createConnection(url.replace(/^mariadb:/, 'mysql:'));
+  await connection.query('DROP TABLE IF EXISTS bills, machines, durable_requests, durable_meta, durable_configuration');
+  await connection.end();
+}
+
 async function resetPostgres(url) {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query('DROP TABLE IF EXISTS bills, machines, durable_requests, durable_meta');
+  await client.query('DROP TABLE IF EXISTS bills, machines, durable_requests, durable_meta, durable_configuration');
   await client.end();
 }
