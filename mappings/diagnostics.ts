@@ -50,6 +50,7 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR1011: { severity: 'error', title: 'Empty SQL where a statement is required.' },
   DUR1012: { severity: 'error', title: 'The root element is not `<durability>`, or a DTD is present.' },
   DUR1013: { severity: 'warning', title: 'A SQL statement has no variant for one of the supported dialects.' },
+  DUR1014: { severity: 'error', title: 'A method\'s SQL ends or starts a transaction, or changes the schema (the run-time commits each group in one transaction of its own).' },
   DUR2001: { severity: 'error', title: 'The `service` attribute names no exported class of the service source.' },
   DUR2002: { severity: 'error', title: 'A mapping entry names no `@state` field of the service.' },
   DUR2003: { severity: 'error', title: 'A `@state` field has no mapping entry.' },

@@ -300,6 +300,16 @@ class MappingReader {
     if (parsed.statements.length === 0) {
       this.report('DUR1011', `<${el.name}> is empty; write the SQL statement it should run, or remove the element.`, el.position);
     }
+    if (takesArguments) {
+      // A method's statements run inside the group's transaction: one that ends it (or commits implicitly,
+      // as DDL does on MariaDB) would commit half a group, or commit after the node was fenced.
+      for (const statement of parsed.statements) {
+        const keyword = leadingKeyword(statement);
+        if (keyword && TRANSACTION_BREAKERS.has(keyword)) {
+          this.report('DUR1014', `A method's SQL cannot run ${keyword}: the run-time commits each group of requests in one transaction of its own, and ${keyword} would end it (or commit it implicitly). Put schema changes in <initialization>; leave transactions to the run-time.`, statement.position);
+        }
+      }
+    }
     if (!takesArguments) {
       const section = el.name === 'sql' ? 'This section' : `<${el.name}>`;
       for (const ref of parsed.statements.flatMap(argumentReferences)) {
@@ -418,4 +428,15 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
+}
+
+/** Statements that end, start or implicitly commit a transaction (MariaDB commits before and after DDL). */
+const TRANSACTION_BREAKERS = new Set(['BEGIN', 'COMMIT', 'ROLLBACK', 'START', 'SAVEPOINT', 'RELEASE', 'END', 'ABORT', 'CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'RENAME', 'LOCK', 'UNLOCK', 'GRANT', 'REVOKE', 'VACUUM']);
+
+/** The statement's first keyword, upper-case, after any comments. */
+function leadingKeyword(statement: SqlStatement): string | undefined {
+  const first = statement.segments[0];
+  if (typeof first !== 'string') return undefined;
+  const text = first.replace(/^(\s+|--[^\n]*(\n|$)|\/\*[\s\S]*?\*\/)*/, '');
+  return /^[A-Za-z]+/.exec(text)?.[0].toUpperCase();
 }

@@ -1,8 +1,10 @@
-// MariaDB's and MySQL's commit path: a group is TWO round trips. The first sends the whole transaction
-// but its COMMIT as one multi-statement text (the connection is opened with multipleStatements; values
-// are written in by mysql2's own escaping, which is what it does with `?` bindings anyway), and reads
-// the epoch under its lock; the second commits, or rolls back a node that has been fenced. (A plain
-// statement cannot fail on a value here the way PostgreSQL's cast can, so the check is read, not raised.)
+// MariaDB's and MySQL's commit path: a group is TWO round trips. The first opens the transaction and
+// reads the epoch under its lock; only then, the node not fenced, the second sends the group's statements
+// and COMMIT as one multi-statement text (the connection is opened with multipleStatements; values are
+// written in by mysql2's own escaping, which is what it does with `?` bindings anyway), in more than one
+// message only past 4 MB (a server refuses a message over max_allowed_packet). Checking first matters
+// here: a plain statement cannot fail on the epoch's value the way PostgreSQL's check does, so the check
+// is read, and nothing of the group may reach the server before it.
 // On a connection opened without multipleStatements (a pool made elsewhere) the statements go one by one.
 import type { Knex } from 'knex';
 import { FencedError, handOver, type DatabaseRecord, type Row } from './dialect.js';
@@ -19,12 +21,24 @@ export class MysqlStore extends ScriptedStore<MysqlConnection> {
     super(knex);
   }
 
+  private readonly prepared = new WeakSet<MysqlConnection>();
+
   async commitAll(epoch: number, records: readonly DatabaseRecord[], markEpoch: boolean): Promise<void> {
     await this.withConnection(async (connection) => {
-      const results = await this.run(connection, ['START TRANSACTION', LOCK_EPOCH, ...(markEpoch ? [markEpochStatement(epoch)] : []), ...this.statements(connection, records)]);
-      this.checkEpoch(results[1], epoch);
-      await this.run(connection, ['COMMIT']);
+      await this.begin(connection, epoch, markEpoch);
+      for (const chunk of this.chunks([...this.statements(connection, records), 'COMMIT'])) await this.run(connection, chunk);
     });
+  }
+
+  /**
+   * mysql2 escapes a quote in a value with a backslash; under sql_mode NO_BACKSLASH_ESCAPES the server
+   * would read that backslash as a character and the quote as the end of the string, and the rest of the
+   * value as SQL. The mode is taken out of the session before any value is written in.
+   */
+  protected override async prepareConnection(connection: MysqlConnection): Promise<void> {
+    if (this.prepared.has(connection)) return;
+    await this.run(connection, ["SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_BACKSLASH_ESCAPES,', ','))"]);
+    this.prepared.add(connection);
   }
 
   protected async begin(connection: MysqlConnection, epoch: number, markEpoch: boolean): Promise<void> {
@@ -41,7 +55,8 @@ export class MysqlStore extends ScriptedStore<MysqlConnection> {
   protected async run(connection: MysqlConnection, statements: readonly string[]): Promise<unknown[]> {
     const query = (sql: string) => new Promise<unknown>((resolve, reject) => connection.query(sql, (error, results) => (error ? reject(error) : resolve(results))));
     if (statements.length === 1) return [await query(statements[0]!)];
-    if (connection.config.multipleStatements) return (await query(statements.join(';\n'))) as unknown[];
+    // Each statement ends on its own line: a statement's trailing `--` or `#` comment cannot swallow the next.
+    if (connection.config.multipleStatements) return (await query(statements.join('\n;\n'))) as unknown[];
     const results: unknown[] = [];
     for (const statement of statements) results.push(await query(statement));
     return results;

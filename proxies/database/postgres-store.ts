@@ -1,9 +1,9 @@
 // PostgreSQL's commit path: a group is ONE round trip. Its statements go as one simple-query message,
-// which PostgreSQL runs as one implicit transaction (all or nothing, committed when the message ends),
-// so the commit costs one round trip and the server's fsync. The epoch check must be able to stop that
-// transaction from inside it: it locks the epoch row and, when the epoch is not this node's, fails
-// with an error that names the epoch it found (a cast of text that cannot be an integer; the text
-// depends on the row, so the planner cannot fold it away).
+// which PostgreSQL runs as one implicit transaction (all or nothing), ended by our COMMIT (which also
+// ends a transaction a statement would have opened), so the commit costs one round trip and the
+// server's fsync. The epoch check must stop that transaction from inside it: an anonymous block locks
+// the epoch row and raises SQLSTATE DF001 when the epoch is not this node's (or missing) - a code no
+// value a client sends can produce, unlike a message (a client's text appears in error messages).
 import type { Knex } from 'knex';
 import pg from 'pg';
 import { chunksOf, FencedError, handOver, type DatabaseRecord, type Row } from './dialect.js';
@@ -13,24 +13,31 @@ interface PgConnection extends PooledConnection {
   query(text: string): Promise<pg.QueryResult | pg.QueryResult[]>;
 }
 
-const FENCE = 'durable: fenced at epoch ';
-
 /** pg's own conversion of a parameter to its text (exported by pg as utils, not in its types). */
 const prepareValue = (pg as unknown as { utils: { prepareValue(value: unknown): string } }).utils.prepareValue;
 
-/** Fails the transaction, naming the epoch it found, unless the epoch is `epoch`. Holds the row's lock. */
+const FENCED = 'DF001';
+
+/** Fails the transaction with SQLSTATE DF001 unless the epoch is `epoch`. Holds the row's lock. */
 function epochCheck(epoch: number): string {
-  return `SELECT CASE WHEN value = ${epoch} THEN 0 ELSE CAST('${FENCE}' || value AS INTEGER) END FROM durable_meta WHERE name = 'epoch' FOR UPDATE`;
+  return (
+    `DO $durable$ DECLARE found bigint; BEGIN ` +
+    `SELECT value INTO found FROM durable_meta WHERE name = 'epoch' FOR UPDATE; ` +
+    `IF found IS DISTINCT FROM ${epoch} THEN RAISE EXCEPTION USING ERRCODE = '${FENCED}', MESSAGE = 'durable: fenced at epoch ' || COALESCE(found::text, 'none'); END IF; ` +
+    `END $durable$`
+  );
 }
 
 export class PostgresStore extends ScriptedStore<PgConnection> {
   constructor(knex: Knex) {
     super(knex);
+    // A group is one message (one implicit transaction), whatever its size; PostgreSQL takes up to 1 GB.
+    this.maxMessageBytes = 512 * 1024 * 1024;
   }
 
   async commitAll(epoch: number, records: readonly DatabaseRecord[], markEpoch: boolean): Promise<void> {
     await this.withConnection(async (connection) => {
-      const script = [epochCheck(epoch), ...(markEpoch ? [markEpochStatement(epoch)] : []), ...this.statements(connection, records)];
+      const script = [epochCheck(epoch), ...(markEpoch ? [markEpochStatement(epoch)] : []), ...this.statements(connection, records), 'COMMIT'];
       await this.run(connection, script).catch((error: unknown) => {
         throw fencedOr(error, epoch);
       });
@@ -44,12 +51,16 @@ export class PostgresStore extends ScriptedStore<PgConnection> {
   }
 
   protected async run(connection: PgConnection, statements: readonly string[]): Promise<unknown[]> {
-    const result = await connection.query(statements.join(';\n'));
+    // Each statement ends on its own line: a statement's trailing `--` comment cannot swallow the next.
+    const result = await connection.query(statements.join('\n;\n'));
     return Array.isArray(result) ? result : [result];
   }
 
   protected literal(_connection: PgConnection, value: unknown): string {
     if (value === null || value === undefined) return 'NULL';
+    // PostgreSQL text cannot hold NUL: bound, the server refuses that value (22021); written into the
+    // message, it would make the whole message unreadable (08P01) and fail every request of the group.
+    if (typeof value === 'string' && value.includes('\u0000')) throw Object.assign(new Error('invalid byte sequence for encoding "UTF8": 0x00 (a string with a NUL character)'), { code: '22021' });
     // The text pg would have sent as a parameter (a Buffer as bytea's hex form), quoted: of unknown type,
     // so the server gives it the type the context asks for, as it does a parameter.
     const text = Buffer.isBuffer(value) ? `\\x${value.toString('hex')}` : prepareValue(value);
@@ -79,7 +90,8 @@ export class PostgresStore extends ScriptedStore<PgConnection> {
 
 /** The epoch check's failure as the FencedError it means; any other error as it is. */
 function fencedOr(error: unknown, epoch: number): unknown {
-  const message = (error as { message?: unknown }).message;
-  const found = typeof message === 'string' ? message.match(/durable: fenced at epoch (\d+)/) : null;
-  return found ? new FencedError(epoch, Number(found[1])) : error;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (code !== FENCED) return error;
+  const found = typeof message === 'string' ? /fenced at epoch (\d+)/.exec(message) : null;
+  return new FencedError(epoch, found ? Number(found[1]) : 0);
 }

@@ -21,18 +21,34 @@ export abstract class ScriptedStore<C extends PooledConnection> implements Diale
   protected abstract run(connection: C, statements: readonly string[]): Promise<unknown[]>;
   /** A bound value as an SQL literal of this dialect. */
   protected abstract literal(connection: C, value: unknown): string;
+  /** Once per pooled connection, before its first commit: what this dialect's literals need of the session. */
+  protected async prepareConnection(_connection: C): Promise<void> {}
   /** Opens a transaction holding the epoch's lock, checked (FencedError) and, with `markEpoch`, recorded. */
   protected abstract begin(connection: C, epoch: number, markEpoch: boolean): Promise<void>;
 
-  /** After a refusal: the group again, a savepoint per record, one round trip each. */
+  /**
+   * After a refusal: the group again, a savepoint per record. The savepoint goes first in a message of
+   * its own, so that a record whose text the server cannot even parse (the whole message refused) still
+   * has its savepoint to go back to.
+   */
   async commitPrefix(epoch: number, records: readonly DatabaseRecord[], markEpoch: boolean): Promise<CommitResult> {
     return this.withConnection(async (connection) => {
       await this.begin(connection, epoch, markEpoch);
       let committed = 0;
       let failure: Error | undefined;
       for (const record of records) {
+        let statements: string[];
         try {
-          await this.run(connection, ['SAVEPOINT durable_record', ...this.statements(connection, [record]), 'RELEASE SAVEPOINT durable_record']);
+          statements = this.statements(connection, [record]);
+        } catch (error) {
+          // A value this dialect cannot hold, refused as the server would have refused it bound.
+          if (!isStatementRejection(error)) throw error;
+          failure = error as Error;
+          break;
+        }
+        await this.run(connection, ['SAVEPOINT durable_record']);
+        try {
+          for (const chunk of this.chunks([...statements, 'RELEASE SAVEPOINT durable_record'])) await this.run(connection, chunk);
         } catch (error) {
           if (!isStatementRejection(error)) throw error;
           await this.run(connection, ['ROLLBACK TO SAVEPOINT durable_record']);
@@ -45,6 +61,31 @@ export abstract class ScriptedStore<C extends PooledConnection> implements Diale
       return { committed, failure };
     });
   }
+
+  /**
+   * Statements in messages of at most `maxMessageBytes` (a statement larger than that goes alone): a
+   * server refuses a message over its packet limit (MariaDB's max_allowed_packet) as a whole.
+   */
+  protected chunks(statements: readonly string[]): string[][] {
+    const out: string[][] = [];
+    let current: string[] = [];
+    let size = 0;
+    for (const statement of statements) {
+      const bytes = Buffer.byteLength(statement) + 3;
+      if (current.length > 0 && size + bytes > this.maxMessageBytes) {
+        out.push(current);
+        current = [];
+        size = 0;
+      }
+      current.push(statement);
+      size += bytes;
+    }
+    if (current.length > 0) out.push(current);
+    return out;
+  }
+
+  /** The largest message a group is sent in (PostgreSQL takes up to 1 GB; MariaDB's default packet limit is 16 MB). */
+  protected maxMessageBytes = 4 * 1024 * 1024;
 
   /** The records' statements with their values written in, then one multi-row insert of their request records. */
   protected statements(connection: C, records: readonly DatabaseRecord[]): string[] {
@@ -75,6 +116,7 @@ export abstract class ScriptedStore<C extends PooledConnection> implements Diale
     const pool = (this.knex as unknown as { client: { acquireConnection(): Promise<C>; releaseConnection(c: C): Promise<void> } }).client;
     const connection = await pool.acquireConnection();
     try {
+      await this.prepareConnection(connection);
       return await use(connection);
     } catch (error) {
       if (!isStatementRejection(error) && !(error instanceof FencedError)) connection.__knex__disposed = error;
