@@ -12,6 +12,7 @@ import { DatabaseStore, FencedError, isStatementRejection, type DatabaseRecord }
 import { toBindable } from '../../proxies/database/values.js';
 import type { Dialect } from '../../mappings/index.js';
 import { DIALECTS_UNDER_TEST, openScratchDatabase, optedOut, type ScratchDatabase } from '../support/databases.js';
+import { groupRecord, insertItem, itemIds, openItemsStore } from './store-support.js';
 
 let db: ScratchDatabase | undefined;
 afterEach(async () => {
@@ -19,28 +20,13 @@ afterEach(async () => {
   db = undefined;
 });
 
-let seq = 0;
-/** A record of `statements`, each SQL text with `?` where a value is bound. */
-function record(statements: [string, ...unknown[]][], key = `k${++seq}`): DatabaseRecord {
-  return {
-    key,
-    replies: [{ key, reply: `{"reply":"${key}"}` }],
-    seq: ++seq,
-    statements: statements.map(([sql, ...bindings]) => ({ sql: sql.replace(/\?/g, '?'), parts: sql.split('?'), bindings })),
-  };
-}
-
 async function open(dialect: Dialect): Promise<DatabaseStore> {
-  db = await openScratchDatabase(dialect);
-  const store = DatabaseStore.over(db.knex, dialect);
-  await store.ensureSystemTables();
-  await db.knex.raw('CREATE TABLE items (id INTEGER PRIMARY KEY, label VARCHAR(200) NOT NULL UNIQUE, n INTEGER NOT NULL CHECK (n >= 0))');
-  return store;
+  const opened = await openItemsStore(dialect);
+  db = opened.db;
+  return opened.store;
 }
-
-const ids = async () => (await db!.rows('SELECT id FROM items ORDER BY id')).map((r) => Number(r.id));
+const ids = () => itemIds(db!);
 const requestKeys = async () => (await db!.rows('SELECT request_key FROM durable_requests ORDER BY seq')).map((r) => String(r.request_key));
-const insert = (id: number, label = `item ${id}`, n = 1): [string, ...unknown[]] => ['INSERT INTO items (id, label, n) VALUES (?, ?, ?)', id, label, n];
 
 describe.each(DIALECTS_UNDER_TEST)('a group commit on %s', (dialect) => {
   it.skipIf(optedOut(dialect))('writes values exactly as parameter binding does, whatever the text holds', async () => {
@@ -71,7 +57,7 @@ describe.each(DIALECTS_UNDER_TEST)('a group commit on %s', (dialect) => {
     for (const [i, r] of rows.entries()) {
       const values = [i, ...columns.map((c) => toBindable(r[c], dialect))];
       await db!.knex.raw(sql('bound'), values as never[]);
-      records.push(record([[sql('scripted'), ...values]]));
+      records.push(groupRecord([[sql('scripted'), ...values]]));
     }
     expect(await store.commit(await store.epoch(), records)).toEqual({ committed: records.length });
     const read = (table: string) => db!.rows(`SELECT * FROM ${table} ORDER BY id`);
@@ -85,7 +71,7 @@ describe.each(DIALECTS_UNDER_TEST)('a group commit on %s', (dialect) => {
   it.skipIf(optedOut(dialect))('commits the records before a refused statement, and nothing of the rest', async () => {
     const store = await open(dialect);
     const epoch = await store.epoch();
-    const group = [record([insert(1)]), record([insert(2), insert(3)]), record([insert(4), insert(5, 'item 1')]), record([insert(6)])];
+    const group = [groupRecord([insertItem(1)]), groupRecord([insertItem(2), insertItem(3)]), groupRecord([insertItem(4), insertItem(5, 'item 1')]), groupRecord([insertItem(6)])];
     const result = await store.commit(epoch, group);
     expect(result.committed).toBe(2);
     expect(isStatementRejection(result.failure)).toBe(true);
@@ -93,26 +79,26 @@ describe.each(DIALECTS_UNDER_TEST)('a group commit on %s', (dialect) => {
     expect(await requestKeys()).toEqual([group[0]!.key, group[1]!.key]);
 
     // A refusal in the first record: nothing; then a check constraint in the last of a later group.
-    expect((await store.commit(epoch, [record([insert(7, 'item 2')]), record([insert(8)])])).committed).toBe(0);
-    expect((await store.commit(epoch, [record([insert(9)]), record([insert(10, 'ten', -1)])])).committed).toBe(1);
+    expect((await store.commit(epoch, [groupRecord([insertItem(7, 'item 2')]), groupRecord([insertItem(8)])])).committed).toBe(0);
+    expect((await store.commit(epoch, [groupRecord([insertItem(9)]), groupRecord([insertItem(10, 'ten', -1)])])).committed).toBe(1);
     expect(await ids()).toEqual([1, 2, 3, 9]);
     // And the store goes on.
-    expect(await store.commit(epoch, [record([insert(11)])])).toEqual({ committed: 1 });
+    expect(await store.commit(epoch, [groupRecord([insertItem(11)])])).toEqual({ committed: 1 });
     expect(await ids()).toEqual([1, 2, 3, 9, 11]);
   });
 
   it.skipIf(optedOut(dialect))('writes nothing once fenced, on the fast path and on the savepoint path', async () => {
     const store = await open(dialect);
     const epoch = await store.epoch();
-    await store.commit(epoch, [record([insert(1)])], { markEpoch: true });
+    await store.commit(epoch, [groupRecord([insertItem(1)])], { markEpoch: true });
     expect(await store.claimEpoch(epoch + 1)).toEqual({ kind: 'claimed' });
-    const fenced = store.commit(epoch, [record([insert(2)])]);
+    const fenced = store.commit(epoch, [groupRecord([insertItem(2)])]);
     await expect(fenced).rejects.toBeInstanceOf(FencedError);
     await expect(fenced).rejects.toMatchObject({ epoch, current: epoch + 1 });
     // A group with a refused statement would go to the savepoint path: fenced there too, before anything.
-    await expect(store.commit(epoch, [record([insert(3)]), record([insert(4, 'item 1')])])).rejects.toBeInstanceOf(FencedError);
+    await expect(store.commit(epoch, [groupRecord([insertItem(3)]), groupRecord([insertItem(4, 'item 1')])])).rejects.toBeInstanceOf(FencedError);
     expect(await ids()).toEqual([1]);
-    expect(await store.commit(epoch + 1, [record([insert(5)])], { markEpoch: true })).toEqual({ committed: 1 });
+    expect(await store.commit(epoch + 1, [groupRecord([insertItem(5)])], { markEpoch: true })).toEqual({ committed: 1 });
     expect(await ids()).toEqual([1, 5]);
   });
 
@@ -123,12 +109,12 @@ describe.each(DIALECTS_UNDER_TEST)('a group commit on %s', (dialect) => {
     // The server ends the connection where the group says: in its first, a middle or its last record.
     const die = (): [string] => [killer!];
     const groups = [
-      [record([die()]), record([insert(1)])],
-      [record([insert(2)]), record([insert(3), die()]), record([insert(4)])],
-      [record([insert(5)]), record([insert(6), die()])],
+      [groupRecord([die()]), groupRecord([insertItem(1)])],
+      [groupRecord([insertItem(2)]), groupRecord([insertItem(3), die()]), groupRecord([insertItem(4)])],
+      [groupRecord([insertItem(5)]), groupRecord([insertItem(6), die()])],
     ];
     for (const group of groups) await expectNothingOf(store, epoch, group);
-    expect(await store.commit(epoch, [record([insert(12)])])).toEqual({ committed: 1 });
+    expect(await store.commit(epoch, [groupRecord([insertItem(12)])])).toEqual({ committed: 1 });
     expect(await ids()).toEqual([12]);
   });
 
@@ -137,7 +123,7 @@ describe.each(DIALECTS_UNDER_TEST)('a group commit on %s', (dialect) => {
     const epoch = await store.epoch();
     // A group that takes the savepoint path (its third record is refused): each round trip of it, and
     // of the fast attempt before it, is preceded once by the server ending the connection.
-    const group = () => [record([insert(1)]), record([insert(2)]), record([insert(3, 'item 1')]), record([insert(4)])];
+    const group = () => [groupRecord([insertItem(1)]), groupRecord([insertItem(2)]), groupRecord([insertItem(3, 'item 1')]), groupRecord([insertItem(4)])];
     const dialectStore = (store as unknown as { dialectStore: { run(connection: object, statements: string[]): Promise<unknown[]> } }).dialectStore;
     const run = dialectStore.run.bind(dialectStore);
     let steps = 0;

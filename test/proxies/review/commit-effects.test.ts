@@ -12,13 +12,18 @@ afterEach(async () => {
   db = undefined;
 });
 
+/** A primary (with a backup) whose ledger is on a scratch PostgreSQL database, and a way to send it repeatable requests. */
+async function primaryOnPostgres() {
+  db = await openScratchDatabase('postgres');
+  const { primary } = await cluster(DatabaseStore.over(db.knex, 'postgres'));
+  const ledger = () => primary.object<Ledger>('ledger');
+  const request = (id: string, body: () => unknown) => primary.execute({ method: id, requestId: id, touches: ['ledger'], repeatable: true }, body);
+  return { ledger, request };
+}
+
 describe('PostgreSQL primary', () => {
   it('a request whose value reads like the fence message fails alone; the primary goes on', async () => {
-    db = await openScratchDatabase('postgres');
-    const store = DatabaseStore.over(db.knex, 'postgres');
-    const { primary } = await cluster(store);
-    const ledger = () => primary.object<Ledger>('ledger');
-    const request = (id: string, body: () => unknown) => primary.execute({ method: id, requestId: id, touches: ['ledger'], repeatable: true }, body);
+    const { ledger, request } = await primaryOnPostgres();
     const outcomes = await Promise.all([
       request('a', () => ledger().insertBill('alice', 1)),
       // balance is INTEGER: the database refuses this value (22P02), which should fail this request alone (422).
@@ -31,11 +36,7 @@ describe('PostgreSQL primary', () => {
   });
 
   it('a request with a NUL in a string fails alone (as bound: 22021); the others commit', async () => {
-    db = await openScratchDatabase('postgres');
-    const store = DatabaseStore.over(db.knex, 'postgres');
-    const { primary } = await cluster(store);
-    const ledger = () => primary.object<Ledger>('ledger');
-    const request = (id: string, body: () => unknown) => primary.execute({ method: id, requestId: id, touches: ['ledger'], repeatable: true }, body);
+    const { ledger, request } = await primaryOnPostgres();
     const outcomes = await Promise.all([
       request('a', () => ledger().insertBill('alice', 1)),
       request('b', () => ledger().insertBill('mal\u0000lory', 2)),

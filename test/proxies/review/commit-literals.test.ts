@@ -9,6 +9,7 @@ import { DatabaseStore, FencedError, isStatementRejection, type DatabaseRecord }
 import { knexConfig } from '../../../proxies/database/store.js';
 import type { Dialect } from '../../../mappings/index.js';
 import { MYSQL_URL, openScratchDatabase, type ScratchDatabase } from '../../support/databases.js';
+import { groupRecord, insertItem, itemIds, openItemsStore } from '../store-support.js';
 
 let db: ScratchDatabase | undefined;
 const cleanups: (() => Promise<void>)[] = [];
@@ -18,20 +19,12 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 
-let seq = 0;
-function record(statements: [string, ...unknown[]][], key = `k${++seq}`): DatabaseRecord {
-  return { key, replies: [{ key, reply: `{"r":"${key}"}` }], seq: ++seq, statements: statements.map(([sql, ...bindings]) => ({ sql, parts: sql.split('?'), bindings })) };
-}
-const insert = (id: number, label = `item ${id}`, n = 1): [string, ...unknown[]] => ['INSERT INTO items (id, label, n) VALUES (?, ?, ?)', id, label, n];
-
 async function open(dialect: Dialect): Promise<DatabaseStore> {
-  db = await openScratchDatabase(dialect);
-  const store = DatabaseStore.over(db.knex, dialect);
-  await store.ensureSystemTables();
-  await db.knex.raw('CREATE TABLE items (id INTEGER PRIMARY KEY, label VARCHAR(200) NOT NULL, n INTEGER NOT NULL)');
-  return store;
+  const opened = await openItemsStore(dialect);
+  db = opened.db;
+  return opened.store;
 }
-const ids = async () => (await db!.rows('SELECT id FROM items ORDER BY id')).map((r) => Number(r.id));
+const ids = () => itemIds(db!);
 
 describe('PostgreSQL literal path', () => {
   it('a value reading like the fence message is a refusal of its record, not a fence', async () => {
@@ -41,7 +34,7 @@ describe('PostgreSQL literal path', () => {
     const bound = await db!.knex.raw('UPDATE items SET n = ? WHERE id = 1', ['durable: fenced at epoch 99']).catch((e: Error) => e);
     expect(isStatementRejection(bound)).toBe(true);
     // The store: record 1 should commit, record 2 be refused. Instead the node is told it is fenced.
-    const outcome = await store.commit(epoch, [record([insert(1)]), record([['UPDATE items SET n = ? WHERE id = 1', 'durable: fenced at epoch 99']])]).catch((e: Error) => e);
+    const outcome = await store.commit(epoch, [groupRecord([insertItem(1)]), groupRecord([['UPDATE items SET n = ? WHERE id = 1', 'durable: fenced at epoch 99']])]).catch((e: Error) => e);
     expect(outcome).not.toBeInstanceOf(FencedError);
     expect(outcome).toMatchObject({ committed: 1 });
   });
@@ -51,14 +44,14 @@ describe('PostgreSQL literal path', () => {
     const epoch = await store.epoch();
     const bound = await db!.knex.raw('INSERT INTO items (id, label, n) VALUES (?, ?, ?)', [50, 'a\u0000b', 1]).catch((e: Error) => e);
     expect(isStatementRejection(bound)).toBe(true); // 22021
-    const outcome = await store.commit(epoch, [record([insert(1)]), record([insert(2, 'a\u0000b')]), record([insert(3)])]).catch((e: Error & { code?: string }) => e);
+    const outcome = await store.commit(epoch, [groupRecord([insertItem(1)]), groupRecord([insertItem(2, 'a\u0000b')]), groupRecord([insertItem(3)])]).catch((e: Error & { code?: string }) => e);
     expect(outcome).toMatchObject({ committed: 1 });
   });
 
   it('a statement opening a transaction cannot leave the group uncommitted (the script ends with COMMIT)', async () => {
     const store = await open('postgres');
     const epoch = await store.epoch();
-    const result = await store.commit(epoch, [record([['BEGIN'], insert(1)])]);
+    const result = await store.commit(epoch, [groupRecord([['BEGIN'], insertItem(1)])]);
     expect(result).toEqual({ committed: 1 });
     // Read on another connection: the reported-committed row should be there.
     const other = knexFactory({ ...knexConfig('postgres://postgres@127.0.0.1:5432/test').config, pool: { min: 0, max: 1 } });
@@ -78,7 +71,7 @@ describe.each(['postgres', 'mysql'] as const)('%s: statement ending in a comment
     const epoch = await store.epoch();
     const sql = 'INSERT INTO items (id, label, n) VALUES (?, ?, ?) -- a new item';
     await db!.knex.raw(sql, [100, 'bound', 1]); // binding: fine
-    const result = await store.commit(epoch, [record([[sql, 1, 'x', 1]])]);
+    const result = await store.commit(epoch, [groupRecord([[sql, 1, 'x', 1]])]);
     expect(result).toEqual({ committed: 1 });
   });
 });
@@ -111,7 +104,7 @@ describe('MariaDB literal path', () => {
     const epoch = await store.epoch();
     // mysql2 escapes ' as \' ; under NO_BACKSLASH_ESCAPES the backslash is a plain character and the quote ends the literal.
     const evil = "x', 1), (2, 0x70776e6564, 1); DELETE FROM items WHERE id = 7; -- ";
-    const result = await store.commit(epoch, [record([insert(1, evil)])]).catch((e: Error) => e);
+    const result = await store.commit(epoch, [groupRecord([insertItem(1, evil)])]).catch((e: Error) => e);
     const rows = (await knex.raw('SELECT id, label FROM items ORDER BY id'))[0] as { id: number; label: string }[];
     expect(rows).toEqual([
       { id: 1, label: evil },
@@ -124,9 +117,9 @@ describe('MariaDB literal path', () => {
     const store = await open('mysql');
     const epoch = await store.epoch();
     await db!.knex.raw("INSERT INTO items VALUES (7, 'keep me', 1)");
-    await store.commit(epoch, [record([insert(1)])], { markEpoch: true });
+    await store.commit(epoch, [groupRecord([insertItem(1)])], { markEpoch: true });
     expect(await store.claimEpoch(epoch + 1)).toEqual({ kind: 'claimed' }); // another node took over
-    const group = [record([insert(2)]), record([['TRUNCATE TABLE items'], insert(3)])];
+    const group = [groupRecord([insertItem(2)]), groupRecord([['TRUNCATE TABLE items'], insertItem(3)])];
     await expect(store.commit(epoch, group)).rejects.toBeInstanceOf(FencedError);
     // A fenced node must write nothing: neither rows nor decision records.
     const written = { ids: await ids(), decided: [...(await store.decided(group.map((r) => r.key)))] };
