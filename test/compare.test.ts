@@ -27,4 +27,5 @@ it.each(['counter', 'matchmaker'])('compares %s under its mappings', async (exam
   for (const name of names) expect(chart).toContain(`>${name}</text>`);
   expect(run.stderr).toMatch(new RegExp(`\\[${example}\\] original .*1 client`));
   expect(existsSync(path.join(root, out, 'builds', names[1]!, 'primary', 'service.mjs'))).toBe(true);
-});
+  // Three compiles and six clusters of two processes: past a minute when the suite shares two slow cores.
+}, 180_000);
