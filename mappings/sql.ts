@@ -192,6 +192,16 @@ export function toKnexRaw(statement: SqlStatement, args: readonly unknown[]): { 
   return { sql: knexSqlText(statement), bindings: argumentReferences(statement).map((ref) => resolveArgument(ref, args)) };
 }
 
+/** The statement's literal text around its references: one more part than references (a driver joins them with its placeholders, or writes values in). */
+export function literalParts(statement: SqlStatement): string[] {
+  const parts = [''];
+  for (const segment of statement.segments) {
+    if (typeof segment === 'string') parts[parts.length - 1] += segment;
+    else parts.push('');
+  }
+  return parts;
+}
+
 /** The statement's text for knex.raw alone: `?` per reference, literal `?` escaped. */
 export function knexSqlText(statement: SqlStatement): string {
   return statement.segments.map((s) => (typeof s === 'string' ? s.replace(/\?/g, '\\?') : '?')).join('');

@@ -26,6 +26,9 @@ export type CommitVerdict =
   /** Not made durable because an earlier action of the group failed, or durability is uncertain. */
   | { kind: 'failed'; reason: string };
 
+/** The verdict of an action after one its group could not make durable: it ran on top of that one's changes. */
+export const DEPENDED_ON_FAILED: Extract<CommitVerdict, { kind: 'failed' }> = { kind: 'failed', reason: 'an earlier request it depended on could not be made durable' };
+
 export interface CommitOutcome {
   verdicts: CommitVerdict[];
   /** Nothing of the group reached any backup: its sequence numbers may be used again. */
@@ -143,7 +146,7 @@ export class Committer {
     const verdicts: CommitVerdict[] = group.map((_, i) => {
       if (i < committed) return { kind: 'committed' };
       if (i === committed && failure && isStatementRejection(failure)) return { kind: 'rejected', reason: `the database refused the change: ${failure.message}` };
-      return { kind: 'failed', reason: i === committed ? `the database write failed: ${failure?.message}` : 'an earlier request it depended on could not be made durable' };
+      return i === committed ? { kind: 'failed', reason: `the database write failed: ${failure?.message}` } : DEPENDED_ON_FAILED;
     });
     return { verdicts };
   }

@@ -13,7 +13,7 @@ import { RecordingProxy } from '../core/recording-proxy.js';
 import { DurabilityRefusal, LateConflictError } from '../core/refusals.js';
 import type { Action, CommitPart, DurabilityProxy } from '../core/types.js';
 import type { Replicator } from '../replication/replicator.js';
-import type { CommitRecord, CommitVerdict, Committer } from './commit.js';
+import { DEPENDED_ON_FAILED, type CommitRecord, type CommitVerdict, type Committer } from './commit.js';
 import { TransactionTable, type Transaction } from './transactions.js';
 
 export type Outcome =
@@ -352,7 +352,7 @@ export class ActionController {
     release();
     const verdict = await done;
     if (verdict.kind === 'committed') return { kind: 'ok', result: { committed: id } };
-    return this.failureOutcome(verdict.kind === 'rerun' ? { kind: 'failed', reason: 'an earlier request it depended on could not be made durable' } : verdict);
+    return this.failureOutcome(verdict.kind === 'rerun' ? DEPENDED_ON_FAILED : verdict);
   }
 
   async abortTransaction(id: string, reason = `Transaction ${id} was aborted.`): Promise<Outcome> {
@@ -488,7 +488,7 @@ export class ActionController {
     // When the database refused the first of them, that one fails; those after it ran on top of its
     // changes, now undone: each runs again if it can (in order: the lock is first come, first served).
     const refused = verdicts[0]?.kind === 'rejected';
-    failing.forEach((p, i) => p.settle(i > 0 && refused && p.repeatable ? { kind: 'rerun' } : (verdicts[i] ?? { kind: 'failed', reason: 'an earlier request it depended on could not be made durable' })));
+    failing.forEach((p, i) => p.settle(i > 0 && refused && p.repeatable ? { kind: 'rerun' } : (verdicts[i] ?? DEPENDED_ON_FAILED)));
   }
 
   // ---- helpers ----

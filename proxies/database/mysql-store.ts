@@ -6,9 +6,11 @@
 // here: a plain statement cannot fail on the epoch's value the way PostgreSQL's check does, so the check
 // is read, and nothing of the group may reach the server before it.
 // On a connection opened without multipleStatements (a pool made elsewhere) the statements go one by one.
-import type { Knex } from 'knex';
 import { FencedError, handOver, type DatabaseRecord, type Row } from './dialect.js';
-import { LOCK_EPOCH, markEpochStatement, ScriptedStore, type PooledConnection } from './scripted-store.js';
+import { markEpochStatement, ScriptedStore, type PooledConnection } from './scripted-store.js';
+
+/** The epoch row, locked (as claimEpoch locks it): no claim can slip between the check and the commit. */
+const LOCK_EPOCH = "SELECT value FROM durable_meta WHERE name = 'epoch' FOR UPDATE";
 
 interface MysqlConnection extends PooledConnection {
   config: { multipleStatements?: boolean };
@@ -17,10 +19,6 @@ interface MysqlConnection extends PooledConnection {
 }
 
 export class MysqlStore extends ScriptedStore<MysqlConnection> {
-  constructor(knex: Knex) {
-    super(knex);
-  }
-
   private readonly prepared = new WeakSet<MysqlConnection>();
 
   async commitAll(epoch: number, records: readonly DatabaseRecord[], markEpoch: boolean): Promise<void> {

@@ -4,7 +4,6 @@
 // server's fsync. The epoch check must stop that transaction from inside it: an anonymous block locks
 // the epoch row and raises SQLSTATE DF001 when the epoch is not this node's (or missing) - a code no
 // value a client sends can produce, unlike a message (a client's text appears in error messages).
-import type { Knex } from 'knex';
 import pg from 'pg';
 import { chunksOf, FencedError, handOver, type DatabaseRecord, type Row } from './dialect.js';
 import { markEpochStatement, ScriptedStore, type PooledConnection } from './scripted-store.js';
@@ -29,11 +28,8 @@ function epochCheck(epoch: number): string {
 }
 
 export class PostgresStore extends ScriptedStore<PgConnection> {
-  constructor(knex: Knex) {
-    super(knex);
-    // A group is one message (one implicit transaction), whatever its size; PostgreSQL takes up to 1 GB.
-    this.maxMessageBytes = 512 * 1024 * 1024;
-  }
+  // A group is one message (one implicit transaction), whatever its size; PostgreSQL takes up to 1 GB.
+  protected override readonly maxMessageBytes = 512 * 1024 * 1024;
 
   async commitAll(epoch: number, records: readonly DatabaseRecord[], markEpoch: boolean): Promise<void> {
     await this.withConnection(async (connection) => {

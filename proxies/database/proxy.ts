@@ -8,7 +8,7 @@
 // that changed after the call. `init` runs the mapping's initialization (primary only); `recover`
 // rebuilds the object from the recovery query, replaying each row, converted to the `<apply>` method's
 // parameter types, through that method.
-import { argumentReferences, knexSqlText, resolveArgument, statementsFor, toKnexRaw, type ArgumentReference, type DatabaseStateMapping, type SqlStatement } from '../../mappings/index.js';
+import { argumentReferences, knexSqlText, literalParts, resolveArgument, statementsFor, toKnexRaw, type ArgumentReference, type DatabaseStateMapping, type SqlStatement } from '../../mappings/index.js';
 import { RecordingProxy, type ActionRecord, type CallRecord, type ProxyOptions } from '../core/recording-proxy.js';
 import type { ActionContext } from '../core/context.js';
 import { rawOf } from '../core/raw.js';
@@ -171,14 +171,7 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
   /** A statement's text, worked out once: for knex.raw, and as the literal parts around its bindings. */
   private textOf(statement: SqlStatement): { sql: string; parts: readonly string[] } {
     let text = this.texts.get(statement);
-    if (!text) {
-      const parts = [''];
-      for (const segment of statement.segments) {
-        if (typeof segment === 'string') parts[parts.length - 1] += segment;
-        else parts.push('');
-      }
-      this.texts.set(statement, (text = { sql: knexSqlText(statement), parts }));
-    }
+    if (!text) this.texts.set(statement, (text = { sql: knexSqlText(statement), parts: literalParts(statement) }));
     return text;
   }
 

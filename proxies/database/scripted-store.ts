@@ -84,8 +84,8 @@ export abstract class ScriptedStore<C extends PooledConnection> implements Diale
     return out;
   }
 
-  /** The largest message a group is sent in (PostgreSQL takes up to 1 GB; MariaDB's default packet limit is 16 MB). */
-  protected maxMessageBytes = 4 * 1024 * 1024;
+  /** The largest message a group is sent in (MariaDB's default packet limit is 16 MB). */
+  protected readonly maxMessageBytes: number = 4 * 1024 * 1024;
 
   /** The records' statements with their values written in, then one multi-row insert of their request records. */
   protected statements(connection: C, records: readonly DatabaseRecord[]): string[] {
@@ -131,9 +131,6 @@ export abstract class ScriptedStore<C extends PooledConnection> implements Diale
     }
   }
 }
-
-/** The epoch row, locked: every commit and every claim of the epoch take this lock first. */
-export const LOCK_EPOCH = "SELECT value FROM durable_meta WHERE name = 'epoch' FOR UPDATE";
 
 export function markEpochStatement(epoch: number): string {
   return `UPDATE durable_meta SET value = ${epoch} WHERE name = 'committed_epoch' AND value < ${epoch}`;

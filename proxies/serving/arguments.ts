@@ -178,7 +178,6 @@ function describeCount(parameters: readonly ParameterShape[]): string {
   return `${range} argument${n === 1 && required === n ? '' : 's'}`;
 }
 
-/** readArguments for a generated service's dispatch: the arguments, or what is wrong with them. */
 /**
  * A request's JSON arguments, checked and made what the method declares, for each run of it: the first
  * run gets them as read now; a run after that (the request runs again when the database refused an
@@ -209,6 +208,7 @@ export function requestArguments(method: string, parameters: readonly ParameterS
   };
 }
 
+/** readArguments for a generated service's dispatch: the arguments, or what is wrong with them. */
 export function readRequestArguments(method: string, parameters: readonly ParameterShape[] | undefined, args: readonly unknown[]): { args: unknown[] } | { problem: string } {
   if (!parameters) return { args: [...args] };
   try {
