@@ -101,7 +101,7 @@ try {
         if (!PG) throw new Error('db@pg needs BENCH_PG=postgres://…');
         const client = new pg.Client({ connectionString: PG });
         await client.connect();
-        await client.query('DROP TABLE IF EXISTS counter, durable_requests, durable_meta, durable_configuration');
+        await client.query('DROP TABLE IF EXISTS counter, durable_requests, durable_log, durable_meta, durable_configuration');
         await client.end();
         db = PG;
       }

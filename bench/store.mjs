@@ -55,6 +55,7 @@ for (const dialect of DBS) {
     await store.knex.raw('DROP TABLE IF EXISTS bench_counter');
     await store.knex.raw('DROP TABLE IF EXISTS durable_requests');
     await store.knex.raw('DROP TABLE IF EXISTS durable_meta');
+    await store.knex.raw('DROP TABLE IF EXISTS durable_log');
     await store.ensureSystemTables();
     await store.knex.raw('CREATE TABLE bench_counter (id INTEGER PRIMARY KEY, value BIGINT NOT NULL)');
     await store.knex.raw('INSERT INTO bench_counter (id, value) VALUES (1, 0)');

@@ -17,7 +17,7 @@ import { DatabaseProxy } from './database/proxy.js';
 import type { DatabaseStore } from './database/store.js';
 import { ReconstructionProxy } from './reconstruction/proxy.js';
 import { BackupReplica } from './replication/backup.js';
-import type { ReplicationLink } from './replication/link.js';
+import type { ReplicationLink, ReplicationRecord } from './replication/link.js';
 import { installNondeterminismSources } from './replication/nondeterminism.js';
 import { ReplicationProxy, replicationOptionsFrom } from './replication/proxy.js';
 import { Replicator } from './replication/replicator.js';
@@ -196,27 +196,49 @@ export class ServiceRuntime {
   async promote(link?: ReplicationLink): Promise<void> {
     if (this.role === 'primary') return;
     const store = this.options.database;
-    const undecided = this.replica.undecided();
     this.epoch = Math.max(this.replica.currentEpoch + 1, this.epochFloor);
     if (store) {
       await store.ensureSystemTables();
       // The database says how far the old primary committed. A backup that holds less was dropped by it
       // (silent, cut off) while it went on with others, which hold updates this one never saw; so was one
       // whose primary was replaced by another that committed (a newer epoch did). The check and the claim
-      // are one step in the database, so no commit slips in between.
+      // are one step in the database, so no commit slips in between. First, the group the old primary
+      // committed while shipping it, if this backup never received it.
+      await this.completeFromLog(store);
       const held = this.replica.lastReceived;
       const followed = this.replica.currentEpoch;
       this.epoch = Math.max(this.epoch, (await store.epoch()) + 1);
       const claim = await store.claimEpoch(this.epoch, { held, followed });
       if (claim.kind === 'taken') throw new Error(`Another node claimed epoch ${this.epoch} first; not promoting.`);
       if (claim.kind === 'behind') throw new BehindError(held, claim.committedSeq, followed, claim.committedEpoch);
-      this.replica.settle(await store.decided(undecided.map((r) => r.prepared!.key)));
+      this.replica.settle(await store.decided(this.replica.undecided().map((r) => r.prepared!.key)));
     } else {
-      this.replica.settle(new Set());
+      this.replica.settle(new Map());
     }
     if (link) this.options.link = link;
     this.role = 'primary';
     await this.becomePrimary(true);
+  }
+
+  /**
+   * The group the old primary committed in the database while it shipped it, which this backup never
+   * received (the primary died first): the database's log holds it (DatabaseRecord.logged). Only the
+   * group that follows on from what this backup holds, of the primary it followed: a backup further
+   * behind was dropped, and the claim below refuses it as before.
+   */
+  private async completeFromLog(store: DatabaseStore): Promise<void> {
+    const replica = this.replica;
+    if (!replica.hasSnapshot) return;
+    const first = replica.lastReceived + 1;
+    const records: ReplicationRecord[] = [];
+    for (const row of await store.loggedAfter(replica.lastReceived)) {
+      const { group, record } = JSON.parse(row.record) as { group: number; record: ReplicationRecord };
+      if (row.epoch !== replica.currentEpoch || group !== first || row.seq !== first + records.length) break;
+      records.push(record);
+    }
+    if (records.length === 0) return;
+    replica.leadWithWhatIsHeld(); // as settling would: a snapshot still on its way is dropped
+    replica.receive({ epoch: replica.currentEpoch, records });
   }
 
   /**

@@ -157,7 +157,7 @@ process.exitCode = lost + duplicated + partial > 0 ? 1 : 0;
 async function resetMysql(url) {
   const { default: mysql } = await import('mysql2/promise');
   const connection = await mysql.createConnection(url.replace(/^mariadb:/, 'mysql:'));
-  await connection.query('DROP TABLE IF EXISTS bills, machines, durable_requests, durable_meta, durable_configuration');
+  await connection.query('DROP TABLE IF EXISTS bills, machines, durable_requests, durable_log, durable_meta, durable_configuration');
   await connection.end();
 }
 
@@ -165,6 +165,6 @@ async function resetPostgres(url) {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  await client.query('DROP TABLE IF EXISTS bills, machines, durable_requests, durable_meta, durable_configuration');
+  await client.query('DROP TABLE IF EXISTS bills, machines, durable_requests, durable_log, durable_meta, durable_configuration');
   await client.end();
 }

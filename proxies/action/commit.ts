@@ -5,7 +5,7 @@
 // database commit, which stores a decision record per action, decides it; the backups are told after.
 // A promoted backup settles what it was never told from those decision records, so an action that
 // touched a replicated and a database object commits in both or neither, whenever the primary dies.
-import type { DatabaseRecord, DatabaseStore } from '../database/store.js';
+import type { CommitResult, DatabaseRecord, DatabaseStore } from '../database/store.js';
 import { FencedError, isStatementRejection } from '../database/store.js';
 import { ReplicationUnavailableError, type ReplicationLink, type ReplicationRecord } from '../replication/link.js';
 import type { CommitPart } from '../core/types.js';
@@ -76,66 +76,61 @@ export class Committer {
     this.stats.groups++;
     this.stats.actions += group.length;
     this.stats.record(this.stats.groupSizes, group.length);
-    const since = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
-    if (link) {
-      const records: ReplicationRecord[] = group.map((r) => ({
-        seq: r.seq,
-        replies: r.replies,
-        updates: r.parts.flatMap((p) => (p.replicated ? [p.replicated] : [])),
-        prepared: writesDatabase ? { key: keyOf(r) } : undefined,
-      }));
-      try {
-        const started = process.hrtime.bigint();
-        await link.replicate({ epoch, records }, group.some((r) => r.waitForBackups));
-        this.stats.record(this.stats.replicationMs, since(started));
-      } catch (error) {
-        const unavailable = error instanceof ReplicationUnavailableError ? error : undefined;
-        if (unavailable && !unavailable.shipped && !unavailable.fenced) {
-          // Too few backups to begin with, and nothing sent: these requests fail (undone), and writes
-          // resume once enough backups are back.
-          return { verdicts: group.map(() => ({ kind: 'failed', reason: `replication unavailable: ${unavailable.message}` })), unshipped: true };
-        }
-        if (unavailable && !unavailable.fenced && !unavailable.heldByLive) {
-          // Every backup it reached has been dropped since: no live copy holds it. Undone, these requests
-          // fail; their sequence numbers are not used again (a dropped backup rejoins from a snapshot).
-          return { verdicts: group.map(() => ({ kind: 'failed', reason: `replication unavailable: ${unavailable.message}` })) };
-        }
-        // Some backups may hold the group and others not (or a newer primary exists): the primary's memory
-        // can no longer be said to match them. Stop, and let a backup take over from a consistent state.
-        return this.fatal(group.length, `replication failed: ${(error as Error).message}`, unavailable?.fenced ?? false);
-      }
+    const shipped: ReplicationRecord[] = group.map((r) => ({
+      seq: r.seq,
+      replies: r.replies,
+      updates: r.parts.flatMap((p) => (p.replicated ? [p.replicated] : [])),
+      prepared: writesDatabase ? { key: keyOf(r) } : undefined,
+    }));
+    const wait = group.some((r) => r.waitForBackups);
+    if (!writesDatabase) {
+      if (!link) return { verdicts: group.map(() => ({ kind: 'committed' })) };
+      const failed = replicationFailure(await this.acknowledged(() => link.replicate({ epoch, records: shipped }, wait)), group.length);
+      return failed ?? { verdicts: group.map(() => ({ kind: 'committed' })) };
     }
 
-    if (!writesDatabase) return { verdicts: group.map(() => ({ kind: 'committed' })) };
-
-    const records: DatabaseRecord[] = group.map((r) => ({
+    const records: DatabaseRecord[] = group.map((r, i) => ({
       key: keyOf(r),
       replies: r.replies,
       seq: r.seq,
       statements: r.parts.flatMap((p) => p.sql ?? []).flatMap((w) => w.statements),
+      // With backups, the group goes to them and to the database at once: the database keeps what they
+      // are sent (and where the group begins), for a backup that takes over without having received it.
+      logged: link ? { epoch, record: JSON.stringify({ group: group[0]!.seq, record: shipped[i] }) } : undefined,
     }));
-    let committed: number;
-    let failure: Error | undefined;
-    try {
-      const started = process.hrtime.bigint();
-      ({ committed, failure } = await store!.commit(epoch, records, { markEpoch: this.markedEpoch !== epoch }));
-      this.markedEpoch = epoch;
-      this.stats.record(this.stats.databaseMs, since(started));
-    } catch (error) {
-      if (error instanceof FencedError) {
-        link?.decide({ epoch, seqs: group.map((r) => r.seq), commit: false });
-        return this.fatal(group.length, error.message, true);
-      }
-      // The commit itself failed: it may or may not have happened. The decision records say which; the
-      // connection that failed is often gone, so they are read on a fresh one, a few times if need be.
+    let replicating: Promise<Error | undefined> = Promise.resolve(undefined);
+    if (link) {
+      let sent: Promise<void>;
       try {
-        const decided = await retrying(() => store!.decided(records.map((r) => r.key)));
-        committed = 0;
-        while (committed < records.length && decided.has(records[committed]!.key)) committed++;
-        failure = committed < records.length ? (error as Error) : undefined;
-      } catch {
-        return this.fatal(group.length, `the database commit's outcome is unknown: ${(error as Error).message}`);
+        // Sent now, acknowledged later. Too few backups to send to is known at once (a throw), before
+        // anything reaches the database: the group then fails with nothing kept anywhere.
+        sent = link.replicate({ epoch, records: shipped }, wait);
+      } catch (error) {
+        return replicationFailure(error as Error, group.length)!;
+      }
+      replicating = this.acknowledged(() => sent);
+    }
+    const [replicationError, database] = await Promise.all([replicating, this.commitDatabase(store!, epoch, records)]);
+
+    if (database.kind === 'fenced') {
+      link?.decide({ epoch, seqs: group.map((r) => r.seq), commit: false });
+      return this.fatal(group.length, database.reason, true);
+    }
+    if (database.kind === 'unknown') return this.fatal(group.length, database.reason);
+    const { committed, failure } = database;
+    if (replicationError) {
+      // Nothing committed: the replication failure decides, as it would have alone. Something committed:
+      // the database holds it with its log and decides it on every backup holding it as prepared; one
+      // dropped meanwhile rejoins from a snapshot, as a backup that acknowledged and then died would.
+      if (committed === 0) return replicationFailure(replicationError, group.length)!;
+      link!.decide({ epoch, seqs: group.slice(0, committed).map((r) => r.seq), commit: true });
+      const dropped = replicationError instanceof ReplicationUnavailableError && replicationError.shipped && !replicationError.fenced;
+      if (!dropped) {
+        // A newer primary, a link that refused only once the group was in the database, or a failure of
+        // the link itself: stop. A backup takes over, completing what it holds from the database's log.
+        const fenced = replicationError instanceof ReplicationUnavailableError && replicationError.fenced;
+        return this.fatal(group.length, `replication failed after the database committed: ${replicationError.message}`, fenced);
       }
     }
 
@@ -151,11 +146,71 @@ export class Committer {
     return { verdicts };
   }
 
+  /** Waits for the backups' acknowledgement of a group; the error, if they could not all be said to hold it. */
+  private async acknowledged(replicate: () => Promise<void>): Promise<Error | undefined> {
+    const started = process.hrtime.bigint();
+    try {
+      await replicate();
+      this.stats.record(this.stats.replicationMs, Number(process.hrtime.bigint() - started) / 1e6);
+      return undefined;
+    } catch (error) {
+      return error as Error;
+    }
+  }
+
+  /**
+   * Commits the group's records in one database transaction. A commit that failed may or may not have
+   * happened: the decision records say which; the connection that failed is often gone, so they are
+   * read on a fresh one, a few times if need be.
+   */
+  private async commitDatabase(store: DatabaseStore, epoch: number, records: DatabaseRecord[]): Promise<DatabaseOutcome> {
+    try {
+      const started = process.hrtime.bigint();
+      const result = await store.commit(epoch, records, { markEpoch: this.markedEpoch !== epoch });
+      this.markedEpoch = epoch;
+      this.stats.record(this.stats.databaseMs, Number(process.hrtime.bigint() - started) / 1e6);
+      return { kind: 'done', ...result };
+    } catch (error) {
+      if (error instanceof FencedError) return { kind: 'fenced', reason: error.message };
+      try {
+        const decided = await retrying(() => store.decided(records.map((r) => r.key)));
+        let committed = 0;
+        while (committed < records.length && decided.get(records[committed]!.key) === records[committed]!.seq) committed++;
+        return { kind: 'done', committed, failure: committed < records.length ? (error as Error) : undefined };
+      } catch {
+        return { kind: 'unknown', reason: `the database commit's outcome is unknown: ${(error as Error).message}` };
+      }
+    }
+  }
+
   private fatal(count: number, reason: string, fenced = false): CommitOutcome {
     return { verdicts: Array.from({ length: count }, () => ({ kind: 'failed', reason })), fatal: { reason, fenced } };
   }
 }
 
+
+type DatabaseOutcome = ({ kind: 'done' } & CommitResult) | { kind: 'fenced'; reason: string } | { kind: 'unknown'; reason: string };
+
+/** What a group's replication failure means for it (undefined: no failure). */
+function replicationFailure(error: Error | undefined, count: number): CommitOutcome | undefined {
+  if (!error) return undefined;
+  const failAll = (reason: string) => Array.from({ length: count }, (): CommitVerdict => ({ kind: 'failed', reason }));
+  const unavailable = error instanceof ReplicationUnavailableError ? error : undefined;
+  if (unavailable && !unavailable.shipped && !unavailable.fenced) {
+    // Too few backups to begin with, and nothing sent: these requests fail (undone), and writes resume
+    // once enough backups are back.
+    return { verdicts: failAll(`replication unavailable: ${unavailable.message}`), unshipped: true };
+  }
+  if (unavailable && !unavailable.fenced && !unavailable.heldByLive) {
+    // Every backup it reached has been dropped since: no live copy holds it. Undone, these requests fail;
+    // their sequence numbers are not used again (a dropped backup rejoins from a snapshot).
+    return { verdicts: failAll(`replication unavailable: ${unavailable.message}`) };
+  }
+  // Some backups may hold the group and others not (or a newer primary exists): the primary's memory can
+  // no longer be said to match them. Stop, and let a backup take over from a consistent state.
+  const reason = `replication failed: ${error.message}`;
+  return { verdicts: failAll(reason), fatal: { reason, fenced: unavailable?.fenced ?? false } };
+}
 
 /** `read`, tried up to five times over about a second: a database that just dropped its connections. */
 async function retrying<T>(read: () => Promise<T>): Promise<T> {

@@ -16,6 +16,17 @@ export interface DatabaseRecord {
   replies: { key: string; reply: string }[];
   seq: number;
   statements: SqlStatementWork[];
+  /**
+   * The action as the backups receive it (its replicated updates, as JSON), kept in `durable_log` in the
+   * same transaction: the group is shipped to the backups while the database commits it, so a backup
+   * that never received it takes it from here when it takes over (DatabaseStore.loggedAfter).
+   */
+  logged?: { epoch: number; record: string };
+}
+
+/** The rows a group stores in `durable_log`: each logged record's sequence number, epoch and JSON. */
+export function logRows(records: readonly DatabaseRecord[]): { seq: number; epoch: number; record: string }[] {
+  return records.flatMap((r) => (r.logged ? [{ seq: r.seq, epoch: r.logged.epoch, record: r.logged.record }] : []));
 }
 
 export interface CommitResult {

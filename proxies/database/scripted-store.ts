@@ -5,7 +5,7 @@
 // would a parameter. The connection comes from knex's pool and goes back to it; one whose state is
 // unknown (a failure mid-transaction) is handed back marked disposed, so the pool drops it.
 import type { Knex } from 'knex';
-import { FencedError, isStatementRejection, requestRows, type CommitResult, type DatabaseRecord, type DialectStore, type Row, type SqlStatementWork } from './dialect.js';
+import { FencedError, isStatementRejection, logRows, requestRows, type CommitResult, type DatabaseRecord, type DialectStore, type Row, type SqlStatementWork } from './dialect.js';
 
 export interface PooledConnection {
   __knex__disposed?: unknown;
@@ -87,7 +87,7 @@ export abstract class ScriptedStore<C extends PooledConnection> implements Diale
   /** The largest message a group is sent in (MariaDB's default packet limit is 16 MB). */
   protected readonly maxMessageBytes: number = 4 * 1024 * 1024;
 
-  /** The records' statements with their values written in, then one multi-row insert of their request records. */
+  /** The records' statements with their values written in, then one multi-row insert of their request records (and one of their log rows). */
   protected statements(connection: C, records: readonly DatabaseRecord[]): string[] {
     const out: string[] = [];
     const requests: string[] = [];
@@ -97,6 +97,8 @@ export abstract class ScriptedStore<C extends PooledConnection> implements Diale
       for (const row of requestRows(record)) requests.push(`(${this.literal(connection, row.key)}, ${this.literal(connection, row.reply)}, ${seq})`);
     }
     out.push(`INSERT INTO durable_requests (request_key, reply, seq) VALUES ${requests.join(', ')}`);
+    const logged = logRows(records).map((row) => `(${this.literal(connection, row.seq)}, ${this.literal(connection, row.epoch)}, ${this.literal(connection, row.record)})`);
+    if (logged.length > 0) out.push(`INSERT INTO durable_log (seq, epoch, record) VALUES ${logged.join(', ')}`);
     return out;
   }
 

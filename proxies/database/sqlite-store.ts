@@ -95,6 +95,7 @@ export class SqliteStore implements DialectStore {
     }
     const insert = this.statement(db, 'INSERT INTO durable_requests (request_key, reply, seq) VALUES (?, ?, ?)');
     for (const row of requestRows(record)) insert.run(row.key, row.reply, record.seq);
+    if (record.logged) this.statement(db, 'INSERT INTO durable_log (seq, epoch, record) VALUES (?, ?, ?)').run(record.seq, record.logged.epoch, record.logged.record);
   }
 
   private statement(db: Connection, sql: string): Statement {

@@ -2,7 +2,8 @@
 // commit fsynced), PostgreSQL (pg) or MariaDB/MySQL (mysql2), and the two tables the run-time keeps
 // beside the mapped ones: `durable_meta` (the epoch, the fencing token every commit checks) and
 // `durable_requests` (each committed request's id and reply: exactly-once, and the decision record for
-// updates a backup holds as prepared).
+// updates a backup holds as prepared), and `durable_log` (a group's replicated updates, committed with it
+// while it is shipped to the backups: a backup that never received them takes them from there).
 //
 // A group of requests commits in one transaction at the cost the database asks and no more: one
 // synchronous BEGIN IMMEDIATE … COMMIT on prepared statements for SQLite (sqlite-store.ts), one round
@@ -20,6 +21,13 @@ import { PostgresStore } from './postgres-store.js';
 import { MysqlStore } from './mysql-store.js';
 
 export { FencedError, isStatementRejection, type CommitResult, type DatabaseRecord, type SqlStatementWork } from './dialect.js';
+
+/** A record a primary committed with its group (DatabaseRecord.logged), as stored. */
+export interface LoggedRecord {
+  seq: number;
+  epoch: number;
+  record: string;
+}
 
 export type EpochClaim = { kind: 'claimed' } | { kind: 'taken' } | { kind: 'behind'; committedSeq: number; committedEpoch: number };
 
@@ -61,6 +69,7 @@ export class DatabaseStore {
     const text = this.dialect === 'mysql' ? 'LONGTEXT' : 'TEXT';
     await this.knex.raw(`CREATE TABLE IF NOT EXISTS durable_meta (name VARCHAR(64) PRIMARY KEY, value BIGINT NOT NULL)`);
     await this.knex.raw(`CREATE TABLE IF NOT EXISTS durable_requests (request_key VARCHAR(255) PRIMARY KEY, reply ${text} NOT NULL, seq BIGINT NOT NULL)`);
+    await this.knex.raw(`CREATE TABLE IF NOT EXISTS durable_log (seq BIGINT PRIMARY KEY, epoch BIGINT NOT NULL, record ${text} NOT NULL)`);
     const insert = this.dialect === 'mysql' ? 'INSERT IGNORE INTO' : 'INSERT INTO';
     const conflict = this.dialect === 'mysql' ? '' : ' ON CONFLICT (name) DO NOTHING';
     await this.knex.raw(`${insert} durable_meta (name, value) VALUES ('epoch', 1)${conflict}`);
@@ -123,14 +132,27 @@ export class DatabaseStore {
     return this.dialectStore.commitPrefix(epoch, records, markEpoch);
   }
 
-  /** Which of these keys have a committed decision record. */
-  async decided(keys: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
+  /**
+   * Which of these keys have a committed decision record, and the sequence number of the record that
+   * committed it: a request retried after its first run failed has the same key on two records, of
+   * which only the one with this number committed.
+   */
+  async decided(keys: readonly string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
     for (let i = 0; i < keys.length; i += 500) {
-      const rows = await this.knex('durable_requests').select('request_key').whereIn('request_key', keys.slice(i, i + 500));
-      for (const row of rows as { request_key: string }[]) found.add(row.request_key);
+      const rows = await this.knex('durable_requests').select('request_key', 'seq').whereIn('request_key', keys.slice(i, i + 500));
+      for (const row of rows as { request_key: string; seq: unknown }[]) found.set(row.request_key, Number(row.seq));
     }
     return found;
+  }
+
+  /**
+   * The logged records after `seq`, in order (at most `limit`): what a primary committed here while it
+   * shipped it to its backups (DatabaseRecord.logged). A promoting backup completes what it holds with them.
+   */
+  async loggedAfter(seq: number, limit = 10_000): Promise<LoggedRecord[]> {
+    const rows = (await this.knex('durable_log').select('seq', 'epoch', 'record').where('seq', '>', seq).orderBy('seq').limit(limit)) as Record<string, unknown>[];
+    return rows.map((r) => ({ seq: Number(r.seq), epoch: Number(r.epoch), record: String(r.record) }));
   }
 
   /** The newest `limit` request replies, oldest first: a recovering primary's exactly-once memory. */
@@ -143,7 +165,9 @@ export class DatabaseStore {
   async prune(keep: number): Promise<void> {
     const rows = await this.rows(this.knex, 'SELECT MAX(seq) AS top FROM durable_requests');
     const top = Number(rows[0]?.top ?? 0);
-    if (top > keep) await this.knex('durable_requests').where('seq', '<=', top - keep).delete();
+    if (top <= keep) return;
+    await this.knex('durable_requests').where('seq', '<=', top - keep).delete();
+    await this.knex('durable_log').where('seq', '<=', top - keep).delete();
   }
 
   /**

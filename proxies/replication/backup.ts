@@ -146,14 +146,20 @@ export class BackupReplica {
     return this.held.filter((r) => r.prepared && !this.decisions.has(r.seq));
   }
 
+  /** Promotion: a snapshot still on its way is no one's now; this replica leads with what it holds. */
+  leadWithWhatIsHeld(): void {
+    this.incoming = undefined;
+  }
+
   /**
-   * Promotion: settle every undecided record by the database's decision records (`committed` holds the
-   * keys found there), apply what was committed, drop the rest.
+   * Promotion: settle every undecided record by the database's decision records (`committed` maps each
+   * key found there to the sequence number of the record that committed it), apply what was committed,
+   * drop the rest: a record whose request was retried, and committed by the retry, did not commit.
    */
-  settle(committed: ReadonlySet<string>): void {
-    this.incoming = undefined; // a snapshot still on its way is no one's now: this replica leads with what it holds
+  settle(committed: ReadonlyMap<string, number>): void {
+    this.leadWithWhatIsHeld();
     this.assertUsable(); // never re-apply a record that failed half-way
-    for (const record of this.undecided()) this.decisions.set(record.seq, committed.has(record.prepared!.key));
+    for (const record of this.undecided()) this.decisions.set(record.seq, committed.get(record.prepared!.key) === record.seq);
     this.drain();
   }
 

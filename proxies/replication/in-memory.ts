@@ -19,7 +19,7 @@ export class InMemoryLink implements ReplicationLink {
     private readonly minAcks = 0,
   ) {}
 
-  async replicate(batch: ReplicationBatch, wait: boolean): Promise<void> {
+  replicate(batch: ReplicationBatch, wait: boolean): Promise<void> {
     this.batches++;
     const live = this.backups.filter((b) => !this.down.has(b));
     if (live.length < this.minAcks) {
@@ -43,7 +43,7 @@ export class InMemoryLink implements ReplicationLink {
       if (holding.length < this.minAcks) throw new ReplicationUnavailableError(`${holding.length} backup(s) hold the batch, ${this.minAcks} required.`, true, false, holding.length > 0);
     });
     this.stream = delivered;
-    if (wait) await delivered;
+    return wait ? delivered : Promise.resolve();
   }
 
   private stream: Promise<void> = Promise.resolve();

@@ -50,7 +50,9 @@ export interface ReplicationLink {
   /**
    * Sends the batch to every live backup. With `wait`, resolves once each live backup acknowledged it
    * (and rejects with ReplicationUnavailableError when fewer backups than required did); without,
-   * resolves at once and ships in the background.
+   * resolves at once and ships in the background. Too few backups to send to at all (or a newer primary
+   * known) THROWS at once, before anything is sent: the committer then keeps the group out of the
+   * database too, which it commits while the batch is on its way.
    */
   replicate(batch: ReplicationBatch, wait: boolean): Promise<void>;
   /** The outcome of prepared records; backups apply or drop them. Fire and forget. */

@@ -188,12 +188,16 @@ export class TcpLink implements ReplicationLink {
     };
   }
 
-  async replicate(batch: ReplicationBatch, wait: boolean): Promise<void> {
+  replicate(batch: ReplicationBatch, wait: boolean): Promise<void> {
     const upTo = batch.records.length > 0 ? batch.records[batch.records.length - 1]!.seq : 0;
-    const { to, ticket } = this.backups.ship(upTo, wait);
+    const { to, ticket } = this.backups.ship(upTo, wait); // throws at once: too few backups, or fenced
     const live = to.map((key) => this.connections.get(key)!);
     const done = ticket === undefined ? undefined : this.tickets.outcome(ticket);
     for (const connection of live) this.send(connection, { type: 'batch', batch });
+    return this.acknowledged(live, done, upTo);
+  }
+
+  private async acknowledged(live: Connection[], done: ReturnType<TicketWaiters['outcome']> | undefined, upTo: number): Promise<void> {
     // Back-pressure: a backup whose socket buffer is full is given time to drain before the next group
     // is handed over, so a slow backup slows the primary rather than fill its memory. A joining backup
     // does not (it reads its snapshot first): one that falls too far behind is let go.

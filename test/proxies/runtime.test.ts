@@ -137,13 +137,52 @@ for (const dialect of DIALECTS_UNDER_TEST) {
       store.commit = async () => {
         throw Object.assign(new Error('connection lost'), { code: 'ECONNRESET' });
       };
-      store.decided = async () => new Set();
+      store.decided = async () => new Map();
       expect(await bank.charge('alice', 7)).toMatchObject({ kind: 'unavailable' });
       store.commit = commit;
       delete (store as Partial<DatabaseStore>).decided;
       await backups[0]!.promote();
       expect(stateOf(backups[0]!)).toMatchObject({ counter: 1, ledger: { alice: 5 } });
       expect(await rows()).toEqual([['alice', 5]]);
+    });
+
+    it('settles a retried request by the record that committed it, not by its id (found by simulation seed 399)', async () => {
+      const store = await open();
+      const { backups, bank, link } = await cluster(store);
+      await bank.charge('alice', 5);
+      link.dropDecisions = true; // the backup never hears how either attempt ended
+      const commit = store.commit.bind(store);
+      store.commit = async () => {
+        throw Object.assign(new Error('connection lost'), { code: 'ECONNRESET' });
+      };
+      store.decided = async () => new Map();
+      expect(await bank.charge('alice', 7, { id: 'r' })).toMatchObject({ kind: 'unavailable' });
+      store.commit = commit;
+      delete (store as Partial<DatabaseStore>).decided;
+      expect(await bank.charge('alice', 7, { id: 'r' })).toMatchObject({ kind: 'ok', result: { count: 2, balance: 12 } });
+      // Both attempts are held as prepared under the key 'r'; only the second committed.
+      expect(backups[0]!.replica.undecided().map((r) => r.prepared!.key)).toEqual(['r', 'r']);
+      await backups[0]!.promote();
+      expect(stateOf(backups[0]!)).toMatchObject({ counter: 2, ledger: { alice: 12 } });
+      expect(await rows()).toEqual([['alice', 12]]);
+    });
+
+    it('takes a group the backup never received from the database, where the primary committed it while shipping it', async () => {
+      const store = await open();
+      const { primary, backups, bank, link } = await cluster(store);
+      await bank.charge('alice', 5);
+      // The batch is lost on its way (the primary dies as it sends it); the database commit goes through.
+      link.replicate = async () => {
+        throw new Error('the primary died while sending');
+      };
+      expect(await bank.charge('alice', 7, { id: 'lost-batch' })).toMatchObject({ kind: 'unavailable' });
+      expect(await rows()).toEqual([['alice', 12]]);
+      expect(backups[0]!.replica.lastReceived).toBe(1);
+      expect(primary.stopped).toMatchObject({ fenced: false }); // it stopped: a backup takes over
+      await backups[0]!.promote();
+      expect(stateOf(backups[0]!)).toMatchObject({ counter: 2, ledger: { alice: 12 } });
+      // The client's retry gets the reply the request earned, without running it again.
+      expect(await new Bank(backups[0]!).charge('alice', 7, { id: 'lost-batch' })).toEqual({ kind: 'ok', result: { count: 2, balance: 12 } });
     });
 
     it('commits in both when the primary dies after the database commit, before telling the backups', async () => {

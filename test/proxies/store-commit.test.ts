@@ -153,11 +153,11 @@ describe.each(DIALECTS_UNDER_TEST.filter((d) => d !== 'sqlite'))('a group commit
       const outcome = await store.commit(epoch, attempt).catch((error: Error) => error);
       if (outcome instanceof Error) {
         expect(isStatementRejection(outcome), why).toBe(false);
-        expect(await store.decided(attempt.map((r) => r.key)), why).toEqual(new Set());
+        expect(new Set((await store.decided(attempt.map((r) => r.key))).keys()), why).toEqual(new Set());
         expect(await ids(), why).toEqual([]);
       } else {
         expect(outcome.committed, why).toBe(2);
-        expect(await store.decided(attempt.map((r) => r.key)), why).toEqual(new Set([attempt[0]!.key, attempt[1]!.key]));
+        expect(new Set((await store.decided(attempt.map((r) => r.key))).keys()), why).toEqual(new Set([attempt[0]!.key, attempt[1]!.key]));
         expect(await ids(), why).toEqual([1, 2]);
         await db!.knex.raw('DELETE FROM items');
       }
@@ -179,7 +179,7 @@ async function expectNothingOf(store: DatabaseStore, epoch: number, group: Datab
   );
   expect(outcome, why).toHaveProperty('error');
   expect(isStatementRejection((outcome as { error: Error }).error), why).toBe(false);
-  expect(await store.decided(group.map((r) => r.key)), why).toEqual(new Set());
+  expect(new Set((await store.decided(group.map((r) => r.key))).keys()), why).toEqual(new Set());
   expect(await ids(), why).toEqual([]);
 }
 

@@ -145,6 +145,7 @@ export class Crash extends Error {}
 export const CRASH_POINTS = [
   'before shipping',
   'after shipping, before the database commit',
+  'after the database commit, before the backups received it',
   'after the database commit, unacknowledged',
   'after the database commit, undecided',
   'after everything, before the reply',
@@ -164,13 +165,22 @@ export function survives(point: CrashPoint): boolean {
 export function crashAt(point: CrashPoint, link: InMemoryLink, store: DatabaseStore): () => void {
   const replicate = link.replicate.bind(link);
   const commit = store.commit.bind(store);
+  // The batch and the database commit leave together (proxies/action/commit.ts): a crash before
+  // shipping stops both; one after the commit but before the batch left stops the batch only.
+  let committed!: () => void;
+  const databaseCommitted = new Promise<void>((resolve) => (committed = resolve));
   link.replicate = async (batch: ReplicationBatch, wait: boolean) => {
     if (point === 'before shipping') throw new Crash('crashed');
+    if (point === 'after the database commit, before the backups received it') {
+      await databaseCommitted;
+      throw new Crash('crashed');
+    }
     return replicate(batch, wait);
   };
   store.commit = async (epoch, records) => {
-    if (point === 'after shipping, before the database commit') throw new Crash('crashed');
+    if (point === 'before shipping' || point === 'after shipping, before the database commit') throw new Crash('crashed');
     const result = await commit(epoch, records);
+    committed();
     if (point === 'after the database commit, unacknowledged') throw new Crash('crashed');
     return result;
   };

@@ -23,7 +23,7 @@ afterEach(() => {
 it.runIf(!optedOut('postgres'))('keeps its promise when PostgreSQL drops every connection mid-load', async () => {
   const admin = new pg.Client({ connectionString: URL });
   await admin.connect();
-  await admin.query('DROP TABLE IF EXISTS counter, durable_requests, durable_meta');
+  await admin.query('DROP TABLE IF EXISTS counter, durable_requests, durable_log, durable_meta');
   const out = path.join(root, '.tmp', 'faults', 'counter-db');
   const compiled = await compileService(path.join(root, 'examples/counter/service.ts'), path.join(root, 'examples/counter/mappings/db.xml'), out, 'test');
   expect(compiled.diagnostics).toEqual([]);

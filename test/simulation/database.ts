@@ -1,11 +1,12 @@
 // The simulated database: one server every node reaches over the simulated network, holding what the
-// run-time keeps there (the epoch that fences stale primaries, a decision record per committed request)
+// run-time keeps there (the epoch that fences stale primaries, a decision record per committed request,
+// the log of what a group shipped to the backups)
 // and the one mapped table of the simulated service. It answers the DatabaseStore calls the run-time
 // makes, each a round trip of simulated latency, and injects the faults that matter to the commit
 // path: a connection lost before the transaction reached the server, or after it committed there
 // (the node cannot tell which; its decision records can). The real stores are tested against SQLite,
 // PostgreSQL and MariaDB elsewhere; this one is for exploring interleavings, thousands per second.
-import type { CommitResult, DatabaseRecord, DatabaseStore, EpochClaim } from '../../proxies/database/store.js';
+import type { CommitResult, DatabaseRecord, DatabaseStore, EpochClaim, LoggedRecord } from '../../proxies/database/store.js';
 import { FencedError } from '../../proxies/database/store.js';
 import { onHost, type Host } from './network.js';
 import type { Scheduler } from './scheduler.js';
@@ -24,6 +25,8 @@ export class SimDatabase {
   epoch = 1;
   committedEpoch = 0;
   readonly requests = new Map<string, { reply: string; seq: number }>();
+  /** durable_log: the replicated part of each committed record, by sequence number. */
+  readonly log = new Map<number, LoggedRecord>();
   readonly ledger: string[] = [];
   faults: DatabaseFaults = { lostBefore: 0, lostAfter: 0, latency: [1, 4] };
   commits = 0;
@@ -64,8 +67,12 @@ export class SimDatabase {
       for (const r of replies) keys.push([r.key, { reply: r.reply, seq: record.seq }]);
       committed++;
     }
+    const logged = records.slice(0, committed).flatMap((r) => (r.logged ? [{ seq: r.seq, ...r.logged }] : []));
+    // Its primary key: a sequence number logged twice is a bug of the run-time, never a client's error.
+    for (const row of logged) if (this.log.has(row.seq)) throw new Error(`BUG: durable_log already holds record ${row.seq}`);
     this.ledger.push(...rows);
     for (const [key, value] of keys) this.requests.set(key, value);
+    for (const row of logged) this.log.set(row.seq, row);
     this.commits++;
     return { committed, failure };
   }
@@ -151,8 +158,12 @@ class SimStoreClient {
     return this.call(() => this.server.commit(epoch, records, options.markEpoch), { before: random.chance(faults.lostBefore), after: random.chance(faults.lostAfter) });
   }
 
-  decided(keys: readonly string[]): Promise<Set<string>> {
-    return this.call(() => new Set(keys.filter((k) => this.server.requests.has(k))));
+  loggedAfter(seq: number): Promise<LoggedRecord[]> {
+    return this.call(() => [...this.server.log.values()].filter((r) => r.seq > seq).sort((a, b) => a.seq - b.seq));
+  }
+
+  decided(keys: readonly string[]): Promise<Map<string, number>> {
+    return this.call(() => new Map(keys.flatMap((k) => (this.server.requests.has(k) ? [[k, this.server.requests.get(k)!.seq] as const] : []))));
   }
 
   recentReplies(limit: number): Promise<[string, string][]> {

@@ -105,12 +105,16 @@ export class SimLink implements ReplicationLink {
     });
   }
 
-  async replicate(batch: ReplicationBatch, wait: boolean): Promise<void> {
+  replicate(batch: ReplicationBatch, wait: boolean): Promise<void> {
     const upTo = batch.records.length > 0 ? batch.records[batch.records.length - 1]!.seq : 0;
-    const { to, ticket } = this.backups.ship(upTo, wait);
+    const { to, ticket } = this.backups.ship(upTo, wait); // throws at once, as the TCP link's
     this.options.trace?.('link.ship', { upTo, connections: to, live: this.backups.liveBackups });
     const done = ticket === undefined ? undefined : this.tickets.outcome(ticket);
     for (const key of to) this.send(key, { type: 'batch', batch });
+    return this.acknowledged(done);
+  }
+
+  private async acknowledged(done: ReturnType<TicketWaiters['outcome']> | undefined): Promise<void> {
     if (!done) return;
     const result = await done;
     if (!result.ok) {

@@ -41,7 +41,7 @@ export function commandsFor<R>(universe: Universe<R>, config: ConfigName, option
 /** Drops what a universe's database mapping made, so the next sequence starts on an empty database. */
 async function resetDatabase(database: ScratchDatabase | undefined, tables: readonly string[]): Promise<void> {
   if (!database) return;
-  for (const table of [...tables, 'durable_requests', 'durable_meta']) await database.knex.raw(`DROP TABLE IF EXISTS ${table}`);
+  for (const table of [...tables, 'durable_requests', 'durable_log', 'durable_meta']) await database.knex.raw(`DROP TABLE IF EXISTS ${table}`);
 }
 
 export async function hunt<R>(universe: Universe<R>, config: ConfigName, options: DiffOptions, database?: ScratchDatabase, startSystem?: RunOptions['startSystem']): Promise<HuntResult> {

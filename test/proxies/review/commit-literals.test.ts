@@ -122,7 +122,7 @@ describe('MariaDB literal path', () => {
     const group = [groupRecord([insertItem(2)]), groupRecord([['TRUNCATE TABLE items'], insertItem(3)])];
     await expect(store.commit(epoch, group)).rejects.toBeInstanceOf(FencedError);
     // A fenced node must write nothing: neither rows nor decision records.
-    const written = { ids: await ids(), decided: [...(await store.decided(group.map((r) => r.key)))] };
+    const written = { ids: await ids(), decided: [...(await store.decided(group.map((r) => r.key))).keys()] };
     expect(written).toEqual({ ids: [1, 7], decided: [] });
   });
 });
