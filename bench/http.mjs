@@ -1,14 +1,16 @@
 // `npm run bench:http`: the Counter over HTTP under wrk (a C load generator: one thread, keep-alive, POST
 // /rpc/add), primary and backup as real processes, each configuration at 1 and 16 connections, with the
 // physics measured in the same run: one SQLite fsync (an autocommit UPDATE with synchronous=FULL on the
-// same disk) and, with BENCH_PG, one bare UPDATE round trip to PostgreSQL. Prints a Markdown table of
-// requests/s and p50, and the ratios the targets of docs/BENCHMARKS.md are stated in.
+// same disk), one round trip between two Node processes over loopback (what a backup's acknowledgement
+// costs at the least) and, with BENCH_PG, one bare UPDATE round trip to PostgreSQL. Prints a Markdown
+// table of requests/s, p50 and the CPU the primary and the backup spent per request, and the ratios the
+// targets of docs/BENCHMARKS.md are stated in.
 // Needs wrk (Debian: apt-get install wrk) and `npm run build`.
 // BENCH_SECONDS (default 5) per measurement; BENCH_CONNECTIONS (default 1,16); BENCH_PG=postgres://…
 // adds `db` on PostgreSQL; BENCH_CONFIGS to choose among original, db, db@normal, pb, db@pg.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +45,33 @@ async function cluster(buildDir, db) {
     throw error;
   });
   await primary.waitFor('replication.backup.joined');
-  return { url: primary.http, stop: () => Promise.all([primary.stop(), backup.stop()]) };
+  return { url: primary.http, pids: [primary.child.pid, backup.child.pid], stop: () => Promise.all([primary.stop(), backup.stop()]) };
+}
+
+/** CPU time (ms, user + system) a process has used so far, from /proc (Linux). */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+}
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+
+/**
+ * The median round trip between two Node processes over loopback TCP (a small message each way), as
+ * between a primary and its backup: the physics under a synchronous backup's acknowledgement.
+ */
+function nodeRoundTripMs() {
+  const echo = "const s=require('net').createServer(c=>{c.setNoDelay(true);c.on('data',d=>c.write(d))}).listen(0,'127.0.0.1',()=>console.log(s.address().port))";
+  const client = `const net=require('net');const port=Number(process.argv[1]);const c=net.connect(port,'127.0.0.1');c.setNoDelay(true);const b=Buffer.alloc(300,1);const xs=[];let t;c.on('connect',()=>{t=process.hrtime.bigint();c.write(b)});let got=0;c.on('data',d=>{got+=d.length;if(got<b.length)return;got=0;xs.push(Number(process.hrtime.bigint()-t)/1e6);if(xs.length===3000){xs.splice(0,500);xs.sort((a,b)=>a-b);console.log(xs[xs.length>>1]);process.exit(0)}t=process.hrtime.bigint();c.write(b)})`;
+  const server = spawn(process.execPath, ['-e', echo], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    server.stdout.once('data', (port) => {
+      const run = spawnSync(process.execPath, ['-e', client, String(port).trim()], { encoding: 'utf8' });
+      server.kill();
+      const ms = Number(run.stdout.trim());
+      if (Number.isFinite(ms)) resolve(ms);
+      else reject(new Error(`the round-trip probe failed: ${run.stderr}`));
+    });
+  });
 }
 
 /** wrk's requests/s and p50 (ms); errors if any request was not a 2xx. */
@@ -108,8 +136,11 @@ try {
       const nodes = await cluster(buildDir, db);
       try {
         wrk(nodes.url, connections); // warm-up, not counted
+        const cpuBefore = nodes.pids.map(cpuMs);
         const result = wrk(nodes.url, connections);
-        rows.push({ config, connections, ...result });
+        // CPU of the primary and the backup per request: on one machine they share the cores with wrk.
+        const [primaryUs, backupUs] = nodes.pids.map((pid, i) => ((cpuMs(pid) - cpuBefore[i]) * 1000) / (result.throughput * SECONDS));
+        rows.push({ config, connections, ...result, primaryUs, backupUs });
         process.stderr.write(`${config}, ${connections} connections: ${Math.round(result.throughput)} requests/s, p50 ${result.p50.toFixed(3)} ms\n`);
       } finally {
         await nodes.stop();
@@ -119,16 +150,20 @@ try {
   const fsync = fsyncMs();
   const pgUpdate = PG ? await pgUpdateMs() : undefined;
 
-  console.log(`| config | connections | requests/s | p50 ms | throughput vs original | p50 vs original |`);
-  console.log('|---|---|---|---|---|---|');
+  const roundTrip = await nodeRoundTripMs();
+
+  console.log(`| config | connections | requests/s | p50 ms | throughput vs original | p50 vs original | CPU µs/request, primary + backup |`);
+  console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const base = rows.find((o) => o.config === 'original' && o.connections === r.connections);
-    console.log(`| ${r.config} | ${r.connections} | ${Math.round(r.throughput)} | ${r.p50.toFixed(3)} | ${base ? (r.throughput / base.throughput).toFixed(2) : '-'} | ${base ? (r.p50 / base.p50).toFixed(2) : '-'} |`);
+    console.log(`| ${r.config} | ${r.connections} | ${Math.round(r.throughput)} | ${r.p50.toFixed(3)} | ${base ? (r.throughput / base.throughput).toFixed(2) : '-'} | ${base ? (r.p50 / base.p50).toFixed(2) : '-'} | ${Math.round(r.primaryUs)} + ${Math.round(r.backupUs)} |`);
   }
   console.log(`\nOne SQLite fsync (autocommit UPDATE, WAL, synchronous=FULL), same run: ${fsync.toFixed(3)} ms.`);
   const one = (config) => rows.find((r) => r.config === config && r.connections === 1);
   const original = one('original');
   if (original && one('db')) console.log(`db at 1 connection: p50 = original + ${((one('db').p50 - original.p50) / fsync).toFixed(2)} fsyncs.`);
+  console.log(`One round trip between two Node processes over loopback TCP, same run: ${roundTrip.toFixed(3)} ms.`);
+  if (original && one('pb')) console.log(`pb at 1 connection: p50 = original + ${((one('pb').p50 - original.p50) / roundTrip).toFixed(2)} Node round trips.`);
   if (pgUpdate !== undefined) {
     console.log(`One bare UPDATE round trip to PostgreSQL, same run: ${pgUpdate.toFixed(3)} ms.`);
     if (one('db@pg')) console.log(`db@pg at 1 connection: p50 = ${(one('db@pg').p50 / pgUpdate).toFixed(2)}x the bare UPDATE.`);
