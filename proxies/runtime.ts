@@ -111,6 +111,8 @@ export class ServiceRuntime {
   private epoch = 1;
   /** See RuntimeOptions.minEpoch; a configuration authority raises it before a promotion. */
   epochFloor = 1;
+  /** This node's id, as its primary names its backups (a group in the database's log names whom it was sent to). */
+  identity: string | undefined;
   private role: 'primary' | 'backup';
   /** The backup role's replica of every replicated object. */
   readonly replica: BackupReplica;
@@ -203,14 +205,18 @@ export class ServiceRuntime {
       // (silent, cut off) while it went on with others, which hold updates this one never saw; so was one
       // whose primary was replaced by another that committed (a newer epoch did). The check and the claim
       // are one step in the database, so no commit slips in between. First, the group the old primary
-      // committed while shipping it, if this backup never received it.
-      await this.completeFromLog(store);
-      const held = this.replica.lastReceived;
-      const followed = this.replica.currentEpoch;
+      // committed while shipping it, if this backup never received it; once more if that commit landed
+      // between the read of the log and the claim.
       this.epoch = Math.max(this.epoch, (await store.epoch()) + 1);
-      const claim = await store.claimEpoch(this.epoch, { held, followed });
-      if (claim.kind === 'taken') throw new Error(`Another node claimed epoch ${this.epoch} first; not promoting.`);
-      if (claim.kind === 'behind') throw new BehindError(held, claim.committedSeq, followed, claim.committedEpoch);
+      for (let attempt = 1; ; attempt++) {
+        await this.completeFromLog(store);
+        const held = this.replica.lastReceived;
+        const followed = this.replica.currentEpoch;
+        const claim = await store.claimEpoch(this.epoch, { held, followed });
+        if (claim.kind === 'taken') throw new Error(`Another node claimed epoch ${this.epoch} first; not promoting.`);
+        if (claim.kind === 'claimed') break;
+        if (attempt === 2 || this.replica.lastReceived >= claim.committedSeq) throw new BehindError(held, claim.committedSeq, followed, claim.committedEpoch);
+      }
       this.replica.settle(await store.decided(this.replica.undecided().map((r) => r.prepared!.key)));
     } else {
       this.replica.settle(new Map());
@@ -223,8 +229,8 @@ export class ServiceRuntime {
   /**
    * The group the old primary committed in the database while it shipped it, which this backup never
    * received (the primary died first): the database's log holds it (DatabaseRecord.logged). Only the
-   * group that follows on from what this backup holds, of the primary it followed: a backup further
-   * behind was dropped, and the claim below refuses it as before.
+   * group that follows on from what this backup holds, of the primary it followed, sent to this backup:
+   * one the primary had dropped, or one further behind, stays refused by the claim.
    */
   private async completeFromLog(store: DatabaseStore): Promise<void> {
     const replica = this.replica;
@@ -232,8 +238,10 @@ export class ServiceRuntime {
     const first = replica.lastReceived + 1;
     const records: ReplicationRecord[] = [];
     for (const row of await store.loggedAfter(replica.lastReceived)) {
-      const { group, record } = JSON.parse(row.record) as { group: number; record: ReplicationRecord };
+      const { group, to, record } = JSON.parse(row.record) as { group: number; to?: string[]; record: ReplicationRecord };
       if (row.epoch !== replica.currentEpoch || group !== first || row.seq !== first + records.length) break;
+      // Sent to others only: the primary had dropped this backup, and went on without it.
+      if (to && this.identity !== undefined && !to.includes(this.identity)) break;
       records.push(record);
     }
     if (records.length === 0) return;

@@ -17,10 +17,20 @@ export interface CommitRecord {
   replies: { key: string; reply: string }[];
   /** Whether a replicated part asks for acknowledgements before the reply (`sync="ack"`). */
   waitForBackups: boolean;
+  /**
+   * Replies of a request already committed (a withheld one, answered once enough backups hold it): sent
+   * to the backups again; the database has them already.
+   */
+  resent?: boolean;
 }
 
 export type CommitVerdict =
   | { kind: 'committed' }
+  /**
+   * Committed (in the database, which decided it), but fewer backups than --min-acks hold it: the backups
+   * it was sent to were dropped on the way. Its reply waits until enough backups hold it (a retry asks).
+   */
+  | { kind: 'withheld'; reason: string }
   /** The database refused this action's own statements: a definitive answer, nothing kept. */
   | { kind: 'rejected'; reason: string }
   /** Not made durable because an earlier action of the group failed, or durability is uncertain. */
@@ -72,7 +82,7 @@ export class Committer {
     const { store, link } = this.options;
     const epoch = this.options.epoch();
     const writesDatabase = store !== undefined && group.some((r) => r.parts.some((p) => p.sql && p.sql.length > 0));
-    const keyOf = (r: CommitRecord) => r.replies[0]?.key ?? `action:${epoch}:${r.seq}`;
+    const keyOf = (r: CommitRecord) => (r.resent ? undefined : r.replies[0]?.key) ?? `action:${epoch}:${r.seq}`;
     this.stats.groups++;
     this.stats.actions += group.length;
     this.stats.record(this.stats.groupSizes, group.length);
@@ -90,14 +100,11 @@ export class Committer {
       return failed ?? { verdicts: group.map(() => ({ kind: 'committed' })) };
     }
 
-    const records: DatabaseRecord[] = group.map((r, i) => ({
+    const records: DatabaseRecord[] = group.map((r) => ({
       key: keyOf(r),
-      replies: r.replies,
+      replies: r.resent ? [] : r.replies,
       seq: r.seq,
       statements: r.parts.flatMap((p) => p.sql ?? []).flatMap((w) => w.statements),
-      // With backups, the group goes to them and to the database at once: the database keeps what they
-      // are sent (and where the group begins), for a backup that takes over without having received it.
-      logged: link ? { epoch, record: JSON.stringify({ group: group[0]!.seq, record: shipped[i] }) } : undefined,
     }));
     let replicating: Promise<Error | undefined> = Promise.resolve(undefined);
     if (link) {
@@ -110,6 +117,17 @@ export class Committer {
         return replicationFailure(error as Error, group.length)!;
       }
       replicating = this.acknowledged(() => sent);
+      const logged = loggable(shipped, link.recipients?.());
+      if (logged) {
+        // The database commits while the batch travels, and keeps what the backups were sent, for one
+        // that takes over without having received it.
+        records.forEach((r, i) => (r.logged = { epoch, record: logged[i]! }));
+      } else {
+        // Too big to log: as before the log existed, the backups hold it (as prepared) before the database commits.
+        const error = await replicating;
+        if (error) return replicationFailure(error, group.length)!;
+        replicating = Promise.resolve(undefined);
+      }
     }
     const [replicationError, database] = await Promise.all([replicating, this.commitDatabase(store!, epoch, records)]);
 
@@ -133,13 +151,14 @@ export class Committer {
         return this.fatal(group.length, `replication failed after the database committed: ${replicationError.message}`, fenced);
       }
     }
+    const withheld = replicationError ? `committed, but fewer backups than required hold it: ${replicationError.message}` : undefined;
 
     link?.decide({ epoch, seqs: group.slice(0, committed).map((r) => r.seq), commit: true });
     if (committed < group.length) link?.decide({ epoch, seqs: group.slice(committed).map((r) => r.seq), commit: false });
     if (++this.commits % 1000 === 0) void store!.prune(this.options.retention).catch(() => undefined);
 
     const verdicts: CommitVerdict[] = group.map((_, i) => {
-      if (i < committed) return { kind: 'committed' };
+      if (i < committed) return withheld ? { kind: 'withheld', reason: withheld } : { kind: 'committed' };
       if (i === committed && failure && isStatementRejection(failure)) return { kind: 'rejected', reason: `the database refused the change: ${failure.message}` };
       return i === committed ? { kind: 'failed', reason: `the database write failed: ${failure?.message}` } : DEPENDED_ON_FAILED;
     });
@@ -188,6 +207,25 @@ export class Committer {
   }
 }
 
+
+/** Larger groups are not logged: their backups acknowledge them before the database commits them. */
+const MAX_LOGGED_CHARS = 1 << 20;
+
+/**
+ * Each record as it goes to `durable_log` (with where its group begins and which backups it is sent to),
+ * or undefined when the group is too big to log.
+ */
+function loggable(shipped: readonly ReplicationRecord[], to: string[] | undefined): string[] | undefined {
+  const texts: string[] = [];
+  let size = 0;
+  for (const record of shipped) {
+    const text = JSON.stringify({ group: shipped[0]!.seq, to, record });
+    size += text.length;
+    if (size > MAX_LOGGED_CHARS) return undefined;
+    texts.push(text);
+  }
+  return texts;
+}
 
 type DatabaseOutcome = ({ kind: 'done' } & CommitResult) | { kind: 'fenced'; reason: string } | { kind: 'unknown'; reason: string };
 

@@ -91,6 +91,11 @@ export class ActionController {
   private readonly pending: Pending[] = [];
   private committing = false;
   private readonly replies = new Map<string, string>();
+  /**
+   * Replies of actions committed while fewer backups than required held them (CommitVerdict 'withheld'):
+   * given only once a later group reached enough backups (which then hold these too).
+   */
+  private readonly withheld = new Map<string, string>();
   private readonly inflight = new Map<string, Promise<Outcome>>();
   private readonly transactions: TransactionTable;
   private stopped: { reason: string; fenced: boolean } | undefined;
@@ -118,8 +123,9 @@ export class ActionController {
     for (const [key, reply] of entries) this.remember(key, reply);
   }
 
+  /** Every reply this node gave or holds back: a joining backup's snapshot holds what they answered. */
   knownReplies(): [string, string][] {
-    return [...this.replies];
+    return [...this.replies, ...this.withheld];
   }
 
   /**
@@ -157,6 +163,8 @@ export class ActionController {
       if (known !== undefined) return Promise.resolve(this.replyOutcome(known));
       const running = this.inflight.get(id);
       if (running) return running;
+      const withheld = this.withheld.get(id);
+      if (withheld !== undefined) return this.confirm(id, withheld);
     }
     const run = spec.tx === undefined ? this.runRequest(spec, body) : this.runInTransaction(spec, body);
     if (id === undefined) return run;
@@ -182,7 +190,7 @@ export class ActionController {
       return this.errorOutcome(error, running.action.context);
     }
     const replies = spec.requestId === undefined ? [] : [{ key: spec.requestId, reply }];
-    const done = this.enqueue(running, parts, replies, false, spec.repeatable ?? false);
+    const done = this.enqueue(running, parts, replies, { repeatable: spec.repeatable ?? false });
     release();
     const verdict = await done;
     if (verdict.kind === 'rerun') return this.runRequest(spec, body);
@@ -348,7 +356,7 @@ export class ActionController {
     const replies = [...tx.replies].map(([key, reply]) => ({ key, reply }));
     replies.push({ key: commitKey(id), reply: this.encodeReply({ committed: id }) });
     // Not repeatable (its requests were answered as they ran): never asked to run again.
-    const done = this.enqueue({ action: tx.action, proxies: tx.touched, tx }, parts, replies, true);
+    const done = this.enqueue({ action: tx.action, proxies: tx.touched, tx }, parts, replies, { transactional: true });
     release();
     const verdict = await done;
     if (verdict.kind === 'committed') return { kind: 'ok', result: { committed: id } };
@@ -421,13 +429,15 @@ export class ActionController {
 
   // ---- the commit queue ----
 
-  private enqueue(running: Running, parts: CommitPart[], replies: CommitRecord['replies'], transactional: boolean, repeatable = false): Promise<PendingVerdict> {
+  private enqueue(running: Running, parts: CommitPart[], replies: CommitRecord['replies'], how: { transactional?: boolean; repeatable?: boolean; waitForBackups?: boolean; resent?: boolean }): Promise<PendingVerdict> {
+    const { transactional = false, repeatable = false, waitForBackups = false, resent = false } = how;
     const replicatedObjects = running.proxies.filter((p) => p.mechanism === 'replication');
     const record: CommitRecord = {
       seq: this.nextSeq++,
       parts,
       replies,
-      waitForBackups: parts.some((p) => p.replicated) && replicatedObjects.some((p) => this.options.waitsForBackups(p.name)),
+      waitForBackups: waitForBackups || (parts.some((p) => p.replicated) && replicatedObjects.some((p) => this.options.waitsForBackups(p.name))),
+      ...(resent ? { resent } : {}),
     };
     const verdict = new Promise<PendingVerdict>((settle) => this.pending.push({ record, running, transactional, repeatable, settle }));
     void this.pump();
@@ -446,15 +456,19 @@ export class ActionController {
         await new Promise<void>((resolve) => setImmediate(resolve));
         const group = [...this.pending];
         const outcome = await this.options.committer.commit(group.map((p) => p.record));
-        const failedAt = outcome.verdicts.findIndex((v) => v.kind !== 'committed');
+        const failedAt = outcome.verdicts.findIndex((v) => v.kind !== 'committed' && v.kind !== 'withheld');
         const committed = failedAt < 0 ? group : group.slice(0, failedAt);
         this.pending.splice(0, committed.length);
-        for (const p of committed) {
+        committed.forEach((p, i) => {
+          const verdict = outcome.verdicts[i]!;
           for (const proxy of p.running.proxies) proxy.releaseA(p.running.action);
           this.options.replicator?.releaseA(p.running.action.context);
-          for (const { key, reply } of p.record.replies) this.remember(key, reply);
-          p.settle({ kind: 'committed' });
-        }
+          for (const { key, reply } of p.record.replies) {
+            if (verdict.kind === 'withheld') this.withheld.set(key, reply);
+            else this.remember(key, reply);
+          }
+          p.settle(verdict);
+        });
         if (outcome.fatal) this.stopped = outcome.fatal;
         if (failedAt >= 0) await this.failPending(outcome.verdicts.slice(failedAt), outcome.unshipped ?? false);
       }
@@ -538,6 +552,7 @@ export class ActionController {
   private failureOutcome(verdict: Exclude<CommitVerdict, { kind: 'committed' }>): Outcome {
     if (this.stopped?.fenced) return { kind: 'not-primary', message: `Not made durable: ${verdict.reason}` };
     if (verdict.kind === 'rejected') return { kind: 'service-error', message: verdict.reason };
+    if (verdict.kind === 'withheld') return { kind: 'unavailable', message: `Not acknowledged yet: the request was ${verdict.reason}. Retry with the same request id: it is answered once enough backups hold it, and never runs twice.` };
     return { kind: 'unavailable', message: `Not made durable (${verdict.reason}); nothing of it was kept. Retry with the same request id.` };
   }
 
@@ -546,7 +561,22 @@ export class ActionController {
     return this.stopped!.fenced ? { kind: 'not-primary', message: `This node no longer serves: ${reason}` } : { kind: 'unavailable', message: `This node stopped committing: ${reason}. Retry on another node.` };
   }
 
+  /**
+   * A retry of a request committed while too few backups held it: its reply goes out once a record
+   * carrying it (nothing else) reaches enough backups, which then hold the request's effects too.
+   */
+  private async confirm(key: string, reply: string): Promise<Outcome> {
+    const release = await this.lock();
+    const id = this.nextAction++;
+    const done = this.enqueue({ action: { id, context: new ActionContext(id) }, proxies: [] }, [], [{ key, reply }], { waitForBackups: true, resent: true });
+    release();
+    const verdict = await done;
+    if (verdict.kind === 'committed') return this.replyOutcome(reply);
+    return this.failureOutcome(verdict.kind === 'rerun' ? DEPENDED_ON_FAILED : verdict);
+  }
+
   private remember(key: string, reply: string): void {
+    this.withheld.delete(key);
     this.replies.set(key, reply);
     if (this.replies.size > (this.options.replyRetention ?? 100_000)) this.replies.delete(this.replies.keys().next().value!);
   }

@@ -57,4 +57,10 @@ export interface ReplicationLink {
   replicate(batch: ReplicationBatch, wait: boolean): Promise<void>;
   /** The outcome of prepared records; backups apply or drop them. Fire and forget. */
   decide(decision: Decision): void;
+  /**
+   * The ids of the backups (as each names itself) that a batch sent now goes to, when the link knows
+   * them: a group committed in the database while it travels is logged with them, and only they may take
+   * it from the log when they take over (ServiceRuntime.promote).
+   */
+  recipients?(): string[] | undefined;
 }

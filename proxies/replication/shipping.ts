@@ -134,6 +134,11 @@ export class BackupSet {
     return backup?.live && backup.confirmed ? backup.ping : undefined;
   }
 
+  /** Ids of the backups a batch shipped now is sent to (live, or streaming their snapshot). */
+  get recipients(): string[] {
+    return [...this.backups.values()].filter((b) => b.live || b.streaming).map((b) => b.id);
+  }
+
   /** Addresses of the backups acknowledging now. */
   get liveBackups(): string[] {
     return [...this.backups.values()].filter((b) => b.live).map((b) => b.address);

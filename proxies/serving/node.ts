@@ -351,6 +351,7 @@ export class ServiceNode {
         else if (claimed.kind !== 'done') throw new Error(`The configuration authority refused: ${describeOutcome(claimed)}`);
       }
       if (this.duties.authorized !== undefined) this.service.runtime.epochFloor = this.duties.authorized;
+      this.service.runtime.identity = this.follower.self.id;
       this.link = this.newLink();
       this.follower.takingOver = true;
       try {

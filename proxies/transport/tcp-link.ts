@@ -221,6 +221,10 @@ export class TcpLink implements ReplicationLink {
     this.tickets.release(this.backups.released(id, lease));
   }
 
+  recipients(): string[] {
+    return this.backups.recipients;
+  }
+
   decide(decision: Decision): void {
     for (const connection of this.connections.values()) if (this.backups.receives(connection.key)) this.send(connection, { type: 'decide', decision });
   }

@@ -121,7 +121,12 @@ export async function cluster(store: DatabaseStore | undefined, backups = 1, min
   const backupRuntimes = await Promise.all(
     Array.from({ length: backups }, () => ServiceRuntime.start({ role: 'backup', mapping: map, objects, classes, database: store })),
   );
-  const link = new InMemoryLink(backupRuntimes.map((b) => b.replica), minAcks);
+  backupRuntimes.forEach((b, i) => (b.identity = `backup-${i}`));
+  const link = new InMemoryLink(
+    backupRuntimes.map((b) => b.replica),
+    minAcks,
+    backupRuntimes.map((b) => b.identity!),
+  );
   const primary = await ServiceRuntime.start({ role: 'primary', mapping: map, objects, classes, database: store, link, txConflictWaitMs: 200 });
   const snapshot = JSON.parse(JSON.stringify(primary.snapshot()));
   for (const b of backupRuntimes) b.replica.loadSnapshot(snapshot);

@@ -132,6 +132,10 @@ export class SimLink implements ReplicationLink {
     this.tickets.release(this.backups.released(id, lease));
   }
 
+  recipients(): string[] {
+    return this.backups.recipients;
+  }
+
   decide(decision: Decision): void {
     for (const key of this.connections.keys()) if (this.backups.receives(key)) this.send(key, { type: 'decide', decision });
   }

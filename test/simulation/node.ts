@@ -352,6 +352,7 @@ export class SimNode implements Host {
       else if (claimed.kind !== 'done') throw new Error(`the authority refused: ${JSON.stringify(claimed)}`);
     }
     if (this.authorized !== undefined) this.runtime.epochFloor = this.authorized;
+    this.runtime.identity = this.id;
     this.link = this.newLink();
     this.follower.takingOver = true;
     try {
