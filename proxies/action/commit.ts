@@ -97,6 +97,8 @@ export class Committer {
     if (!writesDatabase) {
       if (!link) return { verdicts: group.map(() => ({ kind: 'committed' })) };
       const failed = replicationFailure(await this.acknowledged(() => link.replicate({ epoch, records: shipped }, wait)), group.length);
+      const withdrawn = failed ? undefined : await this.withdrawLogs();
+      if (withdrawn) return this.fatal(group.length, withdrawn);
       return failed ?? { verdicts: group.map(() => ({ kind: 'committed' })) };
     }
 
@@ -107,6 +109,7 @@ export class Committer {
       statements: r.parts.flatMap((p) => p.sql ?? []).flatMap((w) => w.statements),
     }));
     let replicating: Promise<Error | undefined> = Promise.resolve(undefined);
+    let sentTo: string[] | undefined;
     if (link) {
       let sent: Promise<void>;
       try {
@@ -117,13 +120,14 @@ export class Committer {
         return replicationFailure(error as Error, group.length)!;
       }
       replicating = this.acknowledged(() => sent);
-      const logged = loggable(shipped, link.recipients?.());
+      const logged = loggable(shipped, (sentTo = link.recipients?.()));
       if (logged) {
         // The database commits while the batch travels, and keeps what the backups were sent, for one
         // that takes over without having received it.
         records.forEach((r, i) => (r.logged = { epoch, record: logged[i]! }));
       } else {
         // Too big to log: as before the log existed, the backups hold it (as prepared) before the database commits.
+        sentTo = undefined;
         const error = await replicating;
         if (error) return replicationFailure(error, group.length)!;
         replicating = Promise.resolve(undefined);
@@ -139,19 +143,24 @@ export class Committer {
     const { committed, failure } = database;
     if (replicationError) {
       // Nothing committed: the replication failure decides, as it would have alone. Something committed:
-      // the database holds it with its log and decides it on every backup holding it as prepared; one
-      // dropped meanwhile rejoins from a snapshot, as a backup that acknowledged and then died would.
+      // the database holds it with its log and decides it on every backup holding it as prepared.
       if (committed === 0) return replicationFailure(replicationError, group.length)!;
       link!.decide({ epoch, seqs: group.slice(0, committed).map((r) => r.seq), commit: true });
-      const dropped = replicationError instanceof ReplicationUnavailableError && replicationError.shipped && !replicationError.fenced;
+      // Every backup it was sent to was dropped: no backup holds it, and this primary goes on (as it
+      // would have undone the group and gone on, had the database not committed it).
+      const dropped = replicationError instanceof ReplicationUnavailableError && replicationError.shipped && !replicationError.fenced && !replicationError.heldByLive;
       if (!dropped) {
-        // A newer primary, a link that refused only once the group was in the database, or a failure of
-        // the link itself: stop. A backup takes over, completing what it holds from the database's log.
+        // Some live backups hold it, fewer than required; a newer primary; a link that refused only once
+        // the group was in the database; a failure of the link itself: stop, as before the database
+        // committed with the batch in flight. A backup takes over from the database's decision and log.
         const fenced = replicationError instanceof ReplicationUnavailableError && replicationError.fenced;
         return this.fatal(group.length, `replication failed after the database committed: ${replicationError.message}`, fenced);
       }
     }
     const withheld = replicationError ? `committed, but fewer backups than required hold it: ${replicationError.message}` : undefined;
+    if (sentTo && committed > 0) this.logged.push({ from: group[0]!.seq, to: group[committed - 1]!.seq, sentTo, acknowledged: !replicationError });
+    const withdrawn = await this.withdrawLogs();
+    if (withdrawn) return this.fatal(group.length, withdrawn);
 
     link?.decide({ epoch, seqs: group.slice(0, committed).map((r) => r.seq), commit: true });
     if (committed < group.length) link?.decide({ epoch, seqs: group.slice(committed).map((r) => r.seq), commit: false });
@@ -163,6 +172,34 @@ export class Committer {
       return i === committed ? { kind: 'failed', reason: `the database write failed: ${failure?.message}` } : DEPENDED_ON_FAILED;
     });
     return { verdicts };
+  }
+
+  /** Logged groups some of whose recipients may still lack them (see withdrawLogs). */
+  private logged: { from: number; to: number; sentTo: string[]; acknowledged: boolean }[] = [];
+
+  /**
+   * A backup a logged group was sent to that this primary has gone on without (dropped, its lease over)
+   * must not take that group from the log: it may lack what was acknowledged since. Such log rows go
+   * before this commit acknowledges anything. Groups whose recipients are all still here stay, up to the
+   * newest (a backup that has all of a later group never needs an earlier one). Returns why it failed.
+   */
+  private async withdrawLogs(): Promise<string | undefined> {
+    const { link, store } = this.options;
+    if (this.logged.length === 0 || !link?.recipients) return undefined;
+    const here = new Set(link.recipients() ?? []);
+    const gone = this.logged.filter((g) => g.sentTo.some((id) => !here.has(id)));
+    for (const g of gone) {
+      try {
+        await retrying(() => store!.forgetLogged(g.from, g.to));
+      } catch (error) {
+        return `a backup was dropped and the database's log of records ${g.from}-${g.to} could not be withdrawn: ${(error as Error).message}`;
+      }
+    }
+    // An acknowledged group whose recipients are all still here is held by each of them (a commit waits
+    // for every live backup, and for a dropped one's lease): no one needs its log. One whose replication
+    // failed waits for its dropped recipients' leases to end.
+    this.logged = this.logged.filter((g) => !gone.includes(g) && !g.acknowledged);
+    return undefined;
   }
 
   /** Waits for the backups' acknowledgement of a group; the error, if they could not all be said to hold it. */

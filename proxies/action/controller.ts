@@ -194,7 +194,7 @@ export class ActionController {
     release();
     const verdict = await done;
     if (verdict.kind === 'rerun') return this.runRequest(spec, body);
-    return verdict.kind === 'committed' ? this.replyOutcome(reply) : this.failureOutcome(verdict);
+    return verdict.kind === 'committed' ? this.replyOutcome(reply) : this.failureOutcome(verdict, spec.requestId !== undefined);
   }
 
   /**
@@ -338,6 +338,8 @@ export class ActionController {
       // A retried commit (its first answer lost, or sent again after a failover) gets the first answer.
       const committed = this.replies.get(commitKey(id));
       if (committed !== undefined) return this.replyOutcome(committed);
+      const withheld = this.withheld.get(commitKey(id));
+      if (withheld !== undefined) return this.confirm(commitKey(id), withheld);
       if (this.inflight.has(commitKey(id))) return this.inflight.get(commitKey(id))!;
       return { kind: 'tx-aborted', message: this.transactions.whyEnded(id) };
     }
@@ -549,10 +551,18 @@ export class ActionController {
     return { kind: 'ok', result: decode(JSON.parse(reply) as Encoded, this.options.classes) };
   }
 
-  private failureOutcome(verdict: Exclude<CommitVerdict, { kind: 'committed' }>): Outcome {
+  /** `identified`: the request carried an id, under which a retry is answered. */
+  private failureOutcome(verdict: Exclude<CommitVerdict, { kind: 'committed' }>, identified = true): Outcome {
     if (this.stopped?.fenced) return { kind: 'not-primary', message: `Not made durable: ${verdict.reason}` };
     if (verdict.kind === 'rejected') return { kind: 'service-error', message: verdict.reason };
-    if (verdict.kind === 'withheld') return { kind: 'unavailable', message: `Not acknowledged yet: the request was ${verdict.reason}. Retry with the same request id: it is answered once enough backups hold it, and never runs twice.` };
+    if (verdict.kind === 'withheld') {
+      return {
+        kind: 'unavailable',
+        message: identified
+          ? `Not acknowledged yet: the request was ${verdict.reason}. Retry with the same request id: it is answered once enough backups hold it, and never runs twice.`
+          : `Not acknowledged: the request was ${verdict.reason}. It carried no request id, so it cannot be answered later: do not send it again as if it had not run.`,
+      };
+    }
     return { kind: 'unavailable', message: `Not made durable (${verdict.reason}); nothing of it was kept. Retry with the same request id.` };
   }
 

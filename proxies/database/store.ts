@@ -155,6 +155,11 @@ export class DatabaseStore {
     return rows.map((r) => ({ seq: Number(r.seq), epoch: Number(r.epoch), record: String(r.record) }));
   }
 
+  /** Withdraws the logged records `from`…`to` (a backup they were sent to was dropped: it must not take them). */
+  async forgetLogged(from: number, to: number): Promise<void> {
+    await this.knex('durable_log').whereBetween('seq', [from, to]).delete();
+  }
+
   /** The newest `limit` request replies, oldest first: a recovering primary's exactly-once memory. */
   async recentReplies(limit: number): Promise<[string, string][]> {
     const rows = (await this.knex('durable_requests').select('request_key', 'reply').where('reply', '<>', '').orderBy('seq', 'desc').limit(limit)) as { request_key: string; reply: string }[];

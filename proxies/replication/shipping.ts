@@ -134,9 +134,13 @@ export class BackupSet {
     return backup?.live && backup.confirmed ? backup.ping : undefined;
   }
 
-  /** Ids of the backups a batch shipped now is sent to (live, or streaming their snapshot). */
+  /**
+   * Ids of the backups a batch shipped now is sent to (live, or streaming their snapshot), and of those
+   * dropped that still hold a lease: this primary does not go on without them yet.
+   */
   get recipients(): string[] {
-    return [...this.backups.values()].filter((b) => b.live || b.streaming).map((b) => b.id);
+    const ids = [...this.backups.values()].filter((b) => b.live || b.streaming).map((b) => b.id);
+    return [...new Set([...ids, ...this.leases.keys()])];
   }
 
   /** Addresses of the backups acknowledging now. */

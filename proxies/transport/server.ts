@@ -119,7 +119,10 @@ export class ReplicationServer {
       if (this.primary !== socket) return;
       this.primary = undefined;
       if (!closedHere) this.lastEnded = 'the primary closed the connection';
-      if (closedHere || this.closing) return;
+      // Closed here too when this backup refused what its primary sent (a snapshot that broke off, say):
+      // it then finds out, as after a connection that failed, whether that primary is still there to take
+      // it on again; were it only to wait, a primary that died meanwhile would leave it orphaned.
+      if (this.closing) return;
       follower.connectionEnded(this.now());
       this.log('replication.primary.lost', { peer, lastHeardMs: Math.round(this.now() - follower.lastHeard) });
       this.options.onPrimaryLost?.();

@@ -145,6 +145,16 @@ export function stateOf(runtime: ServiceRuntime) {
   };
 }
 
+/** The backup refuses the next batch it is sent (as one that could not apply it, or whose connection broke): the link drops it. */
+export function refuseNextBatch(runtime: ServiceRuntime): void {
+  const replica = runtime.replica;
+  const receive = replica.receive.bind(replica);
+  replica.receive = () => {
+    replica.receive = receive;
+    throw new Error('this backup dropped out while the batch was on its way');
+  };
+}
+
 export class Crash extends Error {}
 
 export const CRASH_POINTS = [

@@ -158,6 +158,12 @@ class SimStoreClient {
     return this.call(() => this.server.commit(epoch, records, options.markEpoch), { before: random.chance(faults.lostBefore), after: random.chance(faults.lostAfter) });
   }
 
+  forgetLogged(from: number, to: number): Promise<void> {
+    return this.call(() => {
+      for (let seq = from; seq <= to; seq++) this.server.log.delete(seq);
+    });
+  }
+
   loggedAfter(seq: number): Promise<LoggedRecord[]> {
     return this.call(() => [...this.server.log.values()].filter((r) => r.seq > seq).sort((a, b) => a.seq - b.seq));
   }

@@ -405,6 +405,11 @@ export class SimNode implements Host {
     const refuse = (reason: string, epoch?: number, id?: string, primary?: Member) => {
       connection.send(1, { type: 'refuse', reason, epoch, id, primary });
       connection.close(1);
+      // As transport/server.ts: a primary's connection this backup closed ends as one that failed.
+      if (this.primaryConnection !== connection) return;
+      this.primaryConnection = undefined;
+      this.follower.connectionEnded(this.now);
+      this.detect();
     };
     connection.on(1, {
       // As transport/server.ts: the primary's connection ended from its side (this end's own closes are not heard).
