@@ -37,7 +37,8 @@ interface End {
   /** This end closed its socket: what arrives after is discarded. */
   closed?: boolean;
   onMessage?: (message: Message) => void;
-  onClose?: () => void;
+  /** `refused`: nothing listened on the port (ECONNREFUSED); otherwise a FIN or a reset. */
+  onClose?: (refused: boolean) => void;
 }
 
 /** Schedules `run` on `host`: dropped if it has crashed, held while it is paused. */
@@ -73,7 +74,7 @@ export class Connection {
   }
 
   /** The end of `host` handles messages and the close with these. */
-  on(side: 0 | 1, handlers: { message: (message: Message) => void; close: () => void }): void {
+  on(side: 0 | 1, handlers: { message: (message: Message) => void; close: (refused: boolean) => void }): void {
     this.ends[side].onMessage = handlers.message;
     this.ends[side].onClose = handlers.close;
   }
@@ -102,9 +103,12 @@ export class Connection {
     const at = this.nextAt(from, false);
     onHost(this.network.scheduler, other.host, at, () => {
       other.closed = true;
-      other.onClose?.();
+      other.onClose?.(false);
     });
   }
+
+  /** Nothing listened where it connected: its reset is a refusal (ECONNREFUSED), not a reset of a connection. */
+  refused = false;
 
   /** A reset: both ends hear of it (once a partition between them heals), and data in flight is lost. */
   reset(): void {
@@ -117,7 +121,7 @@ export class Connection {
       if (end.closed) continue;
       end.closed = true;
       const at = Math.max(this.network.scheduler.now + this.network.latency(), this.network.heldUntil(this.ends[1 - side]!.host.id, end.host.id));
-      onHost(this.network.scheduler, end.host, at, () => end.onClose?.());
+      onHost(this.network.scheduler, end.host, at, () => end.onClose?.(this.refused));
     }
   }
 
@@ -165,7 +169,7 @@ export class Network {
   }
 
   /** Opens a connection from `from` to the host named `to`; an absent or crashed host resets it. */
-  connect(from: Host, to: string, handlers: { message: (message: Message) => void; close: () => void }): Connection {
+  connect(from: Host, to: string, handlers: { message: (message: Message) => void; close: (refused: boolean) => void }): Connection {
     const target = this.hosts.get(to) ?? { id: to, alive: false, pausedUntil: 0 };
     const connection = new Connection(this, from, target);
     connection.on(0, handlers);
@@ -175,7 +179,10 @@ export class Network {
     connection.opened(at);
     const accept = (when: number) =>
       this.scheduler.at(when, () => {
-        if (!target.alive || !target.accept) return connection.reset();
+        if (!target.alive || !target.accept) {
+          connection.refused = true;
+          return connection.reset();
+        }
         if (target.pausedUntil > this.scheduler.now) return accept(target.pausedUntil);
         target.accept(connection);
       });

@@ -369,7 +369,10 @@ export class SimNode implements Host {
     for (const member of this.follower.peers) if (member.id !== this.id) void this.connectBackup(member.address);
   }
 
-  /** A request/answer on a fresh connection; undefined when not answered in time, `refused` when reset unanswered. */
+  /**
+   * A request/answer on a fresh connection; undefined when not answered in time, `refused` when nothing
+   * listens there, `reset` when the connection closed unanswered (as transport/join.ts's probeRole).
+   */
   private ask(to: string, message: Record<string, unknown> & { type: string }, timeoutMs: number): Promise<(Record<string, unknown> & { type: string }) | undefined> {
     return new Promise((resolve) => {
       let done = false;
@@ -379,7 +382,7 @@ export class SimNode implements Host {
         connection.close(0);
         resolve(answer);
       };
-      const connection = this.network.connect(this, to, { message: (m) => finish(m), close: () => finish({ type: 'refused' }) });
+      const connection = this.network.connect(this, to, { message: (m) => finish(m), close: (refused) => finish({ type: refused ? 'refused' : 'reset' }) });
       connection.send(0, message);
       this.after(timeoutMs, () => finish(undefined));
     });
@@ -388,6 +391,7 @@ export class SimNode implements Host {
   private async probe(to: string): Promise<Greeting | undefined> {
     const answer = await this.ask(to, { type: 'probe' }, this.config.timeoutMs);
     if (answer?.type === 'refused') return { refused: true };
+    if (answer?.type === 'reset') return { reset: true };
     return answer?.type === 'hello' ? { id: String(answer.id), holders: answer.holders as Member[] | undefined, replacedAt: typeof answer.replacedAt === 'number' ? answer.replacedAt : undefined, role: String(answer.role), epoch: Number(answer.epoch), holdsState: answer.holdsState === true, following: answer.following as Greeting['following'] } : undefined;
   }
 
