@@ -215,7 +215,7 @@ export class ServiceRuntime {
         const claim = await store.claimEpoch(this.epoch, { held, followed });
         if (claim.kind === 'taken') throw new Error(`Another node claimed epoch ${this.epoch} first; not promoting.`);
         if (claim.kind === 'claimed') break;
-        if (attempt === 2 || this.replica.lastReceived >= claim.committedSeq) throw new BehindError(held, claim.committedSeq, followed, claim.committedEpoch);
+        if (attempt === 2 || held >= claim.committedSeq) throw new BehindError(held, claim.committedSeq, followed, claim.committedEpoch);
       }
       this.replica.settle(await store.decided(this.replica.undecided().map((r) => r.prepared!.key)));
     } else {

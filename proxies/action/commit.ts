@@ -96,10 +96,10 @@ export class Committer {
     const wait = group.some((r) => r.waitForBackups);
     if (!writesDatabase) {
       if (!link) return { verdicts: group.map(() => ({ kind: 'committed' })) };
-      const failed = replicationFailure(await this.acknowledged(() => link.replicate({ epoch, records: shipped }, wait)), group.length);
-      const withdrawn = failed ? undefined : await this.withdrawLogs();
-      if (withdrawn) return this.fatal(group.length, withdrawn);
-      return failed ?? { verdicts: group.map(() => ({ kind: 'committed' })) };
+      const error = await this.acknowledged(() => link.replicate({ epoch, records: shipped }, wait));
+      if (error) return replicationFailure(error, group.length);
+      const withdrawn = await this.withdrawLogs();
+      return withdrawn ? this.fatal(group.length, withdrawn) : { verdicts: group.map(() => ({ kind: 'committed' })) };
     }
 
     const records: DatabaseRecord[] = group.map((r) => ({
@@ -117,7 +117,7 @@ export class Committer {
         // anything reaches the database: the group then fails with nothing kept anywhere.
         sent = link.replicate({ epoch, records: shipped }, wait);
       } catch (error) {
-        return replicationFailure(error as Error, group.length)!;
+        return replicationFailure(error as Error, group.length);
       }
       replicating = this.acknowledged(() => sent);
       const logged = loggable(shipped, (sentTo = link.recipients?.()));
@@ -129,7 +129,7 @@ export class Committer {
         // Too big to log: as before the log existed, the backups hold it (as prepared) before the database commits.
         sentTo = undefined;
         const error = await replicating;
-        if (error) return replicationFailure(error, group.length)!;
+        if (error) return replicationFailure(error, group.length);
         replicating = Promise.resolve(undefined);
       }
     }
@@ -144,8 +144,7 @@ export class Committer {
     if (replicationError) {
       // Nothing committed: the replication failure decides, as it would have alone. Something committed:
       // the database holds it with its log and decides it on every backup holding it as prepared.
-      if (committed === 0) return replicationFailure(replicationError, group.length)!;
-      link!.decide({ epoch, seqs: group.slice(0, committed).map((r) => r.seq), commit: true });
+      if (committed === 0) return replicationFailure(replicationError, group.length);
       // Every backup it was sent to was dropped: no backup holds it, and this primary goes on (as it
       // would have undone the group and gone on, had the database not committed it).
       const dropped = replicationError instanceof ReplicationUnavailableError && replicationError.shipped && !replicationError.fenced && !replicationError.heldByLive;
@@ -154,6 +153,7 @@ export class Committer {
         // the group was in the database; a failure of the link itself: stop, as before the database
         // committed with the batch in flight. A backup takes over from the database's decision and log.
         const fenced = replicationError instanceof ReplicationUnavailableError && replicationError.fenced;
+        link!.decide({ epoch, seqs: group.slice(0, committed).map((r) => r.seq), commit: true });
         return this.fatal(group.length, `replication failed after the database committed: ${replicationError.message}`, fenced);
       }
     }
@@ -180,8 +180,7 @@ export class Committer {
   /**
    * A backup a logged group was sent to that this primary has gone on without (dropped, its lease over)
    * must not take that group from the log: it may lack what was acknowledged since. Such log rows go
-   * before this commit acknowledges anything. Groups whose recipients are all still here stay, up to the
-   * newest (a backup that has all of a later group never needs an earlier one). Returns why it failed.
+   * before this commit acknowledges anything. Returns why that failed, if it did.
    */
   private async withdrawLogs(): Promise<string | undefined> {
     const { link, store } = this.options;
@@ -266,9 +265,8 @@ function loggable(shipped: readonly ReplicationRecord[], to: string[] | undefine
 
 type DatabaseOutcome = ({ kind: 'done' } & CommitResult) | { kind: 'fenced'; reason: string } | { kind: 'unknown'; reason: string };
 
-/** What a group's replication failure means for it (undefined: no failure). */
-function replicationFailure(error: Error | undefined, count: number): CommitOutcome | undefined {
-  if (!error) return undefined;
+/** What a group's replication failure means for it. */
+function replicationFailure(error: Error, count: number): CommitOutcome {
   const failAll = (reason: string) => Array.from({ length: count }, (): CommitVerdict => ({ kind: 'failed', reason }));
   const unavailable = error instanceof ReplicationUnavailableError ? error : undefined;
   if (unavailable && !unavailable.shipped && !unavailable.fenced) {

@@ -439,7 +439,7 @@ export class ActionController {
       parts,
       replies,
       waitForBackups: waitForBackups || (parts.some((p) => p.replicated) && replicatedObjects.some((p) => this.options.waitsForBackups(p.name))),
-      ...(resent ? { resent } : {}),
+      resent,
     };
     const verdict = new Promise<PendingVerdict>((settle) => this.pending.push({ record, running, transactional, repeatable, settle }));
     void this.pump();

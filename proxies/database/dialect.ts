@@ -24,8 +24,15 @@ export interface DatabaseRecord {
   logged?: { epoch: number; record: string };
 }
 
-/** The rows a group stores in `durable_log`: each logged record's sequence number, epoch and JSON. */
-export function logRows(records: readonly DatabaseRecord[]): { seq: number; epoch: number; record: string }[] {
+/** A record a primary committed with its group (DatabaseRecord.logged), as `durable_log` stores it. */
+export interface LoggedRecord {
+  seq: number;
+  epoch: number;
+  record: string;
+}
+
+/** The rows a group stores in `durable_log`. */
+export function logRows(records: readonly DatabaseRecord[]): LoggedRecord[] {
   return records.flatMap((r) => (r.logged ? [{ seq: r.seq, epoch: r.logged.epoch, record: r.logged.record }] : []));
 }
 

@@ -15,19 +15,12 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Dialect } from '../../mappings/model.js';
-import { isStatementRejection, type CommitResult, type DatabaseRecord, type DialectStore } from './dialect.js';
+import { isStatementRejection, type CommitResult, type DatabaseRecord, type DialectStore, type LoggedRecord } from './dialect.js';
 import { SqliteStore } from './sqlite-store.js';
 import { PostgresStore } from './postgres-store.js';
 import { MysqlStore } from './mysql-store.js';
 
-export { FencedError, isStatementRejection, type CommitResult, type DatabaseRecord, type SqlStatementWork } from './dialect.js';
-
-/** A record a primary committed with its group (DatabaseRecord.logged), as stored. */
-export interface LoggedRecord {
-  seq: number;
-  epoch: number;
-  record: string;
-}
+export { FencedError, isStatementRejection, type CommitResult, type DatabaseRecord, type LoggedRecord, type SqlStatementWork } from './dialect.js';
 
 export type EpochClaim = { kind: 'claimed' } | { kind: 'taken' } | { kind: 'behind'; committedSeq: number; committedEpoch: number };
 

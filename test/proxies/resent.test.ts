@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DatabaseStore } from '../../proxies/database/store.js';
 import type { ServiceRuntime } from '../../proxies/runtime.js';
 import { DIALECTS_UNDER_TEST, openScratchDatabase, optedOut, type ScratchDatabase } from '../support/databases.js';
-import { Bank, cluster, crashAt, stateOf, refuseNextBatch } from './support.js';
+import { Bank, cluster, crashAt, rejoin, stateOf, refuseNextBatch } from './support.js';
 
 
 for (const dialect of DIALECTS_UNDER_TEST) {
@@ -22,8 +22,7 @@ for (const dialect of DIALECTS_UNDER_TEST) {
       expect(await bank.charge('alice', 5)).toMatchObject({ kind: 'ok' });
       refuseNextBatch(backups[0]!);
       expect(await bank.charge('alice', 7, { id: 'w' })).toMatchObject({ kind: 'unavailable' });
-      backups[0]!.replica.loadSnapshot(JSON.parse(JSON.stringify(primary.snapshot())));
-      link.down.delete(backups[0]!.replica);
+      rejoin(primary, backups[0]!, link);
       // The retry and a database request share a group; the primary dies after the database commit,
       // before the batch reached any backup.
       const repair = crashAt('after the database commit, before the backups received it', link, store);

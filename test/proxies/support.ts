@@ -155,6 +155,12 @@ export function refuseNextBatch(runtime: ServiceRuntime): void {
   };
 }
 
+/** The dropped backup joins again, from a snapshot of the primary as it is now. */
+export function rejoin(primary: ServiceRuntime, backup: ServiceRuntime, link: { down: Set<unknown> }): void {
+  backup.replica.loadSnapshot(JSON.parse(JSON.stringify(primary.snapshot())));
+  link.down.delete(backup.replica);
+}
+
 export class Crash extends Error {}
 
 export const CRASH_POINTS = [
