@@ -10,6 +10,7 @@ import { formatInspection, inspectService } from '../compiler/inspect.js';
 import { VERSION } from './version.js';
 import { startServing, type ServeOptions } from './serve.js';
 import { runCompare, type CompareOptions } from './compare/run.js';
+import { describeInit, initProject, InitRefused } from './init.js';
 
 export interface CliIO {
   cwd: string;
@@ -59,6 +60,19 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .exitOverride();
   const command = (name: string) => program.command(name).configureOutput({ writeOut: io.stdout, writeErr: io.stderr }).exitOverride().showHelpAfterError('(run with --help for usage)');
+
+  command('init')
+    .description('Start a project: a service (src/service.ts), its durability mapping, a tsconfig, a cluster key and npm scripts (build, serve). Keeps every file you already have.')
+    .argument('[dir]', 'the project directory', '.')
+    .action((dir: string) => {
+      const target = path.resolve(io.cwd, dir);
+      try {
+        io.stdout(describeInit(target, initProject(target), io.cwd));
+      } catch (error) {
+        if (error instanceof InitRefused) throw new UserError(error.message);
+        throw error;
+      }
+    });
 
   command('check')
     .description('Check a durability mapping against the service it describes; prints diagnostics as path:line:col - error DURnnnn: message.')

@@ -23,7 +23,7 @@ async function spawnDurable(args: string[]): Promise<{ code: number; stdout: str
   }
 }
 
-const COMMANDS = ['check', 'compile', 'inspect', 'serve', 'compare'];
+const COMMANDS = ['init', 'check', 'compile', 'inspect', 'serve', 'compare'];
 
 describe('the durable binary', () => {
   it('prints help listing every command, exit 0', async () => {

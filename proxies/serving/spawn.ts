@@ -28,8 +28,16 @@ export interface SpawnedNode {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function spawnNode(build: string, role: 'primary' | 'backup', args: string[] = [], env: Record<string, string | undefined> = {}): Promise<SpawnedNode> {
-  const child = spawn(process.execPath, [path.join(SELF.root, 'bin', 'durable.js'), 'serve', build, '--role', role, '--http', '127.0.0.1:0', '--repl', '127.0.0.1:0', ...args], {
+/** Where the `durable` command is and where it runs: this installation's, in this process's directory, by default. */
+export interface SpawnPlace {
+  bin?: string;
+  cwd?: string;
+}
+
+export function spawnNode(build: string, role: 'primary' | 'backup', args: string[] = [], env: Record<string, string | undefined> = {}, place: SpawnPlace = {}): Promise<SpawnedNode> {
+  const bin = place.bin ?? path.join(SELF.root, 'bin', 'durable.js');
+  const child = spawn(process.execPath, [bin, 'serve', build, '--role', role, '--http', '127.0.0.1:0', '--repl', '127.0.0.1:0', ...args], {
+    cwd: place.cwd,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
