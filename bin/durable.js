@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `durable` command. The CLI is TypeScript compiled into dist/ by `npm run build` (run by `npm ci`
-// and `npm install` through the prepare script).
+// The `durable` command. The CLI is TypeScript compiled into dist/ by `npm run build` (in a checkout:
+// `npm start` and `npm test` run it; a packed or installed package carries dist/ already).
 let cli;
 try {
   cli = await import('../dist/bin/cli.js');
