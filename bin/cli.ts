@@ -97,7 +97,8 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
         setExitCode(EXIT_USER_ERROR);
         return;
       }
-      const out = path.relative(io.cwd, path.resolve(io.cwd, options.out)) || '.';
+      const relative = path.relative(io.cwd, path.resolve(io.cwd, options.out));
+      const out = relative.startsWith('..') ? path.resolve(io.cwd, options.out) : relative || '.';
       io.stdout(`Wrote ${out}/primary, ${out}/backup and ${out}/manifest.json (${result.files.length} files) in ${Date.now() - started} ms.\n`);
     });
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The `durable` command. The CLI is TypeScript compiled into dist/ by `npm run build` (in a checkout:
 // `npm start` and `npm test` run it; a packed or installed package carries dist/ already).
+// Stack traces from a build name the user's TypeScript lines (the builds carry source maps).
+process.setSourceMapsEnabled(true);
 let cli;
 try {
   cli = await import('../dist/bin/cli.js');

@@ -14,6 +14,7 @@ import { withColumnTypes } from './generate/column-types.js';
 import { writeServiceModule, type Role } from './generate/service-module.js';
 import { rewritePrivateNames } from './generate/transform-private.js';
 import { nodeResolvesPackage, SELF, withSelfPath } from './self-package.js';
+import { pointMapAtOriginal } from './emit/source-maps.js';
 import { describeService } from './inspect.js';
 
 export interface CompileResult {
@@ -101,9 +102,10 @@ export async function compileService(serviceFile: string, mappingFile: string, o
     const emitted = await project.emit();
     const emitProblems = emitted.getDiagnostics();
     if (emitProblems.length > 0) throw new CompilerBugError(`emitting the ${role} build failed: ${project.formatDiagnosticsWithColorAndContext(emitProblems)}`);
+    for (const [i, copy] of copies.entries()) await pointMapAtOriginal(emittedJs(copy.getFilePath()) + '.map', sources[i]!.getFilePath(), sources[i]!.getFullText(), copy.getFullText());
     for (const f of project.getSourceFiles()) {
       const rel = path.relative(out, f.getFilePath());
-      files.push(rel, rel.replace(/\.mts$/, '.mjs').replace(/\.ts$/, '.js'), rel.replace(/\.mts$/, '.d.mts').replace(/\.ts$/, '.d.ts'));
+      files.push(rel, emittedJs(rel), emittedJs(rel) + '.map', rel.replace(/\.mts$/, '.d.mts').replace(/\.ts$/, '.d.ts'));
     }
   }
   await mkdir(out, { recursive: true });
@@ -157,7 +159,9 @@ function buildOptions(user: ts.CompilerOptions): ts.CompilerOptions {
     emitDeclarationOnly: false,
     declaration: true,
     declarationMap: false,
-    sourceMap: false,
+    sourceMap: true, // re-pointed at the user's files after emit (emit/source-maps.ts)
+    inlineSourceMap: false,
+    inlineSources: false,
     outDir: undefined,
     rootDir: undefined,
     composite: false,
@@ -191,6 +195,11 @@ function removeStateDecorators(file: SourceFile): void {
     for (const named of decl.getNamedImports()) if (named.getName() === 'state') named.remove();
     if (decl.getNamedImports().length === 0 && !decl.getNamespaceImport() && !decl.getDefaultImport()) decl.remove();
   }
+}
+
+/** The JavaScript file TypeScript emits for a source file. */
+function emittedJs(file: string): string {
+  return file.replace(/\.mts$/, '.mjs').replace(/\.cts$/, '.cjs').replace(/\.tsx?$/, '.js');
 }
 
 function relativeSpecifier(fromDir: string, file: string): string {

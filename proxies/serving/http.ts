@@ -126,6 +126,11 @@ export class RpcServer {
         const outcome = await this.node.dispatch(rpc[1]!, (json.args as unknown[]) ?? [], { requestId: json.id as string | undefined, tx: json.tx as string | undefined });
         this.latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
         if (this.latencies.length > 10_000) this.latencies.splice(0, 5_000);
+        if (outcome.kind === 'service-error' && looksLikeABug(outcome.error)) {
+          // A method that threw is answered 422 and rolled back; one that threw a TypeError and its kind
+          // is most likely a bug, so its stack (mapped to the user's TypeScript) goes to the log as well.
+          this.options.log?.('service.bug', { method: rpc[1]!, error: (outcome.error as Error).stack ?? String(outcome.error) });
+        }
         return this.answer(res, outcome);
       }
       if (url.pathname === '/tx') {
@@ -286,4 +291,9 @@ export function percentiles(values: number[]): { p50: number; p99: number; count
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]! * 1000) / 1000;
   return { p50: at(0.5), p99: at(0.99), count: values.length };
+}
+
+/** Errors the language throws for mistakes in code (not ones a service throws on purpose). */
+function looksLikeABug(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof ReferenceError || error instanceof RangeError || error instanceof SyntaxError;
 }
