@@ -148,6 +148,11 @@ export class BackupSet {
     return [...this.backups.values()].filter((b) => b.live).map((b) => b.address);
   }
 
+  /** Per live backup, how many records it was sent that it has not acknowledged yet (its lag). */
+  get lag(): { address: string; records: number }[] {
+    return [...this.backups.values()].filter((b) => b.live).map((b) => ({ address: b.address, records: Math.max(0, b.sent - b.acked) }));
+  }
+
   /** The live backups in the order they first joined: the succession, by identity and address. */
   get members(): { id: string; address: string }[] {
     return [...this.backups.values()]

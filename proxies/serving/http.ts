@@ -3,6 +3,7 @@
 // TX_CONFLICT / TX_ABORTED, 503 NOT_PRIMARY / NOT_READY / UNAVAILABLE (retry with the same id).
 import http from 'node:http';
 import { prometheusText, wantsPrometheusText } from './prometheus.js';
+import { RequestHistograms } from './histogram.js';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { Outcome } from '../action/controller.js';
@@ -35,6 +36,7 @@ export class RpcServer {
   private readonly server: http.Server;
   readonly counters = { requests: 0, ok: 0, serviceErrors: 0, refused: 0, unavailable: 0, notPrimary: 0, badRequests: 0, txConflicts: 0 };
   readonly latencies: number[] = [];
+  readonly histograms = new RequestHistograms();
 
   constructor(
     private readonly node: ServedNode,
@@ -94,11 +96,11 @@ export class RpcServer {
       if (req.method === 'GET' && url.pathname === '/metrics') {
         const latencyMs = percentiles(this.latencies);
         if (wantsPrometheusText(req.headers.accept)) {
-          const text = prometheusText(this.counters, this.node.metrics(), latencyMs);
+          const text = prometheusText(this.counters, this.node.metrics(), latencyMs, this.histograms);
           res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'content-length': Buffer.byteLength(text) });
           return void res.end(text);
         }
-        return send(res, 200, { ...this.counters, ...this.node.metrics(), latencyMs });
+        return send(res, 200, { ...this.counters, ...this.node.metrics(), latencyMs, methods: this.histograms.summary() });
       }
       if (req.method !== 'POST') {
         // A path the server has, asked with the wrong method, is 405; any other path is 404.
@@ -124,8 +126,11 @@ export class RpcServer {
         if (!this.node.ready()) return this.notReady(res);
         this.counters.requests++;
         const outcome = await this.node.dispatch(rpc[1]!, (json.args as unknown[]) ?? [], { requestId: json.id as string | undefined, tx: json.tx as string | undefined });
-        this.latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+        const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+        this.latencies.push(elapsedMs);
         if (this.latencies.length > 10_000) this.latencies.splice(0, 5_000);
+        // A method the service does not have is not a label of its own: requests would choose the labels.
+        this.histograms.observe(outcome.kind === 'unknown-method' ? '(unknown)' : rpc[1]!, outcome.kind.replace('-', '_'), elapsedMs / 1000);
         if (outcome.kind === 'service-error' && looksLikeABug(outcome.error)) {
           // A method that threw is answered 422 and rolled back; one that threw a TypeError and its kind
           // is most likely a bug, so its stack (mapped to the user's TypeScript) goes to the log as well.

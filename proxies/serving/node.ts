@@ -56,6 +56,8 @@ export class ServiceNode {
   private readonly duties: BackupDuties;
   private stopping = false;
   private promoting: Promise<void> | undefined;
+  /** Times this node became the primary by taking over (for /metrics). */
+  private promotions = 0;
   readonly addresses: { http?: Address; repl?: Address } = {};
   /** This process among the primary's backups: addresses can be spelled many ways, ids cannot. */
   private readonly id = randomBytes(8).toString('hex');
@@ -361,6 +363,7 @@ export class ServiceNode {
       }
       this.role = 'primary';
       this.replication.options.onJoin = (address) => void this.connectBackup(parseAddress(address));
+      this.promotions++;
       this.options.log('role.changed', { role: 'primary', epoch: this.service.runtime.currentEpoch, promotionMs: Date.now() - started });
       for (const backup of this.options.backups) void this.connectBackup(backup);
       // And every backup of the old primary it knew of: they may not be in --backups (they joined).
@@ -388,6 +391,8 @@ export class ServiceNode {
           role: this.role,
           epoch: this.service.runtime.currentEpoch,
           liveBackups: this.link?.liveBackups ?? [],
+          replicationLag: this.link?.replicationLag ?? [],
+          promotions: this.promotions,
           lastApplied: this.service.runtime.replica.lastApplied,
           commits: stats && { groups: stats.groups, actions: stats.actions, groupSize: percentiles(stats.groupSizes), replicationMs: percentiles(stats.replicationMs), databaseMs: percentiles(stats.databaseMs) },
         };

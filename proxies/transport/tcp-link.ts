@@ -85,6 +85,11 @@ export class TcpLink implements ReplicationLink {
     return this.backups.liveBackups;
   }
 
+  /** Records sent to each live backup and not yet acknowledged (see BackupSet.lag). */
+  get replicationLag(): { address: string; records: number }[] {
+    return this.backups.lag;
+  }
+
   /** Whether enough backups hold this primary's state for it to serve (see BackupSet.ready). */
   get ready(): boolean {
     return this.backups.ready;

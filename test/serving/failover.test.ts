@@ -53,6 +53,7 @@ describe.each(['pb', 'db'])('the Counter (%s) across a SIGKILL of its primary', 
     const final = await createClient([backup.http]).call<number>('get');
     expect(final).toBe(240);
     expect(Math.max(...acknowledged)).toBe(240);
+    expect(await (await fetch(`${backup.http}/metrics`)).json()).toMatchObject({ role: 'primary', promotions: 1 });
     const primaryEpoch = Number((await primary.waitFor('node.started')).epoch);
     expect(promoted.epoch).toBe(primaryEpoch + 1);
     expect(failoverMs).toBeLessThan(3_000);

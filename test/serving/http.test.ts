@@ -88,6 +88,7 @@ describe('the serving contract', () => {
       commits: { groups: expect.any(Number), replicationMs: { p50: expect.any(Number), p99: expect.any(Number) } },
     });
     expect(metrics.commits.actions).toBeGreaterThanOrEqual(metrics.commits.groups);
+    expect((metrics as unknown as { methods: Record<string, Record<string, { count: number }>> }).methods.machineAdvertise!.ok!.count).toBeGreaterThan(0);
   });
 
   it('answers /metrics in the Prometheus text format to a client that asks for it', async () => {
@@ -95,12 +96,13 @@ describe('the serving contract', () => {
     expect(answer.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await answer.text();
     // Every line a comment or a sample `name{labels} value`, every sample's name declared by a TYPE line.
-    const declared = new Set([...text.matchAll(/^# TYPE (\S+) (counter|gauge|summary)$/gm)].map((m) => m[1]));
+    const declared = new Map([...text.matchAll(/^# TYPE (\S+) (counter|gauge|summary|histogram)$/gm)].map((m) => [m[1], m[2]]));
     for (const line of text.trimEnd().split('\n')) {
       if (line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-      const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-z_]+="[^"]*"\})? (-?[0-9.e+-]+)$/.exec(line);
+      const sample = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[a-z_]+="(?:[^"\\]|\\.)*"(?:,[a-z_]+="(?:[^"\\]|\\.)*")*\})? (-?[0-9.e+-]+)$/.exec(line);
       expect(sample, line).not.toBeNull();
-      expect(declared.has(sample![1]!.replace(/_count$/, '')), line).toBe(true);
+      const family = sample![1]!.replace(/_(count|sum|bucket)$/, '');
+      expect(declared.has(family) || declared.has(sample![1]!), line).toBe(true);
     }
     const value = (sample: string) => Number(new RegExp(`^${sample.replace(/[{}"=.]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text)?.[1]);
     expect(value('durable_primary')).toBe(1);
@@ -109,6 +111,16 @@ describe('the serving contract', () => {
     expect(value('durable_request_outcomes_total{outcome="ok"}')).toBeGreaterThan(0);
     expect(value('durable_commit_groups_total')).toBeGreaterThan(0);
     expect(value('durable_request_latency_seconds{quantile="0.5"}')).toBeGreaterThan(0);
+    // A histogram per method and outcome: cumulative buckets ending in +Inf = _count.
+    const advertised = 'method="machineAdvertise",outcome="ok"';
+    const buckets = [...text.matchAll(new RegExp(`^durable_request_duration_seconds_bucket\\{${advertised},le="([^"]+)"\\} (\\d+)$`, 'gm'))].map((m) => [m[1], Number(m[2])] as const);
+    expect(buckets.at(-1)![0]).toBe('+Inf');
+    expect(buckets.map(([, n]) => n)).toEqual([...buckets.map(([, n]) => n)].sort((a, b) => a - b));
+    expect(buckets.at(-1)![1]).toBe(value(`durable_request_duration_seconds_count{${advertised}}`));
+    expect(value(`durable_request_duration_seconds_count{${advertised}}`)).toBeGreaterThan(0);
+    expect(value('durable_request_duration_seconds_count{method="jobSubmit",outcome="service_error"}')).toBeGreaterThan(0);
+    expect(value(`durable_replication_lag_records{backup="${backup.repl}"}`)).toBe(0);
+    expect(value('durable_promotions_total')).toBe(0);
     // JSON stays the answer to anyone else.
     expect((await fetch(`${primary.http}/metrics`)).headers.get('content-type')).toBe('application/json');
   });
