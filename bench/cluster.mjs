@@ -1,6 +1,6 @@
 // Starts a primary and a backup of a compiled build as processes on loopback, for the benchmarks.
 import { randomBytes } from 'node:crypto';
-import { spawnNode } from '../dist/index.js';
+import { spawnNode } from '../dist/proxies/serving/spawn.js';
 
 export async function startCluster(build, extra = []) {
   const env = { DURABLE_CLUSTER_KEY: randomBytes(24).toString('hex') };

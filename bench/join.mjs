@@ -12,7 +12,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileService } from '../dist/compiler/compile.js';
-import { createClient, spawnNode } from '../dist/index.js';
+import { createClient } from '../dist/index.js';
+import { spawnNode } from '../dist/proxies/serving/spawn.js';
 import { caller, startCluster } from './cluster.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));

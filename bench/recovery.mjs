@@ -7,7 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import knex from 'knex';
 import { compileService } from '../dist/compiler/compile.js';
-import { spawnNode } from '../dist/index.js';
+import { spawnNode } from '../dist/proxies/serving/spawn.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SIZES = (process.env.BENCH_SIZES ?? '10000,100000,1000000').split(',').map(Number);

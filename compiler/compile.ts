@@ -23,7 +23,7 @@ export interface CompileResult {
   files: string[];
 }
 
-export class CompilerBugError extends Error {}
+class CompilerBugError extends Error {}
 
 const ROLES: Role[] = ['primary', 'backup'];
 
@@ -33,7 +33,7 @@ export async function compileService(serviceFile: string, mappingFile: string, o
     return { diagnostics: checked.diagnostics, files: [] };
   }
   const { service, mapping, methods } = checked;
-  const sources = userSources(checked.project.project, checked.project.sourceFile);
+  const sources = userSources(checked.project.sourceFile);
   // The service must type-check as its author wrote it (with their options); after that, a type error in
   // a build is the compiler's own.
   const userErrors = checked.project.project
@@ -132,7 +132,7 @@ function nearestPackageType(dir: string): string {
 }
 
 /** The user's own source files the service module reaches (not libraries, not declarations). */
-function userSources(project: Project, entry: SourceFile): SourceFile[] {
+function userSources(entry: SourceFile): SourceFile[] {
   const seen = new Set<SourceFile>([entry]);
   const queue = [entry];
   while (queue.length > 0) {

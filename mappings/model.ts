@@ -98,7 +98,7 @@ export interface ReconstructionStateMapping extends StateMappingBase {
   rebuild?: MethodReference;
 }
 
-export interface UnprotectedStateMapping extends StateMappingBase {
+interface UnprotectedStateMapping extends StateMappingBase {
   mechanism: 'none';
 }
 

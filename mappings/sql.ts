@@ -16,14 +16,14 @@ export interface ArgumentReference {
 }
 
 /** Literal SQL text alternating with argument references, in order. */
-export type SqlSegment = string | ArgumentReference;
+type SqlSegment = string | ArgumentReference;
 
 export interface SqlStatement {
   segments: SqlSegment[];
   position: SourcePosition;
 }
 
-export interface SqlProblem {
+interface SqlProblem {
   kind: 'malformed-placeholder' | 'placeholder-in-quotes';
   message: string;
   position: SourcePosition;

@@ -207,7 +207,7 @@ function decodeEntity(body: string): string | undefined {
     const valid = code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) && code !== 0xfffe && code !== 0xffff);
     return valid ? String.fromCodePoint(code) : undefined;
   }
-  return Object.prototype.hasOwnProperty.call(NAMED_ENTITIES, body) ? NAMED_ENTITIES[body] : undefined;
+  return  Object.hasOwn(NAMED_ENTITIES, body) ? NAMED_ENTITIES[body] : undefined;
 }
 
 function decodeEntities(raw: string): string {

@@ -6,16 +6,16 @@ export type { Action, CommitPart, DurabilityProxy, ReplicatedEntry, ReplicatedUp
 export { DurabilityRefusal, StateOutsideActionError, type RefusalCode } from './core/refusals.js';
 export { rawOf, isStateProxy } from './core/raw.js';
 export { EncodingError, type ClassRegistry, type Encoded } from './core/encoding.js';
-export { DatabaseStore, FencedError, knexConfig } from './database/store.js';
+export { DatabaseStore, FencedError } from './database/store.js';
 export { BackupReplica, StaleEpochError, type Ack } from './replication/backup.js';
+// A primary and its backups in one process (a service's own tests of failover, say).
 export { InMemoryLink } from './replication/in-memory.js';
 export { ReplicationUnavailableError, type Decision, type ReplicationBatch, type ReplicationLink, type ReplicationRecord } from './replication/link.js';
 export { DurabilityError, unwrap } from './core/errors.js';
 export { structuredClone } from './core/builtins.js';
 export { ClientTimeoutError, createClient, RemoteServiceError, type ClientOptions, type DurableClient } from './serving/client.js';
 export { ServiceNode, type NodeOptions } from './serving/node.js';
-export { percentiles } from './serving/http.js';
 export { ReplicationServer } from './transport/server.js';
 export { TcpLink } from './transport/tcp-link.js';
-export { spawnNode, type NodeEvent, type SpawnedNode } from './serving/spawn.js';
-export { BadArgumentsError, readArguments, readRequestArguments, requestArguments, type ParameterShape, type Shape } from './serving/arguments.js';
+// What a build calls to read a request's arguments as its method declares them.
+export { BadArgumentsError, requestArguments, type ParameterShape } from './serving/arguments.js';

@@ -148,10 +148,6 @@ export class ServiceRuntime {
     return this.controller?.stoppedState;
   }
 
-  get currentRole(): 'primary' | 'backup' {
-    return this.role;
-  }
-
   get currentEpoch(): number {
     return this.role === 'primary' ? this.epoch : this.replica.currentEpoch;
   }

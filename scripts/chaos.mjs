@@ -9,7 +9,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compileService } from '../dist/compiler/compile.js';
-import { createClient, percentiles, spawnNode } from '../dist/index.js';
+import { createClient } from '../dist/index.js';
+import { percentiles } from '../dist/proxies/serving/http.js';
+import { spawnNode } from '../dist/proxies/serving/spawn.js';
 
 const { values } = parseArgs({
   options: {

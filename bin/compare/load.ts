@@ -12,7 +12,7 @@ export interface Workload {
   client(call: Caller, index: number, more: () => boolean): Promise<void>;
 }
 
-export type Caller = (method: string, args: unknown[]) => Promise<unknown>;
+type Caller = (method: string, args: unknown[]) => Promise<unknown>;
 
 export interface LoadResult {
   clients: number;

@@ -8,7 +8,7 @@ import { Node, TypeFlags, type ParameterDeclaration, type Type } from 'ts-morph'
 // The shapes are the run-time's contract (it reads arguments by them): one definition, there.
 import type { ParameterShape, Shape } from '../../proxies/serving/arguments.js';
 
-export type { ParameterShape, Shape };
+export type { ParameterShape };
 
 const MAX_DEPTH = 6;
 
@@ -29,7 +29,7 @@ export function parameterShapes(parameters: ParameterDeclaration[]): ParameterSh
   });
 }
 
-export function shapeOf(type: Type, at: Node, depth: number): Shape {
+function shapeOf(type: Type, at: Node, depth: number): Shape {
   if (depth > MAX_DEPTH || type.isAny() || type.isUnknown() || type.isTypeParameter()) return { k: 'any' };
   if (type.isUnion() && !type.isBoolean()) {
     const members = type.getUnionTypes();

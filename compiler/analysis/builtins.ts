@@ -45,6 +45,7 @@ const CALLBACK_PARAMETERS: Record<string, CallbackRole[]> = {
   toSorted: ['element', 'element'],
   reduce: ['accumulator', 'element', 'none', 'receiver'],
   reduceRight: ['accumulator', 'element', 'none', 'receiver'],
+  // biome-ignore lint/suspicious/noThenProperty: a table of method names; Promise's then is one of them
   then: ['receiver'],
   catch: ['none'],
   finally: [],
@@ -58,6 +59,7 @@ const RESULT_SHAPES: Record<string, ResultShape> = {
   filter: 'fresh', slice: 'fresh', concat: 'fresh', toSorted: 'fresh', toReversed: 'fresh', toSpliced: 'fresh', with: 'fresh', flat: 'fresh',
   splice: 'fresh', values: 'fresh', keys: 'fresh', toArray: 'fresh', take: 'fresh', drop: 'fresh',
   entries: 'entries',
+  // biome-ignore lint/suspicious/noThenProperty: a table of method names; Promise's then is one of them
   map: 'mapped', flatMap: 'mapped', then: 'mapped', catch: 'mapped', finally: 'receiver',
   reduce: 'reduced', reduceRight: 'reduced',
   forEach: 'none', some: 'none', every: 'none', findIndex: 'none', findLastIndex: 'none', indexOf: 'none', includes: 'none', has: 'none', join: 'none',
@@ -103,8 +105,6 @@ export function deferringApi(declaration: Node): string | undefined {
   if (name === 'addEventListener') return 'addEventListener()';
   return undefined;
 }
-
-export const PROMISE_CALLBACKS = new Set(['then', 'catch', 'finally']);
 
 export function isPromiseMethod(declaration: Node): boolean {
   return /^(Promise|PromiseLike)\.(then|catch|finally)$/.test(qualifiedName(declaration));

@@ -30,7 +30,7 @@ export type FunctionLike =
   | SetAccessorDeclaration
   | ConstructorDeclaration;
 
-export interface MethodMember {
+interface MethodMember {
   name: string;
   /** A method, or a field initialised with a function. */
   declaration: MethodDeclaration | PropertyDeclaration;
@@ -68,7 +68,7 @@ export function classMembers(cls: ClassLike): ClassMembers {
   return members;
 }
 
-export function isHidden(member: Node & { getName(): string }): boolean {
+function isHidden(member: Node & { getName(): string }): boolean {
   if (member.getName().startsWith('#')) return true;
   const scoped = member as Node & { getScope?: () => Scope };
   const scope = typeof scoped.getScope === 'function' ? scoped.getScope() : Scope.Public;
@@ -214,18 +214,6 @@ export function superMethod(members: ClassMembers, from: ClassLike, name: string
 
 export function enclosingClass(node: Node): ClassLike | undefined {
   return node.getFirstAncestor((a): a is ClassLike => Node.isClassDeclaration(a) || Node.isClassExpression(a));
-}
-
-export function isFunctionLike(node: Node): node is FunctionLike {
-  return (
-    Node.isMethodDeclaration(node) ||
-    Node.isFunctionDeclaration(node) ||
-    Node.isArrowFunction(node) ||
-    Node.isFunctionExpression(node) ||
-    Node.isGetAccessorDeclaration(node) ||
-    Node.isSetAccessorDeclaration(node) ||
-    Node.isConstructorDeclaration(node)
-  );
 }
 
 export const SKIPPED_KINDS = new Set([SyntaxKind.ClassDeclaration, SyntaxKind.ClassExpression, SyntaxKind.InterfaceDeclaration, SyntaxKind.TypeAliasDeclaration]);

@@ -2,11 +2,11 @@
 // inside a call of the state object's own method), state it reads, what it does that a backup could not
 // repeat, state handed to code it cannot see into, state reached from callbacks that run after the
 // request, state stored where it outlives the request, state fields replaced, functions stored into state.
-import { Node } from 'ts-morph';
+import type { Node } from 'ts-morph';
 import type { Evidence } from './model.js';
 import { locate } from './locate.js';
 
-export interface Effect {
+interface Effect {
   evidence: Evidence;
   /** The function the evidence is in, for messages: 'QueueService.add'. */
   owner: string;
@@ -31,7 +31,7 @@ export interface EscapeEffect extends RootEffect {
   where: string;
 }
 
-export interface StateCallEffect {
+interface StateCallEffect {
   root: string;
   method: string;
   write?: WriteEffect;

@@ -123,7 +123,7 @@ function possibleNames(node: ElementAccessExpression): string[] | undefined {
 }
 
 /** Reading `object.name`: a state object of the service, a getter (which runs), a method as a value, or data inside the object. */
-export function readMember(frame: Frame, node: PropertyAccessExpression | ElementAccessExpression, object: Value): Value {
+function readMember(frame: Frame, node: PropertyAccessExpression | ElementAccessExpression, object: Value): Value {
   const name = memberName(node);
   let result: Value = EMPTY;
   if (object.service) {
@@ -237,7 +237,7 @@ function destructureTarget(frame: Frame, target: Node, value: Value, at: Node, d
  * state field of the service (replacing it), a plain field of the service, or a property of something
  * (state, when the object is state or was handed to it).
  */
-export function assignTo(frame: Frame, targetNode: Node, value: Value, at: Node, description: string, valueNode?: Node): void {
+function assignTo(frame: Frame, targetNode: Node, value: Value, at: Node, description: string, valueNode?: Node): void {
   const target = unwrap(targetNode);
   if (Node.isIdentifier(target)) {
     const declaration = symbolOf(target)?.getDeclarations()[0];
@@ -333,7 +333,7 @@ function declaredForFunctions(at: Node): boolean {
 }
 
 /** State stored where it outlives the request (an escape), when what is stored can hold an object of state. */
-export function escapeIfState(frame: Frame, value: Value, valueNode: Node | undefined, where: string): void {
+function escapeIfState(frame: Frame, value: Value, valueNode: Node | undefined, where: string): void {
   for (const [root, depth] of value.refs) {
     if (!frame.analysis.isStateRoot(root)) continue;
     if (valueNode && !mayHoldObjects(valueNode.getType(), depth)) continue;

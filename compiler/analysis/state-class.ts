@@ -15,7 +15,7 @@ import { nodeId, rootValue, EMPTY } from './values.js';
 export { locate } from './locate.js';
 
 /** The root a state class's own `this` is, in the analysis of its methods. */
-export function selfRoot(analysis: Analysis, declaration: ClassDeclaration, members: ClassMembers): string {
+function selfRoot(analysis: Analysis, declaration: ClassDeclaration, members: ClassMembers): string {
   return analysis.addRoot({ key: `self:${nodeId(declaration)}`, kind: 'self', name: declaration.getName() ?? '(anonymous class)', members });
 }
 

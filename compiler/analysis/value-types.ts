@@ -15,7 +15,7 @@ export interface ValueType {
 }
 
 /** Why a column cannot hold a value of the type, and what to bind instead. */
-export interface StorageProblem {
+interface StorageProblem {
   /** Completes "'arg[0]' (type 'Set<string>') …": "is a Set, which a column cannot give back (…)". */
   what: string;
   /** What it is, in a few words: 'a Set', "JSON data with a Date in 'due'". */

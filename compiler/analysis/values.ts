@@ -8,7 +8,7 @@ import type { Node } from 'ts-morph';
 import type { FunctionLike } from './classes.js';
 
 /** Where a value can lead: a state object of the service, the object a state class's `this` is, or memory that outlives a request. */
-export type RootKind = 'self' | 'field' | 'module' | 'holder';
+type RootKind = 'self' | 'field' | 'module' | 'holder';
 
 export interface Root {
   key: string;
@@ -36,7 +36,7 @@ const MAX_DEPTH = 4;
 
 export const EMPTY: Value = Object.freeze({ refs: new Map<string, number>(), top: new Set<string>(), service: false, callables: [] });
 
-export function isEmpty(value: Value): boolean {
+function isEmpty(value: Value): boolean {
   return value.refs.size === 0 && !value.service && value.callables.length === 0;
 }
 
@@ -97,16 +97,6 @@ export function entriesOf(value: Value): Value {
 /** `Object.fromEntries(x)`, `new Map(x)`: a new container holding the second members of x's pairs. */
 export function fromEntries(value: Value): Value {
   return mapDepths(value, (d) => Math.max(d - 2, 0) + 1);
-}
-
-/** The same value with only some roots (a filter by the roots' kinds). */
-export function onlyRoots(value: Value, keep: (key: string) => boolean): Value {
-  const refs = new Map([...value.refs].filter(([k]) => keep(k)));
-  return { refs, top: new Set([...value.top].filter(keep)), service: value.service, callables: value.callables };
-}
-
-export function withoutCallables(value: Value): Value {
-  return value.callables.length === 0 ? value : { ...value, callables: [] };
 }
 
 export function sameValue(a: Value, b: Value): boolean {

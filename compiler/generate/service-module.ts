@@ -39,7 +39,7 @@ export interface ServiceModuleInput {
 const NOT_INSTANCE_MEMBERS = new Set(['then', 'constructor']);
 
 /** The names the module itself exports besides the service class: a user's export of one is not re-exported. */
-export const GENERATED_EXPORTS = ['methods', 'createClient'];
+const GENERATED_EXPORTS = ['methods', 'createClient'];
 
 export function writeServiceModule(file: SourceFile, input: ServiceModuleInput): void {
   const { role, service } = input;

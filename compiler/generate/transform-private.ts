@@ -124,7 +124,7 @@ function privateClasses(source: ts.SourceFile): { node: ts.ClassLikeDeclaration;
       for (const element of node.members) {
         if (!element.name || !ts.isPrivateIdentifier(element.name)) continue;
         const name = element.name.text;
-        const isStatic = ts.getCombinedModifierFlags(element as ts.Declaration) & ts.ModifierFlags.Static ? true : false;
+        const isStatic = !!(ts.getCombinedModifierFlags(element as ts.Declaration) & ts.ModifierFlags.Static);
         const pair = members.find((m) => m.name === name);
         if (pair) pair.declarations.push(element); // a getter and its setter
         else members.push({ name, isStatic, isField: ts.isPropertyDeclaration(element), declarations: [element] });

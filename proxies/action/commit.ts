@@ -56,7 +56,7 @@ export interface CommitterOptions {
 }
 
 /** Latencies (ms) of the last commits' phases, and how many actions each group held: for /metrics. */
-export class CommitStats {
+class CommitStats {
   groups = 0;
   actions = 0;
   readonly replicationMs: number[] = [];

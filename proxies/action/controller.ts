@@ -375,11 +375,6 @@ export class ActionController {
     return { kind: 'ok', result: { aborted: id } };
   }
 
-  /** Every open transaction ends (failover, shutdown): their clients hear TX_ABORTED. */
-  async abortAllTransactions(reason: string): Promise<void> {
-    for (const tx of this.transactions.all()) await this.abortTransaction(tx.id, reason);
-  }
-
   /**
    * Runs `fn` with no action executing and none waiting to commit: the state in memory is then exactly
    * the durable state up to `lastSeq`. A joining backup's snapshot is taken this way.

@@ -14,6 +14,7 @@ const nativeStructuredClone = globalThis.structuredClone;
  * the same `transfer` option. The global throws DataCloneError on any Proxy, and state is read through
  * proxies.
  */
+// biome-ignore-start lint/complexity/noArguments: the global's behaviour depends on how many arguments it was given, not on their values
 export function structuredClone<T>(value: T, options?: CloneOptions): T {
   // The global's own errors for a missing value or bad options, from the global itself.
   if (arguments.length === 0) return (nativeStructuredClone as () => T)();
@@ -22,6 +23,7 @@ export function structuredClone<T>(value: T, options?: CloneOptions): T {
   const seen = withoutProxies(value, graph, new Map()) as T;
   return arguments.length === 1 ? nativeStructuredClone(seen) : nativeStructuredClone(seen, transferSeenThrough(options));
 }
+// biome-ignore-end lint/complexity/noArguments: as above
 
 type Kind = 'array' | 'map' | 'set' | 'error' | 'object' | 'leaf';
 

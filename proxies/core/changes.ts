@@ -163,7 +163,7 @@ function restoreOrder(target: object, entries: unknown[]): void {
       if (Reflect.getOwnPropertyDescriptor(target, k)?.configurable) Reflect.deleteProperty(target, k);
     }
     for (const [k, d] of entries as [string | symbol, PropertyDescriptor][]) {
-      if (!Object.prototype.hasOwnProperty.call(target, k)) Object.defineProperty(target, k, d);
+      if (!Object.hasOwn(target, k)) Object.defineProperty(target, k, d);
     }
   }
 }
@@ -248,7 +248,7 @@ function prototypeName(proto: object | null, classes: ClassRegistry): string | n
   throw new EncodingError(`Cannot send a change of prototype to ${ctor?.name ?? 'an object'}: only the service's classes, Object and Array travel by name.`);
 }
 
-export function prototypeFromName(name: string | null, classes: ClassRegistry): object | null {
+function prototypeFromName(name: string | null, classes: ClassRegistry): object | null {
   if (name === null) return null;
   if (name === 'Object') return Object.prototype;
   if (name === 'Array') return Array.prototype;

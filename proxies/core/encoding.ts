@@ -68,12 +68,6 @@ export function encode(value: unknown, classes: ClassRegistry, options: EncodeOp
   return new Encoder(classes, options).walk(value);
 }
 
-/** Encodes several values as one: an object met in an earlier one is a reference in a later one. */
-export function encodeMany(values: readonly unknown[], classes: ClassRegistry, options: EncodeOptions = {}): Encoded[] {
-  const encoder = new Encoder(classes, options);
-  return values.map((v) => encoder.walk(v));
-}
-
 export class Encoder {
   /** Outside a graph: objects already encoded, by order of appearance (for back-references). */
   private readonly local = new Map<object, number>();
@@ -494,7 +488,7 @@ function defineField(target: Record<string, unknown>, key: string, value: unknow
 }
 
 /** A Date's time for JSON: an invalid Date's NaN as 'NaN' (JSON would make it null, which is time 0). */
-export function timeOf(date: Date): Encoded {
+function timeOf(date: Date): Encoded {
   const time = Date.prototype.getTime.call(date);
   return Number.isNaN(time) ? 'NaN' : time;
 }

@@ -6,7 +6,7 @@
 // or Date, undo, or a backup applying its primary's update, goes through `mutate`.
 import { isStateProxy, rawOf, registerProxy } from './raw.js';
 import { copyTyped, orderedEntries, undoChange, valuesAdded, valuesRemoved, type Change, type TypedArray } from './changes.js';
-import { ActionContext } from './context.js';
+import type { ActionContext } from './context.js';
 import { ObjectIds } from './object-ids.js';
 import { DurabilityRefusal, StateOutsideActionError } from './refusals.js';
 import { childrenOf, copyContent, isIrregularArray, noteArrayAttributes, restoreArray, sparseCopy, trackedKind, untrackableReason, type TrackedKind } from './values.js';

@@ -141,13 +141,6 @@ export abstract class RecordingProxy<T extends object = object> implements Durab
     if (outcome === 'timeout') throw new Error(`A method of state object '${this.name}' that this request started is still running after ${timeoutMs} ms.`);
   }
 
-  /** A call on the state object through its proxy: the path every service call takes. */
-  invoke(method: string, args: unknown[]): unknown {
-    const fn = (this.object as Record<string, unknown>)[method];
-    if (typeof fn !== 'function') throw new Error(`State object '${this.name}' has no method '${method}'.`);
-    return (fn as (...a: unknown[]) => unknown).apply(this.object, args);
-  }
-
   async init(): Promise<void> {}
 
   abstract recover(): Promise<void>;

@@ -52,8 +52,6 @@ export interface DurabilityProxy<T extends object = object> {
   readonly mechanism: Mechanism;
   /** What the service holds and calls: the JS Proxy in front of the state object. */
   readonly object: T;
-  /** Calls a method of the state object through the proxy (what `object.method(...)` does). */
-  invoke(method: string, args: unknown[]): unknown;
   /** First start of a primary: create what the mechanism needs (tables). Never on a backup. */
   init(): Promise<void>;
   /** After a failure or on a promoted backup: rebuild the state object from what survived. */

@@ -13,13 +13,6 @@ export class UnprotectedProxy<T extends object = object> implements DurabilityPr
     this.object = options.create();
   }
 
-  /** A call on the state object through its proxy: the path every service call takes. */
-  invoke(method: string, args: unknown[]): unknown {
-    const fn = (this.object as Record<string, unknown>)[method];
-    if (typeof fn !== 'function') throw new Error(`State object '${this.name}' has no method '${method}'.`);
-    return (fn as (...a: unknown[]) => unknown).apply(this.object, args);
-  }
-
   async init(): Promise<void> {}
   async recover(): Promise<void> {
     this.object = this.options.create();

@@ -37,15 +37,10 @@ export function untrackableReason(value: unknown): string | undefined {
   return undefined;
 }
 
-/** The own keys of an object in the order the language keeps them (integer keys, strings, symbols). */
-export function ownKeys(object: object): (string | symbol)[] {
-  return Reflect.ownKeys(object);
-}
-
 /** Non-default attributes of a data property, as bits: 0 is writable, enumerable and configurable. */
-export const NOT_WRITABLE = 1;
-export const NOT_ENUMERABLE = 2;
-export const NOT_CONFIGURABLE = 4;
+const NOT_WRITABLE = 1;
+const NOT_ENUMERABLE = 2;
+const NOT_CONFIGURABLE = 4;
 
 export function flagsOf(descriptor: PropertyDescriptor): number {
   return (descriptor.writable === false ? NOT_WRITABLE : 0) | (descriptor.enumerable === false ? NOT_ENUMERABLE : 0) | (descriptor.configurable === false ? NOT_CONFIGURABLE : 0);

@@ -4,7 +4,6 @@
 // record after it. On promotion, undecided records are settled by the database's decision records:
 // the database commit is what decided them, even if the primary died before saying so.
 import type { Decision, ReplicationBatch, ReplicationRecord } from './link.js';
-import { ReplayDivergence } from './nondeterminism.js';
 import type { Replicator } from './replicator.js';
 import type { SnapshotReader } from './snapshot-reader.js';
 import type { SnapshotHeader, SnapshotPart } from './snapshot.js';
@@ -134,11 +133,6 @@ export class BackupReplica {
     if (decision.epoch < this.epoch) return;
     for (const seq of decision.seqs) if (seq > this.applied) this.decisions.set(seq, decision.commit);
     this.drain();
-  }
-
-  /** The reply a committed request got, for a retry after failover. */
-  reply(key: string): string | undefined {
-    return this.replies.get(key);
   }
 
   /** Records still held because they wait for a decision. */

@@ -50,7 +50,7 @@ export type PrimaryMessage = (
  * The share of the drop timeout a backup relies on: the primary's and the backup's clocks may run at
  * slightly different rates, and the backup must err on the side of not taking over.
  */
-export const LEASE_SHARE = 0.9;
+const LEASE_SHARE = 0.9;
 
 /** How many unanswered pings a backup remembers: a primary that echoes none for this long is not counting on it anyway. */
 const MAX_PINGS = 4096;

@@ -1,7 +1,7 @@
 // The replication link without a network: backups in the same process, each message copied through
 // JSON as the wire would. For tests, with the faults they need: a backup that stops answering, and
 // decisions that never arrive (the primary died between its database commit and telling the backups).
-import { BackupReplica } from './backup.js';
+import type { BackupReplica } from './backup.js';
 import { ReplicationUnavailableError, type Decision, type ReplicationBatch, type ReplicationLink } from './link.js';
 
 export class InMemoryLink implements ReplicationLink {

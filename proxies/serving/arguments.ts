@@ -117,13 +117,11 @@ function read(value: unknown, shape: Shape, path: string): unknown {
       return out;
     }
     case 'union': {
-      let first: Mismatch | undefined;
       for (const option of shape.of) {
         try {
           return read(value, option, path);
         } catch (error) {
           if (!(error instanceof Mismatch)) throw error;
-          first ??= error;
         }
       }
       throw new Mismatch(path, shape.of.map(describeShape).join(' or '), value);
@@ -209,7 +207,7 @@ export function requestArguments(method: string, parameters: readonly ParameterS
 }
 
 /** readArguments for a generated service's dispatch: the arguments, or what is wrong with them. */
-export function readRequestArguments(method: string, parameters: readonly ParameterShape[] | undefined, args: readonly unknown[]): { args: unknown[] } | { problem: string } {
+function readRequestArguments(method: string, parameters: readonly ParameterShape[] | undefined, args: readonly unknown[]): { args: unknown[] } | { problem: string } {
   if (!parameters) return { args: [...args] };
   try {
     return { args: readArguments(method, parameters, args) };

@@ -61,7 +61,7 @@ export class BackupDuties {
 
   /** Ask to join when told to, then watch the primary. */
   start(ownAddress: string): void {
-    const { join, heartbeatTimeoutMs, heartbeatIntervalMs, log, key } = this.node.options;
+    const { join, heartbeatTimeoutMs, heartbeatIntervalMs } = this.node.options;
     if (join) void this.joinLoop(join, ownAddress);
     this.detector = setInterval(() => this.detect(), Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)));
     this.detector.unref();

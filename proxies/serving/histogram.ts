@@ -3,7 +3,7 @@
 // which percentiles over a window do not.
 
 /** Upper bounds of the buckets, in seconds: from 100 µs (a replicated write on loopback) to 10 s. */
-export const BUCKET_BOUNDS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const BUCKET_BOUNDS_SECONDS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 export class LatencyHistogram {
   /** counts[i]: observations in bucket i alone (the last bucket: above every bound). */

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { SELF } from '../../compiler/package-root.js';
 
-export interface NodeEvent {
+interface NodeEvent {
   event: string;
   /** When this process read the line (ms since the epoch). */
   seenAt: number;

@@ -274,7 +274,7 @@ export class GraphComparison {
 // ---- what an object is, in words ----
 
 /** The built-in kind of an object, by its internal slots (not by its prototype, which is compared apart). */
-export function kindOf(x: object): string {
+function kindOf(x: object): string {
   if (Array.isArray(x)) return 'Array';
   if (util.types.isDate(x)) return 'Date';
   if (util.types.isMap(x)) return 'Map';

@@ -6,7 +6,7 @@ import { StateGraph } from '../../proxies/core/graph.js';
 import { Replicator } from '../../proxies/replication/replicator.js';
 import { BackupReplica } from '../../proxies/replication/backup.js';
 import { decideSuccession, Follower, supersedes, type Greeting, type Member } from '../../proxies/replication/following.js';
-import { ReplicationUnavailableError } from '../../proxies/replication/link.js';
+import type { ReplicationUnavailableError } from '../../proxies/replication/link.js';
 import { BackupSet } from '../../proxies/replication/shipping.js';
 
 function joinedSet(minAcks: number, backups: string[]): BackupSet {

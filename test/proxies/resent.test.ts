@@ -2,7 +2,6 @@
 // three databases, and a backup that takes that group from durable_log.
 import { afterEach, describe, expect, it } from 'vitest';
 import { DatabaseStore } from '../../proxies/database/store.js';
-import type { ServiceRuntime } from '../../proxies/runtime.js';
 import { DIALECTS_UNDER_TEST, openScratchDatabase, optedOut, type ScratchDatabase } from '../support/databases.js';
 import { Bank, cluster, crashAt, rejoin, stateOf, refuseNextBatch } from './support.js';
 

@@ -8,10 +8,10 @@
 // SQLite's crash is the process's own SIGKILL in the middle of its synchronous run: test/proxies/store-crash.test.ts.
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DatabaseStore, FencedError, isStatementRejection, type DatabaseRecord } from '../../proxies/database/store.js';
+import { type DatabaseStore, FencedError, isStatementRejection, type DatabaseRecord } from '../../proxies/database/store.js';
 import { toBindable } from '../../proxies/database/values.js';
 import type { Dialect } from '../../mappings/index.js';
-import { DIALECTS_UNDER_TEST, openScratchDatabase, optedOut, type ScratchDatabase } from '../support/databases.js';
+import { DIALECTS_UNDER_TEST, optedOut, type ScratchDatabase } from '../support/databases.js';
 import { groupRecord, insertItem, itemIds, openItemsStore } from './store-support.js';
 
 let db: ScratchDatabase | undefined;

@@ -161,7 +161,7 @@ export function rejoin(primary: ServiceRuntime, backup: ServiceRuntime, link: { 
   link.down.delete(backup.replica);
 }
 
-export class Crash extends Error {}
+class Crash extends Error {}
 
 export const CRASH_POINTS = [
   'before shipping',

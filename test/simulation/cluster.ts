@@ -14,7 +14,6 @@ import { SimNode } from './node.js';
 import { HEARTBEAT_MS, scenarioFor, TIMEOUT_MS, type Scenario } from './scenario.js';
 import { Scheduler } from './scheduler.js';
 
-export type { Scenario } from './scenario.js';
 
 export interface Report {
   scenario: Scenario;

@@ -15,7 +15,7 @@ export class Journal {
   }
 }
 
-export class Ledger {
+class Ledger {
   ids: string[] = [];
   record(id: string): void {
     this.ids.push(id);

@@ -10,7 +10,7 @@ import knexFactory, { type Knex } from 'knex';
 import type { Dialect } from '../../mappings/index.js';
 import { knexConfig } from '../../proxies/database/store.js';
 
-export const POSTGRES_URL = process.env.DURABLE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const POSTGRES_URL = process.env.DURABLE_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const MYSQL_URL = process.env.DURABLE_TEST_MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test';
 
 export interface ScratchDatabase {

@@ -8,7 +8,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export const ETCD_BINARY = process.env.DURABLE_TEST_ETCD ?? 'etcd';
+const ETCD_BINARY = process.env.DURABLE_TEST_ETCD ?? 'etcd';
 
 /** Why etcd is not tested in this run, or undefined when it must be. Never skipped under CI. */
 export function etcdOptedOut(): string | undefined {

@@ -65,10 +65,3 @@ ${methods.map((m) => `    <method name="${m}"><sql>SELECT 1</sql></method>`).joi
 </durability>
 `;
 }
-
-export function replicationMapping(service: string, fields: Record<string, string>): string {
-  return `<durability service="${service}">
-${Object.entries(fields).map(([name, attributes]) => `  <state name="${name}" type="replication" ${attributes}/>`).join('\n')}
-</durability>
-`;
-}

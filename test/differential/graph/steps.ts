@@ -8,7 +8,7 @@ import util from 'node:util';
 // global's behaviour on plain objects), as a compiled service's own source does.
 import { structuredClone } from '../../../proxies/core/builtins.js';
 import { childPath, show } from '../compare.js';
-import { Item } from './item.js';
+import type { Item } from './item.js';
 import { pick, reach, type Reached, type TargetKind } from './reach.js';
 
 /** What a property step may act on: any object, only those that keep data in properties, or those without arrays. */
@@ -18,7 +18,7 @@ import { build, code, keyOf, REGISTERED, type ValueSpec } from './values.js';
 export const DATE_SETTERS = ['setTime', 'setFullYear', 'setMonth', 'setDate', 'setHours', 'setMinutes', 'setSeconds', 'setMilliseconds', 'setUTCHours', 'setUTCMilliseconds'] as const;
 
 export const READS = ['get', 'clone', 'dateCopy', 'dateValue', 'tag', 'deepEqual', 'deepEqualClone', 'types', 'keys', 'descriptors', 'integrity', 'json', 'entries', 'spread', 'inspect', 'has'] as const;
-export type ReadKind = (typeof READS)[number];
+type ReadKind = (typeof READS)[number];
 
 /** A key to delete: the n-th one the collection holds now, or a value. */
 export type Choice = { existing: number } | { value: ValueSpec };
@@ -289,7 +289,7 @@ function read(step: Extract<Step, { op: 'read' }>, target: Reached, other: Reach
 }
 
 /** A total order on element types that ignores values, so a sort never calls toString on an object. */
-export function typeRank(v: unknown): number {
+function typeRank(v: unknown): number {
   return ['undefined', 'boolean', 'number', 'bigint', 'string', 'symbol', 'object', 'function'].indexOf(v === null ? 'undefined' : typeof v);
 }
 

@@ -28,7 +28,7 @@ export type ValueSpec =
   | { k: 'freeze' | 'seal'; of: ValueSpec };
 
 /** A unique symbol, the same in every module that imports it (one process): keys that JSON cannot carry. */
-export const UNIQUE = Symbol('unique');
+const UNIQUE = Symbol('unique');
 export const REGISTERED = Symbol.for('difftest.registered');
 
 /** Property keys are written as strings in steps: `@for` and `@unique` stand for the two symbols. */

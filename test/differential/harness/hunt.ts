@@ -28,7 +28,7 @@ class FindingError extends Error {
   }
 }
 
-export function commandsFor<R>(universe: Universe<R>, config: ConfigName, options: DiffOptions): fc.Arbitrary<Command<R>[]> {
+function commandsFor<R>(universe: Universe<R>, config: ConfigName, options: DiffOptions): fc.Arbitrary<Command<R>[]> {
   const allow = (name: string) => !options.excluded.has(name);
   const command = fc.oneof(
     { weight: 14, arbitrary: universe.requests.map((request) => ({ kind: 'request' as const, request })) },

@@ -12,7 +12,7 @@ import { realState } from '../../support/real-state.js';
 import { DATABASE_CONFIGS, type ConfigName, type Universe } from './universe.js';
 
 /** What the harness uses of a serving node: the public API of ServiceRuntime. */
-export interface ServingNode {
+interface ServingNode {
   execute(spec: RequestSpec, body: () => unknown): Promise<Outcome>;
   beginTransaction(): string;
   commitTransaction(id: string): Promise<Outcome>;
@@ -50,7 +50,7 @@ export interface System {
   finish(): Promise<View[]>;
 }
 
-export function mappingFor(universe: Universe<unknown>, config: ConfigName): DurabilityMapping {
+function mappingFor(universe: Universe<unknown>, config: ConfigName): DurabilityMapping {
   const xml = universe.mapping(config);
   if (xml === undefined) throw new Error(`The ${universe.name} universe has no mapping for ${config}.`);
   const { mapping, diagnostics } = parseMapping(xml, `${universe.name}-${config}.xml`);

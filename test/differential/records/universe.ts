@@ -11,7 +11,7 @@ import { RECORDS_EXAMPLES } from './examples.js';
 import { recordsMapping, TABLES } from './mapping.js';
 import { Records, Tallies } from './records.js';
 
-export class RequestFailure extends Error {}
+class RequestFailure extends Error {}
 
 export interface RecordsRequest {
   calls: RecordsCall[];

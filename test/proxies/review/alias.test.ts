@@ -64,7 +64,6 @@ describe('aliasing', () => {
 
   it('replies and repeat args may contain the same object twice (not a cycle)', async () => {
     const c = await build(xml('state'), [{ name: 's', create: () => new Store() }], [Store]);
-    const s = () => c.primary.object<Store>('s');
     const o = { name: 'x' };
     const out = await c.run(['s'], () => ({ a: o, b: o }));
     expect(out.kind).toBe('ok');

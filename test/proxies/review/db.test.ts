@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { DatabaseStore } from '../../../proxies/database/store.js';
 import { openScratchDatabase, type ScratchDatabase } from '../../support/databases.js';
-import { Bank, cluster, stateOf, type Ledger } from '../support.js';
+import { cluster, stateOf, type Ledger } from '../support.js';
 
 let db: ScratchDatabase | undefined;
 afterEach(async () => { await db?.dispose(); db = undefined; });

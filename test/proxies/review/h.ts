@@ -5,7 +5,6 @@ import type { ClassRegistry } from '../../../proxies/core/encoding.js';
 import type { DatabaseStore } from '../../../proxies/database/store.js';
 import { InMemoryLink } from '../../../proxies/replication/in-memory.js';
 import { ServiceRuntime } from '../../../proxies/runtime.js';
-import { encode } from '../../../proxies/core/encoding.js';
 
 export async function build(xml: string, objects: { name: string; create: () => object }[], classList: (new (...a: never[]) => object)[], opts: { store?: DatabaseStore; backups?: number; minAcks?: number } = {}) {
   const { mapping, diagnostics } = parseMapping(xml, 'x.xml');
@@ -20,10 +19,6 @@ export async function build(xml: string, objects: { name: string; create: () => 
   return { primary, backups, link, classes, run, mapping };
 }
 
-/** structural dump (with identity-sharing info) */
-export function dump(rt: ServiceRuntime, name: string, classes: ClassRegistry): string {
-  return JSON.stringify(encode((rt.proxies.get(name) as any).raw, classes));
-}
 export function rawOf(rt: ServiceRuntime, name: string): any {
   return (rt.proxies.get(name) as any).raw;
 }

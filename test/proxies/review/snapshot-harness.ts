@@ -5,11 +5,11 @@ import { SNAPSHOT_LIMITS, wholeSnapshot } from '../../../proxies/replication/sna
 import { ServiceRuntime } from '../../../proxies/runtime.js';
 import { parseMapping } from '../../../mappings/index.js';
 import type { ClassRegistry } from '../../../proxies/core/encoding.js';
-import { rawOf, shape } from './h.js';
+import { rawOf } from './h.js';
 
-export { rawOf, shape };
+export { rawOf };
 
-export type Step = ((s: any) => unknown) | 'part' | 'parts';
+type Step = ((s: any) => unknown) | 'part' | 'parts';
 
 export function withLimits(splitAbove: number, sliceEntries: number): () => void {
   const saved = { ...SNAPSHOT_LIMITS };
@@ -17,7 +17,7 @@ export function withLimits(splitAbove: number, sliceEntries: number): () => void
   return () => Object.assign(SNAPSHOT_LIMITS, saved);
 }
 
-export function mappingOf(update = 'state') {
+function mappingOf(update = 'state') {
   return parseMapping(`<durability service="S"><state name="store" type="replication" update="${update}"/></durability>`, 's.xml').mapping!;
 }
 
