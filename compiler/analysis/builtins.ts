@@ -1,3 +1,4 @@
+// biome-ignore-all format: tables of built-in method names, grouped by kind, read best as written
 // What the analysis knows of the standard library and Node, by qualified declaration name (see
 // declarations.ts): which methods change their receiver, which call back with the receiver's elements,
 // what they return, which functions write into an argument, which run a callback after the request has
