@@ -50,7 +50,9 @@ async function cluster(buildDir, db) {
 
 /** CPU time (ms, user + system) a process has used so far, from /proc (Linux). */
 function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    .replace(/^.*\) /s, '')
+    .split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
 }
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
@@ -156,7 +158,9 @@ try {
   console.log('|---|---|---|---|---|---|---|');
   for (const r of rows) {
     const base = rows.find((o) => o.config === 'original' && o.connections === r.connections);
-    console.log(`| ${r.config} | ${r.connections} | ${Math.round(r.throughput)} | ${r.p50.toFixed(3)} | ${base ? (r.throughput / base.throughput).toFixed(2) : '-'} | ${base ? (r.p50 / base.p50).toFixed(2) : '-'} | ${Math.round(r.primaryUs)} + ${Math.round(r.backupUs)} |`);
+    console.log(
+      `| ${r.config} | ${r.connections} | ${Math.round(r.throughput)} | ${r.p50.toFixed(3)} | ${base ? (r.throughput / base.throughput).toFixed(2) : '-'} | ${base ? (r.p50 / base.p50).toFixed(2) : '-'} | ${Math.round(r.primaryUs)} + ${Math.round(r.backupUs)} |`,
+    );
   }
   console.log(`\nOne SQLite fsync (autocommit UPDATE, WAL, synchronous=FULL), same run: ${fsync.toFixed(3)} ms.`);
   const one = (config) => rows.find((r) => r.config === config && r.connections === 1);

@@ -89,7 +89,21 @@ for (const size of SIZES) {
     const failoverMs = Date.now() - killedAt;
     let missing = 0;
     for (const [key, value] of acknowledged) if ((await client.call('get', [key])) !== value) missing++;
-    const row = { size, fillMs, joinMs, parts: joined.parts, megabytes: Math.round(Number(joined.bytes) / 1e6), writes: during.length, maxWaitMs: Math.round(Math.max(0, ...during)), p99Ms: Math.round(percentile(during, 0.99)), rssBefore: Math.round(rssBefore), rssPeak: Math.round(rssPeak), failoverMs, acknowledged: acknowledged.size, missing };
+    const row = {
+      size,
+      fillMs,
+      joinMs,
+      parts: joined.parts,
+      megabytes: Math.round(Number(joined.bytes) / 1e6),
+      writes: during.length,
+      maxWaitMs: Math.round(Math.max(0, ...during)),
+      p99Ms: Math.round(percentile(during, 0.99)),
+      rssBefore: Math.round(rssBefore),
+      rssPeak: Math.round(rssPeak),
+      failoverMs,
+      acknowledged: acknowledged.size,
+      missing,
+    };
     rows.push(row);
     process.stderr.write(`${JSON.stringify(row)}\n`);
   } finally {
@@ -100,5 +114,7 @@ for (const size of SIZES) {
 console.log(`| entries | join (caught up) | snapshot | longest write wait during join | p99 | primary RSS before → peak | failover | acknowledged writes lost |`);
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
-  console.log(`| ${r.size.toLocaleString('en')} | ${(r.joinMs / 1000).toFixed(1)} s | ${r.megabytes} MB in ${r.parts} parts | ${r.maxWaitMs} ms (${r.writes} writes) | ${r.p99Ms} ms | ${r.rssBefore} → ${r.rssPeak} MB | ${r.failoverMs} ms | ${r.missing} of ${r.acknowledged} |`);
+  console.log(
+    `| ${r.size.toLocaleString('en')} | ${(r.joinMs / 1000).toFixed(1)} s | ${r.megabytes} MB in ${r.parts} parts | ${r.maxWaitMs} ms (${r.writes} writes) | ${r.p99Ms} ms | ${r.rssBefore} → ${r.rssPeak} MB | ${r.failoverMs} ms | ${r.missing} of ${r.acknowledged} |`,
+  );
 }

@@ -28,7 +28,12 @@ function start(command, args, env) {
 }
 const stop = (child) => new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r() : (child.once('exit', r), child.kill('SIGTERM'))));
 
-const workload = { prepare: async () => {}, client: async (call, _i, more) => { while (more()) await call('add', []); } };
+const workload = {
+  prepare: async () => {},
+  client: async (call, _i, more) => {
+    while (more()) await call('add', []);
+  },
+};
 const build = path.join(here, '..', '.tmp', 'bench', 'counter-db');
 const compiled = await compileService(path.join(here, '../examples/counter/service.ts'), path.join(here, '../examples/counter/mappings/db.xml'), build, 'bench');
 if (compiled.files.length === 0) throw new Error(JSON.stringify(compiled.diagnostics));
@@ -36,7 +41,13 @@ if (compiled.files.length === 0) throw new Error(JSON.stringify(compiled.diagnos
 const rows = [];
 for (const clients of CLIENTS) {
   for (const [name, launch] of [
-    ['durability-compiler', () => start(path.join(here, '../bin/durable.js'), ['serve', build, '--role', 'primary', '--http', '127.0.0.1:0', '--repl', '127.0.0.1:0', '--db', DB], { DURABLE_CLUSTER_KEY: randomBytes(24).toString('hex') })],
+    [
+      'durability-compiler',
+      () =>
+        start(path.join(here, '../bin/durable.js'), ['serve', build, '--role', 'primary', '--http', '127.0.0.1:0', '--repl', '127.0.0.1:0', '--db', DB], {
+          DURABLE_CLUSTER_KEY: randomBytes(24).toString('hex'),
+        }),
+    ],
     ['DBOS Transact', () => start(path.join(here, 'dbos/server.mjs'), [], { DBOS_DATABASE_URL: DB })],
   ]) {
     const node = await launch();
@@ -54,5 +65,7 @@ console.log('|---|---|---|---|');
 for (const clients of CLIENTS) {
   const ours = rows.find((r) => r.clients === clients && r.name === 'durability-compiler');
   const theirs = rows.find((r) => r.clients === clients && r.name === 'DBOS Transact');
-  console.log(`| ${clients} | ${Math.round(ours.throughput)}, ${ours.p50.toFixed(2)} | ${Math.round(theirs.throughput)}, ${theirs.p50.toFixed(2)} | ${(ours.throughput / theirs.throughput).toFixed(2)} |`);
+  console.log(
+    `| ${clients} | ${Math.round(ours.throughput)}, ${ours.p50.toFixed(2)} | ${Math.round(theirs.throughput)}, ${theirs.p50.toFixed(2)} | ${(ours.throughput / theirs.throughput).toFixed(2)} |`,
+  );
 }

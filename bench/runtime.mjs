@@ -86,8 +86,16 @@ async function measureRuntime(config, body) {
   return median(rounds);
 }
 
-console.log(`| workload | plain class (µs) | ${Object.keys(MAPPINGS).map((m) => `${m} (µs)`).join(' | ')} |`);
-console.log(`|---|---|${Object.keys(MAPPINGS).map(() => '---').join('|')}|`);
+console.log(
+  `| workload | plain class (µs) | ${Object.keys(MAPPINGS)
+    .map((m) => `${m} (µs)`)
+    .join(' | ')} |`,
+);
+console.log(
+  `|---|---|${Object.keys(MAPPINGS)
+    .map(() => '---')
+    .join('|')}|`,
+);
 for (const [name, body] of Object.entries(WORKLOADS)) {
   const plain = await measurePlain(body);
   const cells = [];

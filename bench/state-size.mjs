@@ -39,7 +39,14 @@ const base = (bytes) => rows.find((r) => r.config === 'original' && r.bytes === 
 console.log('| update | ' + SIZES.map((s) => (s >= 1000 ? `${s / 1000} kB` : `${s} B`)).join(' | ') + ' |');
 console.log('|---|' + SIZES.map(() => '---').join('|') + '|');
 for (const config of ['original', 'repeat', 'state']) {
-  console.log(`| ${config} | ` + SIZES.map((s) => { const r = rows.find((x) => x.config === config && x.bytes === s); return `${r.medianMs.toFixed(3)} (${(r.medianMs / base(s)).toFixed(2)})`; }).join(' | ') + ' |');
+  console.log(
+    `| ${config} | ` +
+      SIZES.map((s) => {
+        const r = rows.find((x) => x.config === config && x.bytes === s);
+        return `${r.medianMs.toFixed(3)} (${(r.medianMs / base(s)).toFixed(2)})`;
+      }).join(' | ') +
+      ' |',
+  );
 }
 const tenK = (c) => rows.find((r) => r.config === c && r.bytes === 10_000).medianMs;
 console.log(`\n10 kB: state / repeat = ${(tenK('state') / tenK('repeat')).toFixed(2)} (target ≤ 1.1)`);

@@ -46,7 +46,9 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO): Pr
       return EXIT_USER_ERROR;
     }
     const message = error instanceof Error ? error.message : String(error);
-    io.stderr(`durable: internal error: ${message}\nThis is a bug in durability-compiler; please report it with the command you ran.${io.env.DURABLE_DEBUG ? '' : ' Set DURABLE_DEBUG=1 for the stack trace.'}\n`);
+    io.stderr(
+      `durable: internal error: ${message}\nThis is a bug in durability-compiler; please report it with the command you ran.${io.env.DURABLE_DEBUG ? '' : ' Set DURABLE_DEBUG=1 for the stack trace.'}\n`,
+    );
     if (io.env.DURABLE_DEBUG && error instanceof Error && error.stack) io.stderr(error.stack + '\n');
     return EXIT_INTERNAL_ERROR;
   }
@@ -127,9 +129,12 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .requiredOption('--http <host:port>', 'where to serve the HTTP JSON RPC')
     .requiredOption('--repl <host:port>', 'where to listen for replication peers')
     .option('--backups <host:port,...>', "the backups' --repl addresses (the primary connects to them)")
-    .option('--join <host:port>', "join a running primary at its --repl address (backup)")
+    .option('--join <host:port>', 'join a running primary at its --repl address (backup)')
     .option('--db <url>', 'sqlite:PATH (default <build>/durable.db), postgres://… or mysql://…')
-    .option('--coordinator <url>', "the configuration authority: postgres://…, mysql://…, etcd://HOST:PORT[,…] or sqlite:PATH (one machine); default --db when it is a server database, 'none' for none")
+    .option(
+      '--coordinator <url>',
+      "the configuration authority: postgres://…, mysql://…, etcd://HOST:PORT[,…] or sqlite:PATH (one machine); default --db when it is a server database, 'none' for none",
+    )
     .option('--key-file <file>', 'the cluster key (default: $DURABLE_CLUSTER_KEY)')
     .option('--insecure', 'allow replication without a cluster key, on loopback addresses only')
     .option('--min-acks <n>', "backups that must acknowledge each write, and hold a new primary's snapshot before it serves; below that, writes get 503", '0')
@@ -151,7 +156,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--clients <list>', 'client counts to measure', '1,2,4,8,12,16')
     .option('--requests <n>', 'requests per measurement', '1000')
     .option('--db <url>', 'database for database mappings (default: a fresh SQLite file per measurement)')
-    .option('--sqlite-sync <levels>', "SQLite durability levels to measure database mappings under, side by side: full (survives power loss), normal (survives a process crash)", 'full')
+    .option('--sqlite-sync <levels>', 'SQLite durability levels to measure database mappings under, side by side: full (survives power loss), normal (survives a process crash)', 'full')
     .option('--json', 'print results as JSON')
     .option('--out <dir>', 'where to write results.json, chart.svg and the builds', 'compare-results/<example>')
     .action(async (example: string, options: CompareOptions) => {
@@ -160,7 +165,6 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
 
   return program;
 }
-
 
 function printDiagnostics(diagnostics: readonly Diagnostic[], io: CliIO): void {
   if (diagnostics.length === 0) return;

@@ -110,7 +110,9 @@ export function initProject(dir: string): InitResult {
   const result: InitResult = { created: [], kept: [], scriptsAdded: [], scriptsKept: [], installed: nodeResolvesPackage(dir) };
   const clashes = ['src/service.ts', 'durability.xml'].filter((file) => existsSync(path.join(dir, file)));
   if (clashes.length > 0) {
-    throw new InitRefused(`${clashes.join(' and ')} already ${clashes.length === 1 ? 'exists' : 'exist'} in ${dir}; nothing was written. Run durable init in a new directory, or move ${clashes.length === 1 ? 'it' : 'them'} aside.`);
+    throw new InitRefused(
+      `${clashes.join(' and ')} already ${clashes.length === 1 ? 'exists' : 'exist'} in ${dir}; nothing was written. Run durable init in a new directory, or move ${clashes.length === 1 ? 'it' : 'them'} aside.`,
+    );
   }
   const manifest = readPackageJson(dir);
   mkdirSync(path.join(dir, 'src'), { recursive: true });
@@ -146,7 +148,12 @@ function readPackageJson(dir: string): Record<string, unknown> | undefined {
 function updatePackageJson(dir: string, existing: Record<string, unknown> | undefined, result: InitResult): void {
   let manifest = existing;
   if (!manifest) {
-    const name = path.basename(path.resolve(dir)).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '') || 'service';
+    const name =
+      path
+        .basename(path.resolve(dir))
+        .toLowerCase()
+        .replace(/[^a-z0-9._-]+/g, '-')
+        .replace(/^[._-]+/, '') || 'service';
     manifest = { name, version: '0.1.0', private: true, type: 'module' };
     result.created.push('package.json');
   }

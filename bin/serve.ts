@@ -34,7 +34,10 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
   };
   const http = address('http', options.http);
   const repl = address('repl', options.repl);
-  const backups = (options.backups ?? '').split(',').filter((s) => s.trim() !== '').map((s) => address('backups', s));
+  const backups = (options.backups ?? '')
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((s) => address('backups', s));
   const join = options.join ? address('join', options.join) : undefined;
   const number = (flag: string, text: string, min: number) => {
     const n = Number(text);
@@ -114,8 +117,7 @@ function isLoopback(host: string): boolean {
  * on serving. Anything else uncaught ends the process as Node would, after saying why.
  */
 function surviveRefusedWrites(log: (event: string, fields: Record<string, unknown>) => void): void {
-  const isRefusal = (error: unknown) =>
-    error instanceof DurabilityRefusal || (error instanceof Error && (error.name === 'StateOutsideActionError' || error.name === 'DurabilityRefusal'));
+  const isRefusal = (error: unknown) => error instanceof DurabilityRefusal || (error instanceof Error && (error.name === 'StateOutsideActionError' || error.name === 'DurabilityRefusal'));
   const handle = (error: unknown, origin: string) => {
     if (isRefusal(error)) {
       log('state.refused', { origin, error: (error as Error).message });

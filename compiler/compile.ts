@@ -36,9 +36,7 @@ export async function compileService(serviceFile: string, mappingFile: string, o
   const sources = userSources(checked.project.sourceFile);
   // The service must type-check as its author wrote it (with their options); after that, a type error in
   // a build is the compiler's own.
-  const userErrors = checked.project.project
-    .getPreEmitDiagnostics()
-    .filter((d) => d.getCategory() === ts.DiagnosticCategory.Error && sources.includes(d.getSourceFile()!));
+  const userErrors = checked.project.project.getPreEmitDiagnostics().filter((d) => d.getCategory() === ts.DiagnosticCategory.Error && sources.includes(d.getSourceFile()!));
   if (userErrors.length > 0) return { diagnostics: [...checked.diagnostics, ...userErrors.slice(0, 20).map(typeError)], files: [] };
   const root = commonDirectory(sources.map((s) => s.getFilePath()));
   const out = path.resolve(outDir);
@@ -50,7 +48,10 @@ export async function compileService(serviceFile: string, mappingFile: string, o
   const esmMarker = nearestPackageType(out) === 'module' ? undefined : 'package.json';
   if (esmMarker) {
     await mkdir(out, { recursive: true });
-    await writeFile(path.join(out, esmMarker), JSON.stringify({ private: true, type: 'module', description: `Builds of ${path.basename(serviceFile)} made by durability-compiler: ES modules.` }, null, 2) + '\n');
+    await writeFile(
+      path.join(out, esmMarker),
+      JSON.stringify({ private: true, type: 'module', description: `Builds of ${path.basename(serviceFile)} made by durability-compiler: ES modules.` }, null, 2) + '\n',
+    );
   }
 
   // The builds import the run-time by name where Node will find it from there, else from this
@@ -199,7 +200,10 @@ function removeStateDecorators(file: SourceFile): void {
 
 /** The JavaScript file TypeScript emits for a source file. */
 function emittedJs(file: string): string {
-  return file.replace(/\.mts$/, '.mjs').replace(/\.cts$/, '.cjs').replace(/\.tsx?$/, '.js');
+  return file
+    .replace(/\.mts$/, '.mjs')
+    .replace(/\.cts$/, '.cjs')
+    .replace(/\.tsx?$/, '.js');
 }
 
 function relativeSpecifier(fromDir: string, file: string): string {

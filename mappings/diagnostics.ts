@@ -50,7 +50,7 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR1011: { severity: 'error', title: 'Empty SQL where a statement is required.' },
   DUR1012: { severity: 'error', title: 'The root element is not `<durability>`, or a DTD is present.' },
   DUR1013: { severity: 'warning', title: 'A SQL statement has no variant for one of the supported dialects.' },
-  DUR1014: { severity: 'error', title: 'A method\'s SQL ends or starts a transaction, or changes the schema (the run-time commits each group in one transaction of its own).' },
+  DUR1014: { severity: 'error', title: "A method's SQL ends or starts a transaction, or changes the schema (the run-time commits each group in one transaction of its own)." },
   DUR2001: { severity: 'error', title: 'The `service` attribute names no exported class of the service source.' },
   DUR2002: { severity: 'error', title: 'A mapping entry names no `@state` field of the service.' },
   DUR2003: { severity: 'error', title: 'A `@state` field has no mapping entry.' },
@@ -62,7 +62,7 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR2009: { severity: 'error', title: 'The number of arguments does not fit the method (`<apply args>`, recovery or checkpoint methods).' },
   DUR2010: { severity: 'warning', title: 'SQL mapped to a method that never updates the object.' },
   DUR2011: { severity: 'error', title: 'A database object has no `<recovery>`, so a failover would lose it.' },
-  DUR2012: { severity: 'error', title: '`arg[N].path` names a property the parameter\'s type does not have.' },
+  DUR2012: { severity: 'error', title: "`arg[N].path` names a property the parameter's type does not have." },
   DUR2013: { severity: 'error', title: 'The `@state` decorator is used on something other than a named instance field, or called as `@state()`.' },
   DUR2014: { severity: 'error', title: 'A state class uses a pattern the durability proxy cannot see through (arrow-function properties, extending a built-in collection).' },
   DUR2015: { severity: 'error', title: 'A service method stores a state object where a later change would bypass durability (a module variable, a non-state field).' },
@@ -71,17 +71,13 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR2018: { severity: 'error', title: 'Code reaches a state object from a callback that runs after the request (a timer, an event listener, a promise nobody awaits).' },
   DUR2019: { severity: 'error', title: 'A service method replaces a state field instead of changing the state object.' },
   DUR2020: { severity: 'error', title: 'A value bound to a database column has a type a column cannot hold and give back (a Map, a Set, a function, a class instance, JSON data with a Date inside).' },
-  DUR2021: { severity: 'error', title: 'Code outside a database object\'s own methods writes into it, so no mapped SQL stores the change.' },
+  DUR2021: { severity: 'error', title: "Code outside a database object's own methods writes into it, so no mapped SQL stores the change." },
   DUR2022: { severity: 'error', title: 'A replicated or database state object holds functions, which cannot be shipped or stored.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CATALOGUE;
 
-export function diagnostic(
-  code: DiagnosticCode,
-  message: string,
-  where?: { file?: string; position?: SourcePosition },
-): Diagnostic {
+export function diagnostic(code: DiagnosticCode, message: string, where?: { file?: string; position?: SourcePosition }): Diagnostic {
   return { code, severity: DIAGNOSTIC_CATALOGUE[code].severity, message, ...where };
 }
 
@@ -92,11 +88,7 @@ export function hasErrors(diagnostics: readonly Diagnostic[]): boolean {
 /** Orders by file, then position, so output is stable whatever order the checks ran in. */
 export function sortDiagnostics(diagnostics: readonly Diagnostic[]): Diagnostic[] {
   return [...diagnostics].sort(
-    (a, b) =>
-      (a.file ?? '').localeCompare(b.file ?? '') ||
-      (a.position?.line ?? 0) - (b.position?.line ?? 0) ||
-      (a.position?.column ?? 0) - (b.position?.column ?? 0) ||
-      a.code.localeCompare(b.code),
+    (a, b) => (a.file ?? '').localeCompare(b.file ?? '') || (a.position?.line ?? 0) - (b.position?.line ?? 0) || (a.position?.column ?? 0) - (b.position?.column ?? 0) || a.code.localeCompare(b.code),
   );
 }
 

@@ -102,11 +102,7 @@ interface UnprotectedStateMapping extends StateMappingBase {
   mechanism: 'none';
 }
 
-export type StateMapping =
-  | DatabaseStateMapping
-  | ReplicationStateMapping
-  | ReconstructionStateMapping
-  | UnprotectedStateMapping;
+export type StateMapping = DatabaseStateMapping | ReplicationStateMapping | ReconstructionStateMapping | UnprotectedStateMapping;
 
 export interface DurabilityMapping {
   file: string;

@@ -100,9 +100,7 @@ class MappingReader {
     const typeAttr = attribute(el, 'type');
     const mechanism = typeAttr && (MECHANISMS as readonly string[]).includes(typeAttr.value) ? (typeAttr.value as Mechanism) : undefined;
     const allowed = mechanism === 'replication' || mechanism === undefined ? ['name', 'type', 'update', 'sync'] : ['name', 'type'];
-    this.attributes(el, allowed, ['name', 'type'], (name) =>
-      name === 'update' || name === 'sync' ? `Attribute '${name}' applies only to <state type="replication">.` : undefined,
-    );
+    this.attributes(el, allowed, ['name', 'type'], (name) => (name === 'update' || name === 'sync' ? `Attribute '${name}' applies only to <state type="replication">.` : undefined));
     this.noText(el);
     if (typeAttr && !mechanism) {
       const hint = suggestion(typeAttr.value, MECHANISMS);
@@ -248,7 +246,11 @@ class MappingReader {
     const columns = argsAttr ? argsAttr.value.split(',').map((c) => c.trim()) : [];
     const badColumn = columns.find((c) => !COLUMN_NAME.test(c));
     if (argsAttr && argsAttr.value.trim() !== '' && badColumn !== undefined) {
-      this.report('DUR1006', `args="${argsAttr.value}" must be a comma-separated list of column names of the query's result${badColumn ? `; '${badColumn}' is not one` : ' (one is empty)'}.`, argsAttr.valuePosition);
+      this.report(
+        'DUR1006',
+        `args="${argsAttr.value}" must be a comma-separated list of column names of the query's result${badColumn ? `; '${badColumn}' is not one` : ' (one is empty)'}.`,
+        argsAttr.valuePosition,
+      );
     }
     if (!method) return undefined;
     return {
@@ -306,14 +308,22 @@ class MappingReader {
       for (const statement of parsed.statements) {
         const keyword = leadingKeyword(statement);
         if (keyword && TRANSACTION_BREAKERS.has(keyword)) {
-          this.report('DUR1014', `A method's SQL cannot run ${keyword}: the run-time commits each group of requests in one transaction of its own, and ${keyword} would end it (or commit it implicitly). Put schema changes in <initialization>; leave transactions to the run-time.`, statement.position);
+          this.report(
+            'DUR1014',
+            `A method's SQL cannot run ${keyword}: the run-time commits each group of requests in one transaction of its own, and ${keyword} would end it (or commit it implicitly). Put schema changes in <initialization>; leave transactions to the run-time.`,
+            statement.position,
+          );
         }
       }
     }
     if (!takesArguments) {
       const section = el.name === 'sql' ? 'This section' : `<${el.name}>`;
       for (const ref of parsed.statements.flatMap(argumentReferences)) {
-        this.report('DUR1010', `${section} runs without method arguments, so '${ref.source}' has nothing to bind to. Write the value into the SQL or move the statement into a <method>.`, ref.position);
+        this.report(
+          'DUR1010',
+          `${section} runs without method arguments, so '${ref.source}' has nothing to bind to. Write the value into the SQL or move the statement into a <method>.`,
+          ref.position,
+        );
       }
     }
     return parsed.statements;
@@ -340,7 +350,11 @@ class MappingReader {
     if (!attr) return undefined; // reported by attributes() as missing
     const value = attr.value.trim();
     if (!/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(value)) {
-      this.report('DUR1006', `${name}="${attr.value}" is not a valid name; it must name a ${name === 'service' ? 'class' : name === 'name' && el.name === 'state' ? 'field' : 'method'} of the service's source.`, attr.valuePosition);
+      this.report(
+        'DUR1006',
+        `${name}="${attr.value}" is not a valid name; it must name a ${name === 'service' ? 'class' : name === 'name' && el.name === 'state' ? 'field' : 'method'} of the service's source.`,
+        attr.valuePosition,
+      );
       return undefined;
     }
     return { name: value, position: attr.valuePosition };
@@ -431,7 +445,26 @@ function editDistance(a: string, b: string): number {
 }
 
 /** Statements that end, start or implicitly commit a transaction (MariaDB commits before and after DDL). */
-const TRANSACTION_BREAKERS = new Set(['BEGIN', 'COMMIT', 'ROLLBACK', 'START', 'SAVEPOINT', 'RELEASE', 'END', 'ABORT', 'CREATE', 'ALTER', 'DROP', 'TRUNCATE', 'RENAME', 'LOCK', 'UNLOCK', 'GRANT', 'REVOKE', 'VACUUM']);
+const TRANSACTION_BREAKERS = new Set([
+  'BEGIN',
+  'COMMIT',
+  'ROLLBACK',
+  'START',
+  'SAVEPOINT',
+  'RELEASE',
+  'END',
+  'ABORT',
+  'CREATE',
+  'ALTER',
+  'DROP',
+  'TRUNCATE',
+  'RENAME',
+  'LOCK',
+  'UNLOCK',
+  'GRANT',
+  'REVOKE',
+  'VACUUM',
+]);
 
 /** The statement's first keyword, upper-case, after any comments. */
 function leadingKeyword(statement: SqlStatement): string | undefined {

@@ -92,7 +92,10 @@ export function parseXml(text: string, file: string): XmlParseResult {
 
 /** A problem the position re-scan finds in text both XML readers accepted. */
 class XmlSyntaxError extends Error {
-  constructor(message: string, readonly offset: number) {
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
     super(message);
   }
 }
@@ -107,7 +110,11 @@ const RESERVED_NAMES = /^(?:__proto__|constructor|prototype)$/;
 function lexicalProblem(source: string): { code: 'DUR1001' | 'DUR1002' | 'DUR1003' | 'DUR1012'; message: string; offset: number } | undefined {
   let masked = '';
   let i = 0;
-  const blocks: [string, string, string][] = [['<!--', '-->', 'comment'], ['<![CDATA[', ']]>', 'CDATA section'], ['<?', '?>', 'processing instruction']];
+  const blocks: [string, string, string][] = [
+    ['<!--', '-->', 'comment'],
+    ['<![CDATA[', ']]>', 'CDATA section'],
+    ['<?', '?>', 'processing instruction'],
+  ];
   outer: while (i < source.length) {
     for (const [open, close, what] of blocks) {
       if (!source.startsWith(open, i)) continue;
@@ -135,11 +142,12 @@ function lexicalProblem(source: string): { code: 'DUR1001' | 'DUR1002' | 'DUR100
   for (const m of masked.matchAll(/&([^;\s<&"']*)(;?)/g)) {
     const body = m[1]!;
     if (m[2] === ';' && decodeEntity(body) !== undefined) continue;
-    const message = m[2] !== ';'
-      ? "Malformed XML: a bare '&' must be written '&amp;'."
-      : /^#/.test(body)
-        ? `Malformed XML: '&${body};' is not a valid character reference.`
-        : `Malformed XML: unknown entity '&${body};'. XML has &lt; &gt; &amp; &quot; &apos; and numeric references such as &#60;.`;
+    const message =
+      m[2] !== ';'
+        ? "Malformed XML: a bare '&' must be written '&amp;'."
+        : /^#/.test(body)
+          ? `Malformed XML: '&${body};' is not a valid character reference.`
+          : `Malformed XML: unknown entity '&${body};'. XML has &lt; &gt; &amp; &quot; &apos; and numeric references such as &#60;.`;
     return { code: 'DUR1001', message, offset: m.index };
   }
   return undefined;
@@ -207,7 +215,7 @@ function decodeEntity(body: string): string | undefined {
     const valid = code === 0x9 || code === 0xa || code === 0xd || (code >= 0x20 && code <= 0x10ffff && !(code >= 0xd800 && code <= 0xdfff) && code !== 0xfffe && code !== 0xffff);
     return valid ? String.fromCodePoint(code) : undefined;
   }
-  return  Object.hasOwn(NAMED_ENTITIES, body) ? NAMED_ENTITIES[body] : undefined;
+  return Object.hasOwn(NAMED_ENTITIES, body) ? NAMED_ENTITIES[body] : undefined;
 }
 
 function decodeEntities(raw: string): string {

@@ -69,7 +69,10 @@ export function bindStateFields<S extends object>(service: S, runtime: ServiceRu
         // The state object is the one its proxy, its replicas and its rows describe: another object in its
         // place could not be made durable or undone (durable check reports it as DUR2019).
         throw runtime.graph.refuse(
-          new DurabilityRefusal('DUR3005', `State field '${field}' cannot be replaced (the state object is what its mechanism makes durable). Change the state object through its methods, e.g. a reset() method that empties it.`),
+          new DurabilityRefusal(
+            'DUR3005',
+            `State field '${field}' cannot be replaced (the state object is what its mechanism makes durable). Change the state object through its methods, e.g. a reset() method that empties it.`,
+          ),
         );
       },
       enumerable: true,
@@ -264,19 +267,22 @@ export class ServiceRuntime {
   async join(attach: (snapshot: SnapshotWriter) => void | Promise<void>): Promise<void> {
     if (!this.controller) throw new Error('Backups join a primary; this node is a backup.');
     // Between two commits, and with no transaction's uncommitted changes in the replicated state.
-    await this.controller.quiesceWithoutTransactions((proxy) => proxy.mechanism === 'replication', async () => {
-      // A primary that stopped committing has undone a group some backups may hold: its state and its
-      // sequence number no longer agree, so it hands out no snapshot.
-      const stopped = this.controller!.stoppedState;
-      if (stopped) throw new Error(`This primary stopped committing (${stopped.reason}); a backup joins the node that takes over.`);
-      const writer = this.snapshotWriter();
-      try {
-        await attach(writer);
-      } catch (error) {
-        writer.close();
-        throw error;
-      }
-    });
+    await this.controller.quiesceWithoutTransactions(
+      (proxy) => proxy.mechanism === 'replication',
+      async () => {
+        // A primary that stopped committing has undone a group some backups may hold: its state and its
+        // sequence number no longer agree, so it hands out no snapshot.
+        const stopped = this.controller!.stoppedState;
+        if (stopped) throw new Error(`This primary stopped committing (${stopped.reason}); a backup joins the node that takes over.`);
+        const writer = this.snapshotWriter();
+        try {
+          await attach(writer);
+        } catch (error) {
+          writer.close();
+          throw error;
+        }
+      },
+    );
   }
 
   /** A snapshot of the replicated state as it is now, to stream (see join). */

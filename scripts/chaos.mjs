@@ -31,7 +31,7 @@ const config = example === 'matchmaker' ? 'pb+db' : 'pb';
 const build = path.join(root, '.tmp', 'chaos', `${example}-${config}`);
 const db = values.db ?? `sqlite:${path.join(build, `chaos-${Date.now()}.db`)}`;
 let seed = Number(values.seed ?? Date.now() % 100000);
-const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
 
 const compiled = await compileService(path.join(root, 'examples', example, 'service.ts'), path.join(root, 'examples', example, 'mappings', `${config}.xml`), build, 'chaos');
 if (compiled.files.length === 0) throw new Error(JSON.stringify(compiled.diagnostics));

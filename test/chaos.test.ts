@@ -21,22 +21,30 @@ async function chaos(args: string[]) {
 const CHAOS_TIMEOUT_MS = 240_000;
 
 describe('chaos', () => {
-  it('the Counter (pb) survives 10 kills of its primary with nothing lost, duplicated or partial', async () => {
-    const summary = await chaos(['--kills', '10', '--clients', '4', '--example', 'counter', '--seed', '7']);
-    expect(summary).toMatchObject({ kills: 10, lost: 0, duplicated: 0, partial: 0 });
-    expect(summary.acknowledged).toBeGreaterThan(100);
-  }, CHAOS_TIMEOUT_MS);
+  it(
+    'the Counter (pb) survives 10 kills of its primary with nothing lost, duplicated or partial',
+    async () => {
+      const summary = await chaos(['--kills', '10', '--clients', '4', '--example', 'counter', '--seed', '7']);
+      expect(summary).toMatchObject({ kills: 10, lost: 0, duplicated: 0, partial: 0 });
+      expect(summary.acknowledged).toBeGreaterThan(100);
+    },
+    CHAOS_TIMEOUT_MS,
+  );
 
-  it.runIf(!optedOut('postgres'))('the Matchmaker (pb+db on PostgreSQL) survives 5 kills with nothing lost, duplicated or partial', async () => {
-    // A database of its own: a run in a database another run (or test) uses sees the other's tables,
-    // its coordinator's configuration included.
-    const database = await scratchDatabaseUrl('postgres');
-    try {
-      const summary = await chaos(['--kills', '5', '--clients', '3', '--example', 'matchmaker', '--db', database.url, '--seed', '11']);
-      expect(summary).toMatchObject({ kills: 5, lost: 0, duplicated: 0, partial: 0 });
-      expect(summary.acknowledged).toBeGreaterThan(50);
-    } finally {
-      await database.dispose();
-    }
-  }, CHAOS_TIMEOUT_MS);
+  it.runIf(!optedOut('postgres'))(
+    'the Matchmaker (pb+db on PostgreSQL) survives 5 kills with nothing lost, duplicated or partial',
+    async () => {
+      // A database of its own: a run in a database another run (or test) uses sees the other's tables,
+      // its coordinator's configuration included.
+      const database = await scratchDatabaseUrl('postgres');
+      try {
+        const summary = await chaos(['--kills', '5', '--clients', '3', '--example', 'matchmaker', '--db', database.url, '--seed', '11']);
+        expect(summary).toMatchObject({ kills: 5, lost: 0, duplicated: 0, partial: 0 });
+        expect(summary.acknowledged).toBeGreaterThan(50);
+      } finally {
+        await database.dispose();
+      }
+    },
+    CHAOS_TIMEOUT_MS,
+  );
 });

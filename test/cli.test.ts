@@ -53,9 +53,7 @@ describe('the durable binary', () => {
 
 describe('durable check on every example mapping', () => {
   const examples = path.join(root, 'examples');
-  const mappings = readdirSync(examples).flatMap((example) =>
-    readdirSync(path.join(examples, example, 'mappings')).map((file) => [example, file] as const),
-  );
+  const mappings = readdirSync(examples).flatMap((example) => readdirSync(path.join(examples, example, 'mappings')).map((file) => [example, file] as const));
   it.each(mappings)('%s %s: exit 0, no output', async (example, file) => {
     const result = await durable(['check', `examples/${example}/service.ts`, '--mapping', `examples/${example}/mappings/${file}`], root);
     expect(result).toEqual({ code: 0, stdout: '', stderr: '' });
@@ -100,7 +98,10 @@ describe('user errors exit 1 with a message for a person', () => {
     [['serve', '.tmp/none', '--role', 'primary', '--http', '127.0.0.1:1', '--repl', '127.0.0.1:2'], /Replication needs a cluster key: set DURABLE_CLUSTER_KEY or pass --key-file/],
     [['serve', '.tmp/none', '--role', 'primary', '--http', '0.0.0.0:1', '--repl', '127.0.0.1:2', '--insecure'], /--insecure is allowed only when every address is on loopback/],
     [['serve', '.tmp/none', '--role', 'primary', '--http', 'nowhere', '--repl', '127.0.0.1:2', '--insecure'], /--http: 'nowhere' is not HOST:PORT/],
-    [['serve', '.tmp/none', '--role', 'primary', '--http', '127.0.0.1:1', '--repl', '127.0.0.1:2', '--insecure', '--coordinator', 'zookeeper://x'], /--coordinator 'zookeeper:\/\/x' is not postgres:\/\/…, mysql:\/\/…, etcd:\/\/HOST:PORT/],
+    [
+      ['serve', '.tmp/none', '--role', 'primary', '--http', '127.0.0.1:1', '--repl', '127.0.0.1:2', '--insecure', '--coordinator', 'zookeeper://x'],
+      /--coordinator 'zookeeper:\/\/x' is not postgres:\/\/…, mysql:\/\/…, etcd:\/\/HOST:PORT/,
+    ],
     [['compare', 'nothing-here'], /'nothing-here' is neither an example \(counter, matchmaker\) nor a directory with service\.ts and mappings\//],
     [['compare', 'counter', '--configs', 'original,fast'], /'fast' is not a mapping of counter; it has db, original, pb, reconstruction\./],
   ])('durable %j', async (args, message) => {
@@ -127,7 +128,10 @@ describe('compile and inspect', () => {
 
   it('reports a service that does not type-check as DUR0004 at its place', async () => {
     const dir = mkdtempSync(path.join(root, '.tmp', 'typeerr-'));
-    writeFileSync(path.join(dir, 'service.ts'), "import { state } from 'durability-compiler';\nexport class C { n = 0; inc(): void { this.n++; } }\nexport class S {\n  @state c = new C();\n  bad(): number { return 'x'; }\n}\n");
+    writeFileSync(
+      path.join(dir, 'service.ts'),
+      "import { state } from 'durability-compiler';\nexport class C { n = 0; inc(): void { this.n++; } }\nexport class S {\n  @state c = new C();\n  bad(): number { return 'x'; }\n}\n",
+    );
     writeFileSync(path.join(dir, 'm.xml'), '<durability service="S"><state name="c" type="reconstruction"/></durability>\n');
     const result = await durable(['compile', 'service.ts', '-m', 'm.xml', '-o', 'out'], dir);
     expect(result.code).toBe(1);
@@ -146,7 +150,14 @@ describe('compile and inspect', () => {
 it('reports an internal error as a bug with exit 2, the stack only on request', async () => {
   const failing = (env: Record<string, string>) => {
     let stderr = '';
-    const io = { cwd: root, env, stdout: () => { throw new Error('stdout closed'); }, stderr: (t: string) => (stderr += t) };
+    const io = {
+      cwd: root,
+      env,
+      stdout: () => {
+        throw new Error('stdout closed');
+      },
+      stderr: (t: string) => (stderr += t),
+    };
     return runCli(['check', 'test/corpus/service.ts', '--mapping', 'test/corpus/mappings/14-unknown-mechanism.xml'], io).then((code) => ({ code, stderr }));
   };
   const quiet = await failing({});

@@ -14,7 +14,12 @@ describe('docs/DIAGNOSTICS.md', () => {
   const rows = read('docs/DIAGNOSTICS.md')
     .split('\n')
     .filter((line) => /^\| DUR[012]\d{3} \|/.test(line))
-    .map((line) => line.split(/(?<!\\)\|/).slice(1, 4).map((cell) => cell.trim().replace(/\\\|/g, '|')));
+    .map((line) =>
+      line
+        .split(/(?<!\\)\|/)
+        .slice(1, 4)
+        .map((cell) => cell.trim().replace(/\\\|/g, '|')),
+    );
 
   it('lists exactly the codes of the catalogue, with the same severity and meaning, in order', () => {
     const catalogue = Object.entries(DIAGNOSTIC_CATALOGUE).map(([code, entry]) => [code, entry.severity, entry.title]);
@@ -25,7 +30,12 @@ describe('docs/DIAGNOSTICS.md', () => {
     const refusals = read('docs/DIAGNOSTICS.md')
       .split('\n')
       .filter((line) => /^\| DUR3\d{3} \|/.test(line))
-      .map((line) => line.split(/(?<!\\)\|/).slice(1, 3).map((cell) => cell.trim()));
+      .map((line) =>
+        line
+          .split(/(?<!\\)\|/)
+          .slice(1, 3)
+          .map((cell) => cell.trim()),
+      );
     expect(refusals).toEqual(Object.entries(REFUSAL_CATALOGUE));
   });
 
@@ -33,7 +43,9 @@ describe('docs/DIAGNOSTICS.md', () => {
   const printed = readdirSync(corpus)
     .filter((f) => f.endsWith('.expected'))
     .flatMap((f) => [...readFileSync(path.join(corpus, f), 'utf8').matchAll(/ (DUR\d{4}): /g)].map((m) => m[1]));
-  const retired = Object.entries(DIAGNOSTIC_CATALOGUE).filter(([, entry]) => 'retired' in entry).map(([code]) => code);
+  const retired = Object.entries(DIAGNOSTIC_CATALOGUE)
+    .filter(([, entry]) => 'retired' in entry)
+    .map(([code]) => code);
 
   it('has every code but the file-level and retired ones shown by a case of the corpus', () => {
     const fileLevel = ['DUR0001', 'DUR0003', 'DUR0004']; // need files the corpus cannot hold; test/cli.test.ts covers them

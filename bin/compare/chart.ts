@@ -33,7 +33,12 @@ export function renderChart(title: string, series: Series[]): string {
     });
     return parts.join('\n');
   };
-  const legend = series.map((s, i) => `<g><rect x="${20 + i * 140}" y="${H + 8}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${36 + i * 140}" y="${H + 18}" font-size="12">${escape(s.name)}</text></g>`).join('\n');
+  const legend = series
+    .map(
+      (s, i) =>
+        `<g><rect x="${20 + i * 140}" y="${H + 8}" width="12" height="12" fill="${COLORS[i % COLORS.length]}"/><text x="${36 + i * 140}" y="${H + 18}" font-size="12">${escape(s.name)}</text></g>`,
+    )
+    .join('\n');
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${2 * W}" height="${H + 60}" font-family="sans-serif">`,
     `<rect width="100%" height="100%" fill="white"/>`,

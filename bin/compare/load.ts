@@ -38,17 +38,20 @@ export async function runLoad(baseUrl: string, workload: Workload, clients: numb
     new Promise((resolve, reject) => {
       const body = JSON.stringify({ args, id: `${run}-${sequence++}` });
       const started = process.hrtime.bigint();
-      const req = http.request({ agent, host: url.hostname, port: url.port, method: 'POST', path: `/rpc/${method}`, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          if (measuring) latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
-          const text = Buffer.concat(chunks).toString('utf8');
-          if (res.statusCode === 200) return resolve((JSON.parse(text) as { result: unknown }).result);
-          if (measuring) errors++;
-          reject(new Error(`${method}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
-        });
-      });
+      const req = http.request(
+        { agent, host: url.hostname, port: url.port, method: 'POST', path: `/rpc/${method}`, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            if (measuring) latencies.push(Number(process.hrtime.bigint() - started) / 1e6);
+            const text = Buffer.concat(chunks).toString('utf8');
+            if (res.statusCode === 200) return resolve((JSON.parse(text) as { result: unknown }).result);
+            if (measuring) errors++;
+            reject(new Error(`${method}: HTTP ${res.statusCode} ${text.slice(0, 200)}`));
+          });
+        },
+      );
       req.on('error', reject);
       req.end(body);
     });

@@ -60,7 +60,9 @@ export async function runCompare(example: string, options: CompareOptions, io: C
   const name = path.basename(dir);
   const workloadOf = WORKLOADS[name];
   if (!workloadOf) throw new UserError(`No workload for '${name}': compare knows ${Object.keys(WORKLOADS).join(' and ')}.`);
-  const available = readdirSync(path.join(dir, 'mappings')).filter((f) => f.endsWith('.xml')).map((f) => f.slice(0, -4));
+  const available = readdirSync(path.join(dir, 'mappings'))
+    .filter((f) => f.endsWith('.xml'))
+    .map((f) => f.slice(0, -4));
   const configs = options.configs ? options.configs.split(',').map((c) => c.trim()) : ['original', ...available.filter((c) => c !== 'original').sort()];
   for (const c of configs) if (!available.includes(c)) throw new UserError(`'${c}' is not a mapping of ${name}; it has ${available.join(', ')}.`);
   const clients = options.clients.split(',').map((c) => Number(c.trim()));
@@ -124,7 +126,13 @@ export async function runCompare(example: string, options: CompareOptions, io: C
       latencyVsOriginal: base ? round(r.result.p50 / base.p50) : null,
     };
   });
-  const meta = { tool: `durability-compiler ${VERSION}`, date: new Date().toISOString(), database: options.db ?? `sqlite (a fresh file per run; synchronous ${levels.join(', ')})`, topology: 'primary and one backup, separate processes, loopback', requestsPerMeasurement: requests };
+  const meta = {
+    tool: `durability-compiler ${VERSION}`,
+    date: new Date().toISOString(),
+    database: options.db ?? `sqlite (a fresh file per run; synchronous ${levels.join(', ')})`,
+    topology: 'primary and one backup, separate processes, loopback',
+    requestsPerMeasurement: requests,
+  };
   writeFileSync(path.join(out, 'results.json'), JSON.stringify({ ...meta, results }, null, 2) + '\n');
   const series = labels.map((config) => ({ name: config, points: results.filter((r) => r.config === config).map((r) => ({ clients: r.clients, throughput: r.throughput, p50: r.p50Ms })) }));
   writeFileSync(path.join(out, 'chart.svg'), renderChart(`${name}`, series));
@@ -133,9 +141,21 @@ export async function runCompare(example: string, options: CompareOptions, io: C
     io.stdout(JSON.stringify({ ...meta, results }, null, 2) + '\n');
   } else {
     const headers = ['config', 'clients', 'requests/s', 'p50 ms', 'p99 ms', 'throughput vs original', 'p50 vs original'];
-    const table = results.map((r) => [r.config, String(r.clients), String(Math.round(r.throughput)), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), r.throughputVsOriginal?.toFixed(2) ?? '-', r.latencyVsOriginal?.toFixed(2) ?? '-']);
+    const table = results.map((r) => [
+      r.config,
+      String(r.clients),
+      String(Math.round(r.throughput)),
+      r.p50Ms.toFixed(2),
+      r.p99Ms.toFixed(2),
+      r.throughputVsOriginal?.toFixed(2) ?? '-',
+      r.latencyVsOriginal?.toFixed(2) ?? '-',
+    ]);
     const widths = headers.map((h, i) => Math.max(h.length, ...table.map((t) => t[i]!.length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+    const line = (cells: string[]) =>
+      cells
+        .map((c, i) => c.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd();
     io.stdout([line(headers), line(widths.map((w) => '-'.repeat(w))), ...table.map(line)].join('\n') + '\n');
     io.stdout(`\nResults: ${path.relative(io.cwd, path.join(out, 'results.json'))}; chart: ${path.relative(io.cwd, path.join(out, 'chart.svg'))}\n`);
   }

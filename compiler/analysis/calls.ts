@@ -5,17 +5,7 @@
 // qualified name (what it changes, what it returns, what it runs later); anything else that receives
 // state is code the analysis cannot see into.
 import { Node, SyntaxKind, type CallExpression, type NewExpression, type TaggedTemplateExpression } from 'ts-morph';
-import {
-  callbackParameters,
-  MUTATING_METHODS,
-  deferringApi,
-  isPromiseMethod,
-  resultShape,
-  storedArguments,
-  storedByWriter,
-  unreplayableCall,
-  writesFirstArgument,
-} from './builtins.js';
+import { callbackParameters, MUTATING_METHODS, deferringApi, isPromiseMethod, resultShape, storedArguments, storedByWriter, unreplayableCall, writesFirstArgument } from './builtins.js';
 import { classMembers, enclosingClass, superMethod, unwrap, type ClassLike, type FunctionLike } from './classes.js';
 import { declarationOf, isUserCode, mayHoldObjects, originOf, qualifiedName, symbolOf } from './declarations.js';
 import { addRootEffect, evidence, mergeEffects, type Effects } from './effects.js';
@@ -56,8 +46,7 @@ function callValue(frame: Frame, call: Node, callee: Node, fnValue: Value, thisV
       // A library method called on an explicit receiver (`Array.prototype.push.call(this.items, x)`) acts on that receiver.
       const method = thisNode ? { node: thisNode, name: qualifiedName(callable.declaration).split('.').pop() } : undefined;
       result = join(result, libraryCall(frame, call, callee, callable.declaration, thisNode ? thisValue : (callable.thisValue ?? thisValue), method, args, argNodes));
-    }
-    else result = join(result, invoke(frame, call, callable, callable.thisValue ?? thisValue, args));
+    } else result = join(result, invoke(frame, call, callable, callable.thisValue ?? thisValue, args));
   }
   if (fnValue.callables.length > 0) return result;
   const declaration = declarationOf(callee);
@@ -262,7 +251,16 @@ function runCallbacks(frame: Frame, call: Node, roles: readonly string[], args: 
  * receiver (`this.items.push(x)`); a static or free function has none (`Object.assign(…)` comes with
  * `Object` as its receiver, but is known by its qualified name).
  */
-function libraryCall(frame: Frame, call: Node, callee: Node, declaration: Node | undefined, receiver: Value, method: { node: Node; name: string | undefined } | undefined, args: Value[], argNodes: Node[]): Value {
+function libraryCall(
+  frame: Frame,
+  call: Node,
+  callee: Node,
+  declaration: Node | undefined,
+  receiver: Value,
+  method: { node: Node; name: string | undefined } | undefined,
+  args: Value[],
+  argNodes: Node[],
+): Value {
   const origin = declaration ? originOf(declaration) : undefined;
   if (declaration) {
     const why = unreplayableCall(declaration, short(callee));

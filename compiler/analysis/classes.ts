@@ -21,14 +21,7 @@ import {
 import { isUserCode, symbolOf } from './declarations.js';
 
 export type ClassLike = ClassDeclaration | ClassExpression;
-export type FunctionLike =
-  | MethodDeclaration
-  | FunctionDeclaration
-  | ArrowFunction
-  | FunctionExpression
-  | GetAccessorDeclaration
-  | SetAccessorDeclaration
-  | ConstructorDeclaration;
+export type FunctionLike = MethodDeclaration | FunctionDeclaration | ArrowFunction | FunctionExpression | GetAccessorDeclaration | SetAccessorDeclaration | ConstructorDeclaration;
 
 interface MethodMember {
   name: string;
@@ -188,13 +181,7 @@ export function returnedExpressions(fn: FunctionLike): Node[] {
 
 export function unwrap(node: Node): Node {
   let current = node;
-  while (
-    Node.isParenthesizedExpression(current) ||
-    Node.isAsExpression(current) ||
-    Node.isNonNullExpression(current) ||
-    Node.isTypeAssertion(current) ||
-    Node.isSatisfiesExpression(current)
-  ) {
+  while (Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isNonNullExpression(current) || Node.isTypeAssertion(current) || Node.isSatisfiesExpression(current)) {
     current = current.getExpression();
   }
   return current;

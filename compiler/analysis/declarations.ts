@@ -10,9 +10,7 @@ export type Origin = 'user' | 'lib' | 'node' | 'package';
 /** The symbol a reference resolves to, import aliases followed. */
 export function symbolOf(node: Node): MorphSymbol | undefined {
   const parent = node.getParent();
-  let symbol = parent && Node.isShorthandPropertyAssignment(parent) && parent.getNameNode() === node
-    ? node.getProject().getTypeChecker().getShorthandAssignmentValueSymbol(parent)
-    : node.getSymbol();
+  let symbol = parent && Node.isShorthandPropertyAssignment(parent) && parent.getNameNode() === node ? node.getProject().getTypeChecker().getShorthandAssignmentValueSymbol(parent) : node.getSymbol();
   for (let i = 0; symbol?.isAlias() && i < 8; i++) symbol = symbol.getAliasedSymbol() ?? undefined;
   return symbol;
 }
@@ -92,8 +90,16 @@ export function isConstVariable(variable: VariableDeclaration): boolean {
 }
 
 const PRIMITIVE_FLAGS =
-  TypeFlags.StringLike | TypeFlags.NumberLike | TypeFlags.BooleanLike | TypeFlags.BigIntLike | TypeFlags.EnumLike |
-  TypeFlags.Undefined | TypeFlags.Null | TypeFlags.Void | TypeFlags.Never | TypeFlags.ESSymbolLike;
+  TypeFlags.StringLike |
+  TypeFlags.NumberLike |
+  TypeFlags.BooleanLike |
+  TypeFlags.BigIntLike |
+  TypeFlags.EnumLike |
+  TypeFlags.Undefined |
+  TypeFlags.Null |
+  TypeFlags.Void |
+  TypeFlags.Never |
+  TypeFlags.ESSymbolLike;
 
 /** Whether every value of the type is a primitive: something no one can change in place. */
 export function isPrimitiveType(type: Type): boolean {

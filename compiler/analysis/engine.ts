@@ -363,5 +363,3 @@ export class Frame {
     return cls ? classMembers(cls) : undefined;
   }
 }
-
-

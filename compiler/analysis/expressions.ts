@@ -14,7 +14,14 @@ import { EMPTY, callableValue, deepen, element, join, nodeId, rootValue, type Va
 import { unwrap } from './classes.js';
 
 export function computeExpression(frame: Frame, node: Node): Value {
-  if (Node.isParenthesizedExpression(node) || Node.isAsExpression(node) || Node.isNonNullExpression(node) || Node.isTypeAssertion(node) || Node.isSatisfiesExpression(node) || Node.isAwaitExpression(node)) {
+  if (
+    Node.isParenthesizedExpression(node) ||
+    Node.isAsExpression(node) ||
+    Node.isNonNullExpression(node) ||
+    Node.isTypeAssertion(node) ||
+    Node.isSatisfiesExpression(node) ||
+    Node.isAwaitExpression(node)
+  ) {
     return frame.eval(node.getExpression());
   }
   if (node.getKind() === SyntaxKind.ThisKeyword) return frame.thisValue;
@@ -45,7 +52,12 @@ export function computeExpression(frame: Frame, node: Node): Value {
     return EMPTY;
   }
   if (Node.isArrayLiteralExpression(node)) {
-    return join(...node.getElements().map((e) => (Node.isSpreadElement(e) ? element(frame.eval(e.getExpression())) : frame.eval(e))).map(deepen));
+    return join(
+      ...node
+        .getElements()
+        .map((e) => (Node.isSpreadElement(e) ? element(frame.eval(e.getExpression())) : frame.eval(e)))
+        .map(deepen),
+    );
   }
   if (Node.isObjectLiteralExpression(node)) {
     const parts: Value[] = [];
@@ -196,7 +208,9 @@ function staticField(frame: Frame, node: Node, declaration: import('ts-morph').P
 
 function isWriteTarget(node: Node): boolean {
   const parent = node.getParent();
-  return !!parent && ((Node.isBinaryExpression(parent) && parent.getLeft() === node) || Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent) || Node.isDeleteExpression(parent));
+  return (
+    !!parent && ((Node.isBinaryExpression(parent) && parent.getLeft() === node) || Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent) || Node.isDeleteExpression(parent))
+  );
 }
 
 /** `[a, this.b] = …` and `({ x: this.y } = …)`: each target gets its part of the value. */
@@ -272,7 +286,13 @@ function assignTo(frame: Frame, targetNode: Node, value: Value, at: Node, descri
     frame.nondeterministic(at, `changes the static field ${name}`);
     escapeIfState(frame, value, valueNode, `the static field ${name}`);
   }
-  if (Node.isIdentifier(unwrap(objectNode)) && unwrap(objectNode).getText() === 'globalThis' && symbolOf(unwrap(objectNode))?.getDeclarations().every((d) => !isUserCode(d))) {
+  if (
+    Node.isIdentifier(unwrap(objectNode)) &&
+    unwrap(objectNode).getText() === 'globalThis' &&
+    symbolOf(unwrap(objectNode))
+      ?.getDeclarations()
+      .every((d) => !isUserCode(d))
+  ) {
     escapeIfState(frame, value, valueNode, `globalThis.${name ?? '[…]'}`);
   }
   const roots = writeRoots(frame, objectNode, object, at);
@@ -310,7 +330,8 @@ export function recordWrite(frame: Frame, root: string, at: Node, description: s
   if (info.kind === 'self' || info.kind === 'field') {
     addWrite(frame.effects, { root, evidence: evidence(at, description), owner: frame.owner, inside: frame.insideOf });
     const storesFunction = stored.callables.length > 0 || (storedNode !== undefined && isCallableType(storedNode.getType()));
-    if (storesFunction && !declaredForFunctions(at)) addRootEffect(frame.effects.functionStores, { root, evidence: evidence(storedNode ?? at, `stores ${storedNode ? short(storedNode) : 'a function'}`), owner: frame.owner });
+    if (storesFunction && !declaredForFunctions(at))
+      addRootEffect(frame.effects.functionStores, { root, evidence: evidence(storedNode ?? at, `stores ${storedNode ? short(storedNode) : 'a function'}`), owner: frame.owner });
     if (storedNode) frame.hand(unwrap(storedNode), at, [root]);
     return;
   }

@@ -60,7 +60,9 @@ function isWrittenThrough(reference: Node): boolean {
     }
     if (Node.isDeleteExpression(parent)) return true;
     if (Node.isCallExpression(parent) && parent.getArguments()[0] === current) {
-      const declaration = declarationOf(Node.isPropertyAccessExpression(parent.getExpression()) ? (parent.getExpression() as import('ts-morph').PropertyAccessExpression).getNameNode() : parent.getExpression());
+      const declaration = declarationOf(
+        Node.isPropertyAccessExpression(parent.getExpression()) ? (parent.getExpression() as import('ts-morph').PropertyAccessExpression).getNameNode() : parent.getExpression(),
+      );
       return !!declaration && originOf(declaration) !== 'user' && writesFirstArgument(qualifiedName(declaration));
     }
     if (Node.isPropertyAccessExpression(parent) && parent.getExpression() === current) {

@@ -42,10 +42,12 @@ export function readService(declaration: ClassDeclaration): { service: ServiceIn
       continue;
     }
     if (!Node.isPropertyDeclaration(member) || member.isStatic() || member.getName().startsWith('#')) {
-      const what = !Node.isPropertyDeclaration(member) ? describeMember(member) : member.isStatic() ? 'a static field' : `the #private field ${member.getName()}, which the generated service cannot reach (use \`private\`)`;
-      diagnostics.push(
-        diagnostic('DUR2013', `@state marks ${what}; it belongs on an instance field that holds a state object (e.g. \`@state counter = new Counter();\`).`, locate(marker)),
-      );
+      const what = !Node.isPropertyDeclaration(member)
+        ? describeMember(member)
+        : member.isStatic()
+          ? 'a static field'
+          : `the #private field ${member.getName()}, which the generated service cannot reach (use \`private\`)`;
+      diagnostics.push(diagnostic('DUR2013', `@state marks ${what}; it belongs on an instance field that holds a state object (e.g. \`@state counter = new Counter();\`).`, locate(marker)));
       if (Node.isPropertyDeclaration(member)) stateFields.push(rejectedField(member));
       continue;
     }

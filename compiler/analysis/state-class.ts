@@ -25,11 +25,17 @@ export function readStateClass(declaration: ClassDeclaration, analysis: Analysis
   const unsupported: Evidence[] = [];
   for (const member of members.methods.values()) {
     if (Node.isPropertyDeclaration(member.declaration) && Node.isArrowFunction(member.fn)) {
-      unsupported.push({ description: `the arrow-function property ${member.name} (its \`this\` is the object itself, not the proxy, so its changes would go unrecorded: write it as a method)`, ...locate(member.declaration) });
+      unsupported.push({
+        description: `the arrow-function property ${member.name} (its \`this\` is the object itself, not the proxy, so its changes would go unrecorded: write it as a method)`,
+        ...locate(member.declaration),
+      });
     }
   }
   if (members.outsideBase) {
-    unsupported.push({ description: `its base class ${members.outsideBase.getExpression().getText()}, which is not a class of your sources (wrap a Map, Set or array in a field instead of extending it)`, ...locate(members.outsideBase) });
+    unsupported.push({
+      description: `its base class ${members.outsideBase.getExpression().getText()}, which is not a class of your sources (wrap a Map, Set or array in a field instead of extending it)`,
+      ...locate(members.outsideBase),
+    });
   }
 
   const deferred: DeferredEffect[] = [];

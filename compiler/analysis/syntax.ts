@@ -32,7 +32,15 @@ export function contains(outer: Node, inner: Node): boolean {
 export function chainBase(node: Node): Node {
   let current = node;
   for (;;) {
-    if (Node.isPropertyAccessExpression(current) || Node.isElementAccessExpression(current) || Node.isNonNullExpression(current) || Node.isParenthesizedExpression(current) || Node.isAsExpression(current) || Node.isSatisfiesExpression(current) || Node.isTypeAssertion(current)) {
+    if (
+      Node.isPropertyAccessExpression(current) ||
+      Node.isElementAccessExpression(current) ||
+      Node.isNonNullExpression(current) ||
+      Node.isParenthesizedExpression(current) ||
+      Node.isAsExpression(current) ||
+      Node.isSatisfiesExpression(current) ||
+      Node.isTypeAssertion(current)
+    ) {
       current = current.getExpression();
     } else if (Node.isCallExpression(current)) {
       const callee = current.getExpression();
@@ -86,7 +94,17 @@ function isInDestructuringTarget(node: Node): boolean {
   let current: Node = node;
   for (let parent = current.getParent(); parent; current = parent, parent = parent.getParent()) {
     if (Node.isBinaryExpression(parent)) return parent.getLeft() === current && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken;
-    if (!(Node.isArrayLiteralExpression(parent) || Node.isObjectLiteralExpression(parent) || Node.isPropertyAssignment(parent) || Node.isShorthandPropertyAssignment(parent) || Node.isSpreadElement(parent) || Node.isSpreadAssignment(parent))) return false;
+    if (
+      !(
+        Node.isArrayLiteralExpression(parent) ||
+        Node.isObjectLiteralExpression(parent) ||
+        Node.isPropertyAssignment(parent) ||
+        Node.isShorthandPropertyAssignment(parent) ||
+        Node.isSpreadElement(parent) ||
+        Node.isSpreadAssignment(parent)
+      )
+    )
+      return false;
   }
   return false;
 }

@@ -105,7 +105,16 @@ function scalarKind(type: Type): ValueKind | undefined {
 /** `object`, `{}` and `Object`: anything at all may be in it. */
 function isOpaqueObject(type: Type): boolean {
   if (type.getFlags() & TypeFlags.NonPrimitive) return true;
-  return type.isObject() && type.getProperties().length === 0 && !type.isArray() && type.getCallSignatures().length === 0 && !type.getSymbol()?.getDeclarations().some((d) => Node.isClassDeclaration(d));
+  return (
+    type.isObject() &&
+    type.getProperties().length === 0 &&
+    !type.isArray() &&
+    type.getCallSignatures().length === 0 &&
+    !type
+      .getSymbol()
+      ?.getDeclarations()
+      .some((d) => Node.isClassDeclaration(d))
+  );
 }
 
 function libraryName(type: Type): string | undefined {
@@ -121,7 +130,10 @@ function isLibraryType(type: Type, name: string): boolean {
 }
 
 function className(type: Type): string | undefined {
-  const declaration = type.getSymbol()?.getDeclarations().find((d) => Node.isClassDeclaration(d) || Node.isClassExpression(d));
+  const declaration = type
+    .getSymbol()
+    ?.getDeclarations()
+    .find((d) => Node.isClassDeclaration(d) || Node.isClassExpression(d));
   if (!declaration || !(Node.isClassDeclaration(declaration) || Node.isClassExpression(declaration))) return undefined;
   return declaration.getName() ?? '(anonymous class)';
 }
@@ -154,10 +166,15 @@ function unstorable(type: Type): Unstorable | undefined {
       instead: `Keep ${map ? 'entries' : 'members'} a column can hold (strings, numbers, booleans, plain data), or store one row per ${map ? 'entry' : 'element'}`,
     };
   }
-  if (library && BINARY.test(library)) return { noun: `a ${library}`, why: 'which JSON would store as an object of numbered keys', instead: 'Bind an array of numbers or a base64 string, and convert it in the method' };
+  if (library && BINARY.test(library))
+    return { noun: `a ${library}`, why: 'which JSON would store as an object of numbered keys', instead: 'Bind an array of numbers or a base64 string, and convert it in the method' };
   const cls = className(type);
   if (cls && originOf(type.getSymbol()!.getDeclarations()[0]!) !== 'lib') {
-    return { noun: `an instance of class ${cls}`, why: 'which would come back from the column as a plain object without its class', instead: `Bind its fields (e.g. ${examplePath(type)}) and build the instance in the method` };
+    return {
+      noun: `an instance of class ${cls}`,
+      why: 'which would come back from the column as a plain object without its class',
+      instead: `Bind its fields (e.g. ${examplePath(type)}) and build the instance in the method`,
+    };
   }
   if (library && !type.isArray() && !type.isTuple() && !['Array', 'ReadonlyArray', 'Object', 'Record', 'Date'].includes(library)) {
     return { noun: `a ${library}`, why: 'which JSON cannot store as it is', instead: 'Bind the plain data it holds (strings, numbers, booleans, or arrays and objects of them)' };
@@ -170,7 +187,12 @@ function examplePath(type: Type): string {
     const d = p.getValueDeclaration();
     return d && (Node.isPropertyDeclaration(d) || Node.isParameterDeclaration(d) || Node.isPropertySignature(d));
   });
-  return fields.slice(0, 2).map((f) => `arg[N].${f.getName()}`).join(', ') || 'arg[N].field';
+  return (
+    fields
+      .slice(0, 2)
+      .map((f) => `arg[N].${f.getName()}`)
+      .join(', ') || 'arg[N].field'
+  );
 }
 
 /** Inside JSON data: what JSON would not give back as it was, with where it is. */
@@ -183,13 +205,19 @@ function jsonProblem(type: Type, at: Node, path: string, seen: Set<object>): Sto
     const flags = member.getFlags();
     if (flags & (TypeFlags.StringLike | TypeFlags.NumberLike | TypeFlags.BooleanLike | TypeFlags.EnumLike | TypeFlags.Null | TypeFlags.Undefined | TypeFlags.Void)) continue;
     if (member.isAny() || member.isUnknown() || member.isTypeParameter() || isOpaqueObject(member)) continue;
-    if (flags & TypeFlags.BigIntLike) return { what: `holds a bigint${at_}, which JSON cannot write`, noun: `JSON data with a bigint${at_}`, instead: `${bindAlone('value')}, or keep it as a string in the data` };
-    if (isLibraryType(member, 'Date')) return { what: `holds a Date${at_}, which JSON would turn into a string`, noun: `JSON data with a Date${at_}`, instead: `${bindAlone('Date')}, or keep it as a string or a number in the data` };
+    if (flags & TypeFlags.BigIntLike)
+      return { what: `holds a bigint${at_}, which JSON cannot write`, noun: `JSON data with a bigint${at_}`, instead: `${bindAlone('value')}, or keep it as a string in the data` };
+    if (isLibraryType(member, 'Date'))
+      return { what: `holds a Date${at_}, which JSON would turn into a string`, noun: `JSON data with a Date${at_}`, instead: `${bindAlone('Date')}, or keep it as a string or a number in the data` };
     const collection = libraryName(member);
     if (collection && COLLECTIONS.has(collection) && !collection.includes('Weak')) {
       // Inside JSON data a Set or a Map comes back as an array: only a whole parameter is rebuilt as one.
       const plain = collection.replace(/^Readonly/, '');
-      return { what: `holds a ${plain}${at_}, which would come back from the column as an array`, noun: `data with a ${plain}${at_}`, instead: `${bindAlone(plain)} (a ${plain} of plain data is given back as one), or keep an array in the data` };
+      return {
+        what: `holds a ${plain}${at_}, which would come back from the column as an array`,
+        noun: `data with a ${plain}${at_}`,
+        instead: `${bindAlone(plain)} (a ${plain} of plain data is given back as one), or keep an array in the data`,
+      };
     }
     const found = unstorable(member);
     if (found) return { what: `holds ${found.noun}${at_}, ${found.why}`, noun: `data with ${found.noun}${at_}`, instead: found.instead };

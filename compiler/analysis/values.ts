@@ -18,9 +18,7 @@ export interface Root {
 }
 
 /** Something callable: code of the user's sources (with the frame a closure was created in), or a library function. */
-export type Callable =
-  | { kind: 'code'; fn: FunctionLike; frameId?: number; frame?: unknown; thisValue?: Value; boundArgs?: Value[] }
-  | { kind: 'library'; declaration: Node; thisValue?: Value };
+export type Callable = { kind: 'code'; fn: FunctionLike; frameId?: number; frame?: unknown; thisValue?: Value; boundArgs?: Value[] } | { kind: 'library'; declaration: Node; thisValue?: Value };
 
 export interface Value {
   /** Root key → the least depth at which the value may hold that root's state (0: it may be that state). */

@@ -49,7 +49,11 @@ export function bindMapping({ mapping, mentionedStates, statesWithRecovery, sour
   if (!serviceClass) {
     const names = classes.map((c) => c.getName()!);
     const listed = names.length > 0 ? `It exports ${names.map((n) => `'${n}'`).join(', ')}.` : 'It exports no class; export the service class.';
-    inMapping('DUR2001', `service="${mapping.service.name}" names no exported class of ${path.basename(sourceFile.getFilePath())}.${suggestion(mapping.service.name, names)} ${listed}`, mapping.service.position);
+    inMapping(
+      'DUR2001',
+      `service="${mapping.service.name}" names no exported class of ${path.basename(sourceFile.getFilePath())}.${suggestion(mapping.service.name, names)} ${listed}`,
+      mapping.service.position,
+    );
     return { diagnostics };
   }
 
@@ -73,7 +77,9 @@ export function bindMapping({ mapping, mentionedStates, statesWithRecovery, sour
     if (field.stateClass) bindState(state, field.stateClass, inMapping, statesWithRecovery.includes(state.field.name));
     if (field.stateClass && state.mechanism !== 'none') {
       for (const pattern of field.stateClass.unsupported) {
-        diagnostics.push(diagnostic('DUR2014', `State class ${field.stateClass.name} (field '${field.name}', ${state.mechanism}) uses ${pattern.description}.`, { file: pattern.file, position: pattern.position }));
+        diagnostics.push(
+          diagnostic('DUR2014', `State class ${field.stateClass.name} (field '${field.name}', ${state.mechanism}) uses ${pattern.description}.`, { file: pattern.file, position: pattern.position }),
+        );
       }
     }
   }
@@ -100,7 +106,11 @@ function bindState(state: StateMapping, cls: StateClassInfo, report: Report, has
 
   const checkpoint = method(state.checkpoint, '<checkpoint>');
   if (checkpoint && requiredParameterCount(checkpoint) > 0) {
-    report('DUR2009', `Checkpoint method '${checkpoint.name}' takes ${requiredParameterCount(checkpoint)} required parameter(s); a checkpoint method is called with none and returns the checkpoint.`, state.checkpoint!.position);
+    report(
+      'DUR2009',
+      `Checkpoint method '${checkpoint.name}' takes ${requiredParameterCount(checkpoint)} required parameter(s); a checkpoint method is called with none and returns the checkpoint.`,
+      state.checkpoint!.position,
+    );
   }
   const restore = method(state.restore, '<restore>');
   if (restore && restore.parameters.length === 0) {
@@ -115,7 +125,11 @@ function bindState(state: StateMapping, cls: StateClassInfo, report: Report, has
     case 'reconstruction': {
       const rebuild = method(state.rebuild, '<recovery>');
       if (rebuild && requiredParameterCount(rebuild) > 0) {
-        report('DUR2009', `Recovery method '${rebuild.name}' takes ${requiredParameterCount(rebuild)} required parameter(s); it is called with none on the fresh object after a failure.`, state.rebuild!.position);
+        report(
+          'DUR2009',
+          `Recovery method '${rebuild.name}' takes ${requiredParameterCount(rebuild)} required parameter(s); it is called with none on the fresh object after a failure.`,
+          state.rebuild!.position,
+        );
       }
       return;
     }
@@ -138,8 +152,14 @@ function bindReplication(state: ReplicationStateMapping, cls: StateClassInfo, re
     const mode = override?.update ?? state.update;
     const position = override?.updatePosition ?? state.updatePosition;
     if (mode !== 'repeat' || !position || m.nondeterminism.length === 0) continue;
-    const causes = onePerCause(m.nondeterminism).map((c) => `${c.description} (${where(c)})`).join(' and ');
-    report('DUR2007', `update="repeat" re-runs ${cls.name}.${m.name} on the backup, but it ${causes}, which the run-time cannot replay, so the backup would diverge. Use update="state" for it${override ? '' : `: <method name="${m.name}" update="state"/>`}.`, position);
+    const causes = onePerCause(m.nondeterminism)
+      .map((c) => `${c.description} (${where(c)})`)
+      .join(' and ');
+    report(
+      'DUR2007',
+      `update="repeat" re-runs ${cls.name}.${m.name} on the backup, but it ${causes}, which the run-time cannot replay, so the backup would diverge. Use update="state" for it${override ? '' : `: <method name="${m.name}" update="state"/>`}.`,
+      position,
+    );
   }
 }
 

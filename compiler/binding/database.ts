@@ -18,13 +18,21 @@ export function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, r
     const target = resolve(entry, '<method>');
     if (!target) continue;
     if (!target.updates) {
-      report('DUR2010', `Method '${target.name}' never updates ${cls.name} (found no write to its fields), so its SQL would run on calls that change nothing in memory. Remove this <method>, or check that the method really writes.`, entry.position);
+      report(
+        'DUR2010',
+        `Method '${target.name}' never updates ${cls.name} (found no write to its fields), so its SQL would run on calls that change nothing in memory. Remove this <method>, or check that the method really writes.`,
+        entry.position,
+      );
     }
     for (const step of entry.steps) {
       for (const statements of Object.values(step.variants)) {
         for (const ref of statements.flatMap(argumentReferences)) {
           if (!acceptsArgumentIndex(target, ref.index)) {
-            report('DUR2005', `'${ref.source}' refers to argument ${ref.index}, but ${target.name}(${target.parameters.map((p) => p.name).join(', ')}) takes ${target.parameters.length === 0 ? 'none' : target.parameters.length === 1 ? 'one: arg[0]' : `${target.parameters.length}: arg[0] to arg[${target.parameters.length - 1}]`}. Arguments count from 0.`, ref.position);
+            report(
+              'DUR2005',
+              `'${ref.source}' refers to argument ${ref.index}, but ${target.name}(${target.parameters.map((p) => p.name).join(', ')}) takes ${target.parameters.length === 0 ? 'none' : target.parameters.length === 1 ? 'one: arg[0]' : `${target.parameters.length}: arg[0] to arg[${target.parameters.length - 1}]`}. Arguments count from 0.`,
+              ref.position,
+            );
             continue;
           }
           const parameter = target.parameters[Math.min(ref.index, target.parameters.length - 1)]!;
@@ -48,15 +56,27 @@ export function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, r
 
   for (const m of cls.methods.values()) {
     if (m.unsure && !m.updates && !m.isPrivate && !mapped.has(m.name)) {
-      report('DUR2017', `${cls.name}.${m.name} looks read-only, but it ${describe(m.unsure)}, which the analysis cannot see into. If that changes the object, map the method with <sql>; if not, nothing to do.`, state.position);
+      report(
+        'DUR2017',
+        `${cls.name}.${m.name} looks read-only, but it ${describe(m.unsure)}, which the analysis cannot see into. If that changes the object, map the method with <sql>; if not, nothing to do.`,
+        state.position,
+      );
     }
     if (!m.updates || m.isPrivate || mapped.has(m.name)) continue;
-    report('DUR2006', `${cls.name}.${m.name} updates the object (it ${describe(m.updates)}) but has no <method name="${m.name}"> with <sql> in database state '${state.field.name}', so its changes would never reach the database. Add the statement(s) that store them.`, state.position);
+    report(
+      'DUR2006',
+      `${cls.name}.${m.name} updates the object (it ${describe(m.updates)}) but has no <method name="${m.name}"> with <sql> in database state '${state.field.name}', so its changes would never reach the database. Add the statement(s) that store them.`,
+      state.position,
+    );
   }
 
   if (!state.recovery) {
     if (hasRecoveryElement) return; // present but invalid: already reported
-    report('DUR2011', `Database state '${state.field.name}' has no <recovery>: after a failover the object would start empty although its rows are in the database. Add <recovery><query>SELECT …</query><apply method="…" args="…"/></recovery>.`, state.position);
+    report(
+      'DUR2011',
+      `Database state '${state.field.name}' has no <recovery>: after a failover the object would start empty although its rows are in the database. Add <recovery><query>SELECT …</query><apply method="…" args="…"/></recovery>.`,
+      state.position,
+    );
     return;
   }
   const apply = resolve(state.recovery.apply, '<apply>');
@@ -65,7 +85,11 @@ export function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, r
   const required = requiredParameterCount(apply);
   const rest = apply.parameters.some((p) => p.rest);
   if (columns.length < required || (columns.length > apply.parameters.length && !rest)) {
-    report('DUR2009', `<apply> passes ${columns.length} column(s) to ${apply.name}(${apply.parameters.map((p) => p.name).join(', ')}), which takes ${required === apply.parameters.length ? required : `${required} to ${apply.parameters.length}`}. List one column of the query per parameter in args.`, state.recovery.apply.columnsPosition);
+    report(
+      'DUR2009',
+      `<apply> passes ${columns.length} column(s) to ${apply.name}(${apply.parameters.map((p) => p.name).join(', ')}), which takes ${required === apply.parameters.length ? required : `${required} to ${apply.parameters.length}`}. List one column of the query per parameter in args.`,
+      state.recovery.apply.columnsPosition,
+    );
     return;
   }
   columns.forEach((column, i) => {
@@ -98,7 +122,17 @@ function followPath(type: Type, propertyPath: string[], at: Node): { type?: Type
     if (present.isAny() || present.isUnknown() || present.isTypeParameter()) return {};
     const symbol = present.getApparentType().getProperty(property);
     if (!symbol) {
-      return { missing: { owner, property, typeText: present.getText(at), available: present.getApparentType().getProperties().map((p) => p.getName()) } };
+      return {
+        missing: {
+          owner,
+          property,
+          typeText: present.getText(at),
+          available: present
+            .getApparentType()
+            .getProperties()
+            .map((p) => p.getName()),
+        },
+      };
     }
     current = symbol.getTypeAtLocation(at);
     owner = `'${property}'`;

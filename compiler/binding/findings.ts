@@ -35,7 +35,13 @@ export function reportFindings(service: ServiceInfo, findings: ServiceFindings, 
     if (protectedField(field.name)) {
       for (const d of firstPerRegistration(cls.deferred)) diagnostics.push(deferredDiagnostic(d.owner, `its own state (state object '${field.name}')`, d));
       for (const e of cls.escapes) {
-        diagnostics.push(diagnostic('DUR2015', `${e.owner} stores part of the state object '${field.name}' in ${e.where}, outside any request: a later change through it would bypass durability. Keep state inside its state object and copy what you hand out.`, at(e.evidence)));
+        diagnostics.push(
+          diagnostic(
+            'DUR2015',
+            `${e.owner} stores part of the state object '${field.name}' in ${e.where}, outside any request: a later change through it would bypass durability. Keep state inside its state object and copy what you hand out.`,
+            at(e.evidence),
+          ),
+        );
       }
     }
     const m = mechanism(field.name);
@@ -50,7 +56,13 @@ export function reportFindings(service: ServiceInfo, findings: ServiceFindings, 
   }
   for (const e of findings.escapes) {
     if (!protectedField(e.field)) continue;
-    diagnostics.push(diagnostic('DUR2015', `${e.owner} stores the state object '${e.field}' (or something inside it) in ${e.where}, outside any request: a later change through it would bypass durability. Keep state inside its state object and copy what you hand out.`, at(e.evidence)));
+    diagnostics.push(
+      diagnostic(
+        'DUR2015',
+        `${e.owner} stores the state object '${e.field}' (or something inside it) in ${e.where}, outside any request: a later change through it would bypass durability. Keep state inside its state object and copy what you hand out.`,
+        at(e.evidence),
+      ),
+    );
   }
   for (const r of findings.replacements) {
     const cls = fields.get(r.field)?.stateClass?.name ?? 'its class';
@@ -84,7 +96,10 @@ function firstPerRegistration<T extends { root: string; evidence: Evidence; regi
   for (const d of found) {
     const key = `${d.root}@${where(d.registration)}@${d.registration.file}`;
     const before = first.get(key);
-    const earlier = !before || d.evidence.position.line < before.evidence.position.line || (d.evidence.position.line === before.evidence.position.line && d.evidence.position.column < before.evidence.position.column);
+    const earlier =
+      !before ||
+      d.evidence.position.line < before.evidence.position.line ||
+      (d.evidence.position.line === before.evidence.position.line && d.evidence.position.column < before.evidence.position.column);
     if (earlier) first.set(key, d);
   }
   return [...first.values()];
@@ -99,7 +114,11 @@ function deferredDiagnostic(owner: string, what: string, d: { evidence: Evidence
 }
 
 function functionDiagnostic(head: string, e: Evidence): Diagnostic {
-  return diagnostic('DUR2022', `${head} A function cannot be shipped to a backup or stored in a database: keep data instead (what to run and with which arguments) and choose the function when it runs.`, at(e));
+  return diagnostic(
+    'DUR2022',
+    `${head} A function cannot be shipped to a backup or stored in a database: keep data instead (what to run and with which arguments) and choose the function when it runs.`,
+    at(e),
+  );
 }
 
 function outsideWriteDiagnostic(owner: string, field: string, info: StateFieldInfo | undefined, state: StateMapping, e: Evidence): Diagnostic {

@@ -15,7 +15,10 @@ export function writeClient(file: SourceFile, serviceName: string, exposed: Expo
       {
         name: 'call',
         typeParameters: [{ name: 'M', constraint: 'Method' }],
-        parameters: [{ name: 'method', type: 'M' }, { name: 'args', type: 'Args<M>', isRestParameter: true }],
+        parameters: [
+          { name: 'method', type: 'M' },
+          { name: 'args', type: 'Args<M>', isRestParameter: true },
+        ],
         returnType: 'Result<M>',
         docs: ['Calls a method of the service (also one the client cannot have as a member, such as `then`).'],
       },

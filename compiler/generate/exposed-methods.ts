@@ -52,4 +52,3 @@ const BODY_NAMES = new Set(['methods', 'controls']);
 function parameterName(name: string, index: number): string {
   return isIdentifierName(name) && !BODY_NAMES.has(name) ? name : `arg${index}`;
 }
-

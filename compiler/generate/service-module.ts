@@ -134,7 +134,9 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
       `${name} (${role} build): every state object sits behind its durability proxy, and every method is a\n` +
         `request that is all-or-nothing and answers only once durable. Methods are async here.` +
         (role === 'backup' ? `\nA backup follows its primary and serves only after promote().` : '') +
-        (shadowed.length > 0 ? `\n${shadowed.map((c) => `\`${c}\``).join(', ')} ${shadowed.length === 1 ? 'is' : 'are'} ${name}'s own here: the run-time's ${shadowed.length === 1 ? 'is' : 'are'} in ${name}.controls(service).` : '') +
+        (shadowed.length > 0
+          ? `\n${shadowed.map((c) => `\`${c}\``).join(', ')} ${shadowed.length === 1 ? 'is' : 'are'} ${name}'s own here: the run-time's ${shadowed.length === 1 ? 'is' : 'are'} in ${name}.controls(service).`
+          : '') +
         (taken.has('then') ? `\nIts method \`then\` is called through ${name}.controls(service).call('then', …): as a member it would make the service a thenable.` : ''),
     ],
   });
@@ -157,7 +159,7 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
     isAsync: true,
     parameters: [{ name: 'options', type: 'ServiceOptions', initializer: '{}' }],
     returnType: `Promise<${name}>`,
-    docs: [role === 'primary' ? 'Starts the primary: creates what the mapping needs and recovers what survived.' : 'Starts a backup: it waits for its primary\'s snapshot and updates.'],
+    docs: [role === 'primary' ? 'Starts the primary: creates what the mapping needs and recovers what survived.' : "Starts a backup: it waits for its primary's snapshot and updates."],
     statements: [
       `const runtime = await ServiceRuntime.start({ ...options, role: '${role}', mapping, classes, objects: stateObjects });`,
       `const service = bindStateFields(new source.${name}(), runtime, [${fields.map(quote).join(', ')}]);`,
@@ -188,14 +190,26 @@ export function writeServiceModule(file: SourceFile, input: ServiceModuleInput):
         { name: 'request', type: 'RequestContext', initializer: '{}' },
       ],
       returnType: 'Promise<Outcome>',
-      docs: ['Runs a public method by name: what a server calls with a request\'s JSON arguments.'],
+      docs: ["Runs a public method by name: what a server calls with a request's JSON arguments."],
       statements: [`return ${name}.controls(this).dispatch(method, args, request);`],
     });
   }
   const transactions: OptionalKind<MethodDeclarationStructure>[] = [
     { name: 'begin', returnType: 'string', docs: ['Starts a transaction spanning several requests (startTA); pass it with with({ tx }).'], statements: [`return ${name}.controls(this).begin();`] },
-    { name: 'commit', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Makes the transaction durable (commitTA).'], statements: [`return ${name}.controls(this).commit(tx);`] },
-    { name: 'abort', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Undoes the transaction everywhere (abortTA).'], statements: [`return ${name}.controls(this).abort(tx);`] },
+    {
+      name: 'commit',
+      parameters: [{ name: 'tx', type: 'string' }],
+      returnType: 'Promise<Outcome>',
+      docs: ['Makes the transaction durable (commitTA).'],
+      statements: [`return ${name}.controls(this).commit(tx);`],
+    },
+    {
+      name: 'abort',
+      parameters: [{ name: 'tx', type: 'string' }],
+      returnType: 'Promise<Outcome>',
+      docs: ['Undoes the transaction everywhere (abortTA).'],
+      statements: [`return ${name}.controls(this).abort(tx);`],
+    },
   ];
   cls.addMethods(transactions.filter((m) => free(m.name)));
   if (role === 'backup' && free('promote')) {
@@ -219,25 +233,44 @@ function writeControlsInterface(file: SourceFile, name: string, role: Role): voi
     docs: [`What the run-time offers for one ${name}, under names that none of its methods can take.`],
     properties: [{ name: 'runtime', isReadonly: true, type: 'ServiceRuntime', docs: ['The run-time: proxies, action control, commit.'] }],
     methods: [
-      { name: 'with', parameters: [{ name: 'request', type: 'RequestContext' }], returnType: name, docs: ['The same service, its calls carrying a request id (a retry answers once) or a transaction.'] },
+      {
+        name: 'with',
+        parameters: [{ name: 'request', type: 'RequestContext' }],
+        returnType: name,
+        docs: ['The same service, its calls carrying a request id (a retry answers once) or a transaction.'],
+      },
       {
         name: 'call',
         typeParameters: [{ name: 'M', constraint: 'Method' }],
-        parameters: [{ name: 'method', type: 'M' }, { name: 'args', type: 'Args<M>', isRestParameter: true }],
+        parameters: [
+          { name: 'method', type: 'M' },
+          { name: 'args', type: 'Args<M>', isRestParameter: true },
+        ],
         returnType: 'Result<M>',
         docs: ['Calls a public method as a durable request, as its member does (also one the instance cannot have, such as `then`).'],
       },
       {
         name: 'dispatch',
-        parameters: [{ name: 'method', type: 'string' }, { name: 'args', type: 'unknown[]' }, { name: 'request', type: 'RequestContext', hasQuestionToken: true }],
+        parameters: [
+          { name: 'method', type: 'string' },
+          { name: 'args', type: 'unknown[]' },
+          { name: 'request', type: 'RequestContext', hasQuestionToken: true },
+        ],
         returnType: 'Promise<Outcome>',
-        docs: ['Runs a public method by name, its outcome as data: what a server calls with a request\'s JSON arguments.'],
+        docs: ["Runs a public method by name, its outcome as data: what a server calls with a request's JSON arguments."],
       },
       { name: 'begin', returnType: 'string', docs: ['Starts a transaction spanning several requests (startTA); pass it with with({ tx }).'] },
       { name: 'commit', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Makes the transaction durable (commitTA).'] },
       { name: 'abort', parameters: [{ name: 'tx', type: 'string' }], returnType: 'Promise<Outcome>', docs: ['Undoes the transaction everywhere (abortTA).'] },
       ...(role === 'backup'
-        ? [{ name: 'promote', parameters: [{ name: 'link', type: 'ReplicationLink', hasQuestionToken: true }], returnType: 'Promise<void>', docs: ['Takes over from the primary: applies what it acknowledged, raises the epoch, serves.'] }]
+        ? [
+            {
+              name: 'promote',
+              parameters: [{ name: 'link', type: 'ReplicationLink', hasQuestionToken: true }],
+              returnType: 'Promise<void>',
+              docs: ['Takes over from the primary: applies what it acknowledged, raises the epoch, serves.'],
+            },
+          ]
         : []),
     ],
   });
@@ -266,7 +299,7 @@ function writeControls(cls: ClassDeclaration, name: string, role: Role): void {
     isStatic: true,
     overloads: [
       { parameters: [{ name: 'service', type: name }], returnType: 'Controls', docs: [`The run-time's controls of a running ${name}, whatever its own methods are named: what a server uses.`] },
-      { parameters: [{ name: 'client', type: 'Client' }], returnType: 'ClientControls', docs: ['The transactions and calls of a client from createClient, whatever the service\'s methods are named.'] },
+      { parameters: [{ name: 'client', type: 'Client' }], returnType: 'ClientControls', docs: ["The transactions and calls of a client from createClient, whatever the service's methods are named."] },
     ],
     parameters: [{ name: 'target', type: `${name} | Client` }],
     returnType: 'Controls | ClientControls',

@@ -80,7 +80,15 @@ export function rewritePrivateNames(file: SourceFile, options: PrivateNameOption
     if (ts.isPropertyAccessExpression(node) && ts.isPrivateIdentifier(node.name)) {
       const member = resolve(node.name, rewritten);
       if (node.questionDotToken) edits.push({ start: node.name.getStart(source), end: node.name.end, text: `[${member.symbol}]` });
-      else edits.push({ start: node.getChildren(source).find((c) => c.kind === ts.SyntaxKind.DotToken)!.getStart(source), end: node.name.end, text: `[${member.symbol}]` });
+      else
+        edits.push({
+          start: node
+            .getChildren(source)
+            .find((c) => c.kind === ts.SyntaxKind.DotToken)!
+            .getStart(source),
+          end: node.name.end,
+          text: `[${member.symbol}]`,
+        });
     } else if (ts.isBinaryExpression(node) && node.operatorToken.kind === ts.SyntaxKind.InKeyword && ts.isPrivateIdentifier(node.left)) {
       const member = resolve(node.left, rewritten);
       const owner = [...rewritten.values()].find((c) => c.members.get(member.name) === member)!;
@@ -94,7 +102,7 @@ export function rewritePrivateNames(file: SourceFile, options: PrivateNameOption
   ts.forEachChild(source, visit);
 
   const header = [
-    '// The private names of this file\'s classes as registered symbols: members that durability proxies',
+    "// The private names of this file's classes as registered symbols: members that durability proxies",
     '// can see and that replication ships by key (written by durable compile).',
     ...declarations,
   ];
@@ -107,7 +115,12 @@ export function rewritePrivateNames(file: SourceFile, options: PrivateNameOption
     );
   }
   if (helpers.proto) {
-    header.push(`/** \`#method in object\`: the object has the class's prototype methods. */`, `function ${helpers.proto}<T extends object>(object: object, key: symbol): object is T {`, '  return key in object;', '}');
+    header.push(
+      `/** \`#method in object\`: the object has the class's prototype methods. */`,
+      `function ${helpers.proto}<T extends object>(object: object, key: symbol): object is T {`,
+      '  return key in object;',
+      '}',
+    );
   }
   const at = openingEnd(source);
   edits.push({ start: at, end: at, text: at > 0 ? `\n\n${header.join('\n')}` : `${header.join('\n')}\n\n` });
@@ -126,7 +139,8 @@ function privateClasses(source: ts.SourceFile): { node: ts.ClassLikeDeclaration;
         const name = element.name.text;
         const isStatic = !!(ts.getCombinedModifierFlags(element as ts.Declaration) & ts.ModifierFlags.Static);
         const pair = members.find((m) => m.name === name);
-        if (pair) pair.declarations.push(element); // a getter and its setter
+        if (pair)
+          pair.declarations.push(element); // a getter and its setter
         else members.push({ name, isStatic, isField: ts.isPropertyDeclaration(element), declarations: [element] });
       }
       if (members.length > 0) out.push({ node, members });
@@ -211,7 +225,12 @@ function inferredName(node: ts.ClassLikeDeclaration): string {
   if (ts.isClassDeclaration(node)) return 'default';
   let site: ts.Node = node.parent;
   while (ts.isParenthesizedExpression(site) || ts.isAsExpression(site) || ts.isSatisfiesExpression(site) || ts.isNonNullExpression(site)) site = site.parent;
-  if ((ts.isVariableDeclaration(site) || ts.isPropertyAssignment(site) || ts.isPropertyDeclaration(site) || ts.isParameter(site) || ts.isBindingElement(site)) && site.name && ts.isIdentifier(site.name)) return site.name.text;
+  if (
+    (ts.isVariableDeclaration(site) || ts.isPropertyAssignment(site) || ts.isPropertyDeclaration(site) || ts.isParameter(site) || ts.isBindingElement(site)) &&
+    site.name &&
+    ts.isIdentifier(site.name)
+  )
+    return site.name.text;
   if (ts.isPropertyAssignment(site) && ts.isStringLiteral(site.name)) return site.name.text;
   if (ts.isBinaryExpression(site) && site.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(site.left)) return site.left.text;
   if (ts.isExportAssignment(site)) return 'default';

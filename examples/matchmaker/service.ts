@@ -32,9 +32,7 @@ export class MachineQueue {
   }
 
   firstFit(requirements: Requirements): Machine | undefined {
-    const found = this.machines.find(
-      (m) => m.cpu >= requirements.cpu && m.memoryMb >= requirements.memoryMb && m.diskGb >= requirements.diskGb,
-    );
+    const found = this.machines.find((m) => m.cpu >= requirements.cpu && m.memoryMb >= requirements.memoryMb && m.diskGb >= requirements.diskGb);
     return found && { ...found };
   }
 

@@ -243,7 +243,6 @@ export class Committer {
   }
 }
 
-
 /** Larger groups are not logged: their backups acknowledge them before the database commits them. */
 const MAX_LOGGED_CHARS = 1 << 20;
 

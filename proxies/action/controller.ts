@@ -142,7 +142,11 @@ export class ActionController {
     }
     // A backup waits to join until the open transactions let go of replicated state: none takes hold meanwhile.
     if (running.tx && this.snapshotWaiting?.(proxy)) {
-      throw this.options.graph.refuse(new LateConflictError(`A backup is joining and waits for the open transactions to end before its snapshot; this transaction cannot take state object '${proxy.name}' until then (a moment); try again.`));
+      throw this.options.graph.refuse(
+        new LateConflictError(
+          `A backup is joining and waits for the open transactions to end before its snapshot; this transaction cannot take state object '${proxy.name}' until then (a moment); try again.`,
+        ),
+      );
     }
     if (running.tx) {
       proxy.startTA(running.action);
@@ -426,7 +430,12 @@ export class ActionController {
 
   // ---- the commit queue ----
 
-  private enqueue(running: Running, parts: CommitPart[], replies: CommitRecord['replies'], how: { transactional?: boolean; repeatable?: boolean; waitForBackups?: boolean; resent?: boolean }): Promise<PendingVerdict> {
+  private enqueue(
+    running: Running,
+    parts: CommitPart[],
+    replies: CommitRecord['replies'],
+    how: { transactional?: boolean; repeatable?: boolean; waitForBackups?: boolean; resent?: boolean },
+  ): Promise<PendingVerdict> {
     const { transactional = false, repeatable = false, waitForBackups = false, resent = false } = how;
     const replicatedObjects = running.proxies.filter((p) => p.mechanism === 'replication');
     const record: CommitRecord = {
@@ -563,7 +572,9 @@ export class ActionController {
 
   private stoppedOutcome(): Outcome {
     const reason = this.stopped!.reason;
-    return this.stopped!.fenced ? { kind: 'not-primary', message: `This node no longer serves: ${reason}` } : { kind: 'unavailable', message: `This node stopped committing: ${reason}. Retry on another node.` };
+    return this.stopped!.fenced
+      ? { kind: 'not-primary', message: `This node no longer serves: ${reason}` }
+      : { kind: 'unavailable', message: `This node stopped committing: ${reason}. Retry on another node.` };
   }
 
   /**

@@ -85,7 +85,12 @@ class SqlStore implements CoordinatorStore {
         throw error;
       }
     }
-    const changed = await timed(this.description, this.knex(TABLE).where({ cluster: this.cluster, version: expected }).update({ version: expected + 1, body }));
+    const changed = await timed(
+      this.description,
+      this.knex(TABLE)
+        .where({ cluster: this.cluster, version: expected })
+        .update({ version: expected + 1, body }),
+    );
     return Number(changed) === 1;
   }
 
@@ -129,7 +134,13 @@ class EtcdStore implements CoordinatorStore {
 
   async swap(expected: number, next: Proposal): Promise<boolean> {
     // etcd counts a key's versions itself (0: absent; each put adds one): the swap compares it.
-    const result = await timed(this.description, this.client.if(this.key, 'Version', '==', expected).then(this.client.put(this.key).value(serializeConfiguration(next))).commit());
+    const result = await timed(
+      this.description,
+      this.client
+        .if(this.key, 'Version', '==', expected)
+        .then(this.client.put(this.key).value(serializeConfiguration(next)))
+        .commit(),
+    );
     return result.succeeded;
   }
 

@@ -206,7 +206,9 @@ export function encodeChange(c: Change, classes: ClassRegistry, ids: ObjectIds, 
     case 'prop': {
       if (!c.after) return { t: 'p', o, k: encodeKey(c.key) };
       if (!('value' in c.after)) {
-        throw new EncodingError(`Cannot send the accessor property '${String(c.key)}' defined on state: a replica cannot receive functions. Define it on a class of the service, or keep a data property.`);
+        throw new EncodingError(
+          `Cannot send the accessor property '${String(c.key)}' defined on state: a replica cannot receive functions. Define it on a class of the service, or keep a data property.`,
+        );
       }
       const flags = flagsOf(c.after);
       return flags === 0 ? { t: 'p', o, k: encodeKey(c.key), v: value(c.after.value) } : { t: 'p', o, k: encodeKey(c.key), v: value(c.after.value), f: flags };
@@ -319,7 +321,7 @@ export function changeFromWire(c: WireChange, classes: ClassRegistry, ids: Objec
       return { kind: 'tcopy', target: typed, previous: copyTyped(typed), value: value(c.v) as TypedArray };
     }
     case 'reset':
-      throw new Error('A reset is applied by the graph (it replaces an object\'s content), not as a change.');
+      throw new Error("A reset is applied by the graph (it replaces an object's content), not as a change.");
   }
 }
 

@@ -214,7 +214,10 @@ export class Encoder {
       for (const key of Object.keys(a)) if (isIndexKey(key) && has(Number(key))) pairs.push([Number(key), this.walk(a[Number(key)])]);
       body = { [TAG]: 'a', e: pairs, n: length };
     }
-    const extras = this.properties(a, Reflect.ownKeys(a).filter((k) => special.has(k as string) || (k !== 'length' && !isIndexKey(k))));
+    const extras = this.properties(
+      a,
+      Reflect.ownKeys(a).filter((k) => special.has(k as string) || (k !== 'length' && !isIndexKey(k))),
+    );
     if (extras) body.p = extras;
     return body;
   }
@@ -320,7 +323,9 @@ export class Encoder {
       if (v instanceof Number || v instanceof String || v instanceof Boolean) return { [TAG]: 'j', v: this.walk(v.valueOf()) };
       return this.fields(v);
     }
-    throw new EncodingError(`Cannot send ${describe(v)}: it is not data a replica can rebuild (state holds plain objects, arrays, Maps, Sets, Dates, typed arrays and instances of the service's classes).`);
+    throw new EncodingError(
+      `Cannot send ${describe(v)}: it is not data a replica can rebuild (state holds plain objects, arrays, Maps, Sets, Dates, typed arrays and instances of the service's classes).`,
+    );
   }
 }
 
@@ -520,4 +525,3 @@ function describe(v: unknown): string {
   }
   return String(v).slice(0, 40);
 }
-

@@ -209,7 +209,13 @@ export class StateGraph {
     const replicated = this.owners[state]!.replicated;
     while (stack.length > 0) {
       const v = rawOf(stack.pop());
-      if (typeof v === 'function' && replicated && !this.isQuiet) throw this.refuse(new DurabilityRefusal('DUR3004', `Replicated state object '${this.owners[state]!.name}' cannot hold a function (${v.name || 'anonymous'}): a backup cannot be sent one. Keep functions out of replicated state (DUR2022).`));
+      if (typeof v === 'function' && replicated && !this.isQuiet)
+        throw this.refuse(
+          new DurabilityRefusal(
+            'DUR3004',
+            `Replicated state object '${this.owners[state]!.name}' cannot hold a function (${v.name || 'anonymous'}): a backup cannot be sent one. Keep functions out of replicated state (DUR2022).`,
+          ),
+        );
       if (typeof v !== 'object' || v === null) continue;
       const kind = trackedKind(v);
       if (kind === undefined) {
@@ -280,10 +286,20 @@ export class StateGraph {
     if (replicated === undefined) return;
     const name = this.owners[replicated]!.name;
     if (typeof key === 'symbol' && Symbol.keyFor(key) === undefined && !WELL_KNOWN_SYMBOLS.has(key)) {
-      throw this.refuse(new DurabilityRefusal('DUR3004', `Replicated state object '${name}' cannot hold a property keyed by ${String(key)}: a symbol made with Symbol() is unique to its process, so a replica could not name it. Use Symbol.for('…') (a registered symbol) or a string key.`));
+      throw this.refuse(
+        new DurabilityRefusal(
+          'DUR3004',
+          `Replicated state object '${name}' cannot hold a property keyed by ${String(key)}: a symbol made with Symbol() is unique to its process, so a replica could not name it. Use Symbol.for('…') (a registered symbol) or a string key.`,
+        ),
+      );
     }
     if (after && !('value' in after)) {
-      throw this.refuse(new DurabilityRefusal('DUR3004', `Replicated state object '${name}' cannot hold the getter or setter '${String(key)}' defined on an object itself: a replica cannot be sent functions. Define it on a class of the service.`));
+      throw this.refuse(
+        new DurabilityRefusal(
+          'DUR3004',
+          `Replicated state object '${name}' cannot hold the getter or setter '${String(key)}' defined on an object itself: a replica cannot be sent functions. Define it on a class of the service.`,
+        ),
+      );
     }
   }
 

@@ -49,7 +49,10 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
       }
       if (!Object.isExtensible(raw) && graph.current && !graph.isQuiet && graph.isMember(raw)) {
         throw graph.refuse(
-          new DurabilityRefusal('DUR3005', `Deleting '${String(key)}' from an object of state that cannot be extended (sealed, or after Object.preventExtensions) cannot be undone if the request fails: the property could not be put back. Make the object extensible before it is stored in state, or set the property to undefined.`),
+          new DurabilityRefusal(
+            'DUR3005',
+            `Deleting '${String(key)}' from an object of state that cannot be extended (sealed, or after Object.preventExtensions) cannot be undone if the request fails: the property could not be put back. Make the object extensible before it is stored in state, or set the property to undefined.`,
+          ),
         );
       }
       if (!(Array.isArray(raw) && isIndexKey(key))) graph.saveOrder(raw);
@@ -68,12 +71,22 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
       const oneWay = (wanted.configurable === false && (before?.configurable ?? true)) || (before !== undefined && !before.configurable && before.writable === true && wanted.writable === false);
       if (oneWay && graph.current && !graph.isQuiet && graph.isMember(raw) && wouldDefine(raw, key, before, wanted)) {
         throw graph.refuse(
-          new DurabilityRefusal('DUR3005', `Making the property '${String(key)}' of state non-configurable or read-only for good (freezing a sealed object, say) during a request cannot be undone if the request fails. Define it that way before the object is stored in state.`),
+          new DurabilityRefusal(
+            'DUR3005',
+            `Making the property '${String(key)}' of state non-configurable or read-only for good (freezing a sealed object, say) during a request cannot be undone if the request fails. Define it that way before the object is stored in state.`,
+          ),
         );
       }
       const expected: PropertyDescriptor = { ...(before ?? { value: undefined, writable: false, enumerable: false, configurable: false }), ...wanted };
       if ('get' in wanted || 'set' in wanted) delete expected.value, delete expected.writable;
-      const change = { kind: 'prop' as const, target: raw, key, before, after: expected as PropertyDescriptor | undefined, length: Array.isArray(raw) && isIndexKey(key) && Number(key) >= raw.length ? raw.length : undefined };
+      const change = {
+        kind: 'prop' as const,
+        target: raw,
+        key,
+        before,
+        after: expected as PropertyDescriptor | undefined,
+        length: Array.isArray(raw) && isIndexKey(key) && Number(key) >= raw.length ? raw.length : undefined,
+      };
       graph.mutate(raw, change, () => {
         Object.defineProperty(raw, key, wanted); // the engine's error when it cannot be defined
         change.after = Reflect.getOwnPropertyDescriptor(raw, key);
@@ -102,7 +115,10 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
       if (!Object.isExtensible(raw)) return Reflect.preventExtensions(target);
       if (graph.current && !graph.isQuiet && graph.isMember(raw)) {
         throw graph.refuse(
-          new DurabilityRefusal('DUR3005', 'Freezing, sealing or preventing extensions of state during a request cannot be undone if the request fails. Freeze a value before storing it in state (a copy, if it is already there).'),
+          new DurabilityRefusal(
+            'DUR3005',
+            'Freezing, sealing or preventing extensions of state during a request cannot be undone if the request fails. Freeze a value before storing it in state (a copy, if it is already there).',
+          ),
         );
       }
       Object.preventExtensions(raw);
@@ -121,11 +137,31 @@ export function proxyHandlers(graph: StateGraph): Record<Kind, ProxyHandler<obje
     const value = Reflect.get(raw, key, receiver) as unknown;
     if (typeof value === 'function') {
       if (kind === 'array' && typeof key === 'string' && value === ArrayProto[key]) {
-        if (ARRAY_SPLICES.has(key)) return cache(raw, key, () => (...args: unknown[]) => graph.spliceArray(raw as unknown[], key, args));
-        if (ARRAY_REWRITES.has(key)) return cache(raw, key, () => (...args: unknown[]) => rewrite(raw as unknown[], key, args, receiver));
+        if (ARRAY_SPLICES.has(key))
+          return cache(
+            raw,
+            key,
+            () =>
+              (...args: unknown[]) =>
+                graph.spliceArray(raw as unknown[], key, args),
+          );
+        if (ARRAY_REWRITES.has(key))
+          return cache(
+            raw,
+            key,
+            () =>
+              (...args: unknown[]) =>
+                rewrite(raw as unknown[], key, args, receiver),
+          );
         if (ARRAY_SEARCHES.has(key)) {
           // Elements are compared by identity: look for the object behind a proxy.
-          return cache(raw, key, () => (needle: unknown, ...rest: unknown[]) => (value as (...a: unknown[]) => unknown).call(raw, rawOf(needle), ...rest));
+          return cache(
+            raw,
+            key,
+            () =>
+              (needle: unknown, ...rest: unknown[]) =>
+                (value as (...a: unknown[]) => unknown).call(raw, rawOf(needle), ...rest),
+          );
         }
       }
       if (graph.isRoot(raw) !== undefined && value !== ObjectProto[key]) return graph.rootMethod(raw, key, value as (...a: unknown[]) => unknown, receiver);

@@ -25,8 +25,10 @@ export const REFUSAL_CATALOGUE: Record<RefusalCode, string> = {
   DUR3001: 'A database state object changed outside a call of one of its mapped methods (service code, an unmapped method, a getter, after the call returned).',
   DUR3002: 'A mapped method of a database state object threw after changing the object, and the service went on.',
   DUR3003: 'An object a mapped method stored, and its SQL was bound from, changed after the call returned.',
-  DUR3004: 'State was given a value it cannot hold durably: a function, a Symbol() key or a getter of its own in replicated state, a WeakMap, a Promise, an object held by database state and another one.',
-  DUR3005: 'An operation on state the run-time could not undo or follow: freezing or sealing it (a sealed one too), making a property non-configurable, deleting from an object that cannot be extended, replacing a state field.',
+  DUR3004:
+    'State was given a value it cannot hold durably: a function, a Symbol() key or a getter of its own in replicated state, a WeakMap, a Promise, an object held by database state and another one.',
+  DUR3005:
+    'An operation on state the run-time could not undo or follow: freezing or sealing it (a sealed one too), making a property non-configurable, deleting from an object that cannot be extended, replacing a state field.',
   DUR3006: 'State changed outside any request (a timer, an event handler, a promise callback after the reply).',
   DUR3007: 'A backup re-running an update="repeat" call did not reach what the primary did (module-level state, the environment).',
 };

@@ -168,7 +168,7 @@ export const instrumentationKeys = new WeakMap<object, ReadonlySet<string | symb
 /** Own keys of a Map, Set, Date or typed array that are the user's (the run-time's own left out). */
 export function extraKeys(value: object, kind: TrackedKind): (string | symbol)[] {
   const mine = instrumentationKeys.get(value);
-  return Reflect.ownKeys(value).filter((k) => !(mine?.has(k)) && !(kind === 'typed' && isIndexKey(k)));
+  return Reflect.ownKeys(value).filter((k) => !mine?.has(k) && !(kind === 'typed' && isIndexKey(k)));
 }
 
 /** A copy of an array that keeps its holes (slice does), for undo and for comparing. */

@@ -44,7 +44,10 @@ export interface CommitResult {
 }
 
 export class FencedError extends Error {
-  constructor(readonly epoch: number, readonly current: number) {
+  constructor(
+    readonly epoch: number,
+    readonly current: number,
+  ) {
     super(`This node's epoch ${epoch} is stale: the database is at epoch ${current}, so another node has taken over. Refusing to commit.`);
   }
 }
@@ -99,4 +102,3 @@ export function isStatementRejection(error: unknown): boolean {
   if (state) return /^(22|23|42|44)/.test(state);
   return typeof e.code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|ERROR|RANGE|TOOBIG)/.test(e.code);
 }
-

@@ -8,7 +8,17 @@
 // that changed after the call. `init` runs the mapping's initialization (primary only); `recover`
 // rebuilds the object from the recovery query, replaying each row, converted to the `<apply>` method's
 // parameter types, through that method.
-import { argumentReferences, knexSqlText, literalParts, resolveArgument, statementsFor, toKnexRaw, type ArgumentReference, type DatabaseStateMapping, type SqlStatement } from '../../mappings/index.js';
+import {
+  argumentReferences,
+  knexSqlText,
+  literalParts,
+  resolveArgument,
+  statementsFor,
+  toKnexRaw,
+  type ArgumentReference,
+  type DatabaseStateMapping,
+  type SqlStatement,
+} from '../../mappings/index.js';
 import { RecordingProxy, type ActionRecord, type CallRecord, type ProxyOptions } from '../core/recording-proxy.js';
 import type { ActionContext } from '../core/context.js';
 import { rawOf } from '../core/raw.js';
@@ -78,7 +88,10 @@ export class DatabaseProxy<T extends object = object> extends RecordingProxy<T> 
         for (const row of rows) {
           const missing = columns.find((c) => !(c in row));
           if (missing) throw new Error(`The recovery query of '${this.name}' returned no column '${missing}' (it returned ${Object.keys(row).join(', ')}); <apply args> must name its columns.`);
-          (apply as (...a: unknown[]) => unknown).apply(fresh, columns.map((c, i) => fromColumn(row[c], types?.[i], c, this.name)));
+          (apply as (...a: unknown[]) => unknown).apply(
+            fresh,
+            columns.map((c, i) => fromColumn(row[c], types?.[i], c, this.name)),
+          );
         }
       });
     }

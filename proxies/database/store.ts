@@ -90,7 +90,10 @@ export class DatabaseStore {
     return this.knex.transaction(async (trx) => {
       const lock = this.dialect === 'sqlite' ? '' : ' FOR UPDATE';
       // SQLite: take the write lock first, so no commit slips in between the check and the claim.
-      if (this.dialect === 'sqlite') await trx('durable_meta').where({ name: 'epoch' }).update({ value: trx.raw('value') });
+      if (this.dialect === 'sqlite')
+        await trx('durable_meta')
+          .where({ name: 'epoch' })
+          .update({ value: trx.raw('value') });
       const rows = await this.rows(trx, `SELECT value FROM durable_meta WHERE name = 'epoch'${lock}`);
       if (Number(rows[0]?.value ?? 0) >= epoch) return { kind: 'taken' } as const;
       if (guard) {
@@ -133,7 +136,9 @@ export class DatabaseStore {
   async decided(keys: readonly string[]): Promise<Map<string, number>> {
     const found = new Map<string, number>();
     for (let i = 0; i < keys.length; i += 500) {
-      const rows = await this.knex('durable_requests').select('request_key', 'seq').whereIn('request_key', keys.slice(i, i + 500));
+      const rows = await this.knex('durable_requests')
+        .select('request_key', 'seq')
+        .whereIn('request_key', keys.slice(i, i + 500));
       for (const row of rows as { request_key: string; seq: unknown }[]) found.set(row.request_key, Number(row.seq));
     }
     return found;
@@ -164,8 +169,12 @@ export class DatabaseStore {
     const rows = await this.rows(this.knex, 'SELECT MAX(seq) AS top FROM durable_requests');
     const top = Number(rows[0]?.top ?? 0);
     if (top <= keep) return;
-    await this.knex('durable_requests').where('seq', '<=', top - keep).delete();
-    await this.knex('durable_log').where('seq', '<=', top - keep).delete();
+    await this.knex('durable_requests')
+      .where('seq', '<=', top - keep)
+      .delete();
+    await this.knex('durable_log')
+      .where('seq', '<=', top - keep)
+      .delete();
   }
 
   /**
@@ -243,7 +252,10 @@ function sqliteSynchronous(url: string, query: string): 'FULL' | 'NORMAL' {
     if (key !== 'synchronous') throw new Error(`The SQLite URL '${url}' has an unknown option '${key}'; the one option is synchronous=full|normal.`);
   }
   const level = (params.get('synchronous') ?? 'full').toLowerCase();
-  if (level !== 'full' && level !== 'normal') throw new Error(`The SQLite URL '${url}' asks for synchronous=${level}; write synchronous=full (the default: survives power loss) or synchronous=normal (survives a process crash, not a power loss).`);
+  if (level !== 'full' && level !== 'normal')
+    throw new Error(
+      `The SQLite URL '${url}' asks for synchronous=${level}; write synchronous=full (the default: survives power loss) or synchronous=normal (survives a process crash, not a power loss).`,
+    );
   return level === 'full' ? 'FULL' : 'NORMAL';
 }
 
@@ -257,7 +269,15 @@ const PG_NUMERIC = 1700;
  */
 function postgresTypeParser(oid: number, format?: string): (value: string) => unknown {
   if (oid === PG_INT8) return (v) => (Number.isSafeInteger(Number(v)) ? Number(v) : v);
-  if (oid === PG_NUMERIC) return (v) => (String(Number(v)) === v.replace(/^(-?)0+(?=\d)/, '$1').replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '') ? Number(v) : v);
+  if (oid === PG_NUMERIC)
+    return (v) =>
+      String(Number(v)) ===
+      v
+        .replace(/^(-?)0+(?=\d)/, '$1')
+        .replace(/(\.\d*?)0+$/, '$1')
+        .replace(/\.$/, '')
+        ? Number(v)
+        : v;
   return pg.types.getTypeParser(oid, format as 'text');
 }
 

@@ -91,7 +91,9 @@ export function fromColumn(value: unknown, type: ColumnType | undefined, column:
   } catch (error) {
     throw new Error(`The recovery of database state '${state}' could not read column '${column}' (${JSON.stringify(String(value)).slice(0, 60)}) as ${type.kind}: ${(error as Error).message}`);
   }
-  throw new Error(`The recovery of database state '${state}' got ${typeof value} ${JSON.stringify(String(value)).slice(0, 60)} in column '${column}', which cannot be read as the ${type.kind} its <apply> method takes. Check the column's type in <initialization>.`);
+  throw new Error(
+    `The recovery of database state '${state}' got ${typeof value} ${JSON.stringify(String(value)).slice(0, 60)} in column '${column}', which cannot be read as the ${type.kind} its <apply> method takes. Check the column's type in <initialization>.`,
+  );
 }
 
 /** Whether two bound values are the same parameter (a Date by its time, a Buffer by its bytes). */

@@ -9,7 +9,10 @@ import type { CommitPart } from '../core/types.js';
 export class ReconstructionProxy<T extends object = object> extends RecordingProxy<T> {
   readonly mechanism = 'reconstruction' as const;
 
-  constructor(options: ProxyOptions<T>, private readonly mapping?: ReconstructionStateMapping) {
+  constructor(
+    options: ProxyOptions<T>,
+    private readonly mapping?: ReconstructionStateMapping,
+  ) {
     super({ ...options, checkpointMethod: mapping?.checkpoint?.name, restoreMethod: mapping?.restore?.name });
   }
 

@@ -229,10 +229,17 @@ function holdInOrder(records: ReplicationRecord[], received: number, held: Repli
 function assertBatchShape(batch: unknown): asserts batch is ReplicationBatch {
   const b = batch as ReplicationBatch;
   const ok =
-    typeof b === 'object' && b !== null && Number.isInteger(b.epoch) && Array.isArray(b.records) &&
+    typeof b === 'object' &&
+    b !== null &&
+    Number.isInteger(b.epoch) &&
+    Array.isArray(b.records) &&
     b.records.every(
       (r) =>
-        typeof r === 'object' && r !== null && Number.isInteger(r.seq) && Array.isArray(r.replies) && Array.isArray(r.updates) &&
+        typeof r === 'object' &&
+        r !== null &&
+        Number.isInteger(r.seq) &&
+        Array.isArray(r.replies) &&
+        Array.isArray(r.updates) &&
         r.replies.every((x) => typeof x?.key === 'string' && typeof x?.reply === 'string') &&
         r.updates.every((u) => typeof u === 'object' && u !== null && Array.isArray(u.entries)) &&
         (r.prepared === undefined || typeof r.prepared?.key === 'string'),

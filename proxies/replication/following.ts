@@ -33,18 +33,19 @@ export type FollowerReply =
   | undefined;
 
 /** What the primary sends a backup after the handshake; `echo` is the newest ping it heard from it. */
-export type PrimaryMessage = (
+export type PrimaryMessage =
   /** A snapshot begins (streamed, replication/snapshot.ts), with the succession it joins (as a heartbeat names it). */
-  | { type: 'snapshot-begin'; header: unknown; peers?: unknown; primary?: unknown }
-  | { type: 'snapshot-part'; part: number; records: unknown; replies?: unknown }
-  | { type: 'snapshot-end'; parts: number }
-  | { type: 'batch'; batch: unknown }
-  | { type: 'decide'; decision: unknown }
-  | { type: 'heartbeat'; epoch: number; at: number; peers?: unknown; primary?: unknown }
-  /** The primary no longer counts on this backup: it may acknowledge writes this backup does not hold. */
-  | { type: 'dropped'; reason?: unknown }
-  | { type: string }
-) & { echo?: unknown };
+  (
+    | { type: 'snapshot-begin'; header: unknown; peers?: unknown; primary?: unknown }
+    | { type: 'snapshot-part'; part: number; records: unknown; replies?: unknown }
+    | { type: 'snapshot-end'; parts: number }
+    | { type: 'batch'; batch: unknown }
+    | { type: 'decide'; decision: unknown }
+    | { type: 'heartbeat'; epoch: number; at: number; peers?: unknown; primary?: unknown }
+    /** The primary no longer counts on this backup: it may acknowledge writes this backup does not hold. */
+    | { type: 'dropped'; reason?: unknown }
+    | { type: string }
+  ) & { echo?: unknown };
 
 /**
  * The share of the drop timeout a backup relies on: the primary's and the backup's clocks may run at
@@ -160,7 +161,7 @@ export class Follower {
    * /health and the log, so that an operator knows before the outage.
    */
   takeoverBlocked(now: number): string | undefined {
-    if (!this.replica.hasSnapshot) return 'it holds no primary\'s state yet';
+    if (!this.replica.hasSnapshot) return "it holds no primary's state yet";
     if (this.cannotLead) return this.cannotLead;
     if (this.doubt) return this.doubt;
     if (this.primaryEndedAt !== undefined && this.unsure) return this.unsure;
@@ -426,7 +427,8 @@ export async function decideSuccession(
     if (found === undefined || found.reset || !(found.refused || found.role === 'stopped')) return { kind: 'wait' };
     // Gone, or stopped without naming this backup: it may have taken over first and acknowledged writes
     // this backup does not hold.
-    doubt = follower.doubt ??= `${member.address}, before this backup in the succession, ${found.refused ? 'is gone' : 'stopped without naming this backup'}: it may have taken over first and acknowledged writes this backup does not hold`;
+    doubt =
+      follower.doubt ??= `${member.address}, before this backup in the succession, ${found.refused ? 'is gone' : 'stopped without naming this backup'}: it may have taken over first and acknowledged writes this backup does not hold`;
   }
   if (doubt === undefined && !follower.cannotLead) return { kind: 'promote' };
   // A backup that may not take over may have been left behind by a takeover it heard nothing of.
@@ -469,10 +471,17 @@ function goneInTime(follower: Follower, primary: Member, found: Greeting | undef
     return 'named';
   }
   if (found?.id !== undefined && (found.id === follower.self.id || follower.peers.some((m) => m.id === found.id))) {
-    return { reason: `its primary's address ${primary.address} reaches ${found.id === follower.self.id ? 'this backup itself' : 'another backup'} (a loopback, wildcard or shared address was advertised): it cannot tell whether the primary is gone`, lasting: false };
+    return {
+      reason: `its primary's address ${primary.address} reaches ${found.id === follower.self.id ? 'this backup itself' : 'another backup'} (a loopback, wildcard or shared address was advertised): it cannot tell whether the primary is gone`,
+      lasting: false,
+    };
   }
   const gone = found?.refused === true || (found !== undefined && !found.reset && (found.role !== 'primary' || (found.id !== undefined && found.id !== primary.id)));
-  if (!gone) return { reason: `its primary's connection ended but the primary at ${primary.address} neither answered nor refused: it may be alive, paused or cut off, and may have dropped this backup`, lasting: false };
+  if (!gone)
+    return {
+      reason: `its primary's connection ended but the primary at ${primary.address} neither answered nor refused: it may be alive, paused or cut off, and may have dropped this backup`,
+      lasting: false,
+    };
   if (at < follower.countedUntil) return 'in time';
   const since =
     follower.countedSince === undefined

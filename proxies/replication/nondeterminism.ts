@@ -98,7 +98,12 @@ export function installNondeterminismSources(): void {
   const realHrtime = process.hrtime;
   const realHrtimeBigint = process.hrtime.bigint.bind(process.hrtime);
   const hrtime = ((previous?: [number, number]) => {
-    const [s, ns] = through('process.hrtime', () => realHrtime(), (v) => v as unknown as Encoded, (e) => e as unknown as [number, number]);
+    const [s, ns] = through(
+      'process.hrtime',
+      () => realHrtime(),
+      (v) => v as unknown as Encoded,
+      (e) => e as unknown as [number, number],
+    );
     if (!previous) return [s, ns];
     let ds = s - previous[0];
     let dns = ns - previous[1];
@@ -108,11 +113,23 @@ export function installNondeterminismSources(): void {
     }
     return [ds, dns];
   }) as typeof process.hrtime;
-  hrtime.bigint = () => through('process.hrtime.bigint', realHrtimeBigint, (v) => v.toString(), (e) => BigInt(e as string));
+  hrtime.bigint = () =>
+    through(
+      'process.hrtime.bigint',
+      realHrtimeBigint,
+      (v) => v.toString(),
+      (e) => BigInt(e as string),
+    );
   process.hrtime = hrtime;
 
   const realUUID = crypto.randomUUID.bind(crypto);
-  const randomUUID = ((options?: crypto.RandomUUIDOptions) => through('crypto.randomUUID', () => realUUID(options), same, (e) => e as `${string}-${string}-${string}-${string}-${string}`)) as typeof crypto.randomUUID;
+  const randomUUID = ((options?: crypto.RandomUUIDOptions) =>
+    through(
+      'crypto.randomUUID',
+      () => realUUID(options),
+      same,
+      (e) => e as `${string}-${string}-${string}-${string}-${string}`,
+    )) as typeof crypto.randomUUID;
   const realGetRandomValues = crypto.getRandomValues.bind(crypto);
   const getRandomValues = (<T extends ArrayBufferView | null>(array: T): T => {
     const view = array as unknown as ArrayBufferView;
@@ -167,7 +184,18 @@ export function installNondeterminismSources(): void {
         configurable: true,
       });
     }
-    if (webRandomUUID) Object.defineProperty(target, 'randomUUID', { value: () => through('crypto.randomUUID', () => webRandomUUID.call(web), same, (e) => e as string), writable: true, configurable: true });
+    if (webRandomUUID)
+      Object.defineProperty(target, 'randomUUID', {
+        value: () =>
+          through(
+            'crypto.randomUUID',
+            () => webRandomUUID.call(web),
+            same,
+            (e) => e as string,
+          ),
+        writable: true,
+        configurable: true,
+      });
   }
   // ES module imports of node:crypto (`import { randomUUID } from 'node:crypto'`) see the wrappers too.
   syncBuiltinESMExports();

@@ -353,7 +353,7 @@ export class Replicator {
     const proxy = this.proxy(entry.object);
     this.graph.ids.next = entry.ids;
     const args = decode(entry.args, this.classes, this.graph.ids);
-    if (!Array.isArray(args)) throw new Error('Malformed update: a call\'s arguments are not a list.');
+    if (!Array.isArray(args)) throw new Error("Malformed update: a call's arguments are not a list.");
     const context = new ActionContext(-1);
     const previous = this.graph.current;
     this.graph.current = context;

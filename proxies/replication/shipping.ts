@@ -187,9 +187,7 @@ export class BackupSet {
     // backups, a drop stops the acknowledgements, so the backup dropped holds them all).
     for (const [id, held] of this.heldUpTo) if (held.upTo >= this.acknowledgedUpTo && !named.has(id)) named.set(id, held.address);
     // In the order they first joined: the succession among them, the same for each of them.
-    return [...named]
-      .sort(([a], [b]) => (this.seniority.get(a) ?? Infinity) - (this.seniority.get(b) ?? Infinity))
-      .map(([id, address]) => ({ id, address }));
+    return [...named].sort(([a], [b]) => (this.seniority.get(a) ?? Infinity) - (this.seniority.get(b) ?? Infinity)).map(([id, address]) => ({ id, address }));
   }
 
   get ready(): boolean {

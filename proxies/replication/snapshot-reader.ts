@@ -39,7 +39,8 @@ export class SnapshotReader {
   part(part: SnapshotPart): void {
     if (!Array.isArray(part?.records)) throw new EncodingError('Malformed snapshot part: no records.');
     for (const record of part.records) this.record(record);
-    if (Array.isArray(part.replies)) for (const entry of part.replies) if (Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'string') this.replies.push([entry[0], entry[1]]);
+    if (Array.isArray(part.replies))
+      for (const entry of part.replies) if (Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'string') this.replies.push([entry[0], entry[1]]);
   }
 
   private record(encoded: Encoded): void {
@@ -127,4 +128,3 @@ function makeEmpty(reference: { [key: string]: Encoded }, classes: ClassRegistry
       return undefined;
   }
 }
-

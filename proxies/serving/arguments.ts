@@ -47,7 +47,9 @@ export function readArguments(method: string, parameters: readonly ParameterShap
       out.push(arg === null && optional && !accepts(parameter.shape, 'null') ? undefined : read(arg, parameter.shape, parameter.name));
     } catch (error) {
       if (!(error instanceof Mismatch)) throw error;
-      throw new BadArgumentsError(`${method}: argument ${i} (${parameter.name}: ${parameter.type}) ${error.path === parameter.name ? 'is' : `has ${error.path} that is`} ${describe(error.got)}, where ${error.expected} is expected.`);
+      throw new BadArgumentsError(
+        `${method}: argument ${i} (${parameter.name}: ${parameter.type}) ${error.path === parameter.name ? 'is' : `has ${error.path} that is`} ${describe(error.got)}, where ${error.expected} is expected.`,
+      );
     }
   });
   for (let i = args.length; i < fixed.length; i++) {

@@ -32,7 +32,7 @@ const TAKEOVER_REMEDY =
 
 /** The same with a configuration authority: there, membership says who holds everything. */
 const AUTHORITY_REMEDY =
-  "a member of the latest configuration takes over by itself once the authority answers; if none is left and the primary is gone for good, POST /admin/promote with the cluster key to the backup you choose, accepting that it may lack what the primary acknowledged without it";
+  'a member of the latest configuration takes over by itself once the authority answers; if none is left and the primary is gone for good, POST /admin/promote with the cluster key to the backup you choose, accepting that it may lack what the primary acknowledged without it';
 
 /** Snapshots that broke off before a backup gives up joining. */
 const MAX_FAILED_TRANSFERS = 6;
@@ -95,7 +95,12 @@ export class BackupDuties {
         const lastEnd = this.node.replication.lastEnded ?? 'the connection ended';
         if (failedTransfers >= MAX_FAILED_TRANSFERS) {
           this.gaveUp = `its snapshot from ${target.host}:${target.port} broke off ${failedTransfers} times (last: ${lastEnd})`;
-          log('replication.join.gave-up', { primary: `${target.host}:${target.port}`, failedTransfers, reason: lastEnd, remedy: 'check the log of both nodes for why the transfer ended (memory, a network that drops long connections, a backup too slow for the write rate), then start this backup again' });
+          log('replication.join.gave-up', {
+            primary: `${target.host}:${target.port}`,
+            failedTransfers,
+            reason: lastEnd,
+            remedy: 'check the log of both nodes for why the transfer ended (memory, a network that drops long connections, a backup too slow for the write rate), then start this backup again',
+          });
           this.node.options.onGaveUp?.(this.gaveUp);
           return;
         }
@@ -139,7 +144,12 @@ export class BackupDuties {
     const suspects = follower.suspects() || (coordination !== undefined && follower.replica.hasSnapshot && !stalled && now - follower.lastHeard > options.heartbeatTimeoutMs);
     if (!suspects || now < this.decideAgainAt) return stalled || coordination ? undefined : this.reportBlocked(now);
     this.deciding = true;
-    if (this.suspectedEnd !== follower.primaryEndedAt) options.log('failure.suspected', { primary: follower.primaryNode, reason: follower.primaryEndedAt === undefined ? 'silent' : 'its connection ended', lastHeardMs: Math.round(now - follower.lastHeard) });
+    if (this.suspectedEnd !== follower.primaryEndedAt)
+      options.log('failure.suspected', {
+        primary: follower.primaryNode,
+        reason: follower.primaryEndedAt === undefined ? 'silent' : 'its connection ended',
+        lastHeardMs: Math.round(now - follower.lastHeard),
+      });
     this.suspectedEnd = follower.primaryEndedAt;
     void (coordination ? this.succeedByAuthority(coordination) : this.succeed())
       .catch((error: Error) => this.node.logOnce('failure.takeover.failed', error.message))

@@ -120,7 +120,8 @@ export class RpcServer {
       const rpc = /^\/rpc\/([^/]{1,200})$/.exec(decodedPath(rawPath(req.url ?? '/')));
       if (rpc) {
         if (json.args !== undefined && !Array.isArray(json.args)) return this.bad(res, 400, '"args" must be an array of the method\'s arguments.');
-        if (json.id !== undefined && (typeof json.id !== 'string' || json.id.length === 0 || json.id.length > 200)) return this.bad(res, 400, '"id" must be a non-empty string of at most 200 characters.');
+        if (json.id !== undefined && (typeof json.id !== 'string' || json.id.length === 0 || json.id.length > 200))
+          return this.bad(res, 400, '"id" must be a non-empty string of at most 200 characters.');
         if (json.tx !== undefined && typeof json.tx !== 'string') return this.bad(res, 400, '"tx" must be a transaction id string.');
         if (this.node.role() !== 'primary') return this.notPrimary(res);
         if (!this.node.ready()) return this.notReady(res);

@@ -111,7 +111,8 @@ export class ServiceNode {
     }
     const module = (await import(pathToFileURL(path.join(build, this.role, 'service.mjs')).href)) as Record<string, BuiltClass>;
     const Service = module[manifest.service];
-    if (typeof Service?.controls !== 'function') throw new Error(`${build}/${this.role}/service.mjs does not export ${manifest.service} as this version of durability-compiler builds it; compile the service again.`);
+    if (typeof Service?.controls !== 'function')
+      throw new Error(`${build}/${this.role}/service.mjs does not export ${manifest.service} as this version of durability-compiler builds it; compile the service again.`);
 
     if (this.role === 'primary') {
       // A node started as primary while one of its backups already is (it took over after this node
@@ -122,7 +123,9 @@ export class ServiceNode {
       for (const backup of [...this.options.backups, ...named]) {
         const found = await probeRole(backup.host, backup.port);
         if (found?.role === 'primary') {
-          throw new Error(`The node at ${backup.host}:${backup.port} is already the primary (epoch ${found.epoch}, serving ${found.node}). Start this node as a backup instead: --role backup --join ${backup.host}:${backup.port}.`);
+          throw new Error(
+            `The node at ${backup.host}:${backup.port} is already the primary (epoch ${found.epoch}, serving ${found.node}). Start this node as a backup instead: --role backup --join ${backup.host}:${backup.port}.`,
+          );
         }
         if (found?.holdsState) {
           throw new Error(
@@ -155,7 +158,8 @@ export class ServiceNode {
     (this.follower.self as { address: string }).address = `${repl.address}:${repl.port}`;
     if (this.role === 'primary' && this.coordination) {
       const claimed = await askAgain(() => this.coordination!.claimPrimary(this.follower.self, this.service.runtime.currentEpoch), sleep);
-      if (claimed.kind !== 'written' && claimed.kind !== 'done') throw new Error(`The configuration authority (${this.coordination.store.description}) did not make this node primary: ${describeOutcome(claimed)}.`);
+      if (claimed.kind !== 'written' && claimed.kind !== 'done')
+        throw new Error(`The configuration authority (${this.coordination.store.description}) did not make this node primary: ${describeOutcome(claimed)}.`);
       log('coordination.primary', { epoch: this.service.runtime.currentEpoch });
     }
     this.rpc = new RpcServer(this.served(), { log });
@@ -182,16 +186,22 @@ export class ServiceNode {
       // A backup lost while both live (a reset, a gap it refused, a slow link) is taken on again. With a
       // configuration authority, it stops being a member there before anything commits without it.
       onDropped: (address, id, lease, reconnect) => {
-        if (this.coordination) void this.configure('member.removed', (self, epoch) => this.coordination!.removeMember(self, epoch, id), () => this.link?.released(id, lease));
+        if (this.coordination)
+          void this.configure(
+            'member.removed',
+            (self, epoch) => this.coordination!.removeMember(self, epoch, id),
+            () => this.link?.released(id, lease),
+          );
         if (reconnect && this.role === 'primary' && !this.stopping) void this.connectBackup(parseAddress(address));
       },
       // A snapshot that broke off is sent again, after a wait that doubles each time (a backup that
       // asked to join asks again too; the two meet in connectBackup).
       onJoinFailed: (address, failures) => {
-        if (this.role === 'primary' && !this.stopping) void sleep(Math.min(30_000, 250 * 2 ** failures)).then(() => {
-          // Unless another connection to it has begun meanwhile (it asked to join again): that one goes on.
-          if (this.role === 'primary' && !this.stopping && !this.link?.connectedTo(address)) void this.connectBackup(parseAddress(address));
-        });
+        if (this.role === 'primary' && !this.stopping)
+          void sleep(Math.min(30_000, 250 * 2 ** failures)).then(() => {
+            // Unless another connection to it has begun meanwhile (it asked to join again): that one goes on.
+            if (this.role === 'primary' && !this.stopping && !this.link?.connectedTo(address)) void this.connectBackup(parseAddress(address));
+          });
       },
       coordinated: this.coordination !== undefined,
       onCaughtUp: (backup) => {
@@ -377,7 +387,10 @@ export class ServiceNode {
       epoch: () => this.service.runtime.currentEpoch,
       // A backup is ready once it holds its primary's snapshot and would take over by itself (docs/SERVING.md:
       // "a backup when it has caught up and could take over"), not merely when a primary connected.
-      ready: () => !this.fenced() && !this.service.runtime.stopped && (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following && this.follower.caughtUp && this.follower.countedSince !== undefined && this.duties.takeover().automatic),
+      ready: () =>
+        !this.fenced() &&
+        !this.service.runtime.stopped &&
+        (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following && this.follower.caughtUp && this.follower.countedSince !== undefined && this.duties.takeover().automatic),
       takeover: () => (this.role === 'primary' || this.fenced() ? undefined : this.duties.takeover()),
       primaryHint: () => (this.fenced() ? this.follower.primaryNode : this.role === 'primary' ? this.httpUrl : this.follower.primaryNode),
       dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request).finally(() => this.noticeStop()),
@@ -394,7 +407,13 @@ export class ServiceNode {
           replicationLag: this.link?.replicationLag ?? [],
           promotions: this.promotions,
           lastApplied: this.service.runtime.replica.lastApplied,
-          commits: stats && { groups: stats.groups, actions: stats.actions, groupSize: percentiles(stats.groupSizes), replicationMs: percentiles(stats.replicationMs), databaseMs: percentiles(stats.databaseMs) },
+          commits: stats && {
+            groups: stats.groups,
+            actions: stats.actions,
+            groupSize: percentiles(stats.groupSizes),
+            replicationMs: percentiles(stats.replicationMs),
+            databaseMs: percentiles(stats.databaseMs),
+          },
         };
       },
       key: this.options.key,
@@ -426,5 +445,3 @@ export class ServiceNode {
     this.options.log('node.stopped', { role: this.role });
   }
 }
-
-

@@ -7,44 +7,71 @@
  * Messages between a primary and a backup. A primary's messages to a backup carry `echo`, the newest
  * ping it heard from that backup; a backup's acks and heartbeats carry `ping` (replication/following.ts).
  */
-export type Message = (
-
+export type Message =
   /**
    * The listening side's greeting. Its role and epoch are unauthenticated: they decide only whether to
    * start, and whom a backup asks to take it on; never what is committed.
    */
-  | { type: 'hello'; nonce: string; node: string; id?: string; role?: 'primary' | 'backup' | 'stopped' | 'behind' | 'unsure'; epoch?: number; seq?: number; holdsState?: boolean; following?: { id: string; address: string }; holders?: { id: string; address: string }[]; replacedAt?: number }
-  | { type: 'auth'; nonce: string; mac: string; node: string; id?: string; role: 'primary'; epoch: number }
-  | { type: 'welcome'; mac: string; seq: number; epoch: number }
-  /**
-   * The joining backup's starting state, streamed (replication/snapshot.ts): where it starts and the
-   * succession it joins (as a heartbeat names it), then parts the backup acknowledges one by one (the
-   * primary keeps a few in flight), then the end. Batches after the snapshot's record may come between.
-   */
-  | { type: 'snapshot-begin'; header: unknown; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
-  | { type: 'snapshot-part'; part: number; records: unknown; replies?: unknown }
-  | { type: 'snapshot-end'; parts: number }
-  | { type: 'snapshot-ack'; part: number; ping?: number }
-  | { type: 'batch'; batch: unknown }
-  | { type: 'decide'; decision: unknown }
-  | { type: 'ack'; epoch: number; upTo: number; ping?: number }
-  /**
-   * From a primary, `peers` lists its live backups in the order they joined (who takes over first) and
-   * `primary` names its own replication port (a backup that lost its connection asks it first).
-   */
-  | { type: 'heartbeat'; epoch: number; at: number; ping?: number; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
-  /** The primary dropped this backup (it fell silent, or its connection failed): it must not take over. */
-  | { type: 'dropped'; reason: string }
-  /**
-   * The connection is refused; `epoch`, when given, is the refusing node's (a newer one fences the peer);
-   * `primary`, for a join sent to a backup, is the primary it follows (where to ask instead).
-   */
-  | { type: 'refuse'; reason: string; epoch?: number; id?: string; primary?: { id: string; address: string } }
-  /** A new backup asks a primary to connect to it at `address` and stream to it. */
-  | { type: 'join'; nonce: string; mac: string; address: string }
-) & { echo?: number };
+  (
+    | {
+        type: 'hello';
+        nonce: string;
+        node: string;
+        id?: string;
+        role?: 'primary' | 'backup' | 'stopped' | 'behind' | 'unsure';
+        epoch?: number;
+        seq?: number;
+        holdsState?: boolean;
+        following?: { id: string; address: string };
+        holders?: { id: string; address: string }[];
+        replacedAt?: number;
+      }
+    | { type: 'auth'; nonce: string; mac: string; node: string; id?: string; role: 'primary'; epoch: number }
+    | { type: 'welcome'; mac: string; seq: number; epoch: number }
+    /**
+     * The joining backup's starting state, streamed (replication/snapshot.ts): where it starts and the
+     * succession it joins (as a heartbeat names it), then parts the backup acknowledges one by one (the
+     * primary keeps a few in flight), then the end. Batches after the snapshot's record may come between.
+     */
+    | { type: 'snapshot-begin'; header: unknown; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
+    | { type: 'snapshot-part'; part: number; records: unknown; replies?: unknown }
+    | { type: 'snapshot-end'; parts: number }
+    | { type: 'snapshot-ack'; part: number; ping?: number }
+    | { type: 'batch'; batch: unknown }
+    | { type: 'decide'; decision: unknown }
+    | { type: 'ack'; epoch: number; upTo: number; ping?: number }
+    /**
+     * From a primary, `peers` lists its live backups in the order they joined (who takes over first) and
+     * `primary` names its own replication port (a backup that lost its connection asks it first).
+     */
+    | { type: 'heartbeat'; epoch: number; at: number; ping?: number; peers?: { id: string; address: string }[]; primary?: { id: string; address: string } }
+    /** The primary dropped this backup (it fell silent, or its connection failed): it must not take over. */
+    | { type: 'dropped'; reason: string }
+    /**
+     * The connection is refused; `epoch`, when given, is the refusing node's (a newer one fences the peer);
+     * `primary`, for a join sent to a backup, is the primary it follows (where to ask instead).
+     */
+    | { type: 'refuse'; reason: string; epoch?: number; id?: string; primary?: { id: string; address: string } }
+    /** A new backup asks a primary to connect to it at `address` and stream to it. */
+    | { type: 'join'; nonce: string; mac: string; address: string }
+  ) & { echo?: number };
 
-const TYPES = new Set<Message['type']>(['hello', 'auth', 'welcome', 'snapshot-begin', 'snapshot-part', 'snapshot-end', 'snapshot-ack', 'batch', 'decide', 'ack', 'heartbeat', 'dropped', 'refuse', 'join']);
+const TYPES = new Set<Message['type']>([
+  'hello',
+  'auth',
+  'welcome',
+  'snapshot-begin',
+  'snapshot-part',
+  'snapshot-end',
+  'snapshot-ack',
+  'batch',
+  'decide',
+  'ack',
+  'heartbeat',
+  'dropped',
+  'refuse',
+  'join',
+]);
 const HEADER = 4;
 
 export const DEFAULT_MAX_FRAME = 64 * 1024 * 1024;

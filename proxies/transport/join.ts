@@ -90,7 +90,18 @@ export function probeRole(host: string, port: number, timeoutMs = 1_000): Promis
     socket.on('data', (chunk) => {
       try {
         const hello = decoder.push(chunk).find((m) => m.type === 'hello');
-        if (hello && hello.type === 'hello') done({ id: typeof hello.id === 'string' ? hello.id : undefined, holders: Array.isArray(hello.holders) ? hello.holders.filter((h) => typeof h?.id === 'string' && typeof h?.address === 'string') : undefined, replacedAt: typeof hello.replacedAt === 'number' ? hello.replacedAt : undefined, role: hello.role, epoch: hello.epoch, node: hello.node, seq: hello.seq, holdsState: hello.holdsState, following: hello.following });
+        if (hello && hello.type === 'hello')
+          done({
+            id: typeof hello.id === 'string' ? hello.id : undefined,
+            holders: Array.isArray(hello.holders) ? hello.holders.filter((h) => typeof h?.id === 'string' && typeof h?.address === 'string') : undefined,
+            replacedAt: typeof hello.replacedAt === 'number' ? hello.replacedAt : undefined,
+            role: hello.role,
+            epoch: hello.epoch,
+            node: hello.node,
+            seq: hello.seq,
+            holdsState: hello.holdsState,
+            following: hello.following,
+          });
       } catch {
         done(undefined);
       }

@@ -110,7 +110,21 @@ export class ReplicationServer {
     socket.setNoDelay(true);
     const { follower } = this.options;
     const replica = follower.replica;
-    socket.write(encodeFrame({ type: 'hello', nonce, node: this.options.node, id: follower.self.id, role: this.options.role?.() ?? (this.options.onJoin ? 'primary' : 'backup'), epoch: this.options.epoch(), seq: replica.lastApplied, holdsState: replica.hasSnapshot, following: this.options.onJoin ? undefined : follower.primary, holders: this.options.holders?.(), replacedAt: this.options.replacedAt?.() }));
+    socket.write(
+      encodeFrame({
+        type: 'hello',
+        nonce,
+        node: this.options.node,
+        id: follower.self.id,
+        role: this.options.role?.() ?? (this.options.onJoin ? 'primary' : 'backup'),
+        epoch: this.options.epoch(),
+        seq: replica.lastApplied,
+        holdsState: replica.hasSnapshot,
+        following: this.options.onJoin ? undefined : follower.primary,
+        holders: this.options.holders?.(),
+        replacedAt: this.options.replacedAt?.(),
+      }),
+    );
     socket.on('error', (error) => this.log('replication.peer.error', { peer, error: error.message }));
     socket.on('close', () => {
       clearTimeout(timer);

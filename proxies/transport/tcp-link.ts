@@ -122,7 +122,10 @@ export class TcpLink implements ReplicationLink {
       let myNonce = '';
       let theirNonce = '';
       // A backup that accepts the connection but never answers (stopped, or a black hole) is given up on.
-      const handshake = setTimeout(() => fail(`The backup at ${address} did not answer the handshake in time.`, 'no handshake in time'), this.options.handshakeTimeoutMs ?? 5 * (this.options.ackTimeoutMs ?? 1_000));
+      const handshake = setTimeout(
+        () => fail(`The backup at ${address} did not answer the handshake in time.`, 'no handshake in time'),
+        this.options.handshakeTimeoutMs ?? 5 * (this.options.ackTimeoutMs ?? 1_000),
+      );
       handshake.unref();
       const fail = (why: string, reason: string) => {
         clearTimeout(handshake);
@@ -161,7 +164,14 @@ export class TcpLink implements ReplicationLink {
             if (joining && connection.transfer) {
               const { transfer } = connection;
               connection.transfer = undefined;
-              this.options.log?.('replication.backup.joined', { backup: address, seq: transfer.writer.header.seq, upTo: Number(message.upTo), parts: transfer.parts, bytes: transfer.bytes, ms: Math.round(performance.now() - transfer.startedAt) });
+              this.options.log?.('replication.backup.joined', {
+                backup: address,
+                seq: transfer.writer.header.seq,
+                upTo: Number(message.upTo),
+                parts: transfer.parts,
+                bytes: transfer.bytes,
+                ms: Math.round(performance.now() - transfer.startedAt),
+              });
             }
             const caughtUp = this.backups.takeCaughtUp();
             // A backup that just caught up hears at once that it is counted on (the echo of its ping): until
@@ -207,7 +217,8 @@ export class TcpLink implements ReplicationLink {
     // is handed over, so a slow backup slows the primary rather than fill its memory. A joining backup
     // does not (it reads its snapshot first): one that falls too far behind is let go.
     for (const connection of live) {
-      if (this.backups.isStreaming(connection.key) && connection.socket.writableLength > MAX_JOINING_BUFFER) this.drop(connection, `fell more than ${MAX_JOINING_BUFFER >> 20} MiB behind while its snapshot was sent`);
+      if (this.backups.isStreaming(connection.key) && connection.socket.writableLength > MAX_JOINING_BUFFER)
+        this.drop(connection, `fell more than ${MAX_JOINING_BUFFER >> 20} MiB behind while its snapshot was sent`);
     }
     await Promise.all(live.map((c) => (c.socket.writableNeedDrain && !this.backups.isStreaming(c.key) ? drained(c.socket) : undefined)));
     if (!done) return;
@@ -268,7 +279,6 @@ export class TcpLink implements ReplicationLink {
     // Not told they were dropped: this primary acknowledges nothing more, so its backups may take over.
     for (const connection of this.connections.values()) this.drop(connection, 'link closed', false, false);
   }
-
 
   /** A peer showed its epoch: a newer one means another node took over, and nothing more commits here. */
   private peerEpoch(epoch: number, reason: string, refused: boolean, theirId?: string): void {

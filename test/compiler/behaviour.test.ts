@@ -28,13 +28,28 @@ const SCENARIOS: Scenario[] = [
   {
     service: 'async-inventory',
     className: 'InventoryService',
-    calls: [['restock', 'apple', 5], ['restock', 'pear', 2], ['sell', 'apple', 3], ['sell', 'pear', 9], ['restock', 'apple', 1], ['sell', 'apple', 3]],
+    calls: [
+      ['restock', 'apple', 5],
+      ['restock', 'pear', 2],
+      ['sell', 'apple', 3],
+      ['sell', 'pear', 9],
+      ['restock', 'apple', 1],
+      ['sell', 'apple', 3],
+    ],
   },
   {
     service: 'helpers-ledger',
     className: 'LedgerService',
     database: true,
-    calls: [['open', 'a', 100], ['open', 'b', 5], ['open', 'a', 1], ['transfer', 'a', 'b', 30], ['transfer', 'b', 'a', 500], ['transfer', 'a', 'nobody', 10], ['transfer', 'b', 'a', 35]],
+    calls: [
+      ['open', 'a', 100],
+      ['open', 'b', 5],
+      ['open', 'a', 1],
+      ['transfer', 'a', 'b', 30],
+      ['transfer', 'b', 'a', 500],
+      ['transfer', 'a', 'nobody', 10],
+      ['transfer', 'b', 'a', 35],
+    ],
   },
   {
     service: 'getters-profile',
@@ -45,32 +60,62 @@ const SCENARIOS: Scenario[] = [
     service: 'collections',
     className: 'BoardService',
     calls: [
-      ['add', 'write', 'ann'], ['add', 'test'], ['add', 'ship', 'bob'], ['tag', 1, 'urgent'], ['tag', 1, 'docs'], ['note', 2, 'flaky on CI'],
-      ['due', 3, '2026-12-01T00:00:00.000Z'], ['moveFirst', 3], ['remove', 2], ['tag', 2, 'gone'], ['note', 3, 'after move'], ['add', 'again'],
+      ['add', 'write', 'ann'],
+      ['add', 'test'],
+      ['add', 'ship', 'bob'],
+      ['tag', 1, 'urgent'],
+      ['tag', 1, 'docs'],
+      ['note', 2, 'flaky on CI'],
+      ['due', 3, '2026-12-01T00:00:00.000Z'],
+      ['moveFirst', 3],
+      ['remove', 2],
+      ['tag', 2, 'gone'],
+      ['note', 3, 'after move'],
+      ['add', 'again'],
     ],
   },
   {
     service: 'inheritance',
     className: 'RegistryService',
-    calls: [['join', 'ann', false], ['join', 'guest1', true], ['join', 'bob', false], ['leave', 'ann'], ['join', 'cy', false]],
+    calls: [
+      ['join', 'ann', false],
+      ['join', 'guest1', true],
+      ['join', 'bob', false],
+      ['leave', 'ann'],
+      ['join', 'cy', false],
+    ],
     durable: (d) => ({ users: d.users, trail: d.trail }),
   },
   {
     service: 'three-objects',
     className: 'ShopService',
     database: true,
-    calls: [['supply', 'pen', 10], ['order', 'o1', 'pen', 4], ['order', 'o2', 'pen', 7], ['supply', 'ink', 3], ['order', 'o3', 'ink', 3]],
+    calls: [
+      ['supply', 'pen', 10],
+      ['order', 'o1', 'pen', 4],
+      ['order', 'o2', 'pen', 7],
+      ['supply', 'ink', 3],
+      ['order', 'o3', 'ink', 3],
+    ],
     durable: (d) => ({ orders: d.orders, stock: d.stock }),
   },
   {
     service: 'throws-midway',
     className: 'SheetService',
-    calls: [['load', [1, 2], 'first'], ['load', [5, 6, -1, 8], 'broken'], ['load', [3, 3, 3], 'second']],
+    calls: [
+      ['load', [1, 2], 'first'],
+      ['load', [5, 6, -1, 8], 'broken'],
+      ['load', [3, 3, 3], 'second'],
+    ],
   },
   {
     service: 'transactions',
     className: 'BookingService',
-    calls: [['hold', 'A1'], ['pay', 10], ['hold', 'A1']],
+    calls: [
+      ['hold', 'A1'],
+      ['pay', 10],
+      ['hold', 'A1'],
+    ],
     extra: async (primary, backup) => {
       const tx = primary.begin();
       const inTx = primary.with({ tx });
@@ -109,9 +154,7 @@ describe('compiled services behave like the originals, atomically and durably', 
     const primaryBuild = await import(path.join(out, 'primary', 'service.mjs'));
     const backupBuild = await import(path.join(out, 'backup', 'service.mjs'));
     const original = await import(path.join(out, 'primary', 'source', 'service.js'));
-    const database = scenario.database
-      ? await runtime.DatabaseStore.open(`sqlite:${path.join(mkdtempSync(path.join(os.tmpdir(), 'durable-behaviour-')), 'state.db')}`)
-      : undefined;
+    const database = scenario.database ? await runtime.DatabaseStore.open(`sqlite:${path.join(mkdtempSync(path.join(os.tmpdir(), 'durable-behaviour-')), 'state.db')}`) : undefined;
 
     const backup = await backupBuild[scenario.className].start({ database });
     const link = new runtime.InMemoryLink([backup.runtime.replica]);

@@ -19,12 +19,7 @@ const configs = ['counter', 'matchmaker'].flatMap((example) =>
 describe('generated code', () => {
   it.each(configs)('%s under %s matches test/golden', async (example, config) => {
     const out = path.join(root, '.tmp', 'golden', example, config);
-    const result = await compileService(
-      path.join('examples', example, 'service.ts'),
-      path.join('examples', example, 'mappings', `${config}.xml`),
-      out,
-      '0.1.0',
-    );
+    const result = await compileService(path.join('examples', example, 'service.ts'), path.join('examples', example, 'mappings', `${config}.xml`), out, '0.1.0');
     expect(result.diagnostics).toEqual([]);
     const golden = path.join(root, 'test', 'golden', example, config);
     for (const file of GENERATED) {

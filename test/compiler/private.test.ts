@@ -103,9 +103,7 @@ async function runScenario(name: string, scenario: Scenario, calls: Call[]): Pro
   const runtime = await import('durability-compiler');
   const { BankService: Primary } = await import(path.join(out, 'primary', 'service.mjs'));
   const { BankService: Backup } = await import(path.join(out, 'backup', 'service.mjs'));
-  const database = scenario.database
-    ? await runtime.DatabaseStore.open(`sqlite:${path.join(mkdtempSync(path.join(os.tmpdir(), 'durable-private-')), 'state.db')}`)
-    : undefined;
+  const database = scenario.database ? await runtime.DatabaseStore.open(`sqlite:${path.join(mkdtempSync(path.join(os.tmpdir(), 'durable-private-')), 'state.db')}`) : undefined;
   try {
     const backup = await Backup.start({ database });
     const primary = await Primary.start({ database, link: new runtime.InMemoryLink([Backup.controls(backup).runtime.replica]) });

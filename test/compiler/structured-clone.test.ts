@@ -28,12 +28,15 @@ function thrown(run: () => unknown): { name: string; message: string; type: stri
 }
 
 describe('structuredClone seeing through durability proxies', () => {
-  it('gives the global\'s result for what the proxies stand for, at any depth', () => {
+  it("gives the global's result for what the proxies stand for, at any depth", () => {
     const item = { name: 'pen', tags: ['a', 'b'] };
     const sparse = [1, , 3] as unknown[];
     (sparse as unknown as { extra: string }).extra = 'kept';
     const list = [item, item, sparse];
-    const map = new Map<unknown, unknown>([[item, list], ['k', new Set([item])]]);
+    const map = new Map<unknown, unknown>([
+      [item, list],
+      ['k', new Set([item])],
+    ]);
     const withProto = JSON.parse('{"__proto__": {"polluted": true}, "ok": 1}');
     const cases: [string, unknown, unknown][] = [
       ['a proxy itself', proxied(list), list],
@@ -127,7 +130,11 @@ describe('durable compile imports it where a source uses the global', () => {
     const { CloningService } = await import(path.join(out, 'primary', 'service.mjs'));
     const primary = await CloningService.start();
     const original = new Original();
-    for (const [name, tags] of [['pen', ['office']], ['ink', ['office', 'refill']], ['pad', []]] as const) {
+    for (const [name, tags] of [
+      ['pen', ['office']],
+      ['ink', ['office', 'refill']],
+      ['pad', []],
+    ] as const) {
       expect(await primary.add(name, [...tags])).toBe(original.add(name, [...tags]));
     }
     const shapes = await primary.shapes();

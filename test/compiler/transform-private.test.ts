@@ -157,7 +157,7 @@ describe('rewriting #private names', () => {
       };
       const project = new Project({ compilerOptions: options });
       const file = project.createSourceFile(path.join(dir, 'rewritten', 'module.ts'), text);
-      const before = project.getPreEmitDiagnostics().map((d) => ts.flattenDiagnosticMessageText(d.getMessageText() as string | ts.DiagnosticMessageChain, " "));
+      const before = project.getPreEmitDiagnostics().map((d) => ts.flattenDiagnosticMessageText(d.getMessageText() as string | ts.DiagnosticMessageChain, ' '));
       expect(before, 'the original type-checks').toEqual([]);
 
       expect(rewritePrivateNames(file, { relativePath: 'module.ts', useDefineForClassFields: fieldOptions.useDefineForClassFields! })).toBe(true);

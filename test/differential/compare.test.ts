@@ -22,7 +22,10 @@ function rich() {
     undef: undefined,
     when: new Date(1_000),
     list,
-    map: new Map<unknown, unknown>([['a', 1], [shared, 'key is shared']]),
+    map: new Map<unknown, unknown>([
+      ['a', 1],
+      [shared, 'key is shared'],
+    ]),
     set: new Set<unknown>([shared, 2]),
     bare,
     item: new Item(),
@@ -71,7 +74,12 @@ describe('the comparator', () => {
   it('catches an enumerable flag, and (for state) writable and configurable flags', () => {
     const b = rich();
     Object.defineProperty(b, 'hidden', { enumerable: true });
-    expect(verdict(rich(), b)).toMatchObject({ aspect: 'descriptor', path: 'x.hidden', expected: 'data, non-enumerable, read-only, configurable', actual: 'data, enumerable, read-only, configurable' });
+    expect(verdict(rich(), b)).toMatchObject({
+      aspect: 'descriptor',
+      path: 'x.hidden',
+      expected: 'data, non-enumerable, read-only, configurable',
+      actual: 'data, enumerable, read-only, configurable',
+    });
     const c = rich();
     Object.defineProperty(c, 'hidden', { writable: true });
     expect(verdict(rich(), c)).toMatchObject({ aspect: 'descriptor' });
@@ -115,8 +123,14 @@ describe('the comparator', () => {
   });
 
   it('catches a reordered Map, and a reordered Set', () => {
-    const a = new Map([['a', 1], ['b', 2]]);
-    const b = new Map([['b', 2], ['a', 1]]);
+    const a = new Map([
+      ['a', 1],
+      ['b', 2],
+    ]);
+    const b = new Map([
+      ['b', 2],
+      ['a', 1],
+    ]);
     expect(verdict(a, b)).toMatchObject({ aspect: 'order', path: '[...x.keys()][0]', expected: "Map order ['a', 'b']", actual: "Map order ['b', 'a']" });
     expect(verdict(new Set([1, 2]), new Set([2, 1]))).toMatchObject({ aspect: 'order' });
     expect(verdict(new Map([['a', 1]]), new Map([['a', 2]]))).toMatchObject({ aspect: 'value', path: "x.get('a')" });

@@ -165,7 +165,13 @@ export class GraphComparison {
     // The built-in iteration, not the object's own: real state's Maps and Sets are watched in place by the
     // run-time, whose readers hand out values behind proxies (for the service's code, not for this).
     if (kind === 'Map') return this.entries([...Map.prototype.entries.call(a as Map<unknown, unknown>)], [...Map.prototype.entries.call(b as Map<unknown, unknown>)], path, true);
-    if (kind === 'Set') return this.entries([...Set.prototype.values.call(a as Set<unknown>)].map((v) => [v, v]), [...Set.prototype.values.call(b as Set<unknown>)].map((v) => [v, v]), path, false);
+    if (kind === 'Set')
+      return this.entries(
+        [...Set.prototype.values.call(a as Set<unknown>)].map((v) => [v, v]),
+        [...Set.prototype.values.call(b as Set<unknown>)].map((v) => [v, v]),
+        path,
+        false,
+      );
     if (util.types.isTypedArray(a)) {
       const ea = Array.from(a as unknown as ArrayLike<unknown>);
       const eb = Array.from(b as unknown as ArrayLike<unknown>);
@@ -253,7 +259,14 @@ export class GraphComparison {
       const hole = [...missing, ...extra].find((k) => typeof k === 'string' && isIndex(k));
       if (hole !== undefined) {
         const holeOnLeft = extra.includes(hole);
-        return diverge(`${path}[${String(hole)}]`, 'hole', holeOnLeft ? undefined : (a as unknown[])[Number(hole)], holeOnLeft ? (b as unknown[])[Number(hole)] : undefined, holeOnLeft ? 'a hole (no element)' : undefined, holeOnLeft ? undefined : 'a hole (no element)');
+        return diverge(
+          `${path}[${String(hole)}]`,
+          'hole',
+          holeOnLeft ? undefined : (a as unknown[])[Number(hole)],
+          holeOnLeft ? (b as unknown[])[Number(hole)] : undefined,
+          holeOnLeft ? 'a hole (no element)' : undefined,
+          holeOnLeft ? undefined : 'a hole (no element)',
+        );
       }
     }
     if (missing.length === 0 && extra.length === 0) return diverge(path, 'key order', a, b, keyText(keysA), keyText(keysB));

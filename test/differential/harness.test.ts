@@ -103,7 +103,11 @@ describe('the harness', () => {
 
   it('accepts a refusal only where the universe allows it, and counts it apart', async () => {
     const refuseSevens: Fault = (b) => (b.items.at(-1) === 7 ? 'refuse and restore' : undefined);
-    const allowed = await run(requests(2, 7, 3), refuseSevens, box((x) => (x === 7 ? 'sevens may be refused' : undefined)));
+    const allowed = await run(
+      requests(2, 7, 3),
+      refuseSevens,
+      box((x) => (x === 7 ? 'sevens may be refused' : undefined)),
+    );
     expect(allowed.finding).toBeUndefined();
     expect(allowed.refusals).toEqual(['sevens may be refused']);
     const notAllowed = await run(requests(2, 7, 3), refuseSevens);
@@ -111,7 +115,11 @@ describe('the harness', () => {
   });
 
   it('does not accept a refusal that changed the state', async () => {
-    const log = await run(requests(2, 7), (b) => (b.items.at(-1) === 7 ? 'refuse and keep' : undefined), box(() => 'anything may be refused'));
+    const log = await run(
+      requests(2, 7),
+      (b) => (b.items.at(-1) === 7 ? 'refuse and keep' : undefined),
+      box(() => 'anything may be refused'),
+    );
     expect(log.finding).toMatchObject({ command: 2, what: 'refused but changed' });
   });
 

@@ -42,23 +42,31 @@ describe('the private universe (#private members), compiled, against its origina
     { name: '#private', service: () => source },
     { name: 'control, with TypeScript private', service: controlSources },
   ];
-  for (const config of PRIVATE_CONFIGS) for (const variant of variants) {
-    const chosen = (!options.universes || options.universes.has('private')) && options.configs.has(config);
-    if (!chosen) {
-      it.skip(`${config} (not selected by DIFF_UNIVERSES / DIFF_CONFIGS)`, () => {});
-      continue;
+  for (const config of PRIVATE_CONFIGS)
+    for (const variant of variants) {
+      const chosen = (!options.universes || options.universes.has('private')) && options.configs.has(config);
+      if (!chosen) {
+        it.skip(`${config} (not selected by DIFF_UNIVERSES / DIFF_CONFIGS)`, () => {});
+        continue;
+      }
+      it(
+        `${config}: ${CONFIG_TITLES[config]}, through durable compile (${variant.name})`,
+        async () => {
+          const mappingFile = path.join(work, `${config}.xml`);
+          writeFileSync(mappingFile, universe.mapping(config)!);
+          const out = path.join(work, `${config}-${variant.name === '#private' ? 'private' : 'control'}`);
+          const compiled = await compileService(variant.service(), mappingFile, out, '0.0.0-difftest');
+          const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
+          expect(
+            errors.map((d) => `${path.relative(root, d.file ?? '')}:${d.position?.line ?? '?'}:${d.position?.column ?? '?'} ${d.code}: ${d.message}`),
+            '`durable compile` refused the #private universe (issue 11 item 8: #private must work, through the build transform)',
+          ).toEqual([]);
+          const system = compiledSystem<PrivateRequest>(out, root, 'BankService', (r) => ({ method: r.method, args: r.args }));
+          const result = await hunt(universe, config, options, undefined, system);
+          console.info(summary('private', config, result));
+          if (result.failure) throw new Error(result.failure.report);
+        },
+        options.timeLimitMs > 0 ? options.timeLimitMs + 90_000 : 24 * 3_600_000,
+      );
     }
-    it(`${config}: ${CONFIG_TITLES[config]}, through durable compile (${variant.name})`, async () => {
-      const mappingFile = path.join(work, `${config}.xml`);
-      writeFileSync(mappingFile, universe.mapping(config)!);
-      const out = path.join(work, `${config}-${variant.name === '#private' ? 'private' : 'control'}`);
-      const compiled = await compileService(variant.service(), mappingFile, out, '0.0.0-difftest');
-      const errors = compiled.diagnostics.filter((d) => d.severity === 'error');
-      expect(errors.map((d) => `${path.relative(root, d.file ?? '')}:${d.position?.line ?? '?'}:${d.position?.column ?? '?'} ${d.code}: ${d.message}`), '`durable compile` refused the #private universe (issue 11 item 8: #private must work, through the build transform)').toEqual([]);
-      const system = compiledSystem<PrivateRequest>(out, root, 'BankService', (r) => ({ method: r.method, args: r.args }));
-      const result = await hunt(universe, config, options, undefined, system);
-      console.info(summary('private', config, result));
-      if (result.failure) throw new Error(result.failure.report);
-    }, options.timeLimitMs > 0 ? options.timeLimitMs + 90_000 : 24 * 3_600_000);
-  }
 });

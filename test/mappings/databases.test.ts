@@ -79,7 +79,12 @@ for (const dialect of DIALECTS_UNDER_TEST) {
       await call(db, accounts, 'setBill', 'alice', 12);
       await call(db, accounts, 'insertBill', hostile, 1);
       const bills = await recover(db, accounts);
-      expect(bills.sort()).toEqual([['alice', 12], [hostile, 1]].sort());
+      expect(bills.sort()).toEqual(
+        [
+          ['alice', 12],
+          [hostile, 1],
+        ].sort(),
+      );
     });
 
     it('matchmaker/pb+db: the accounts mapping of Figure IV.5 rolls back with its transaction', async () => {

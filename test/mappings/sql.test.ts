@@ -23,15 +23,14 @@ describe('parseSql', () => {
   });
 
   it('splits statements at semicolons outside quotes and comments, dropping empty ones', () => {
-    const { statements } = parseSql(text(`
+    const { statements } = parseSql(
+      text(`
       CREATE TABLE a (x TEXT DEFAULT ';');
       -- a comment; with a semicolon
       INSERT INTO a VALUES ('it''s; fine') ; ;
-      /* block; comment */`));
-    expect(statements.map(sqlSourceText)).toEqual([
-      "CREATE TABLE a (x TEXT DEFAULT ';')",
-      "-- a comment; with a semicolon\n      INSERT INTO a VALUES ('it''s; fine')",
-    ]);
+      /* block; comment */`),
+    );
+    expect(statements.map(sqlSourceText)).toEqual(["CREATE TABLE a (x TEXT DEFAULT ';')", "-- a comment; with a semicolon\n      INSERT INTO a VALUES ('it''s; fine')"]);
   });
 
   it('leaves identifiers that merely contain arg alone', () => {
@@ -57,7 +56,7 @@ describe('parseSql', () => {
 describe('toKnexRaw', () => {
   it('binds every reference and escapes literal question marks, so no value is ever spliced into SQL', () => {
     const [statement] = parseSql(text("UPDATE t SET note = 'why?', owner = arg[1].name WHERE id = arg[0]")).statements;
-    const evil = "1; DROP TABLE t; --";
+    const evil = '1; DROP TABLE t; --';
     expect(toKnexRaw(statement!, [evil, { name: "O'Brien" }])).toEqual({
       sql: "UPDATE t SET note = 'why\\?', owner = ? WHERE id = ?",
       bindings: ["O'Brien", evil],

@@ -72,11 +72,6 @@ describe('dialect variants', () => {
     expect(diagnostics.map((d) => d.code)).toEqual(['DUR1013']);
     const state = mapping!.states[0]!;
     if (state.mechanism !== 'database') throw new Error('expected a database state');
-    expect(state.initialization.map((step) => Object.keys(step.variants).sort())).toEqual([
-      ['default'],
-      ['default', 'mysql'],
-      ['postgres'],
-      ['mysql', 'postgres', 'sqlite'],
-    ]);
+    expect(state.initialization.map((step) => Object.keys(step.variants).sort())).toEqual([['default'], ['default', 'mysql'], ['postgres'], ['mysql', 'postgres', 'sqlite']]);
   });
 });

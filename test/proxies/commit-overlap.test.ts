@@ -50,7 +50,7 @@ describe('--min-acks, when the backups are dropped while the database commits', 
   });
 });
 
-describe('a promotion racing the old primary\'s last database commit', () => {
+describe("a promotion racing the old primary's last database commit", () => {
   it('takes over when the commit lands between its read of durable_log and its claim', async () => {
     const store = await open();
     const { backups, bank, link } = await cluster(store);

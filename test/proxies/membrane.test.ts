@@ -11,7 +11,10 @@ import { StateGraph, type StateOwner } from '../../proxies/core/graph.js';
 import { StateOutsideActionError } from '../../proxies/core/refusals.js';
 
 class Item {
-  constructor(public name: string, public tags: string[] = []) {}
+  constructor(
+    public name: string,
+    public tags: string[] = [],
+  ) {}
   rename(name: string): void {
     this.name = name;
   }
@@ -19,14 +22,20 @@ class Item {
 
 class Store {
   list: unknown[] = [1, 2, { deep: [3] }];
-  map = new Map<unknown, unknown>([['a', 1], ['b', { x: 1 }]]);
+  map = new Map<unknown, unknown>([
+    ['a', 1],
+    ['b', { x: 1 }],
+  ]);
   set = new Set<unknown>(['p', 'q']);
   keyed: Record<string, unknown> = { k1: 1, k2: 2, k3: 3 };
   items: Item[] = [new Item('one', ['t'])];
   total = 0;
 }
 
-const classes: ClassRegistry = new Map<string, new (...args: never[]) => object>([['Store', Store], ['Item', Item]]);
+const classes: ClassRegistry = new Map<string, new (...args: never[]) => object>([
+  ['Store', Store],
+  ['Item', Item],
+]);
 const canonical = (value: unknown) => JSON.stringify(encode(value, classes));
 
 const owner: StateOwner = { name: 'store', replicated: true, mechanism: 'replication', beforeChange: () => {}, aroundCall: (_m, _a, run) => run() };

@@ -36,7 +36,16 @@ type Op =
   | { op: 'crash'; point: CrashPoint; client: string; amount: number };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ op: fc.constant('charge' as const), client: fc.constantFrom('a', 'b', 'c'), amount: fc.integer({ min: 1, max: 9 }), failAt: fc.option(fc.constantFrom('counter' as const, 'log' as const, 'ledger' as const), { nil: undefined }), tx: fc.boolean() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      op: fc.constant('charge' as const),
+      client: fc.constantFrom('a', 'b', 'c'),
+      amount: fc.integer({ min: 1, max: 9 }),
+      failAt: fc.option(fc.constantFrom('counter' as const, 'log' as const, 'ledger' as const), { nil: undefined }),
+      tx: fc.boolean(),
+    }),
+  },
   { weight: 2, arbitrary: fc.constant({ op: 'bump' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'begin' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'commit' as const }) },

@@ -263,7 +263,10 @@ describe('Follower and the succession', () => {
     expect(await decideSuccession(follower([earlier, self]), 2, probes({ e: { reset: true } }), clock)).toEqual({ kind: 'wait' });
     for (const answer of [{ refused: true }, { role: 'stopped', id: 'e', holders: [{ id: 'x', address: 'x:1' }] }]) {
       const f = follower([earlier, self]);
-      expect(await decideSuccession(f, 2, probes({ e: answer }), clock)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/e:1, before this backup in the succession, .*may have taken over first/) });
+      expect(await decideSuccession(f, 2, probes({ e: answer }), clock)).toMatchObject({
+        kind: 'doubt',
+        reason: expect.stringMatching(/e:1, before this backup in the succession, .*may have taken over first/),
+      });
       expect(f.greetingRole).toBe('unsure');
     }
     const left = follower([earlier, self]);
@@ -300,22 +303,41 @@ describe('Follower and the succession', () => {
     // A reset before the greeting (a listener dying as it was reached) is asked again, while the lease lasts.
     const answers: Greeting[] = [{ reset: true }, { reset: true }, { refused: true }];
     expect(await decideSuccession(follower([self]), 2, async () => answers.shift(), clock)).toEqual({ kind: 'promote' });
-    expect(await decideSuccession(follower([self]), 2, async () => ({ reset: true }), () => 95)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/neither answered nor refused/) });
+    expect(
+      await decideSuccession(
+        follower([self]),
+        2,
+        async () => ({ reset: true }),
+        () => 95,
+      ),
+    ).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/neither answered nor refused/) });
     // A stopped primary's holders are the succession: the one it names first takes over, the others wait.
     const first = { id: 'f', address: 'f:1' };
     const named = follower([self]);
-    expect(await decideSuccession(named, 2, probes({ p: { id: 'p', role: 'stopped', holders: [first, self] }, f: { role: 'backup', epoch: 2, holdsState: true } }), clock)).toEqual({ kind: 'defer', member: first });
+    expect(await decideSuccession(named, 2, probes({ p: { id: 'p', role: 'stopped', holders: [first, self] }, f: { role: 'backup', epoch: 2, holdsState: true } }), clock)).toEqual({
+      kind: 'defer',
+      member: first,
+    });
     // A doubt it already had stands even when the stopped primary names it: others may have heard it say
     // 'unsure' and gone ahead (found by a second adversarial review).
     const doubting = follower([self]);
     doubting.receive({ type: 'dropped', reason: 'silent' }, 6);
     expect(await decideSuccession(doubting, 2, probes({ p: { id: 'p', role: 'stopped', holders: [self] } }), clock)).toMatchObject({ kind: 'doubt' });
     // A primary replaced by a newer one names nobody: its backups follow the newer one.
-    expect(await decideSuccession(follower([self]), 2, probes({ p: { id: 'p', role: 'stopped', replacedAt: 3 } }), clock)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/replaced by a newer one \(epoch 3\)/) });
+    expect(await decideSuccession(follower([self]), 2, probes({ p: { id: 'p', role: 'stopped', replacedAt: 3 } }), clock)).toMatchObject({
+      kind: 'doubt',
+      reason: expect.stringMatching(/replaced by a newer one \(epoch 3\)/),
+    });
     // Another backup answering at the primary's address (a shared or loopback address advertised) proves nothing either.
-    expect(await decideSuccession(follower([{ id: 'o', address: 'o:1' }, self]), 2, probes({ p: { id: 'o', role: 'backup', epoch: 2 } }), clock)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/reaches another backup/) });
+    expect(await decideSuccession(follower([{ id: 'o', address: 'o:1' }, self]), 2, probes({ p: { id: 'o', role: 'backup', epoch: 2 } }), clock)).toMatchObject({
+      kind: 'doubt',
+      reason: expect.stringMatching(/reaches another backup/),
+    });
     // Its own greeting (the primary advertised an address that means "this host") proves nothing.
-    expect(await decideSuccession(follower([self]), 2, probes({ p: { id: 'me', role: 'backup', epoch: 2 } }), clock)).toMatchObject({ kind: 'doubt', reason: expect.stringMatching(/reaches this backup itself/) });
+    expect(await decideSuccession(follower([self]), 2, probes({ p: { id: 'me', role: 'backup', epoch: 2 } }), clock)).toMatchObject({
+      kind: 'doubt',
+      reason: expect.stringMatching(/reaches this backup itself/),
+    });
     // A 'dropped' notice outweighs a proof that looks timely (its clock may have stopped: a suspended host).
     const told = follower([self]);
     told.receive({ type: 'dropped', reason: 'silent' }, 6);

@@ -5,7 +5,6 @@ import { DatabaseStore } from '../../proxies/database/store.js';
 import { DIALECTS_UNDER_TEST, openScratchDatabase, optedOut, type ScratchDatabase } from '../support/databases.js';
 import { Bank, cluster, crashAt, rejoin, stateOf, refuseNextBatch } from './support.js';
 
-
 for (const dialect of DIALECTS_UNDER_TEST) {
   describe.runIf(!optedOut(dialect))(`reply-only record on ${dialect}`, () => {
     let db: ScratchDatabase | undefined;

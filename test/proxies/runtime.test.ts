@@ -111,7 +111,10 @@ for (const dialect of DIALECTS_UNDER_TEST) {
       await bank.charge('alice', 5);
       await bank.charge('alice', 6);
       await bank.charge('bob', 1);
-      expect(await rows()).toEqual([['alice', 11], ['bob', 1]]);
+      expect(await rows()).toEqual([
+        ['alice', 11],
+        ['bob', 1],
+      ]);
       await backups[0]!.promote();
       expect(stateOf(backups[0]!)).toEqual(stateOf(primary));
     });

@@ -12,7 +12,10 @@ import type { ClassRegistry } from '../../proxies/core/encoding.js';
 import { rawOf, shape } from './review/h.js';
 
 class Item {
-  constructor(public n = 0, public tags: string[] = []) {}
+  constructor(
+    public n = 0,
+    public tags: string[] = [],
+  ) {}
 }
 
 class Store {
@@ -25,7 +28,10 @@ class Store {
   items: Item[] = [];
 }
 
-const classes: ClassRegistry = new Map<string, new (...args: never[]) => object>([['Store', Store], ['Item', Item]]);
+const classes: ClassRegistry = new Map<string, new (...args: never[]) => object>([
+  ['Store', Store],
+  ['Item', Item],
+]);
 const objects = [{ name: 'store', create: () => new Store() }];
 
 /** One change a request makes; `k` picks a key, `i` an item, `v` a value. */
@@ -38,24 +44,60 @@ function apply(s: Store, { kind, k, i, v }: Op): void {
     return s.items[i]!;
   };
   switch (kind) {
-    case 0: s.map.set(`k${k}`, v); break;
-    case 1: s.map.delete(`k${k}`); break;
-    case 2: s.map.set(`k${k}`, item()); break;
-    case 3: s.set.add(v % 2 ? `m${k}` : item()); break;
-    case 4: s.set.delete(`m${k}`); break;
-    case 5: s.list.push(v % 3 ? v : item()); break;
-    case 6: s.list.splice(k % (s.list.length + 1), 1); break;
-    case 7: s.list[k] = v; break; // may leave holes
-    case 8: s.obj[`f${k}`] = v % 2 ? v : item(); break;
-    case 9: delete s.obj[`f${k}`]; break;
-    case 10: item().n = v; break;
-    case 11: item().tags.push(`t${v}`); break;
-    case 12: s.when.setTime(v * 1000); break;
-    case 13: s.bytes[k % 4] = v; break;
-    case 14: if (v % 5 === 0) s.map.clear(); break;
-    case 15: s.list.reverse(); break;
-    case 16: s.map.set(item(), `for ${i}`); break; // an object as a key
-    case 17: s.items.splice(i, 1); break;
+    case 0:
+      s.map.set(`k${k}`, v);
+      break;
+    case 1:
+      s.map.delete(`k${k}`);
+      break;
+    case 2:
+      s.map.set(`k${k}`, item());
+      break;
+    case 3:
+      s.set.add(v % 2 ? `m${k}` : item());
+      break;
+    case 4:
+      s.set.delete(`m${k}`);
+      break;
+    case 5:
+      s.list.push(v % 3 ? v : item());
+      break;
+    case 6:
+      s.list.splice(k % (s.list.length + 1), 1);
+      break;
+    case 7:
+      s.list[k] = v;
+      break; // may leave holes
+    case 8:
+      s.obj[`f${k}`] = v % 2 ? v : item();
+      break;
+    case 9:
+      delete s.obj[`f${k}`];
+      break;
+    case 10:
+      item().n = v;
+      break;
+    case 11:
+      item().tags.push(`t${v}`);
+      break;
+    case 12:
+      s.when.setTime(v * 1000);
+      break;
+    case 13:
+      s.bytes[k % 4] = v;
+      break;
+    case 14:
+      if (v % 5 === 0) s.map.clear();
+      break;
+    case 15:
+      s.list.reverse();
+      break;
+    case 16:
+      s.map.set(item(), `for ${i}`);
+      break; // an object as a key
+    case 17:
+      s.items.splice(i, 1);
+      break;
   }
 }
 
@@ -68,54 +110,74 @@ describe('a streamed snapshot', () => {
 
   it('gives the state as it was when it began, whatever requests change while it streams', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { maxLength: 40 }), fc.array(fc.oneof(op.map((o) => ({ o })), fc.constant('part' as const)), { maxLength: 80 }), async (before, during) => {
-        const primary = await ServiceRuntime.start({ role: 'primary', mapping: mapping!, objects, classes, link: new InMemoryLink([], 0) });
-        const store = () => primary.object<Store>('store');
-        const run = (o: Op) => primary.execute({ method: 'm', touches: ['store'] }, () => apply(store(), o));
-        for (const o of before) await run(o);
-        // The reference: the same state in one piece, at once.
-        const expected = await backupFrom(wholeSnapshot(primary.snapshotWriter()));
-        const writer = primary.snapshotWriter();
-        const parts: unknown[] = [];
-        const take = () => {
-          const next = writer.next(1, Infinity);
-          if (next) parts.push(JSON.parse(next.part));
-        };
-        for (const step of during) {
-          if (step === 'part') take();
-          else await run(step.o);
-        }
-        while (!writer.finished) take();
-        const streamed = await backupFrom({ header: writer.header, parts: parts as never });
-        expect(shape(rawOf(streamed, 'store'))).toEqual(shape(rawOf(expected, 'store')));
-      }),
+      fc.asyncProperty(
+        fc.array(op, { maxLength: 40 }),
+        fc.array(
+          fc.oneof(
+            op.map((o) => ({ o })),
+            fc.constant('part' as const),
+          ),
+          { maxLength: 80 },
+        ),
+        async (before, during) => {
+          const primary = await ServiceRuntime.start({ role: 'primary', mapping: mapping!, objects, classes, link: new InMemoryLink([], 0) });
+          const store = () => primary.object<Store>('store');
+          const run = (o: Op) => primary.execute({ method: 'm', touches: ['store'] }, () => apply(store(), o));
+          for (const o of before) await run(o);
+          // The reference: the same state in one piece, at once.
+          const expected = await backupFrom(wholeSnapshot(primary.snapshotWriter()));
+          const writer = primary.snapshotWriter();
+          const parts: unknown[] = [];
+          const take = () => {
+            const next = writer.next(1, Infinity);
+            if (next) parts.push(JSON.parse(next.part));
+          };
+          for (const step of during) {
+            if (step === 'part') take();
+            else await run(step.o);
+          }
+          while (!writer.finished) take();
+          const streamed = await backupFrom({ header: writer.header, parts: parts as never });
+          expect(shape(rawOf(streamed, 'store'))).toEqual(shape(rawOf(expected, 'store')));
+        },
+      ),
       { numRuns: Number(process.env.SNAPSHOT_RUNS ?? 500) },
     );
   });
 
   it('brings a joining backup level with its primary once it applies the records made meanwhile', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(op, { maxLength: 30 }), fc.array(fc.oneof(op.map((o) => ({ o })), fc.constant('part' as const)), { maxLength: 60 }), async (before, during) => {
-        const joiner = await ServiceRuntime.start({ role: 'backup', mapping: mapping!, objects, classes });
-        const link = new InMemoryLink([joiner.replica], 0);
-        const primary = await ServiceRuntime.start({ role: 'primary', mapping: mapping!, objects, classes, link });
-        const store = () => primary.object<Store>('store');
-        const run = (o: Op) => primary.execute({ method: 'm', touches: ['store'] }, () => apply(store(), o));
-        // The joiner is sent every record from the start; it holds them until its snapshot is complete.
-        const writer = primary.snapshotWriter();
-        joiner.replica.beginSnapshot(writer.header);
-        for (const o of before) await run(o);
-        for (const step of during) {
-          if (step === 'part') {
-            const next = writer.next(1, Infinity);
-            if (next) joiner.replica.snapshotPart(JSON.parse(next.part));
-          } else await run(step.o);
-        }
-        for (let next = writer.next(64, Infinity); next; next = writer.next(64, Infinity)) joiner.replica.snapshotPart(JSON.parse(next.part));
-        joiner.replica.finishSnapshot();
-        await joiner.promote();
-        expect(shape(rawOf(joiner, 'store'))).toEqual(shape(rawOf(primary, 'store')));
-      }),
+      fc.asyncProperty(
+        fc.array(op, { maxLength: 30 }),
+        fc.array(
+          fc.oneof(
+            op.map((o) => ({ o })),
+            fc.constant('part' as const),
+          ),
+          { maxLength: 60 },
+        ),
+        async (before, during) => {
+          const joiner = await ServiceRuntime.start({ role: 'backup', mapping: mapping!, objects, classes });
+          const link = new InMemoryLink([joiner.replica], 0);
+          const primary = await ServiceRuntime.start({ role: 'primary', mapping: mapping!, objects, classes, link });
+          const store = () => primary.object<Store>('store');
+          const run = (o: Op) => primary.execute({ method: 'm', touches: ['store'] }, () => apply(store(), o));
+          // The joiner is sent every record from the start; it holds them until its snapshot is complete.
+          const writer = primary.snapshotWriter();
+          joiner.replica.beginSnapshot(writer.header);
+          for (const o of before) await run(o);
+          for (const step of during) {
+            if (step === 'part') {
+              const next = writer.next(1, Infinity);
+              if (next) joiner.replica.snapshotPart(JSON.parse(next.part));
+            } else await run(step.o);
+          }
+          for (let next = writer.next(64, Infinity); next; next = writer.next(64, Infinity)) joiner.replica.snapshotPart(JSON.parse(next.part));
+          joiner.replica.finishSnapshot();
+          await joiner.promote();
+          expect(shape(rawOf(joiner, 'store'))).toEqual(shape(rawOf(primary, 'store')));
+        },
+      ),
       { numRuns: Number(process.env.SNAPSHOT_RUNS ?? 300) },
     );
   });

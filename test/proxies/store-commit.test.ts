@@ -32,15 +32,21 @@ describe.each(DIALECTS_UNDER_TEST)('a group commit on %s', (dialect) => {
   it.skipIf(optedOut(dialect))('writes values exactly as parameter binding does, whatever the text holds', async () => {
     const store = await open(dialect);
     const [blob, bool, big, stamp, json] =
-      dialect === 'postgres' ? ['BYTEA', 'BOOLEAN', 'BIGINT', 'TIMESTAMPTZ', 'TEXT'] : dialect === 'mysql' ? ['LONGBLOB', 'BOOLEAN', 'BIGINT', 'DATETIME(3)', 'LONGTEXT'] : ['BLOB', 'INTEGER', 'INTEGER', 'INTEGER', 'TEXT'];
+      dialect === 'postgres'
+        ? ['BYTEA', 'BOOLEAN', 'BIGINT', 'TIMESTAMPTZ', 'TEXT']
+        : dialect === 'mysql'
+          ? ['LONGBLOB', 'BOOLEAN', 'BIGINT', 'DATETIME(3)', 'LONGTEXT']
+          : ['BLOB', 'INTEGER', 'INTEGER', 'INTEGER', 'TEXT'];
     for (const table of ['bound', 'scripted']) {
       await db!.knex.raw(`CREATE TABLE ${table} (id INTEGER PRIMARY KEY, s ${json}, f DOUBLE PRECISION, b ${bool}, g ${big}, d ${stamp}, x ${blob}, o ${json})`);
     }
-    const text = fc.oneof(
-      fc.string({ unit: 'grapheme', maxLength: 30 }),
-      fc.constantFrom("'", "''", '\\', "\\'", "'); DROP TABLE items; --", '?', '??', '$1', '$$', '/*', '*/', '--', ';', 'E\'x\'', '\n', '\u00e9\u0301', '😀', ' '.repeat(3)),
-      fc.array(fc.constantFrom("'", '\\', '?', '$', ';', '-', '/', '*', '"', '`', 'a'), { maxLength: 12 }).map((cs) => cs.join('')),
-    ).filter((s) => !s.includes('\u0000')); // PostgreSQL text cannot hold NUL, bound or written in
+    const text = fc
+      .oneof(
+        fc.string({ unit: 'grapheme', maxLength: 30 }),
+        fc.constantFrom("'", "''", '\\', "\\'", "'); DROP TABLE items; --", '?', '??', '$1', '$$', '/*', '*/', '--', ';', "E'x'", '\n', '\u00e9\u0301', '😀', ' '.repeat(3)),
+        fc.array(fc.constantFrom("'", '\\', '?', '$', ';', '-', '/', '*', '"', '`', 'a'), { maxLength: 12 }).map((cs) => cs.join('')),
+      )
+      .filter((s) => !s.includes('\u0000')); // PostgreSQL text cannot hold NUL, bound or written in
     const row = fc.record({
       s: text,
       f: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e15, max: 1e15 }), fc.integer()),
@@ -48,7 +54,10 @@ describe.each(DIALECTS_UNDER_TEST)('a group commit on %s', (dialect) => {
       g: fc.bigInt({ min: -(2n ** 62n), max: 2n ** 62n }),
       d: fc.date({ min: new Date('1971-01-01T00:00:00Z'), max: new Date('2100-01-01T00:00:00Z'), noInvalidDate: true }),
       x: fc.uint8Array({ maxLength: 16 }).map((a) => Buffer.from(a)),
-      o: fc.option(fc.jsonValue({ maxDepth: 2 }).map((v) => ({ v })), { nil: null }),
+      o: fc.option(
+        fc.jsonValue({ maxDepth: 2 }).map((v) => ({ v })),
+        { nil: null },
+      ),
     });
     const rows = fc.sample(row, { numRuns: 60, seed: 42 });
     const columns = ['s', 'f', 'b', 'g', 'd', 'x', 'o'] as const;
@@ -101,7 +110,6 @@ describe.each(DIALECTS_UNDER_TEST)('a group commit on %s', (dialect) => {
     expect(await store.commit(epoch + 1, [groupRecord([insertItem(5)])], { markEpoch: true })).toEqual({ committed: 1 });
     expect(await ids()).toEqual([1, 5]);
   });
-
 });
 
 // A server ends a connection; SQLite has none (its crash is the process's: store-crash.test.ts).

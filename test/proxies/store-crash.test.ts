@@ -76,7 +76,11 @@ describe('a node killed inside an SQLite group commit', () => {
 describe('SQLite durability levels (sqlite:PATH?synchronous=…)', () => {
   it('FULL by default, NORMAL when asked, and anything else refused with the choices', async () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'durable-sync-'));
-    for (const [query, level] of [['', 2], ['?synchronous=full', 2], ['?synchronous=NORMAL', 1]] as const) {
+    for (const [query, level] of [
+      ['', 2],
+      ['?synchronous=full', 2],
+      ['?synchronous=NORMAL', 1],
+    ] as const) {
       const store = await DatabaseStore.open(`sqlite:${path.join(dir, 'a.db')}${query}`);
       try {
         expect(await store.rows(store.knex, 'PRAGMA synchronous')).toEqual([{ synchronous: level }]);

@@ -118,9 +118,7 @@ export interface Cluster {
 
 export async function cluster(store: DatabaseStore | undefined, backups = 1, minAcks = 0): Promise<Cluster> {
   const map = mapping(store !== undefined);
-  const backupRuntimes = await Promise.all(
-    Array.from({ length: backups }, () => ServiceRuntime.start({ role: 'backup', mapping: map, objects, classes, database: store })),
-  );
+  const backupRuntimes = await Promise.all(Array.from({ length: backups }, () => ServiceRuntime.start({ role: 'backup', mapping: map, objects, classes, database: store })));
   backupRuntimes.forEach((b, i) => (b.identity = `backup-${i}`));
   const link = new InMemoryLink(
     backupRuntimes.map((b) => b.replica),

@@ -28,7 +28,7 @@ describe('reading JSON arguments as the parameters declare them', () => {
   it('names the parameter, the type and what is wrong', () => {
     const bad = (method: string, args: unknown[]) => () => readArguments(method, shapes(method), args);
     expect(bad('book', [5])).toThrow(BadArgumentsError);
-    expect(bad('book', [5])).toThrow("book: argument 0 (who: string) is the number 5, where a string is expected.");
+    expect(bad('book', [5])).toThrow('book: argument 0 (who: string) is the number 5, where a string is expected.');
     expect(bad('book', ['ann', { at: 'not a date', seats: 2 }, '1', [], [], 0])).toThrow(/argument 1 \(slot: Slot\) has slot\.at that is the string "not a date", where a Date/);
     expect(bad('book', ['ann', { seats: 2 }, '1', [], [], 0])).toThrow(/slot\.at that is missing/);
     expect(bad('book', ['ann'])).toThrow('book: argument 1 (slot: Slot) is missing.');

@@ -62,7 +62,9 @@ async function cluster(coordinator: string, timing: string[] = []) {
   const urls = [primary.http, backup.http];
   const load = Array.from({ length: 4 }, async (_, c) => {
     for (let i = 0; !stop; i++) {
-      const value = await createClient(urls, { timeoutMs: 4_000 }).call<number>('add', [], { id: `a${c}-${i}` }).catch(() => undefined);
+      const value = await createClient(urls, { timeoutMs: 4_000 })
+        .call<number>('add', [], { id: `a${c}-${i}` })
+        .catch(() => undefined);
       if (value !== undefined) acknowledged.push(value);
       else await new Promise((r) => setTimeout(r, 50));
     }
@@ -138,7 +140,14 @@ describe('a three-member etcd cluster', () => {
     urls.push(third.http);
     await primary.waitFor((e) => e.event === 'coordination.member.added' && Array.isArray(e.members) && e.members.length === 2);
     primary.kill();
-    const promoted = await Promise.race([backup, third].map((n) => n.waitFor('role.changed').then(() => n, () => new Promise<Node>(() => undefined))));
+    const promoted = await Promise.race(
+      [backup, third].map((n) =>
+        n.waitFor('role.changed').then(
+          () => n,
+          () => new Promise<Node>(() => undefined),
+        ),
+      ),
+    );
     const before = acknowledged.length;
     while (acknowledged.length < before + 50) await new Promise((r) => setTimeout(r, 5));
     await stop();
@@ -146,4 +155,3 @@ describe('a three-member etcd cluster', () => {
     expect(await createClient([promoted.http]).call<number>('get')).toBe(Math.max(...acknowledged));
   });
 });
-

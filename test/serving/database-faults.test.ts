@@ -35,7 +35,7 @@ it.runIf(!optedOut('postgres'))('keeps its promise when PostgreSQL drops every c
   try {
     for (let cut = 0; cut < 3; cut++) {
       await load.reached(acknowledged.length + 40);
-      const { rowCount } = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+      const { rowCount } = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()');
       expect(rowCount).toBeGreaterThan(0);
     }
     await load.reached(acknowledged.length + 40);

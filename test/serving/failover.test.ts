@@ -104,7 +104,10 @@ describe.each([
 
     primary.child.kill('SIGSTOP'); // paused, not dead: it will come back believing it is the primary
     // Silence alone never starts a takeover: the primary may be alive and may have dropped this backup.
-    const silent = await until(() => health(backup), (h) => h.takeover?.automatic === false);
+    const silent = await until(
+      () => health(backup),
+      (h) => h.takeover?.automatic === false,
+    );
     expect(silent.takeover?.reason).toMatch(/silent for \d+ ms .* never takes over on silence alone/);
     await new Promise((r) => setTimeout(r, 600));
     expect((await health(backup)).role).toBe('backup');
@@ -120,7 +123,13 @@ describe.each([
     expect(await createClient([backup.http]).call('get')).toBe(2);
     // It says so on /health too, once it has heard of the new primary (its first contact with it: a
     // refused commit, or taking its backup on again): not ready, not the primary.
-    expect(await until(() => health(primary), (h) => h.role === 'backup', 3_000)).toMatchObject({ role: 'backup', ready: false });
+    expect(
+      await until(
+        () => health(primary),
+        (h) => h.role === 'backup',
+        3_000,
+      ),
+    ).toMatchObject({ role: 'backup', ready: false });
   });
 });
 
@@ -247,7 +256,9 @@ describe('operator mistakes and blips', () => {
     primary.kill();
     // Restarted at once: it would start empty and erase the backup (or the backup has already taken over).
     await expect(startNode(dir, 'primary', ['--backups', backup.repl])).rejects.toThrow(/holds the state of a primary \(up to record 3|is already the primary/);
-    await createClient([backup.http]).call('get').catch(() => undefined);
+    await createClient([backup.http])
+      .call('get')
+      .catch(() => undefined);
   });
 
   it('promotes one backup only, however the addresses are spelled', async () => {
@@ -264,7 +275,14 @@ describe('operator mistakes and blips', () => {
     await new Promise((r) => setTimeout(r, 200)); // heartbeats carry the succession
     primary.kill();
     // The backup that joined first takes over (the primary connects to both at once: either may be it).
-    const promoted = await Promise.race([a, b].map((n) => n.waitFor('role.changed').then(() => n, () => undefined)));
+    const promoted = await Promise.race(
+      [a, b].map((n) =>
+        n.waitFor('role.changed').then(
+          () => n,
+          () => undefined,
+        ),
+      ),
+    );
     expect(promoted).toBeDefined();
     const other = promoted === a ? b : a;
     await other.waitFor(followsEpoch(2));

@@ -61,7 +61,14 @@ function expectContract(answer: { status: number; body: Record<string, unknown> 
 const method = fc.oneof(fc.constantFrom('add', 'get', 'fails', 'missing', '$x', '_y1'), fc.string({ maxLength: 20 }));
 const bodyValue = fc.oneof(
   fc.jsonValue({ maxDepth: 4 }),
-  fc.record({ args: fc.oneof(fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 5 }), fc.jsonValue({ maxDepth: 2 })), id: fc.oneof(fc.string({ maxLength: 30 }), fc.jsonValue({ maxDepth: 1 })), tx: fc.oneof(fc.string({ maxLength: 10 }), fc.integer()) }, { requiredKeys: [] }),
+  fc.record(
+    {
+      args: fc.oneof(fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 5 }), fc.jsonValue({ maxDepth: 2 })),
+      id: fc.oneof(fc.string({ maxLength: 30 }), fc.jsonValue({ maxDepth: 1 })),
+      tx: fc.oneof(fc.string({ maxLength: 10 }), fc.integer()),
+    },
+    { requiredKeys: [] },
+  ),
 );
 
 describe('the RPC server under arbitrary input', () => {
@@ -75,8 +82,14 @@ describe('the RPC server under arbitrary input', () => {
         const valid =
           // Any method name routes (quoted names such as 'my-method' too); the service says whether it has it.
           // But '.' and '..' (or their %2E spellings) cannot be sent: a URL takes them for dot segments.
-          name.length > 0 && name.length <= 200 && !name.includes('/') && name !== '.' && name !== '..' &&
-          typeof value === 'object' && value !== null && !Array.isArray(value) &&
+          name.length > 0 &&
+          name.length <= 200 &&
+          !name.includes('/') &&
+          name !== '.' &&
+          name !== '..' &&
+          typeof value === 'object' &&
+          value !== null &&
+          !Array.isArray(value) &&
           (value.args === undefined || Array.isArray(value.args)) &&
           (value.id === undefined || (typeof value.id === 'string' && value.id.length > 0 && value.id.length <= 200)) &&
           (value.tx === undefined || typeof value.tx === 'string');
@@ -95,12 +108,23 @@ describe('the RPC server under arbitrary input', () => {
         else expect(answer.body.result).toEqual(args);
       }),
       // A method named '.' or '..' cannot be reached (seed 539715907): it is refused, running nothing.
-      { numRuns: 300, examples: [['.', {}], ['..', { args: [1] }], ['add', { args: [-0] }]] },
+      {
+        numRuns: 300,
+        examples: [
+          ['.', {}],
+          ['..', { args: [1] }],
+          ['add', { args: [-0] }],
+        ],
+      },
     );
   }, 60_000);
 
   it('answers arbitrary bytes, empty and oversized bodies without running anything', async () => {
-    const bytes = fc.oneof(fc.uint8Array({ maxLength: 2_000 }), fc.string({ maxLength: 200 }).map((s) => new TextEncoder().encode(s)), fc.integer({ min: LIMIT - 10, max: 3 * LIMIT }).map((n) => new Uint8Array(n).fill(0x7b)));
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 2_000 }),
+      fc.string({ maxLength: 200 }).map((s) => new TextEncoder().encode(s)),
+      fc.integer({ min: LIMIT - 10, max: 3 * LIMIT }).map((n) => new Uint8Array(n).fill(0x7b)),
+    );
     await fc.assert(
       fc.asyncProperty(method, bytes, async (name, body) => {
         calls.length = 0;
@@ -132,15 +156,21 @@ describe('the RPC server under arbitrary input', () => {
   it('survives raw garbage on the socket and still serves', async () => {
     const port = Number(new URL(base).port);
     await fc.assert(
-      fc.asyncProperty(fc.oneof(fc.uint8Array({ maxLength: 4_000 }), fc.string({ maxLength: 300 }).map((s) => Buffer.from(`POST /rpc/add HTTP/1.1\r\n${s}\r\n\r\n`))), async (garbage) => {
-        await new Promise<void>((resolve) => {
-          const socket = net.connect(port, '127.0.0.1', () => socket.end(Buffer.from(garbage)));
-          socket.on('data', () => undefined);
-          socket.on('error', () => resolve());
-          socket.on('close', () => resolve());
-          socket.setTimeout(2_000, () => socket.destroy());
-        });
-      }),
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 4_000 }),
+          fc.string({ maxLength: 300 }).map((s) => Buffer.from(`POST /rpc/add HTTP/1.1\r\n${s}\r\n\r\n`)),
+        ),
+        async (garbage) => {
+          await new Promise<void>((resolve) => {
+            const socket = net.connect(port, '127.0.0.1', () => socket.end(Buffer.from(garbage)));
+            socket.on('data', () => undefined);
+            socket.on('error', () => resolve());
+            socket.on('close', () => resolve());
+            socket.setTimeout(2_000, () => socket.destroy());
+          });
+        },
+      ),
       { numRuns: 100 },
     );
     expect((await request('GET', '/health')).status).toBe(200);

@@ -107,31 +107,35 @@ async function joinsHoldingEverything(primary: Node, backup: Node, joiner: Node,
 }
 
 describe('joining a backup to a primary with a large state', () => {
-  it.each([2_000, 60_000, 250_000])('streams %i entries under a write load without holding the writes, and the joiner then holds everything', async (entries) => {
-    const { primary, backup } = await loaded(entries);
-    const load = writeLoad([primary.http]);
-    await new Promise((r) => setTimeout(r, 200));
-    const before = load.waits.length;
-    const joiner = await start('backup', ['--join', primary.repl]);
-    expect((await health(joiner)).ready).toBe(false);
-    const joined = await primary.waitFor((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl, 60_000);
-    const during = load.waits.slice(before);
-    // Ready once it holds everything and the primary counts on it: soon after, never before.
-    for (let i = 0; i < 100 && !(await health(joiner)).ready; i++) await new Promise((r) => setTimeout(r, 20));
-    expect((await health(joiner)).ready).toBe(true);
-    await load.stop();
-    expect(Math.max(...during)).toBeLessThan(250);
-    if (entries >= 60_000) expect(Number(joined.parts)).toBeGreaterThan(1); // streamed, not one frame
+  it.each([2_000, 60_000, 250_000])(
+    'streams %i entries under a write load without holding the writes, and the joiner then holds everything',
+    async (entries) => {
+      const { primary, backup } = await loaded(entries);
+      const load = writeLoad([primary.http]);
+      await new Promise((r) => setTimeout(r, 200));
+      const before = load.waits.length;
+      const joiner = await start('backup', ['--join', primary.repl]);
+      expect((await health(joiner)).ready).toBe(false);
+      const joined = await primary.waitFor((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl, 60_000);
+      const during = load.waits.slice(before);
+      // Ready once it holds everything and the primary counts on it: soon after, never before.
+      for (let i = 0; i < 100 && !(await health(joiner)).ready; i++) await new Promise((r) => setTimeout(r, 20));
+      expect((await health(joiner)).ready).toBe(true);
+      await load.stop();
+      expect(Math.max(...during)).toBeLessThan(250);
+      if (entries >= 60_000) expect(Number(joined.parts)).toBeGreaterThan(1); // streamed, not one frame
 
-    // The snapshot and everything since are on the joiner: with the primary and the first backup gone, it serves them all.
-    primary.kill('SIGKILL');
-    backup.kill('SIGKILL');
-    // With the earlier backup gone too it does not take over by itself (that one may have): the operator promotes it.
-    const promoted = await fetch(`${joiner.http}/admin/promote`, { method: 'POST', headers: { 'x-durable-key': 'serving-tests-cluster-key-0123456789' }, body: '{}' });
-    expect(promoted.status).toBe(200);
-    expect(await createClient([joiner.http]).call('size')).toBe(entries + load.acknowledged.size);
-    expect(await missing([joiner.http], load.acknowledged)).toEqual([]);
-  }, 120_000);
+      // The snapshot and everything since are on the joiner: with the primary and the first backup gone, it serves them all.
+      primary.kill('SIGKILL');
+      backup.kill('SIGKILL');
+      // With the earlier backup gone too it does not take over by itself (that one may have): the operator promotes it.
+      const promoted = await fetch(`${joiner.http}/admin/promote`, { method: 'POST', headers: { 'x-durable-key': 'serving-tests-cluster-key-0123456789' }, body: '{}' });
+      expect(promoted.status).toBe(200);
+      expect(await createClient([joiner.http]).call('size')).toBe(entries + load.acknowledged.size);
+      expect(await missing([joiner.http], load.acknowledged)).toEqual([]);
+    },
+    120_000,
+  );
 
   it('lets a joiner killed mid-transfer go, keeps serving, and takes on the next one', async () => {
     const { primary, backup, load, joiner: doomed, joined } = await midTransfer();
@@ -177,7 +181,8 @@ describe('joining a backup to a primary with a large state', () => {
       socket.on('error', () => undefined);
       socket.on('data', (chunk) => {
         for (const m of decoder.push(chunk) as (Message & Record<string, unknown>)[]) {
-          if (m.type === 'hello') socket.write(encodeFrame({ type: 'auth', nonce: mine, node: 'fake', id: 'fake', role: 'primary', epoch: 1, mac: primaryProof(key, String(m.nonce), mine, 'fake', 1, 'fake') }));
+          if (m.type === 'hello')
+            socket.write(encodeFrame({ type: 'auth', nonce: mine, node: 'fake', id: 'fake', role: 'primary', epoch: 1, mac: primaryProof(key, String(m.nonce), mine, 'fake', 1, 'fake') }));
           if (m.type === 'welcome') {
             socket.write(encodeFrame({ type: 'snapshot-begin', header: { epoch: 1, seq: 0, nextId: 1, roots: {} } }));
             begun++;

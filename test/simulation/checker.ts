@@ -8,7 +8,13 @@ import type { Journal } from './service.js';
 /** The history against the guarantees. Every message names the request or node it is about. */
 export function check(nodes: SimNode[], records: ClientRecord[], database: SimDatabase | undefined, finished: boolean): string[] {
   const violations: string[] = [];
-  if (!finished) violations.push(`liveness: requests still unanswered 60 s after the faults healed (${records.map((r) => r.outstanding).filter(Boolean).join(', ')})`);
+  if (!finished)
+    violations.push(
+      `liveness: requests still unanswered 60 s after the faults healed (${records
+        .map((r) => r.outstanding)
+        .filter(Boolean)
+        .join(', ')})`,
+    );
   for (const r of records) violations.push(...r.errors.map((e) => `unexpected answer: ${e}`));
   const primaries = nodes.filter((n) => n.serving).sort((a, b) => b.runtime.currentEpoch - a.runtime.currentEpoch);
   const primary = primaries[0];

@@ -11,7 +11,15 @@ export interface ClientRecord {
   outstanding: string | undefined;
 }
 
-export async function runClient(name: string, record: ClientRecord, network: Network, nodes: () => SimNode[], over: () => boolean, say: (who: string, event: string, fields?: Record<string, unknown>) => void, trace: boolean) {
+export async function runClient(
+  name: string,
+  record: ClientRecord,
+  network: Network,
+  nodes: () => SimNode[],
+  over: () => boolean,
+  say: (who: string, event: string, fields?: Record<string, unknown>) => void,
+  trace: boolean,
+) {
   const scheduler = network.scheduler;
   const host: Host = { id: name, alive: true, pausedUntil: 0 };
   network.add(host);

@@ -14,7 +14,6 @@ import { SimNode } from './node.js';
 import { HEARTBEAT_MS, scenarioFor, TIMEOUT_MS, type Scenario } from './scenario.js';
 import { Scheduler } from './scheduler.js';
 
-
 export interface Report {
   scenario: Scenario;
   acknowledged: number;
@@ -49,7 +48,19 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   const nodes: SimNode[] = [];
   let nextNode = 0;
   const names = Array.from({ length: scenario.nodes }, () => `n${nextNode++}`);
-  const config = (others: string[], join?: string) => ({ minAcks: scenario.minAcks, heartbeatMs: HEARTBEAT_MS, timeoutMs: TIMEOUT_MS, update: scenario.update, database, coordinator, backups: others, join, log: say, trace: options.trace, takeOverOnSilence: options.takeOverOnSilence });
+  const config = (others: string[], join?: string) => ({
+    minAcks: scenario.minAcks,
+    heartbeatMs: HEARTBEAT_MS,
+    timeoutMs: TIMEOUT_MS,
+    update: scenario.update,
+    database,
+    coordinator,
+    backups: others,
+    join,
+    log: say,
+    trace: options.trace,
+    takeOverOnSilence: options.takeOverOnSilence,
+  });
 
   // Backups first, then the primary, which connects to them.
   for (const name of names.slice(1)) nodes.push(new SimNode(name, 'backup', network, config(names.filter((n) => n !== name))));
@@ -90,7 +101,12 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
       const backups = nodes.filter((n) => n.alive && n !== primary && n.runtime?.replica.hasSnapshot);
       // Holders: live backups that acknowledged the primary's snapshot, as the harness (not the primary) sees them.
       const holders = primary.link!.backups.confirmedAddresses.filter((id) => nodes.some((n) => n.id === id && n.alive));
-      const victim = holders.length > 0 && scheduler.random.chance(0.7) ? primary : backups.length > 1 || (backups.length === 1 && primary.pausedUntil <= scheduler.now) ? scheduler.random.pick(backups) : undefined;
+      const victim =
+        holders.length > 0 && scheduler.random.chance(0.7)
+          ? primary
+          : backups.length > 1 || (backups.length === 1 && primary.pausedUntil <= scheduler.now)
+            ? scheduler.random.pick(backups)
+            : undefined;
       if (!victim) return;
       if (victim === primary) failovers++;
       say(victim.id, 'CRASH');
@@ -120,7 +136,15 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
   for (let c = 0; c < scenario.clients; c++) {
     const record: ClientRecord = { acked: new Map(), sent: new Set(), errors: [], outstanding: undefined };
     records.push(record);
-    void runClient(`c${c}`, record, network, () => nodes, () => loadOver, say, options.trace ?? false);
+    void runClient(
+      `c${c}`,
+      record,
+      network,
+      () => nodes,
+      () => loadOver,
+      say,
+      options.trace ?? false,
+    );
   }
 
   // The operator's part, as in the chaos harness: a primary that was fenced or stopped committing is

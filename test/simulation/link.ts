@@ -86,7 +86,8 @@ export class SimLink implements ReplicationLink {
             this.tickets.release(this.backups.acknowledged(key, Number(message.upTo), this.now, message.ping));
             const caughtUp = this.backups.takeCaughtUp();
             // As the TCP link: a backup that just caught up hears at once that it is counted on.
-            if (caughtUp.length > 0) this.send(key, { type: 'heartbeat', epoch: this.options.epoch(), at: this.now, peers: this.backups.members, primary: { id: this.host.id, address: this.host.id } });
+            if (caughtUp.length > 0)
+              this.send(key, { type: 'heartbeat', epoch: this.options.epoch(), at: this.now, peers: this.backups.members, primary: { id: this.host.id, address: this.host.id } });
             for (const backup of caughtUp) this.options.onCaughtUp?.(backup);
           } else if (message.type === 'refuse') {
             if (typeof message.epoch === 'number') this.peerEpoch(message.epoch, `${backup} refused: ${String(message.reason)}`, true, typeof message.id === 'string' ? message.id : undefined);
@@ -160,7 +161,6 @@ export class SimLink implements ReplicationLink {
   private send(key: string, message: Record<string, unknown> & { type: string }): void {
     this.connections.get(key)?.send(0, { ...message, echo: this.backups.echo(key) });
   }
-
 
   private peerEpoch(epoch: number, reason: string, refused: boolean, theirs?: string): void {
     if (!Number.isFinite(epoch)) return;

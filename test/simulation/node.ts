@@ -94,14 +94,22 @@ export class SimNode implements Host {
     const mapping = simulatedMapping({ database: this.config.database !== undefined, update: this.config.update });
     if (this.role === 'primary') {
       this.link = this.newLink();
-      const configured = this.coordination && (await askAgain(() => this.coordination!.read(), (ms) => this.sleep(ms)));
+      const configured =
+        this.coordination &&
+        (await askAgain(
+          () => this.coordination!.read(),
+          (ms) => this.sleep(ms),
+        ));
       this.runtime = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, database: this.store, link: this.link, minEpoch: configured ? configured.epoch + 1 : undefined });
     } else {
       this.runtime = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes, database: this.store });
     }
     this.follower = new Follower(this.runtime.replica, { id: this.id, address: this.id }, this.config.timeoutMs);
     if (this.role === 'primary' && this.coordination) {
-      const claimed = await askAgain(() => this.coordination!.claimPrimary(this.follower.self, this.runtime.currentEpoch), (ms) => this.sleep(ms));
+      const claimed = await askAgain(
+        () => this.coordination!.claimPrimary(this.follower.self, this.runtime.currentEpoch),
+        (ms) => this.sleep(ms),
+      );
       if (claimed.kind !== 'written' && claimed.kind !== 'done') throw new Error(`not made primary: ${JSON.stringify(claimed)}`);
     }
     this.config.log(this.id, 'started', { role: this.role, epoch: this.runtime.currentEpoch });
@@ -119,13 +127,19 @@ export class SimNode implements Host {
       epoch: () => this.runtime?.currentEpoch ?? 1,
       onFenced: (epoch) => this.fence(epoch),
       onDropped: (backup, id, lease, reconnect) => {
-        if (this.coordination) void this.configure('member.removed', (self, epoch) => this.coordination!.removeMember(self, epoch, id), () => this.link?.released(id, lease));
+        if (this.coordination)
+          void this.configure(
+            'member.removed',
+            (self, epoch) => this.coordination!.removeMember(self, epoch, id),
+            () => this.link?.released(id, lease),
+          );
         if (reconnect && this.primary) void this.connectBackup(backup);
       },
       onJoinFailed: (backup, failures) => {
-        if (this.primary) void this.sleep(Math.min(30_000, 250 * 2 ** failures)).then(() => {
-          if (this.primary && !this.link?.connectedTo(backup)) void this.connectBackup(backup);
-        });
+        if (this.primary)
+          void this.sleep(Math.min(30_000, 250 * 2 ** failures)).then(() => {
+            if (this.primary && !this.link?.connectedTo(backup)) void this.connectBackup(backup);
+          });
       },
       coordinated: this.coordination !== undefined,
       onCaughtUp: (backup) => {
@@ -319,7 +333,13 @@ export class SimNode implements Host {
 
   private async succeed(): Promise<void> {
     const ended = this.follower.primaryEndedAt;
-    const decision = await decideSuccession(this.follower, this.runtime.currentEpoch, (member) => this.probe(member.address), () => this.now, this.config.backups.map((id) => ({ id, address: id })));
+    const decision = await decideSuccession(
+      this.follower,
+      this.runtime.currentEpoch,
+      (member) => this.probe(member.address),
+      () => this.now,
+      this.config.backups.map((id) => ({ id, address: id })),
+    );
     if (!this.alive || this.follower.primaryEndedAt !== ended) return; // a primary connected meanwhile
 
     if (decision.kind === 'promote') return this.promote().catch(() => undefined);
@@ -392,7 +412,17 @@ export class SimNode implements Host {
     const answer = await this.ask(to, { type: 'probe' }, this.config.timeoutMs);
     if (answer?.type === 'refused') return { refused: true };
     if (answer?.type === 'reset') return { reset: true };
-    return answer?.type === 'hello' ? { id: String(answer.id), holders: answer.holders as Member[] | undefined, replacedAt: typeof answer.replacedAt === 'number' ? answer.replacedAt : undefined, role: String(answer.role), epoch: Number(answer.epoch), holdsState: answer.holdsState === true, following: answer.following as Greeting['following'] } : undefined;
+    return answer?.type === 'hello'
+      ? {
+          id: String(answer.id),
+          holders: answer.holders as Member[] | undefined,
+          replacedAt: typeof answer.replacedAt === 'number' ? answer.replacedAt : undefined,
+          role: String(answer.role),
+          epoch: Number(answer.epoch),
+          holdsState: answer.holdsState === true,
+          following: answer.following as Greeting['following'],
+        }
+      : undefined;
   }
 
   /** Asks `to` to take this backup on; returns the primary a backup there names instead, if it does. */
@@ -427,7 +457,16 @@ export class SimNode implements Host {
         if (!this.runtime) return connection.close(1); // still starting: the port is not open yet
         switch (message.type) {
           case 'probe':
-            return connection.send(1, { type: 'hello', id: this.id, role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole, epoch: this.runtime.currentEpoch, holdsState: this.runtime.replica.hasSnapshot, following: this.role === 'primary' ? undefined : this.follower.primary, holders: this.holdersAtStop, replacedAt: this.replacedAt() });
+            return connection.send(1, {
+              type: 'hello',
+              id: this.id,
+              role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole,
+              epoch: this.runtime.currentEpoch,
+              holdsState: this.runtime.replica.hasSnapshot,
+              following: this.role === 'primary' ? undefined : this.follower.primary,
+              holders: this.holdersAtStop,
+              replacedAt: this.replacedAt(),
+            });
           case 'join':
             if (!this.primary) return refuse('this node is not the primary', undefined, undefined, this.role === 'backup' ? this.follower.primary : undefined);
             connection.send(1, { type: 'welcome' });
@@ -440,7 +479,8 @@ export class SimNode implements Host {
             if (admitted) return; // a duplicate (the simulation's fault; TCP delivers once): it is this connection already
             const refusal = this.follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.runtime.currentEpoch, this.role === 'primary', this.now);
             if (refusal?.type === 'refuse') {
-              if (this.role === 'primary' && supersedes({ epoch: Number(message.epoch), id: String(message.node) }, { epoch: this.runtime.currentEpoch, id: this.id })) this.fence(Number(message.epoch));
+              if (this.role === 'primary' && supersedes({ epoch: Number(message.epoch), id: String(message.node) }, { epoch: this.runtime.currentEpoch, id: this.id }))
+                this.fence(Number(message.epoch));
               return refuse(refusal.reason, refusal.epoch, refusal.id);
             }
             this.primaryConnection?.close(1); // a newer primary replaces an older connection
@@ -477,6 +517,13 @@ export class SimNode implements Host {
     if (!this.serving) outcome = { kind: 'not-primary', message: 'not the primary' };
     else outcome = await add(this.runtime, id, this.config.database !== undefined);
     this.noticeStop();
-    connection.send(1, { type: 'reply', id, kind: outcome.kind, result: outcome.kind === 'ok' ? (outcome.result as number) : undefined, message: 'message' in outcome ? outcome.message : undefined, hint: this.follower?.primaryNode });
+    connection.send(1, {
+      type: 'reply',
+      id,
+      kind: outcome.kind,
+      result: outcome.kind === 'ok' ? (outcome.result as number) : undefined,
+      message: 'message' in outcome ? outcome.message : undefined,
+      hint: this.follower?.primaryNode,
+    });
   }
 }

@@ -129,7 +129,15 @@ describe('the deterministic simulation of replication and failover', () => {
     for (let c = 0; c < 4; c++) {
       const record: ClientRecord = { acked: new Map(), sent: new Set(), errors: [], outstanding: undefined };
       records.push(record);
-      void runClient(`c${c}`, record, network, () => nodes, () => over, say, false);
+      void runClient(
+        `c${c}`,
+        record,
+        network,
+        () => nodes,
+        () => over,
+        say,
+        false,
+      );
     }
     scheduler.at(1000, () => network.partition(['n1', 'c0', 'c1'], ['n2', 'c2', 'c3'], 4000));
     scheduler.at(1020, () => network.crash(n0));

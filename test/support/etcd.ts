@@ -35,7 +35,9 @@ async function freePort(): Promise<number> {
 
 export async function startEtcd(size: 1 | 3): Promise<EtcdCluster> {
   if (spawnSync(ETCD_BINARY, ['--version']).status !== 0) {
-    throw new Error(`etcd is not installed (${ETCD_BINARY}). Install Debian's etcd-server (apt-get install etcd-server), point DURABLE_TEST_ETCD at a binary, or (outside CI only) set DURABLE_SKIP_DATABASES=etcd.`);
+    throw new Error(
+      `etcd is not installed (${ETCD_BINARY}). Install Debian's etcd-server (apt-get install etcd-server), point DURABLE_TEST_ETCD at a binary, or (outside CI only) set DURABLE_SKIP_DATABASES=etcd.`,
+    );
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'durable-etcd-'));
   const specs = [];
@@ -45,16 +47,26 @@ export async function startEtcd(size: 1 | 3): Promise<EtcdCluster> {
     const child = spawn(
       ETCD_BINARY,
       [
-        '--name', s.name,
-        '--data-dir', path.join(dir, s.name),
-        '--listen-client-urls', `http://127.0.0.1:${s.client}`,
-        '--advertise-client-urls', `http://127.0.0.1:${s.client}`,
-        '--listen-peer-urls', `http://127.0.0.1:${s.peer}`,
-        '--initial-advertise-peer-urls', `http://127.0.0.1:${s.peer}`,
-        '--initial-cluster', initial,
-        '--initial-cluster-state', 'new',
-        '--heartbeat-interval', '50',
-        '--election-timeout', '500',
+        '--name',
+        s.name,
+        '--data-dir',
+        path.join(dir, s.name),
+        '--listen-client-urls',
+        `http://127.0.0.1:${s.client}`,
+        '--advertise-client-urls',
+        `http://127.0.0.1:${s.client}`,
+        '--listen-peer-urls',
+        `http://127.0.0.1:${s.peer}`,
+        '--initial-advertise-peer-urls',
+        `http://127.0.0.1:${s.peer}`,
+        '--initial-cluster',
+        initial,
+        '--initial-cluster-state',
+        'new',
+        '--heartbeat-interval',
+        '50',
+        '--election-timeout',
+        '500',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ETCD_UNSUPPORTED_ARCH: process.env.ETCD_UNSUPPORTED_ARCH ?? '' } },
     );
@@ -74,7 +86,10 @@ export async function startEtcd(size: 1 | 3): Promise<EtcdCluster> {
   const deadline = Date.now() + 20_000;
   for (const m of members) {
     for (;;) {
-      const healthy = await fetch(`http://${m.client}/health`).then((r) => r.json() as Promise<{ health?: string }>, () => undefined);
+      const healthy = await fetch(`http://${m.client}/health`).then(
+        (r) => r.json() as Promise<{ health?: string }>,
+        () => undefined,
+      );
       if (healthy?.health === 'true') break;
       if (Date.now() > deadline) {
         cluster.stop();

@@ -13,6 +13,7 @@ export function realState(runtime: Pick<ServiceRuntime, 'object' | 'proxies'>, n
   if (raw !== proxy) return raw;
   // Before the registry of proxies (proxies/core/raw.ts), each durability proxy kept its object as `raw`.
   const kept = (runtime.proxies.get(name) as { raw?: object } | undefined)?.raw;
-  if (kept === undefined) throw new Error(`Cannot see behind the proxy of state object '${name}': neither rawOf() nor the proxy's 'raw' knows it. Update test/support/real-state.ts to the run-time's accessor.`);
+  if (kept === undefined)
+    throw new Error(`Cannot see behind the proxy of state object '${name}': neither rawOf() nor the proxy's 'raw' knows it. Update test/support/real-state.ts to the run-time's accessor.`);
   return kept;
 }

@@ -123,14 +123,15 @@ for (const dialect of DIALECTS_UNDER_TEST) {
     it('a mapped call that threw before changing anything contributes no SQL (the service caught it)', async () => {
       const h = await harness(accountsXml, () => new Accounts(), [Accounts], { database: db, backups: 0 });
       await h.run((s) => s.open('a', 100));
-      const tryWithdraw = (amount: number) => h.run((s) => {
-        try {
-          s.withdraw('a', amount);
-          return true;
-        } catch {
-          return false;
-        }
-      });
+      const tryWithdraw = (amount: number) =>
+        h.run((s) => {
+          try {
+            s.withdraw('a', amount);
+            return true;
+          } catch {
+            return false;
+          }
+        });
       expect(await tryWithdraw(500)).toEqual({ kind: 'ok', result: false });
       expect(await tryWithdraw(30)).toEqual({ kind: 'ok', result: true });
       expect(h.raw().balances.get('a')).toBe(70);
@@ -211,28 +212,25 @@ for (const dialect of DIALECTS_UNDER_TEST) {
         pending().add({ id: 'j3', name: 'three' });
       });
       expect(await run(() => void running().jobs.push(pending().take('j1')!))).toEqual({ kind: 'ok', result: undefined });
-      expect(await run(() => {
-        running().jobs.push(pending().all.get('j2')!);
-        pending().take('j2');
-      })).toEqual({ kind: 'ok', result: undefined });
+      expect(
+        await run(() => {
+          running().jobs.push(pending().all.get('j2')!);
+          pending().take('j2');
+        }),
+      ).toEqual({ kind: 'ok', result: undefined });
       const shared = await run(() => void running().jobs.push(pending().all.get('j3')!));
       expect(shared).toMatchObject({ kind: 'refused', message: expect.stringContaining('DUR3004') });
       const backupRunning = (h.backups[0]!.proxies.get('running') as unknown as { rawObject: Running }).rawObject;
-      expect(backupRunning.jobs).toEqual([{ id: 'j1', name: 'one' }, { id: 'j2', name: 'two' }]);
+      expect(backupRunning.jobs).toEqual([
+        { id: 'j1', name: 'one' },
+        { id: 'j2', name: 'two' },
+      ]);
       const recovered = await h.recover();
       expect([...(recovered.proxies.get('pending') as unknown as { rawObject: Jobs }).rawObject.all.keys()]).toEqual(['j3']);
     });
 
     it('recovered values have the <apply> parameter types: boolean, Date, bigint, number, undefined, JSON data', async () => {
-      const types = [
-        { kind: 'string' },
-        { kind: 'boolean' },
-        { kind: 'date' },
-        { kind: 'bigint' },
-        { kind: 'number' },
-        { kind: 'string', optional: true },
-        { kind: 'json' },
-      ] as const;
+      const types = [{ kind: 'string' }, { kind: 'boolean' }, { kind: 'date' }, { kind: 'bigint' }, { kind: 'number' }, { kind: 'string', optional: true }, { kind: 'json' }] as const;
       const h = await harness(typedXml, () => new Typed(), [Typed], { database: db, backups: 0, applyTypes: [...types] });
       const when = new Date(1_700_000_000_123);
       await h.run((s) => s.put('r1', true, when, 2n ** 60n + 1n, 0.25, undefined, { tags: ['x'] }));

@@ -10,7 +10,10 @@ import { harness, shape } from './support.js';
 const replicated = (update: 'state' | 'repeat' = 'state') => `<state name="s" type="replication" update="${update}"/>`;
 
 class Catalog {
-  items: { name: string; price: number }[] = [{ name: 'a', price: 1 }, { name: 'b', price: 2 }];
+  items: { name: string; price: number }[] = [
+    { name: 'a', price: 1 },
+    { name: 'b', price: 2 },
+  ];
   favs = new Set<object>();
   byKey = new Map<object, string>();
   holey: unknown[] = [];
@@ -109,7 +112,11 @@ describe('shape on backups (issue 11 item 5)', () => {
 describe('rollback (issue 11 items 3 and 6)', () => {
   it('a request that throws inside a transaction puts back what it deleted, where it was, after an earlier request deleted from the same object', async () => {
     class Tables {
-      map = new Map([['k1', 1], ['k2', 2], ['k3', 3]]);
+      map = new Map([
+        ['k1', 1],
+        ['k2', 2],
+        ['k3', 3],
+      ]);
       set = new Set(['a', 'b', 'c']);
       obj: Record<string, number> = { p: 1, q: 2, r: 3 };
     }
@@ -117,12 +124,15 @@ describe('rollback (issue 11 items 3 and 6)', () => {
     const tx = h.primary.beginTransaction();
     await h.run((s) => void (s.map.delete('k1'), s.set.delete('a'), delete s.obj.p), { tx });
     const between = shape(h.raw());
-    const out = await h.run((s) => {
-      s.map.delete('k2');
-      s.set.delete('b');
-      delete s.obj.q;
-      throw new Error('undo this request only');
-    }, { tx });
+    const out = await h.run(
+      (s) => {
+        s.map.delete('k2');
+        s.set.delete('b');
+        delete s.obj.q;
+        throw new Error('undo this request only');
+      },
+      { tx },
+    );
     expect(out.kind).toBe('service-error');
     expect(shape(h.raw())).toEqual(between);
     expect([...h.raw().map.keys()]).toEqual(['k2', 'k3']);
@@ -158,7 +168,12 @@ describe('changes the membrane used not to see (issue 11 item 7)', () => {
     const unique = Symbol('local');
     const h = await harness(replicated(), () => new Catalog(), [Catalog]);
     await h.run((s) => void ((s.record as Record<symbol, unknown>)[key] = { v: 1 }));
-    expect(await h.run((s) => { ((s.record as Record<symbol, { v: number }>)[key]!).v = 2; throw new Error('no'); })).toMatchObject({ kind: 'service-error' });
+    expect(
+      await h.run((s) => {
+        (s.record as Record<symbol, { v: number }>)[key]!.v = 2;
+        throw new Error('no');
+      }),
+    ).toMatchObject({ kind: 'service-error' });
     expect((h.raw().record as Record<symbol, unknown>)[key]).toEqual({ v: 1 });
     expect((h.raw(h.backups[0]).record as Record<symbol, unknown>)[key]).toEqual({ v: 1 });
     const refused = await h.run((s) => void ((s.record as Record<symbol, unknown>)[unique] = 1));
@@ -171,7 +186,12 @@ describe('changes the membrane used not to see (issue 11 item 7)', () => {
       readonly config = Object.freeze({ limits: { max: 100 }, name: 'g' });
     }
     const h = await harness(replicated(), () => new Guard(), [Guard]);
-    expect(await h.run((s) => { s.config.limits.max = 500; throw new Error('no'); })).toMatchObject({ kind: 'service-error' });
+    expect(
+      await h.run((s) => {
+        s.config.limits.max = 500;
+        throw new Error('no');
+      }),
+    ).toMatchObject({ kind: 'service-error' });
     expect(h.raw().config.limits.max).toBe(100);
     await h.run((s) => void (s.config.limits.max = 300));
     expect(h.raw(h.backups[0]).config.limits.max).toBe(300);
@@ -192,7 +212,12 @@ describe('changes the membrane used not to see (issue 11 item 7)', () => {
       s.wide.fill(1.5);
     });
     expect([...h.raw().data]).toEqual([4, 3, 2, 9]);
-    expect(await h.run((s) => { s.data.set([7, 7], 1); throw new Error('no'); })).toMatchObject({ kind: 'service-error' });
+    expect(
+      await h.run((s) => {
+        s.data.set([7, 7], 1);
+        throw new Error('no');
+      }),
+    ).toMatchObject({ kind: 'service-error' });
     expect([...h.raw().data]).toEqual([4, 3, 2, 9]);
     expect(shape(h.raw(h.backups[0]))).toEqual(shape(h.raw()));
   });
@@ -249,8 +274,8 @@ describe('rolling back objects a request made', () => {
   });
 });
 
-describe('what a request\'s new objects are given', () => {
-  it('state stored in a new object\'s read-only or non-configurable property is the object itself, not its proxy', async () => {
+describe("what a request's new objects are given", () => {
+  it("state stored in a new object's read-only or non-configurable property is the object itself, not its proxy", async () => {
     class Store {
       items: object[] = [{ n: 1 }];
       list: unknown[] = [];
@@ -307,7 +332,12 @@ describe('arrays with read-only, hidden or non-configurable elements', () => {
 
   for (const [name, op] of operations) {
     it(`${name}: the same effect and error as without the run-time, undone exactly when the request fails, alike on the backup`, async () => {
-      for (const [update, when] of [['state', 'joined earlier'], ['state', 'made in the request'], ['repeat', 'joined earlier'], ['repeat', 'made in the request']] as const) {
+      for (const [update, when] of [
+        ['state', 'joined earlier'],
+        ['state', 'made in the request'],
+        ['repeat', 'joined earlier'],
+        ['repeat', 'made in the request'],
+      ] as const) {
         const plain = irregular();
         const expectedOutcome = outcomeOf(() => op(plain));
         const h = await harness(replicated(update), () => Object.assign(new Shelf(), { list: when === 'joined earlier' ? irregular() : [] }), [Shelf]);
@@ -385,21 +415,28 @@ describe('arrays with read-only, hidden or non-configurable elements', () => {
     expect(shape(h.raw(promoted))).toEqual(shape(h.raw()));
   });
 
-  it('integrity tests through the proxy give the language\'s answers; an empty sealed array\'s length still changes', async () => {
+  it("integrity tests through the proxy give the language's answers; an empty sealed array's length still changes", async () => {
     const values = () => [Object.seal([]), Object.preventExtensions([]), Object.freeze([]), Object.seal([1]), Object.seal({}), Object.preventExtensions({ a: 1 }), Object.freeze({ a: [] })];
     class Box {
       held: unknown[] = values();
     }
     // By the language's definition (V8 alone calls an empty non-extensible array frozen: docs/RUNTIME.md).
-    const frozen = (v: object) => !Object.isExtensible(v) && Reflect.ownKeys(v).every((k) => {
-      const d = Reflect.getOwnPropertyDescriptor(v, k)!;
-      return !d.configurable && !d.writable;
-    });
+    const frozen = (v: object) =>
+      !Object.isExtensible(v) &&
+      Reflect.ownKeys(v).every((k) => {
+        const d = Reflect.getOwnPropertyDescriptor(v, k)!;
+        return !d.configurable && !d.writable;
+      });
     const answers = (list: unknown[]) => list.map((v) => [frozen(v as object), Object.isSealed(v), Object.isExtensible(v)]);
     const h = await harness(replicated(), () => new Box(), [Box]);
     expect(await h.run((s) => s.held.map((v) => [Object.isFrozen(v), Object.isSealed(v), Object.isExtensible(v)]))).toEqual({ kind: 'ok', result: answers(values()) });
     expect(await h.run((s) => ((s.held[0] as unknown[]).length = 2))).toEqual({ kind: 'ok', result: 2 });
-    expect(await h.run((s) => { (s.held[1] as unknown[]).length = 3; throw new Error('fails after'); })).toMatchObject({ kind: 'service-error' });
+    expect(
+      await h.run((s) => {
+        (s.held[1] as unknown[]).length = 3;
+        throw new Error('fails after');
+      }),
+    ).toMatchObject({ kind: 'service-error' });
     expect([(h.raw().held[0] as unknown[]).length, (h.raw().held[1] as unknown[]).length]).toEqual([2, 0]);
     expect(shape(h.raw(h.backups[0]))).toEqual(shape(h.raw()));
   });
@@ -409,7 +446,12 @@ describe('arrays with read-only, hidden or non-configurable elements', () => {
       list: number[] = [0, 0];
     }
     const h = await harness(replicated(), () => new Box(), [Box]);
-    expect(await h.run((s) => { s.list.fill(-0); throw new Error('fails after'); })).toMatchObject({ kind: 'service-error' });
+    expect(
+      await h.run((s) => {
+        s.list.fill(-0);
+        throw new Error('fails after');
+      }),
+    ).toMatchObject({ kind: 'service-error' });
     expect(Object.is(h.raw().list[0], 0)).toBe(true);
     await h.run((s) => void s.list.fill(-0, 1));
     expect(Object.is(h.raw(h.backups[0]).list[1], -0)).toBe(true);
@@ -459,7 +501,17 @@ describe('arrays and built-ins (issue 11 items 10 and 12)', () => {
     }));
     expect(out).toEqual({
       kind: 'ok',
-      result: { copy: 1_700_000_000_123, tag: '[object Date]', isDate: true, isMap: true, equalMap: true, equalSet: true, equalDate: true, cloned: [{ a: 1 }, { a: 2 }], clonedMap: new Map([['a', 1]]) },
+      result: {
+        copy: 1_700_000_000_123,
+        tag: '[object Date]',
+        isDate: true,
+        isMap: true,
+        equalMap: true,
+        equalSet: true,
+        equalDate: true,
+        cloned: [{ a: 1 }, { a: 2 }],
+        clonedMap: new Map([['a', 1]]),
+      },
     });
   });
 });
@@ -469,7 +521,10 @@ describe('state reached on any path joins the request (issue 16)', () => {
     class Queue {
       items = ['x', 'y', 'z'];
     }
-    const objects = [{ name: 'q', create: () => new Queue() }, { name: 'other', create: () => new Queue() }];
+    const objects = [
+      { name: 'q', create: () => new Queue() },
+      { name: 'other', create: () => new Queue() },
+    ];
     const h = await harness(`${replicated().replace('"s"', '"q"')}${replicated().replace('"s"', '"other"')}`, () => new Queue(), [Queue], { objects });
     const service = {
       get q() {

@@ -97,7 +97,10 @@ describe('transparency over real processes', () => {
     expect(primary.alive()).toBe(true);
     expect(await call(primary, 'now', ['x'])).toEqual({ status: 200, body: { result: 1 } });
     // The serving contract (docs/SERVING.md): arguments are checked against the declared parameters first.
-    expect(await call(primary, 'now', [5])).toEqual({ status: 400, body: { error: { code: 'BAD_ARGUMENTS', message: 'now: argument 0 (text: string) is the number 5, where a string is expected.' } } });
+    expect(await call(primary, 'now', [5])).toEqual({
+      status: 400,
+      body: { error: { code: 'BAD_ARGUMENTS', message: 'now: argument 0 (text: string) is the number 5, where a string is expected.' } },
+    });
     expect(await call(primary, 'now', [])).toMatchObject({ status: 400, body: { error: { code: 'BAD_ARGUMENTS' } } });
     expect((await call(primary, 'size', [])).body.result).toBe(1);
     primary.kill('SIGKILL');

@@ -26,7 +26,13 @@ afterEach(async () => {
 
 async function backupNode() {
   const runtime = await ServiceRuntime.start({ role: 'backup', mapping: mapping(false), objects, classes });
-  const server = new ReplicationServer({ follower: new Follower(runtime.replica, { id: 'backup-under-test', address: 'backup' }), key: KEY, node: 'backup', handshakeTimeoutMs: 500, epoch: () => runtime.currentEpoch });
+  const server = new ReplicationServer({
+    follower: new Follower(runtime.replica, { id: 'backup-under-test', address: 'backup' }),
+    key: KEY,
+    node: 'backup',
+    handshakeTimeoutMs: 500,
+    epoch: () => runtime.currentEpoch,
+  });
   const address = await server.listen('127.0.0.1', 0);
   closers.push(() => server.close());
   return { runtime, server, port: address.port };
@@ -115,7 +121,12 @@ describe('replication over TCP', () => {
 
     const bigHeader = Buffer.alloc(4);
     bigHeader.writeUInt32BE(5 * 1024 * 1024); // a 5 MB frame before authenticating: refused at once
-    for (const payload of [Buffer.from('GET / HTTP/1.1\r\n\r\n'), Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]), bigHeader, encodeFrame({ type: 'batch', batch: { epoch: 99, records: [{ seq: 1 }] } } as Message)]) {
+    for (const payload of [
+      Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+      Buffer.from([0xff, 0xff, 0xff, 0xff, 1, 2, 3]),
+      bigHeader,
+      encodeFrame({ type: 'batch', batch: { epoch: 99, records: [{ seq: 1 }] } } as Message),
+    ]) {
       const closed = await new Promise<string>((resolve) => {
         const socket = net.connect({ host: '127.0.0.1', port: backup.port }, () => socket.write(payload));
         let received = Buffer.alloc(0);
@@ -187,7 +198,11 @@ describe('replication over TCP', () => {
       }
     };
     link = new TcpLink({
-      key: KEY, node: 'primary', epoch: () => epoch, ackTimeoutMs: 2000, heartbeatMs: 50,
+      key: KEY,
+      node: 'primary',
+      epoch: () => epoch,
+      ackTimeoutMs: 2000,
+      heartbeatMs: 50,
       log: (event) => void (event === 'replication.backup.joined' && joinedLogs++),
       // As ServiceNode's handler, with the waits divided by 10.
       onJoinFailed: (_address, n) => {

@@ -26,7 +26,7 @@ export class Svc { @state box = new Box(); }
 
 /** The methods DUR2007 names, in order. */
 function reported(lines: string[]): string[] {
-  return lines.flatMap((l) => [.../re-runs Box\.(\S+) on the backup/.exec(l) ?? []].slice(1));
+  return lines.flatMap((l) => [...(/re-runs Box\.(\S+) on the backup/.exec(l) ?? [])].slice(1));
 }
 
 describe('replayed: nothing to report', () => {
@@ -123,7 +123,9 @@ import { hostname } from 'node:os';`,
 `,
     );
     expect(checked.lines).toEqual([
-      expect.stringMatching(/^durability\.xml:2:83 - error DUR2007: update="repeat" re-runs Box\.bump on the backup, but it changes the module-level variable 'n' \(service\.ts:\d+:\d+\), which the run-time cannot replay, so the backup would diverge\. Use update="state" for it\.$/),
+      expect.stringMatching(
+        /^durability\.xml:2:83 - error DUR2007: update="repeat" re-runs Box\.bump on the backup, but it changes the module-level variable 'n' \(service\.ts:\d+:\d+\), which the run-time cannot replay, so the backup would diverge\. Use update="state" for it\.$/,
+      ),
     ]);
   });
 });

@@ -123,7 +123,9 @@ export class Shop {
       REPLICATED,
     );
     expect(codes(checked)).toEqual(['DUR2018@service.ts:19', 'DUR2018@service.ts:20', 'DUR2018@service.ts:21', 'DUR2018@service.ts:22', 'DUR2018@service.ts:23']);
-    expect(checked.lines[0]).toMatch(/^service\.ts:19:37 - error DUR2018: Shop\.timer reaches the state object 'cart' from a callback passed to setInterval\(\) at service\.ts:19:19, which runs after the request has ended/);
+    expect(checked.lines[0]).toMatch(
+      /^service\.ts:19:37 - error DUR2018: Shop\.timer reaches the state object 'cart' from a callback passed to setInterval\(\) at service\.ts:19:19, which runs after the request has ended/,
+    );
     expect(checked.lines[2]).toMatch(/service\.ts:21:37 - error DUR2018: Shop\.listener reaches the state object 'cart' from a callback passed to bus\.once\(\)/);
   });
 

@@ -46,7 +46,10 @@ export function stateMethod(checked: Checked, field: string, name: string): Stat
 /** The names of a state object's methods the analysis found to update it. */
 export function updateMethods(checked: Checked, field: string): string[] {
   const methods = checked.service?.stateFields.find((f) => f.name === field)?.stateClass?.methods;
-  return [...(methods?.values() ?? [])].filter((m) => m.updates && !m.isPrivate).map((m) => m.name).sort();
+  return [...(methods?.values() ?? [])]
+    .filter((m) => m.updates && !m.isPrivate)
+    .map((m) => m.name)
+    .sort();
 }
 
 export function touches(checked: Checked, method: string): { touches: string[]; updates: string[] } {

@@ -66,11 +66,26 @@ function kindOf(name: string): ValueType & { problem?: string } {
 
 describe('valueTypeOf', () => {
   it.each([
-    ['S', 'string'], ['SLiteral', 'string'], ['STemplate', 'string'], ['SEnum', 'string'],
-    ['N', 'number'], ['NEnum', 'number'], ['NLiteral', 'number'],
-    ['B', 'boolean'], ['BLiteral', 'boolean'], ['Big', 'bigint'], ['D', 'date'],
-    ['JsonObject', 'json'], ['JsonArray', 'json'], ['JsonNested', 'json'], ['JsonTuple', 'json'], ['JsonRecursive', 'json'],
-    ['Mixed', 'unknown'], ['Any', 'unknown'], ['Unknown', 'unknown'], ['Obj', 'unknown'],
+    ['S', 'string'],
+    ['SLiteral', 'string'],
+    ['STemplate', 'string'],
+    ['SEnum', 'string'],
+    ['N', 'number'],
+    ['NEnum', 'number'],
+    ['NLiteral', 'number'],
+    ['B', 'boolean'],
+    ['BLiteral', 'boolean'],
+    ['Big', 'bigint'],
+    ['D', 'date'],
+    ['JsonObject', 'json'],
+    ['JsonArray', 'json'],
+    ['JsonNested', 'json'],
+    ['JsonTuple', 'json'],
+    ['JsonRecursive', 'json'],
+    ['Mixed', 'unknown'],
+    ['Any', 'unknown'],
+    ['Unknown', 'unknown'],
+    ['Obj', 'unknown'],
   ])('%s is %s, storable', (name, kind) => {
     expect(kindOf(name)).toEqual({ kind, nullable: false });
   });

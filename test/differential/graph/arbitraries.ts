@@ -52,12 +52,34 @@ export function graphRequests(excluded: ReadonlySet<string>): fc.Arbitrary<Graph
     const inner = depth <= 1 ? choose<ValueSpec>(['primitive', 4, primitive], ['date', 1, date], ['ref', 2, ref]) : value(depth - 1);
     const member = depth <= 1 ? inner : choose<ValueSpec>(['member', 8, inner], ['self', 1, fc.constant({ k: 'self' as const })]);
     const containers: [string, number, fc.Arbitrary<ValueSpec>][] = [
-      ['obj', 3, fc.record({ bare: allow('obj:bare') ? fc.boolean() : fc.constant(false), entries: fc.array(fc.tuple(entryKey, member), { maxLength: 3 }), hidden: allow('hidden') ? fc.option(fc.tuple(entryKey, member), { nil: undefined, freq: 3 }) : fc.constant(undefined) }).map((o) => (o.hidden === undefined ? { k: 'obj' as const, bare: o.bare, entries: o.entries } : { k: 'obj' as const, ...o }))],
-      ['arr', 3, fc.array(allow('hole') ? fc.oneof({ weight: 4, arbitrary: member }, { weight: 1, arbitrary: fc.constant('hole' as const) }) : member, { maxLength: 4 }).map((items) => ({ k: 'arr' as const, items }))],
+      [
+        'obj',
+        3,
+        fc
+          .record({
+            bare: allow('obj:bare') ? fc.boolean() : fc.constant(false),
+            entries: fc.array(fc.tuple(entryKey, member), { maxLength: 3 }),
+            hidden: allow('hidden') ? fc.option(fc.tuple(entryKey, member), { nil: undefined, freq: 3 }) : fc.constant(undefined),
+          })
+          .map((o) => (o.hidden === undefined ? { k: 'obj' as const, bare: o.bare, entries: o.entries } : { k: 'obj' as const, ...o })),
+      ],
+      [
+        'arr',
+        3,
+        fc
+          .array(allow('hole') ? fc.oneof({ weight: 4, arbitrary: member }, { weight: 1, arbitrary: fc.constant('hole' as const) }) : member, { maxLength: 4 })
+          .map((items) => ({ k: 'arr' as const, items })),
+      ],
       ['map', 1, fc.array(fc.tuple(fc.oneof({ weight: 3, arbitrary: primitive }, { weight: 1, arbitrary: inner }), member), { maxLength: 3 }).map((entries) => ({ k: 'map' as const, entries }))],
       ['set', 1, fc.array(member, { maxLength: 3 }).map((items) => ({ k: 'set' as const, items }))],
       ['item', 1, fc.record({ label: fc.constantFrom('a', 'b'), count: fc.nat(3) }).map((o) => ({ k: 'item' as const, ...o }))],
-      ['typed', 1, fc.record({ type: fc.constantFrom('Uint8Array' as const, 'Float64Array' as const, 'BigInt64Array' as const), items: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 3 }) }).map((o) => ({ k: 'typed' as const, ...o }))],
+      [
+        'typed',
+        1,
+        fc
+          .record({ type: fc.constantFrom('Uint8Array' as const, 'Float64Array' as const, 'BigInt64Array' as const), items: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 3 }) })
+          .map((o) => ({ k: 'typed' as const, ...o })),
+      ],
     ];
     const container = choose<ValueSpec>(...containers);
     // A frozen or sealed Map or Set is followed through a proxy, which brand checks (util.types.isSet,
@@ -85,7 +107,11 @@ export function graphRequests(excluded: ReadonlySet<string>): fc.Arbitrary<Graph
     ['pop', 1, fc.record({ op: fc.constant('pop' as const), at })],
     ['shift', 1, fc.record({ op: fc.constant('shift' as const), at })],
     ['reverse', 1, fc.record({ op: fc.constant('reverse' as const), at })],
-    ['splice', 3, fc.record({ op: fc.constant('splice' as const), at, args: fc.oneof(fc.constant([] as number[]), fc.tuple(small), fc.tuple(small, fc.nat(3))), values: fc.array(v, { maxLength: 2 }) })],
+    [
+      'splice',
+      3,
+      fc.record({ op: fc.constant('splice' as const), at, args: fc.oneof(fc.constant([] as number[]), fc.tuple(small), fc.tuple(small, fc.nat(3))), values: fc.array(v, { maxLength: 2 }) }),
+    ],
     ['sort', 1, fc.record({ op: fc.constant('sort' as const), at, byType: fc.boolean() })],
     ['fill', 1, fc.record({ op: fc.constant('fill' as const), at, value: v, range: fc.oneof(fc.constant([] as number[]), fc.tuple(small), fc.tuple(small, small)) })],
     ['copyWithin', 1, fc.record({ op: fc.constant('copyWithin' as const), at, range: fc.oneof(fc.tuple(small), fc.tuple(small, small), fc.tuple(small, small, small)) })],
@@ -95,7 +121,16 @@ export function graphRequests(excluded: ReadonlySet<string>): fc.Arbitrary<Graph
     ['setAdd', 3, fc.record({ op: fc.constant('setAdd' as const), at, value: v })],
     ['setDelete', 2, fc.record({ op: fc.constant('setDelete' as const), at, key: choice })],
     ['clear', 1, fc.record({ op: fc.constant('clear' as const), at })],
-    ['date', 2, fc.record({ op: fc.constant('date' as const), at, setter: fc.constantFrom(...DATE_SETTERS), args: fc.array(fc.constantFrom<number | 'NaN'>(0, 1, 5, 999, 2024, -1, 'NaN'), { minLength: 1, maxLength: 2 }) })],
+    [
+      'date',
+      2,
+      fc.record({
+        op: fc.constant('date' as const),
+        at,
+        setter: fc.constantFrom(...DATE_SETTERS),
+        args: fc.array(fc.constantFrom<number | 'NaN'>(0, 1, 5, 999, 2024, -1, 'NaN'), { minLength: 1, maxLength: 2 }),
+      }),
+    ],
     ['bump', 1, fc.record({ op: fc.constant('bump' as const), at })],
     ['move', 2, fc.record({ op: fc.constant('move' as const), at, on, key: setKey, to: at, toKey: setKey })],
     ['integrity', 1, fc.record({ op: fc.constant('integrity' as const), at, level: fc.constantFrom('freeze' as const, 'seal' as const, 'preventExtensions' as const) })],
@@ -104,8 +139,31 @@ export function graphRequests(excluded: ReadonlySet<string>): fc.Arbitrary<Graph
 
   const object = fc.constantFrom('store' as const, 'shelf' as const);
   const call: fc.Arbitrary<Call> = choose<Call>(
-    ['via:method', 6, fc.record({ kind: fc.constant('step' as const), object, via: fc.constant('method' as const), fail: allow('fail:inside') || allow('fail:caught') ? fc.constantFrom('no' as const, 'no' as const, 'no' as const, 'no' as const, ...(['inside', 'caught'] as const).filter((f) => allow(`fail:${f}`))) : fc.constant('no' as const), step })],
-    ['via:service', 3, fc.record({ kind: fc.constant('step' as const), object, via: fc.constant('service' as const), fail: allow('fail:inside') ? fc.constantFrom('no' as const, 'no' as const, 'no' as const, 'inside' as const) : fc.constant('no' as const), step })],
+    [
+      'via:method',
+      6,
+      fc.record({
+        kind: fc.constant('step' as const),
+        object,
+        via: fc.constant('method' as const),
+        fail:
+          allow('fail:inside') || allow('fail:caught')
+            ? fc.constantFrom('no' as const, 'no' as const, 'no' as const, 'no' as const, ...(['inside', 'caught'] as const).filter((f) => allow(`fail:${f}`)))
+            : fc.constant('no' as const),
+        step,
+      }),
+    ],
+    [
+      'via:service',
+      3,
+      fc.record({
+        kind: fc.constant('step' as const),
+        object,
+        via: fc.constant('service' as const),
+        fail: allow('fail:inside') ? fc.constantFrom('no' as const, 'no' as const, 'no' as const, 'inside' as const) : fc.constant('no' as const),
+        step,
+      }),
+    ],
     ['share', 1, fc.record({ kind: fc.constant('share' as const), from: object, at, to: object, key: setKey })],
   );
   return fc.record({

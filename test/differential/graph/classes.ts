@@ -10,7 +10,10 @@ import { keyOf } from './values.js';
 export class Store {
   obj: Record<PropertyKey, unknown> = { a: 1, nested: { b: 2 } };
   list: unknown[] = [1, 'two', { three: 3 }];
-  map = new Map<unknown, unknown>([['k', 1], ['o', { v: 1 }]]);
+  map = new Map<unknown, unknown>([
+    ['k', 1],
+    ['o', { v: 1 }],
+  ]);
   set = new Set<unknown>(['s', 2]);
   when = new Date(1_000);
   item = new Item();

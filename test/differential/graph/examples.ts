@@ -91,32 +91,65 @@ function examples(): Example[] {
       .then('commit'),
   );
   // Item 4: a new object that refers to existing state, an object used as a Map key, an object shared by two state objects.
-  add('a new object holding existing state', (e) => e.request([{ op: 'setAdd', at: e.at('store.set', 'set'), value: obj([['best', e.ref('store.list[2]')]]) }]).request([{ op: 'set', at: e.prop('store.list[2]'), on: 'keyed', key: 'a', value: num(4) }]));
-  add('a new Map key holding existing state', (e) => e.request([{ op: 'mapSet', at: e.at('store.map', 'map'), key: obj([['inner', e.ref('store.obj.nested')]]), value: num(1) }]).request([{ op: 'set', at: e.prop('store.obj.nested'), on: 'keyed', key: 'a', value: num(2) }]));
+  add('a new object holding existing state', (e) =>
+    e
+      .request([{ op: 'setAdd', at: e.at('store.set', 'set'), value: obj([['best', e.ref('store.list[2]')]]) }])
+      .request([{ op: 'set', at: e.prop('store.list[2]'), on: 'keyed', key: 'a', value: num(4) }]),
+  );
+  add('a new Map key holding existing state', (e) =>
+    e
+      .request([{ op: 'mapSet', at: e.at('store.map', 'map'), key: obj([['inner', e.ref('store.obj.nested')]]), value: num(1) }])
+      .request([{ op: 'set', at: e.prop('store.obj.nested'), on: 'keyed', key: 'a', value: num(2) }]),
+  );
   add('one object in two state objects', (e) => e.share('store', 'store.obj.nested', 'shelf', 'a').request([{ op: 'set', at: e.prop('store.obj.nested'), on: 'keyed', key: 'a', value: num(2) }]));
   // Item 5: shape on backups and on rollback.
   add('a null-prototype object', (e) => e.request([{ op: 'push', at: e.at('store.list', 'array'), values: [obj([['a', num(1)]], true)] }]));
   add('a non-enumerable property', (e) => e.request([{ op: 'define', at: e.prop('store.obj'), on: 'keyed', key: 'b', value: num(1), enumerable: false, writable: true, configurable: true }]));
-  add('rollback on a sparse array', (e) => e.request([{ op: 'set', at: e.prop('store.list'), on: 'keyed', key: '10', value: num(1) }]).request([{ op: 'sort', at: e.at('store.list', 'array'), byType: true }], { throwAfter: true }));
+  add('rollback on a sparse array', (e) =>
+    e.request([{ op: 'set', at: e.prop('store.list'), on: 'keyed', key: '10', value: num(1) }]).request([{ op: 'sort', at: e.at('store.list', 'array'), byType: true }], { throwAfter: true }),
+  );
   // Item 6: "__proto__" as a key, and the rollback of a delete beside it.
   add('"__proto__" from JSON, then a failing delete', (e) =>
     e
-      .request([{ op: 'set', at: e.prop('store.obj'), on: 'keyed', key: 'a', value: obj([['__proto__', obj([['isAdmin', { k: 'bool', v: true }]])], ['theme', { k: 'str', v: 'dark' }]]) }])
+      .request([
+        {
+          op: 'set',
+          at: e.prop('store.obj'),
+          on: 'keyed',
+          key: 'a',
+          value: obj([
+            ['__proto__', obj([['isAdmin', { k: 'bool', v: true }]])],
+            ['theme', { k: 'str', v: 'dark' }],
+          ]),
+        },
+      ])
       .request([{ op: 'delete', at: e.prop('store.obj.a'), on: 'keyed', key: 'theme' }], { throwAfter: true }),
   );
   // Item 7: what the membrane does not see: symbol keys, objects under a frozen parent, typed arrays.
   add('a symbol-keyed property, then a failure', (e) => e.request([{ op: 'set', at: e.prop('store.obj'), on: 'keyed', key: '@for', value: num(1) }], { throwAfter: true }));
   add('a change under a frozen parent', (e) =>
-    e.request([{ op: 'set', at: e.prop('store.obj'), on: 'keyed', key: 'a', value: { k: 'freeze', of: obj([['b', obj([['max', num(5)]])]]) } }]).request([{ op: 'set', at: e.prop('store.obj.a.b'), on: 'keyed', key: 'max', value: num(500) }], { throwAfter: true }),
+    e
+      .request([{ op: 'set', at: e.prop('store.obj'), on: 'keyed', key: 'a', value: { k: 'freeze', of: obj([['b', obj([['max', num(5)]])]]) } }])
+      .request([{ op: 'set', at: e.prop('store.obj.a.b'), on: 'keyed', key: 'max', value: num(500) }], { throwAfter: true }),
   );
   add('a typed array', (e) => e.request([{ op: 'set', at: e.prop('store.obj'), on: 'keyed', key: 'a', value: { k: 'typed', type: 'Uint8Array', items: [1, 2] } }]));
   // Item 10: splice() with no arguments removes nothing.
   add('splice() with no arguments', (e) => e.request([{ op: 'splice', at: e.at('store.list', 'array'), args: [], values: [] }]));
   // Item 12: built-ins that see the proxy.
-  add('new Date(stateDate)', (e) => e.request([{ op: 'date', at: e.at('store.when', 'date'), setter: 'setMilliseconds', args: [5] }, { op: 'read', read: 'dateCopy', at: e.at('store.when', 'date'), other: 0 }]));
+  add('new Date(stateDate)', (e) =>
+    e.request([
+      { op: 'date', at: e.at('store.when', 'date'), setter: 'setMilliseconds', args: [5] },
+      { op: 'read', read: 'dateCopy', at: e.at('store.when', 'date'), other: 0 },
+    ]),
+  );
   add('structuredClone of state', (e) => e.request([{ op: 'read', read: 'clone', at: e.at('store.list'), other: 0 }]));
   add('util.isDeepStrictEqual on a Map', (e) => e.request([{ op: 'read', read: 'deepEqualClone', at: e.at('store.map'), other: 0 }]));
-  add('Object.prototype.toString and util.types on a Date', (e) => e.request([{ op: 'read', read: 'tag', at: e.at('store.when'), other: 0 }, { op: 'read', read: 'types', at: e.at('store.when'), other: 0 }]));
+  add('Object.prototype.toString and util.types on a Date', (e) =>
+    e.request([
+      { op: 'read', read: 'tag', at: e.at('store.when'), other: 0 },
+      { op: 'read', read: 'types', at: e.at('store.when'), other: 0 },
+    ]),
+  );
   return list;
 }
 

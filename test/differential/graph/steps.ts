@@ -17,7 +17,24 @@ import { build, code, keyOf, REGISTERED, type ValueSpec } from './values.js';
 
 export const DATE_SETTERS = ['setTime', 'setFullYear', 'setMonth', 'setDate', 'setHours', 'setMinutes', 'setSeconds', 'setMilliseconds', 'setUTCHours', 'setUTCMilliseconds'] as const;
 
-export const READS = ['get', 'clone', 'dateCopy', 'dateValue', 'tag', 'deepEqual', 'deepEqualClone', 'types', 'keys', 'descriptors', 'integrity', 'json', 'entries', 'spread', 'inspect', 'has'] as const;
+export const READS = [
+  'get',
+  'clone',
+  'dateCopy',
+  'dateValue',
+  'tag',
+  'deepEqual',
+  'deepEqualClone',
+  'types',
+  'keys',
+  'descriptors',
+  'integrity',
+  'json',
+  'entries',
+  'spread',
+  'inspect',
+  'has',
+] as const;
 type ReadKind = (typeof READS)[number];
 
 /** A key to delete: the n-th one the collection holds now, or a value. */

@@ -123,14 +123,22 @@ async function minimize<R>(commands: Command<R>[], stillFails: (candidate: Comma
 const SURVEY_RUNS_PER_SEED = 25;
 
 /** A search per seed, each failure shrunk, grouped by where, what and which aspect differs. */
-export async function survey<R>(universe: Universe<R>, config: ConfigName, options: DiffOptions, database?: ScratchDatabase): Promise<Map<string, { count: number; shortest: HuntResult['failure'] & object; seed: number }>> {
+export async function survey<R>(
+  universe: Universe<R>,
+  config: ConfigName,
+  options: DiffOptions,
+  database?: ScratchDatabase,
+): Promise<Map<string, { count: number; shortest: HuntResult['failure'] & object; seed: number }>> {
   const classes = new Map<string, { count: number; shortest: HuntResult['failure'] & object; seed: number }>();
   for (let seed = options.seed; seed < options.seed + options.runs; seed++) {
     // Per seed, a search of its own (the first sequences fast-check makes are its smallest).
     const result = await hunt(universe, config, { ...options, seed, runs: SURVEY_RUNS_PER_SEED, timeLimitMs: options.timeLimitMs || 30_000 }, database);
     if (!result.failure) continue;
     const { finding } = result.failure;
-    const aspect = finding.detail.split('\n')[0]!.replace(/ at .*/, '').replace(/\d+/g, 'N');
+    const aspect = finding.detail
+      .split('\n')[0]!
+      .replace(/ at .*/, '')
+      .replace(/\d+/g, 'N');
     const key = `${finding.where} · ${finding.what} · ${finding.what === 'state' || finding.what === 'result' ? aspect : finding.detail.split('\n')[0]!.replace(/\d+/g, 'N').slice(0, 90)}`;
     const known = classes.get(key);
     if (!known) classes.set(key, { count: 1, shortest: result.failure, seed });

@@ -24,7 +24,10 @@ export interface DiffOptions {
 const CI_SEED = 20_261_130;
 
 function list(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function number(name: string, fallback: number): number {

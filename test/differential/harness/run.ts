@@ -200,7 +200,8 @@ export async function runSequence<R>(universe: Universe<R>, config: ConfigName, 
             try {
               compareAll();
             } catch (error) {
-              if (error instanceof Stop) stop(error.finding.where, 'refused but changed', `the run-time refused the request (${describeOutcome(outcome)}) but did not leave the state as it was:\n  ${error.finding.detail}`);
+              if (error instanceof Stop)
+                stop(error.finding.where, 'refused but changed', `the run-time refused the request (${describeOutcome(outcome)}) but did not leave the state as it was:\n  ${error.finding.detail}`);
               throw error;
             }
             break;

@@ -46,15 +46,19 @@ export function runUniverse(describe: typeof Describe, it: typeof It, make: (exc
         it.skip(`${title} (${optOut})`, () => {});
         continue;
       }
-      it(title, async () => {
-        if (!DATABASE_CONFIGS.includes(config)) return runOne(universe, config, options);
-        const database = await openScratchDatabase(config as 'sqlite' | 'postgres' | 'mysql');
-        try {
-          await runOne(universe, config, options, database);
-        } finally {
-          await database.dispose();
-        }
-      }, timeout);
+      it(
+        title,
+        async () => {
+          if (!DATABASE_CONFIGS.includes(config)) return runOne(universe, config, options);
+          const database = await openScratchDatabase(config as 'sqlite' | 'postgres' | 'mysql');
+          try {
+            await runOne(universe, config, options, database);
+          } finally {
+            await database.dispose();
+          }
+        },
+        timeout,
+      );
     }
   });
 }

@@ -26,7 +26,9 @@ export interface Universe<R> {
   /** The state objects: the service field and its initializer. */
   objects: readonly { name: string; create: () => object }[];
   /** Classes whose instances state may hold (the build's class registry). */
-  classes: readonly (new (...args: never[]) => object)[];
+  classes: readonly (new (
+    ...args: never[]
+  ) => object)[];
   /** The mapping for a configuration, or undefined when this universe has none for it. */
   mapping(config: ConfigName): string | undefined;
   /** The tables its database mapping creates, dropped between sequences. */

@@ -12,7 +12,16 @@ export const RECORDS_EXAMPLES: readonly Command<RecordsRequest>[][] = [
   // Item 2: a write no mapped method makes: refused, or it survives recovery.
   [request([{ m: 't.open', name: 'p', n: 1 }]), request([{ m: 't.directSet', name: 'q', n: 5 }])],
   // Item 3: a request that throws in a transaction after an earlier one of it deleted from the same Map.
-  [{ kind: 'begin' }, request([{ m: 't.open', name: 'p', n: 0 }]), request([{ m: 't.close', name: 'p' }, { m: 't.open', name: 'p', n: 0 }]), request([{ m: 't.close', name: 'p' }], true), { kind: 'commit' }],
+  [
+    { kind: 'begin' },
+    request([{ m: 't.open', name: 'p', n: 0 }]),
+    request([
+      { m: 't.close', name: 'p' },
+      { m: 't.open', name: 'p', n: 0 },
+    ]),
+    request([{ m: 't.close', name: 'p' }], true),
+    { kind: 'commit' },
+  ],
   // Item 11: every column type comes back as the type it went in as.
   [request([{ m: 'put', id: 'a', label: 'x', amount: 1, ratio: 0.5, flag: true, big: '9007199254740993', stamp: 1_700_000_000_005, meta: { n: 1 }, tags: ['t'] }])],
 ];

@@ -6,9 +6,12 @@ import type { ConfigName } from '../harness/universe.js';
 const COLUMNS = 'id, label, amount, ratio, flag, big, stamp, meta, tags';
 
 const TABLE: Record<'sqlite' | 'postgres' | 'mysql', string> = {
-  sqlite: 'CREATE TABLE IF NOT EXISTS records (id VARCHAR(64) PRIMARY KEY, pos INTEGER NOT NULL, label TEXT NOT NULL, amount INTEGER NOT NULL, ratio REAL NOT NULL, flag BOOLEAN NOT NULL, big BIGINT NOT NULL, stamp TIMESTAMP NOT NULL, meta TEXT NOT NULL, tags TEXT NOT NULL)',
-  postgres: 'CREATE TABLE IF NOT EXISTS records (id VARCHAR(64) PRIMARY KEY, pos INTEGER NOT NULL, label TEXT NOT NULL, amount INTEGER NOT NULL, ratio DOUBLE PRECISION NOT NULL, flag BOOLEAN NOT NULL, big BIGINT NOT NULL, stamp TIMESTAMPTZ(3) NOT NULL, meta TEXT NOT NULL, tags TEXT NOT NULL)',
-  mysql: 'CREATE TABLE IF NOT EXISTS records (id VARCHAR(64) PRIMARY KEY, pos INT NOT NULL, label TEXT NOT NULL, amount INT NOT NULL, ratio DOUBLE NOT NULL, flag BOOLEAN NOT NULL, big BIGINT NOT NULL, stamp DATETIME(3) NOT NULL, meta LONGTEXT NOT NULL, tags LONGTEXT NOT NULL)',
+  sqlite:
+    'CREATE TABLE IF NOT EXISTS records (id VARCHAR(64) PRIMARY KEY, pos INTEGER NOT NULL, label TEXT NOT NULL, amount INTEGER NOT NULL, ratio REAL NOT NULL, flag BOOLEAN NOT NULL, big BIGINT NOT NULL, stamp TIMESTAMP NOT NULL, meta TEXT NOT NULL, tags TEXT NOT NULL)',
+  postgres:
+    'CREATE TABLE IF NOT EXISTS records (id VARCHAR(64) PRIMARY KEY, pos INTEGER NOT NULL, label TEXT NOT NULL, amount INTEGER NOT NULL, ratio DOUBLE PRECISION NOT NULL, flag BOOLEAN NOT NULL, big BIGINT NOT NULL, stamp TIMESTAMPTZ(3) NOT NULL, meta TEXT NOT NULL, tags TEXT NOT NULL)',
+  mysql:
+    'CREATE TABLE IF NOT EXISTS records (id VARCHAR(64) PRIMARY KEY, pos INT NOT NULL, label TEXT NOT NULL, amount INT NOT NULL, ratio DOUBLE NOT NULL, flag BOOLEAN NOT NULL, big BIGINT NOT NULL, stamp DATETIME(3) NOT NULL, meta LONGTEXT NOT NULL, tags LONGTEXT NOT NULL)',
 };
 
 const VALUES = 'arg[1], arg[2], arg[3], arg[4], arg[5], arg[6], arg[7], arg[8]';

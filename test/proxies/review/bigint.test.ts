@@ -5,13 +5,24 @@ import { build } from './h.js';
 
 class Acct {
   bal = new Map<string, number>();
-  open(id: string, amount: number) { this.bal.set(id, amount); }
-  set(id: string, amount: number) { this.bal.set(id, amount); }
+  open(id: string, amount: number) {
+    this.bal.set(id, amount);
+  }
+  set(id: string, amount: number) {
+    this.bal.set(id, amount);
+  }
 }
 let db: ScratchDatabase | undefined;
-afterEach(async () => { await db?.dispose(); db = undefined; });
+afterEach(async () => {
+  await db?.dispose();
+  db = undefined;
+});
 
-for (const [dialect, type] of [['postgres', 'BIGINT'], ['mysql', 'DECIMAL(20,2)'], ['sqlite', 'BIGINT']] as const) {
+for (const [dialect, type] of [
+  ['postgres', 'BIGINT'],
+  ['mysql', 'DECIMAL(20,2)'],
+  ['sqlite', 'BIGINT'],
+] as const) {
   describe(dialect, () => {
     it(`${type} values read back by recovery keep their type (a promoted backup adds, not concatenates)`, async () => {
       db = await openScratchDatabase(dialect);
@@ -25,10 +36,16 @@ for (const [dialect, type] of [['postgres', 'BIGINT'], ['mysql', 'DECIMAL(20,2)'
       const c = await build(xml, [{ name: 'a', create: () => new Acct() }], [Acct], { store });
       const a = () => c.primary.object<Acct>('a');
       await c.run(['a'], () => a().open('x', 5));
-      const before = await c.run(['a'], () => { a().set('x', a().bal.get('x')! + 1); return a().bal.get('x'); });
+      const before = await c.run(['a'], () => {
+        a().set('x', a().bal.get('x')! + 1);
+        return a().bal.get('x');
+      });
       await c.backups[0]!.promote();
       const b = () => c.backups[0]!.object<Acct>('a');
-      const after = await c.backups[0]!.execute({ method: 'm', touches: ['a'] }, () => { b().set('x', b().bal.get('x')! + 1); return b().bal.get('x'); });
+      const after = await c.backups[0]!.execute({ method: 'm', touches: ['a'] }, () => {
+        b().set('x', b().bal.get('x')! + 1);
+        return b().bal.get('x');
+      });
       expect({ before, after }).toEqual({ before: { kind: 'ok', result: 6 }, after: { kind: 'ok', result: 7 } });
     });
   });

@@ -55,7 +55,12 @@ describe('MariaDB store', () => {
     await db.knex.raw('CREATE TABLE docs (id INTEGER PRIMARY KEY, body LONGTEXT NOT NULL)');
     const big = 'x'.repeat(6 * 1024 * 1024);
     let seq = 0;
-    const rec = (id: number): DatabaseRecord => ({ key: `k${id}`, replies: [], seq: ++seq, statements: [{ sql: 'INSERT INTO docs (id, body) VALUES (?, ?)', parts: ['INSERT INTO docs (id, body) VALUES (', ', ', ')'], bindings: [id, big] }] });
+    const rec = (id: number): DatabaseRecord => ({
+      key: `k${id}`,
+      replies: [],
+      seq: ++seq,
+      statements: [{ sql: 'INSERT INTO docs (id, body) VALUES (?, ?)', parts: ['INSERT INTO docs (id, body) VALUES (', ', ', ')'], bindings: [id, big] }],
+    });
     const epoch = await store.epoch();
     expect(await store.commit(epoch, [rec(1)])).toEqual({ committed: 1 }); // alone: fine
     const outcome = await store.commit(epoch, [rec(2), rec(3), rec(4)]).catch((e: Error & { code?: string }) => ({ error: `${e.code}: ${e.message}` }));

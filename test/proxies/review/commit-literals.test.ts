@@ -5,7 +5,7 @@
 import knexFactory from 'knex';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DatabaseStore, FencedError, isStatementRejection, } from '../../../proxies/database/store.js';
+import { DatabaseStore, FencedError, isStatementRejection } from '../../../proxies/database/store.js';
 import { knexConfig } from '../../../proxies/database/store.js';
 import type { Dialect } from '../../../mappings/index.js';
 import { MYSQL_URL, type ScratchDatabase } from '../../support/databases.js';

@@ -4,7 +4,10 @@ import { openScratchDatabase, type ScratchDatabase } from '../../support/databas
 import { cluster, stateOf, type Ledger } from '../support.js';
 
 let db: ScratchDatabase | undefined;
-afterEach(async () => { await db?.dispose(); db = undefined; });
+afterEach(async () => {
+  await db?.dispose();
+  db = undefined;
+});
 async function open(d: 'sqlite' | 'postgres' | 'mysql' = 'sqlite') {
   db = await openScratchDatabase(d);
   return DatabaseStore.over(db.knex, d);
@@ -20,7 +23,10 @@ describe('transactions running on top of a request the database later refuses', 
       await primary.execute({ method: 'ins', touches: ['ledger'] }, () => ledger().insertBill('alice', 1));
       await db!.knex.raw(`INSERT INTO bills (client_id, balance) VALUES ('carol', 1)`); // behind the service's back
       // X: the database will refuse it (carol exists). Not awaited: its commit is in flight...
-      const x = primary.execute({ method: 'x', touches: ['ledger'] }, () => { ledger().setBill('alice', 100); ledger().insertBill('carol', 100); });
+      const x = primary.execute({ method: 'x', touches: ['ledger'] }, () => {
+        ledger().setBill('alice', 100);
+        ledger().insertBill('carol', 100);
+      });
       // ...while a transaction reads and writes on top of it.
       const tx = primary.beginTransaction();
       const seen = primary.execute({ method: 't', touches: ['ledger'], tx }, () => {

@@ -15,7 +15,10 @@ describe('failover', () => {
     const { primary, bank, link } = await cluster(undefined, 1);
     await bank.charge('a', 1, { id: 'r1' });
     const late = await ServiceRuntime.start({ role: 'backup', mapping: mapping(false), objects, classes });
-    await primary.join((snap) => { late.replica.loadSnapshot(JSON.parse(JSON.stringify(wholeSnapshot(snap)))); link.backups.push(late.replica); });
+    await primary.join((snap) => {
+      late.replica.loadSnapshot(JSON.parse(JSON.stringify(wholeSnapshot(snap))));
+      link.backups.push(late.replica);
+    });
     await bank.charge('b', 2, { id: 'r2' });
     await late.promote();
     const s = (r: ServiceRuntime) => ({ counter: stateOf(r).counter, log: stateOf(r).log });
@@ -26,14 +29,28 @@ describe('failover', () => {
   });
 
   it('joined backup with a graph containing aliases and Map object keys', async () => {
-    class G { m = new Map<object, object[]>(); list: object[] = []; }
+    class G {
+      m = new Map<object, object[]>();
+      list: object[] = [];
+    }
     const x = `<durability service="S"><state name="g" type="replication" update="state"/></durability>`;
     const c = await build(x, [{ name: 'g', create: () => new G() }], [G]);
     const g = () => c.primary.object<G>('g');
-    await c.run(['g'], () => { const k = { k: 1 }; const v = { v: 1 }; g().m.set(k, [v, v]); g().list.push(k, v); });
+    await c.run(['g'], () => {
+      const k = { k: 1 };
+      const v = { v: 1 };
+      g().m.set(k, [v, v]);
+      g().list.push(k, v);
+    });
     const late = await ServiceRuntime.start({ role: 'backup', mapping: c.mapping, objects: [{ name: 'g', create: () => new G() }], classes: c.classes });
-    await c.primary.join((snap) => { late.replica.loadSnapshot(JSON.parse(JSON.stringify(wholeSnapshot(snap)))); c.link.backups.push(late.replica); });
-    await c.run(['g'], () => { (g().list[1] as any).v = 2; (g().list[0] as any).k = 2; });
+    await c.primary.join((snap) => {
+      late.replica.loadSnapshot(JSON.parse(JSON.stringify(wholeSnapshot(snap))));
+      c.link.backups.push(late.replica);
+    });
+    await c.run(['g'], () => {
+      (g().list[1] as any).v = 2;
+      (g().list[0] as any).k = 2;
+    });
     await late.promote();
     expect(shape(rawOf(late, 'g'))).toEqual(shape(rawOf(c.primary, 'g')));
   });

@@ -6,12 +6,20 @@ import type { DatabaseStore } from '../../../proxies/database/store.js';
 import { InMemoryLink } from '../../../proxies/replication/in-memory.js';
 import { ServiceRuntime } from '../../../proxies/runtime.js';
 
-export async function build(xml: string, objects: { name: string; create: () => object }[], classList: (new (...a: never[]) => object)[], opts: { store?: DatabaseStore; backups?: number; minAcks?: number } = {}) {
+export async function build(
+  xml: string,
+  objects: { name: string; create: () => object }[],
+  classList: (new (...a: never[]) => object)[],
+  opts: { store?: DatabaseStore; backups?: number; minAcks?: number } = {},
+) {
   const { mapping, diagnostics } = parseMapping(xml, 'x.xml');
   if (!mapping || diagnostics.filter((d: any) => d.severity !== 'warning').length > 0) throw new Error(JSON.stringify(diagnostics));
   const classes: ClassRegistry = new Map(classList.map((c) => [c.name, c]));
   const backups = await Promise.all(Array.from({ length: opts.backups ?? 1 }, () => ServiceRuntime.start({ role: 'backup', mapping, objects, classes, database: opts.store })));
-  const link = new InMemoryLink(backups.map((b) => b.replica), opts.minAcks ?? 0);
+  const link = new InMemoryLink(
+    backups.map((b) => b.replica),
+    opts.minAcks ?? 0,
+  );
   const primary = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, database: opts.store, link, txConflictWaitMs: 200 });
   const snap = JSON.parse(JSON.stringify(primary.snapshot()));
   for (const b of backups) b.replica.loadSnapshot(snap);

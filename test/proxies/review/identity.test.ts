@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { build } from './h.js';
 
-class Box { items: object[] = []; addAndFind(o: object) { this.items.push(o); return this.items.indexOf(o); } }
+class Box {
+  items: object[] = [];
+  addAndFind(o: object) {
+    this.items.push(o);
+    return this.items.indexOf(o);
+  }
+}
 
 describe('identity seen through the membrane', () => {
   it('indexOf/includes find an object the method just pushed (as in plain JS)', async () => {

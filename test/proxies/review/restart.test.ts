@@ -5,7 +5,10 @@ import { openScratchDatabase, type ScratchDatabase } from '../../support/databas
 import { classes, Counter, Ledger, Log, mapping, stateOf } from '../support.js';
 
 let db: ScratchDatabase | undefined;
-afterEach(async () => { await db?.dispose(); db = undefined; });
+afterEach(async () => {
+  await db?.dispose();
+  db = undefined;
+});
 const objects = [
   { name: 'counter', create: () => new Counter() },
   { name: 'log', create: () => new Log() },

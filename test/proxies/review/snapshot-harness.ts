@@ -39,10 +39,18 @@ export function deep(v: unknown): unknown {
         const d = Object.getOwnPropertyDescriptor(x, k)!;
         return [String(k), 'value' in d ? walk(d.value) : 'accessor', `${d.writable ? 'w' : ''}${d.enumerable ? 'e' : ''}${d.configurable ? 'c' : ''}`];
       });
-    const userKeys = (filter: (k: string | symbol) => boolean) => Reflect.ownKeys(x).filter((k) => filter(k) && typeof (Object.getOwnPropertyDescriptor(x, k)!.value) !== 'function');
+    const userKeys = (filter: (k: string | symbol) => boolean) => Reflect.ownKeys(x).filter((k) => filter(k) && typeof Object.getOwnPropertyDescriptor(x, k)!.value !== 'function');
     if (ArrayBuffer.isView(x)) return [tag, pname, Array.from(x as any, (n: any) => String(n)).join(','), props(userKeys((k) => typeof k !== 'string' || !/^\d+$/.test(k))), integ];
     if (x instanceof Date) return [tag, pname, `Date(${x.getTime()})`, props(userKeys(() => true)), integ];
-    if (Array.isArray(x)) return [tag, pname, x.length, Array.from({ length: x.length }, (_, i) => (i in x ? walk(x[i]) : '<hole>')), props(userKeys((k) => k !== 'length' && !(typeof k === 'string' && /^\d+$/.test(k)))), integ];
+    if (Array.isArray(x))
+      return [
+        tag,
+        pname,
+        x.length,
+        Array.from({ length: x.length }, (_, i) => (i in x ? walk(x[i]) : '<hole>')),
+        props(userKeys((k) => k !== 'length' && !(typeof k === 'string' && /^\d+$/.test(k)))),
+        integ,
+      ];
     if (x instanceof Map) return [tag, pname, [...Map.prototype.entries.call(x)].map(([k, v]) => [walk(k), walk(v)]), props(userKeys(() => true)), integ];
     if (x instanceof Set) return [tag, pname, [...Set.prototype.values.call(x)].map(walk), props(userKeys(() => true)), integ];
     return [tag, pname, props(Reflect.ownKeys(x)), integ];
@@ -127,4 +135,3 @@ export async function primaryWithBackup(): Promise<{ primary: ServiceRuntime; ba
   const primary = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, link: new InMemoryLink([backup.replica], 0) });
   return { primary, backup };
 }
-

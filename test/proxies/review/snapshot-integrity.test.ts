@@ -5,14 +5,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run, withLimits, rawOf } from './snapshot-harness.js';
 
 let restore: () => void;
-beforeAll(() => { restore = withLimits(3, 2); });
+beforeAll(() => {
+  restore = withLimits(3, 2);
+});
 afterAll(() => restore());
 
 const create = () => ({
   frozen: Object.freeze({ a: 1, b: 2, c: 3, d: 4, e: 5 }),
   sealed: Object.seal({ a: 1, b: 2, c: 3, d: 4 }),
   closed: Object.preventExtensions({ a: 1, b: 2, c: 3, d: 4 }),
-  frozenMap: Object.freeze(new Map([['a', 1], ['b', 2], ['c', 3], ['d', 4]])),
+  frozenMap: Object.freeze(
+    new Map([
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+      ['d', 4],
+    ]),
+  ),
   sealedSet: Object.seal(new Set([1, 2, 3, 4, 5])),
 });
 
@@ -28,7 +37,19 @@ describe('a large frozen/sealed/non-extensible object in a streamed snapshot', (
   });
 
   it('a backup that joined equals its primary', async () => {
-    const r = await run({ create, during: ['part', (s) => { s.sealed.a = 9; }, 'part', (s) => { s.closed.b = 7; }] });
+    const r = await run({
+      create,
+      during: [
+        'part',
+        (s) => {
+          s.sealed.a = 9;
+        },
+        'part',
+        (s) => {
+          s.closed.b = 7;
+        },
+      ],
+    });
     expect(r.joinerState).toEqual(r.primaryState);
   });
 });
