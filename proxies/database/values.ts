@@ -5,12 +5,18 @@
 import type { ColumnType, Dialect } from '../../mappings/model.js';
 import { DurabilityRefusal } from '../core/refusals.js';
 
-/** A value as the driver binds it. Dates go to SQLite as epoch milliseconds (exact), booleans as 1/0. */
+/**
+ * A value as the driver binds it. Dates go to SQLite as epoch milliseconds (exact). Booleans go as 1/0
+ * everywhere: a BOOLEAN column takes them on every dialect (PostgreSQL reads the text '1' as true), and so
+ * does an integer column, where PostgreSQL refuses the text 'true' that pg would send for `true`.
+ */
 export function toBindable(value: unknown, dialect: Dialect): unknown {
   if (value === null || value === undefined) return null;
   switch (typeof value) {
     case 'boolean':
-      return dialect === 'sqlite' ? (value ? 1 : 0) : value;
+      // better-sqlite3 binds a number as a REAL ('1.0' in a text column), a bigint as an INTEGER.
+      if (dialect === 'sqlite') return value ? 1n : 0n;
+      return value ? 1 : 0;
     case 'number':
     case 'string':
       return value;
@@ -53,7 +59,10 @@ export function fromColumn(value: unknown, type: ColumnType | undefined, column:
         if (typeof value === 'number') return value !== 0;
         if (typeof value === 'bigint') return value !== 0n;
         if (Buffer.isBuffer(value)) return value.some((b) => b !== 0);
-        if (typeof value === 'string') return ['1', 't', 'true', 'y', 'yes', 'on'].includes(value.trim().toLowerCase());
+        if (typeof value === 'string') {
+          const text = value.trim().toLowerCase();
+          return text !== '' && !Number.isNaN(Number(text)) ? Number(text) !== 0 : ['t', 'true', 'y', 'yes', 'on'].includes(text);
+        }
         break;
       case 'number':
         if (typeof value === 'number') return value;

@@ -9,7 +9,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DatabaseStore, FencedError, isStatementRejection, type DatabaseRecord } from '../../proxies/database/store.js';
-import { toBindable } from '../../proxies/database/values.js';
+import { fromColumn, toBindable } from '../../proxies/database/values.js';
 import type { Dialect } from '../../mappings/index.js';
 import { DIALECTS_UNDER_TEST, optedOut, type ScratchDatabase } from '../support/databases.js';
 import { groupRecord, insertItem, itemIds, openItemsStore } from './store-support.js';
@@ -75,6 +75,20 @@ describe.each(DIALECTS_UNDER_TEST)('a group commit on %s', (dialect) => {
     expect(scripted).toEqual(bound);
     const items = await ids();
     expect(items).toEqual([]); // nothing ran that the values held
+  });
+
+  it.skipIf(optedOut(dialect))('stores a boolean in a BOOLEAN, an integer or a text column alike, and reads it back as the boolean', async () => {
+    const store = await open(dialect);
+    const boolean = dialect === 'sqlite' ? 'INTEGER' : 'BOOLEAN';
+    await db!.knex.raw(`CREATE TABLE flags (id INTEGER PRIMARY KEY, b ${boolean}, i INTEGER, n SMALLINT, t VARCHAR(10))`);
+    const records = [true, false].map((flag, id) => groupRecord([['INSERT INTO flags (id, b, i, n, t) VALUES (?, ?, ?, ?, ?)', id, ...Array(4).fill(toBindable(flag, dialect))]]));
+    expect(await store.commit(await store.epoch(), records)).toEqual({ committed: 2 });
+    const rows = await db!.rows('SELECT b, i, n, t FROM flags ORDER BY id');
+    const back = rows.map((row) => Object.entries(row).map(([column, value]) => fromColumn(value, { kind: 'boolean' }, column, 'flags')));
+    expect(back).toEqual([
+      [true, true, true, true],
+      [false, false, false, false],
+    ]);
   });
 
   it.skipIf(optedOut(dialect))('commits the records before a refused statement, and nothing of the rest', async () => {
