@@ -80,8 +80,15 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .description('Check a durability mapping against the service it describes; prints diagnostics as path:line:col - error DURnnnn: message.')
     .argument('<service>', 'the service source file (TypeScript) with @state fields')
     .requiredOption('-m, --mapping <file>', 'the durability mapping (XML)')
-    .action(async (service: string, options: { mapping: string }) => {
-      const result = await checkService(path.resolve(io.cwd, service), path.resolve(io.cwd, options.mapping));
+    .option('--db <url>', "prepare the mapping's SQL against this database (postgres://…, mysql://…, sqlite:PATH) instead of an in-memory SQLite; nothing is kept")
+    .action(async (service: string, options: { mapping: string; db?: string }) => {
+      let result: Awaited<ReturnType<typeof checkService>>;
+      try {
+        result = await checkService(path.resolve(io.cwd, service), path.resolve(io.cwd, options.mapping), { db: options.db });
+      } catch (error) {
+        if (!options.db) throw error;
+        throw new UserError(`cannot check against --db: ${(error as Error).message.replace(/\/\/[^@/\s]*@/g, '//…@')}`);
+      }
       printDiagnostics(result.diagnostics, io);
       setExitCode(result.diagnostics.some((d) => d.severity === 'error') ? EXIT_USER_ERROR : EXIT_OK);
     });

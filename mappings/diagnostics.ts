@@ -73,6 +73,8 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR2020: { severity: 'error', title: 'A value bound to a database column has a type a column cannot hold and give back (a Map, a Set, a function, a class instance, JSON data with a Date inside).' },
   DUR2021: { severity: 'error', title: "Code outside a database object's own methods writes into it, so no mapped SQL stores the change." },
   DUR2022: { severity: 'error', title: 'A replicated or database state object holds functions, which cannot be shipped or stored.' },
+  DUR2023: { severity: 'warning', title: 'SQLite refuses a statement of the mapping written for every database (it may be meant for PostgreSQL or MariaDB alone).' },
+  DUR2024: { severity: 'error', title: 'The database the statement is for refuses it (a dialect="sqlite" statement on SQLite, or any statement on the database given to durable check --db).' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CATALOGUE;
