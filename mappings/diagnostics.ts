@@ -74,7 +74,7 @@ export const DIAGNOSTIC_CATALOGUE = {
   DUR2021: { severity: 'error', title: "Code outside a database object's own methods writes into it, so no mapped SQL stores the change." },
   DUR2022: { severity: 'error', title: 'A replicated or database state object holds functions, which cannot be shipped or stored.' },
   DUR2023: { severity: 'warning', title: 'SQLite refuses a statement of the mapping written for every database (it may be meant for PostgreSQL or MariaDB alone).' },
-  DUR2024: { severity: 'error', title: 'The database the statement is for refuses it (a dialect="sqlite" statement on SQLite, or any statement on the database given to durable check --db).' },
+  DUR2024: { severity: 'error', title: 'The database the statement is for refuses it: a `dialect="sqlite"` statement on SQLite, or any statement on the database given to `durable check --db`.' },
 } as const satisfies Record<string, CatalogueEntry>;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CATALOGUE;
