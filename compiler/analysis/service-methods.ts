@@ -29,6 +29,8 @@ export interface ServiceFindings {
   escapes: Array<EscapeEffect & { field: string }>;
   replacements: Array<RootEffect & { field: string }>;
   functionStores: Array<RootEffect & { field: string }>;
+  /** Per state field, the names of its methods service code calls (in requests, or while constructing). */
+  called: Map<string, Set<string>>;
 }
 
 export function readServiceMethods(service: ServiceInfo): { methods: ServiceMethodInfo[]; findings: ServiceFindings } {
@@ -36,7 +38,16 @@ export function readServiceMethods(service: ServiceInfo): { methods: ServiceMeth
   const members = analysis.serviceMembers;
   const fields = service.stateFields.filter((f) => !f.rejected && f.stateClass).map((f) => f.name);
   const fieldOf = new Map([...analysis.stateFields].map(([name, key]) => [key, name]));
-  const findings: ServiceFindings = { writes: [], deferred: [], escapes: [], replacements: [], functionStores: [] };
+  const findings: ServiceFindings = { writes: [], deferred: [], escapes: [], replacements: [], functionStores: [], called: new Map() };
+  const noteCalls = (calls: readonly { root: string; method: string }[]) => {
+    for (const call of calls) {
+      const field = fieldOf.get(call.root);
+      if (field === undefined) continue;
+      let names = findings.called.get(field);
+      if (!names) findings.called.set(field, (names = new Set()));
+      names.add(call.method);
+    }
+  };
   const seen = new Map<unknown, Set<string>>();
   const keep = <T extends RootEffect>(into: Array<T & { field: string }>, items: readonly T[]) => {
     let keys = seen.get(into);
@@ -68,6 +79,7 @@ export function readServiceMethods(service: ServiceInfo): { methods: ServiceMeth
     keep(findings.escapes, summary.effects.escapes);
     keep(findings.replacements, summary.effects.replacements);
     keep(findings.functionStores, summary.effects.functionStores);
+    noteCalls(summary.effects.stateCalls);
     // A state method the service calls with a piece of the object, which it then changes, is an update method.
     for (const call of summary.effects.stateCalls) {
       const field = service.stateFields.find((f) => f.name === fieldOf.get(call.root));
@@ -81,6 +93,7 @@ export function readServiceMethods(service: ServiceInfo): { methods: ServiceMeth
     ...(members?.fields ?? []).flatMap((f) => (f.getInitializer() && !f.isStatic() ? [analysis.analyzeInitializer(f.getInitializerOrThrow(), SERVICE)] : [])),
   ];
   for (const summary of outside) {
+    noteCalls(summary.effects.stateCalls);
     keep(findings.deferred, summary.effects.deferred);
     keep(findings.escapes, summary.effects.escapes);
   }

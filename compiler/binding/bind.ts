@@ -74,7 +74,12 @@ export function bindMapping({ mapping, mentionedStates, statesWithRecovery, sour
       inMapping('DUR2002', `<state name="${state.field.name}"> names no @state field of ${service.name}.${hint}`, state.field.position);
       continue;
     }
-    if (field.stateClass) bindState(state, field.stateClass, inMapping, statesWithRecovery.includes(state.field.name));
+    if (field.stateClass) {
+      // Methods service code may call: those outside it (an <apply> used only by recovery) never run in a request.
+      const escapes = findings.escapes.some((e) => e.field === field.name);
+      const calledByService = escapes ? undefined : (findings.called.get(field.name) ?? new Set<string>());
+      bindState(state, field.stateClass, inMapping, statesWithRecovery.includes(state.field.name), calledByService);
+    }
     if (field.stateClass && state.mechanism !== 'none') {
       for (const pattern of field.stateClass.unsupported) {
         diagnostics.push(
@@ -100,7 +105,7 @@ export function bindMapping({ mapping, mentionedStates, statesWithRecovery, sour
   return { service, methods, diagnostics: dedupe(diagnostics) };
 }
 
-function bindState(state: StateMapping, cls: StateClassInfo, report: Report, hasRecoveryElement: boolean): void {
+function bindState(state: StateMapping, cls: StateClassInfo, report: Report, hasRecoveryElement: boolean, calledByService: ReadonlySet<string> | undefined): void {
   const resolve: Resolve = (ref, role) => resolveMethod(ref, role, cls, report);
   const method = (ref: MethodReference | undefined, role: string) => (ref ? resolve(ref, role) : undefined);
 
@@ -119,7 +124,7 @@ function bindState(state: StateMapping, cls: StateClassInfo, report: Report, has
 
   switch (state.mechanism) {
     case 'database':
-      return bindDatabase(state, cls, report, resolve, hasRecoveryElement);
+      return bindDatabase(state, cls, report, resolve, hasRecoveryElement, calledByService);
     case 'replication':
       return bindReplication(state, cls, report, resolve);
     case 'reconstruction': {

@@ -11,7 +11,11 @@ import { describeValueType } from '../analysis/value-types.js';
 import { describe } from './findings.js';
 import type { Report, Resolve } from './bind.js';
 
-export function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, report: Report, resolve: Resolve, hasRecoveryElement: boolean): void {
+/**
+ * `calledByService`: the object's methods service code calls, when the analysis saw every call (undefined
+ * when the object escapes to code it cannot see).
+ */
+export function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, report: Report, resolve: Resolve, hasRecoveryElement: boolean, calledByService?: ReadonlySet<string>): void {
   const mapped = new Set<string>();
   for (const entry of state.methods) {
     mapped.add(entry.name);
@@ -63,6 +67,10 @@ export function bindDatabase(state: DatabaseStateMapping, cls: StateClassInfo, r
       );
     }
     if (!m.updates || m.isPrivate || mapped.has(m.name)) continue;
+    // The <apply> method rebuilds the object from rows already stored: recovery calls it on the object
+    // itself, never through the proxy, so no SQL runs. It needs SQL only if a request calls it too (and
+    // a request that does without SQL is refused at run time, DUR3001).
+    if (m.name === state.recovery?.apply.name && calledByService && !calledByService.has(m.name)) continue;
     report(
       'DUR2006',
       `${cls.name}.${m.name} updates the object (it ${describe(m.updates)}) but has no <method name="${m.name}"> with <sql> in database state '${state.field.name}', so its changes would never reach the database. Add the statement(s) that store them.`,
