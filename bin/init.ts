@@ -87,6 +87,7 @@ const MAPPING = `<!-- How each @state field of src/service.ts survives failures 
 const TSCONFIG = {
   compilerOptions: {
     target: 'ES2022',
+    lib: ['ES2022'],
     module: 'NodeNext',
     moduleResolution: 'NodeNext',
     strict: true,
@@ -138,10 +139,12 @@ function readPackageJson(dir: string): Record<string, unknown> | undefined {
   if (!existsSync(file)) return undefined;
   try {
     const manifest = JSON.parse(readFileSync(file, 'utf8'));
-    if (manifest && typeof manifest === 'object' && !Array.isArray(manifest)) return manifest;
-    throw new Error('it holds no object');
+    if (!manifest || typeof manifest !== 'object' || Array.isArray(manifest)) throw new Error('it holds no object');
+    const scripts = manifest.scripts;
+    if (scripts !== undefined && (!scripts || typeof scripts !== 'object' || Array.isArray(scripts))) throw new Error('its "scripts" is not an object');
+    return manifest;
   } catch (error) {
-    throw new InitRefused(`${file} is not valid JSON (${(error as Error).message}); nothing was written. Fix it and run durable init again.`);
+    throw new InitRefused(`${file} cannot be used (${(error as Error).message}); nothing was written. Fix it and run durable init again.`);
   }
 }
 
@@ -194,9 +197,11 @@ export function describeInit(dir: string, result: InitResult, cwd: string): stri
   lines.push('', 'Next:');
   if (where !== '.') lines.push(`  cd ${where}`);
   if (!result.installed) lines.push(`  npm install ${PACKAGE_NAME}`);
+  // Where the user kept a script of their own under our name, the command itself (npm run would run theirs).
+  const run = (name: string) => (result.scriptsKept.includes(name) ? `npx ${SCRIPTS[name]}` : `npm run ${name}`);
   lines.push(
-    '  npm run build          # check the mapping against the service and compile build/primary and build/backup',
-    '  npm run serve          # the primary on http://127.0.0.1:8080 (npm run serve:backup in another terminal adds a backup)',
+    `  ${run('build')}          # check the mapping against the service and compile build/primary and build/backup`,
+    `  ${run('serve')}          # the primary on http://127.0.0.1:8080 (${run('serve:backup')} in another terminal adds a backup)`,
     `  curl -s 127.0.0.1:8080/rpc/restock -d '{"args": ["apple", 5]}'`,
     `  curl -s 127.0.0.1:8080/rpc/order -d '{"args": ["apple", 2], "id": "my-first-order"}'`,
     '',

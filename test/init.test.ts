@@ -47,6 +47,9 @@ it("keeps the user's package.json scripts, tsconfig and .gitignore, and says wha
   expect(init.stdout).toContain('Kept your scripts build; durable\'s would have been:\n  "build": "durable compile src/service.ts --mapping durability.xml --out build"');
   const manifest = JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8'));
   expect(manifest).toMatchObject({ name: 'theirs', type: 'commonjs', scripts: { build: 'tsc', test: 'vitest', check: expect.stringContaining('durable check') } });
+  // npm run build would run theirs: the next step names durable's command itself.
+  expect(init.stdout).toContain('  npx durable compile src/service.ts --mapping durability.xml --out build ');
+  expect(init.stdout).toContain('  npm run serve ');
   expect(readFileSync(path.join(dir, 'tsconfig.json'), 'utf8')).toBe('{"compilerOptions": {"strict": true}}');
   expect(readFileSync(path.join(dir, '.gitignore'), 'utf8')).toBe('node_modules\nbuild\ndata/\ncluster.key\n');
 });
@@ -68,6 +71,37 @@ it('says so, writing nothing it cannot finish, when package.json is not JSON', a
   writeFileSync(path.join(dir, 'package.json'), '{ "name": ');
   const init = await durable(['init'], dir);
   expect(init.code).toBe(1);
-  expect(init.stderr).toMatch(/package\.json is not valid JSON/);
+  expect(init.stderr).toMatch(/package\.json cannot be used \(.*JSON/);
   expect(readFileSync(path.join(dir, 'package.json'), 'utf8')).toBe('{ "name": ');
+});
+
+it('checks a service that keeps Dates in state under a tsconfig without lib (TypeScript then loads the ScriptHost library)', async () => {
+  const dir = fresh();
+  writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, noEmit: true } }));
+  writeFileSync(
+    path.join(dir, 'service.ts'),
+    `import { state } from 'durability-compiler';
+export class Log {
+  private last: Date = new Date(0);
+  private seen = new Map<string, Date>();
+  touch(key: string, at: Date): void { this.last = at; this.seen.set(key, at); }
+  when(key: string): Date | undefined { return this.seen.get(key) ?? this.last; }
+}
+export class Svc {
+  @state log = new Log();
+  touch(key: string, at: Date): void { this.log.touch(key, at); }
+}
+`,
+  );
+  writeFileSync(path.join(dir, 'durability.xml'), '<durability service="Svc"><state name="log" type="replication"/></durability>');
+  expect(await durable(['check', 'service.ts', '--mapping', 'durability.xml'], dir)).toEqual({ code: 0, stdout: '', stderr: '' });
+});
+
+it('refuses a package.json whose scripts is not an object, before writing anything', async () => {
+  const dir = fresh();
+  writeFileSync(path.join(dir, 'package.json'), '{"name": "x", "scripts": "oops"}');
+  const init = await durable(['init'], dir);
+  expect(init.code).toBe(1);
+  expect(init.stderr).toMatch(/package\.json cannot be used \(its "scripts" is not an object\); nothing was written/);
+  expect(() => statSync(path.join(dir, 'durability.xml'))).toThrow();
 });

@@ -117,6 +117,10 @@ function functionFields(members: ClassMembers): Evidence[] {
 }
 
 /** Where a type holds a function: '' for the type itself, 'whose elements are functions', "whose member 'onDone' is a function"; undefined when it holds none. */
+function isDefaultLibrary(declaration: Node): boolean {
+  return declaration.getProject().getProgram().compilerObject.isSourceFileDefaultLibrary(declaration.getSourceFile().compilerNode);
+}
+
 function functionPath(type: import('ts-morph').Type, at: Node, depth: number, seen: Set<object>): string | undefined {
   if (depth > 4 || seen.has(type.compilerType) || isPrimitiveType(type) || type.isAny() || type.isUnknown()) return undefined;
   seen.add(type.compilerType);
@@ -135,6 +139,9 @@ function functionPath(type: import('ts-morph').Type, at: Node, depth: number, se
       for (const property of t.getProperties()) {
         const declaration = property.getValueDeclaration() ?? property.getDeclarations()[0];
         if (!declaration || Node.isMethodDeclaration(declaration) || Node.isMethodSignature(declaration) || Node.isGetAccessorDeclaration(declaration)) continue;
+        // A built-in's own members (Date's getVarDate in the ScriptHost library TypeScript loads without
+        // a \`lib\` setting) are the engine's, not data the state holds.
+        if (isDefaultLibrary(declaration)) continue;
         if (isClass && !(Node.isPropertyDeclaration(declaration) || Node.isParameterDeclaration(declaration))) continue;
         const path = functionPath(property.getTypeAtLocation(at), at, depth + 1, seen);
         if (path !== undefined) return path ? `whose member '${property.getName()}' holds functions` : `whose member '${property.getName()}' is a function`;
