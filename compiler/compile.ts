@@ -15,6 +15,7 @@ import { writeServiceModule, type Role } from './generate/service-module.js';
 import { rewritePrivateNames } from './generate/transform-private.js';
 import { nodeResolvesPackage, SELF, withSelfPath } from './self-package.js';
 import { pointMapAtOriginal } from './emit/source-maps.js';
+import { applyEdits, type TextEdit } from './generate/text-edits.js';
 import { describeService } from './inspect.js';
 
 export interface CompileResult {
@@ -185,12 +186,16 @@ function removeStateDecorators(file: SourceFile): void {
     if (ns) names.add(`${ns}.state`);
   }
   if (names.size === 0) return;
+  // As text edits, the decorator's own characters only: ts-morph's remove() rewrites the member and
+  // fails on a comment between the decorator and the field; the lines stay where they were.
+  const edits: TextEdit[] = [];
   for (const cls of file.getClasses()) {
     for (const member of cls.getMembers()) {
       if (!Node.isDecoratable(member)) continue;
-      for (const d of member.getDecorators()) if (names.has(d.getExpression().getText())) d.remove();
+      for (const d of member.getDecorators()) if (names.has(d.getExpression().getText())) edits.push({ start: d.getStart(), end: d.getEnd(), text: '' });
     }
   }
+  if (edits.length > 0) file.replaceWithText(applyEdits(file.getFullText(), edits));
   for (const decl of file.getImportDeclarations()) {
     if (decl.getModuleSpecifierValue() !== PACKAGE_NAME) continue;
     for (const named of decl.getNamedImports()) if (named.getName() === 'state') named.remove();

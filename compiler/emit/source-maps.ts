@@ -7,44 +7,73 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { decode, encode } from '@jridgewell/sourcemap-codec';
 
-/** How far ahead a changed region is searched for the next line both texts share. */
-const WINDOW = 400;
+/** Past this many differing lines, the copy is aligned line for line (the diff would cost too much). */
+const MAX_DIFFERENCES = 2000;
 
 /**
- * For each line of `copy`, the line of `original` it came from (0-based). Lines only the copy has map to
- * the original line just before them; a line the copy changed in place maps to the line it replaced.
+ * For each line of `copy`, the line of `original` it came from (0-based): lines both texts keep (a
+ * shortest edit script, Myers' algorithm) map exactly; the lines between two kept ones map to the
+ * original's lines between the same two, in order (a line changed in place to the line it replaced), or
+ * to the last kept line where the original has none left there (lines the compiler added).
  */
 export function alignLines(original: string, copy: string): number[] {
   const from = original.split(/\r?\n/);
   const to = copy.split(/\r?\n/);
-  const aligned: number[] = [];
-  let i = 0; // in the copy
-  let j = 0; // in the original
-  const distinctive = (line: string) => line.trim().length > 1; // a blank line or a lone brace matches anywhere
-  while (i < to.length) {
-    if (j < from.length && to[i] === from[j]) {
-      aligned.push(j++);
-      i++;
-      continue;
-    }
-    const removed = distinctive(to[i]!) ? findAhead(from, j + 1, to[i]!) : -1; // original lines the copy dropped
-    const added = j < from.length && distinctive(from[j]!) ? findAhead(to, i + 1, from[j]!) : -1; // lines the copy added
-    if (removed >= 0 && (added < 0 || removed - j <= added - i)) {
-      j = removed;
-    } else if (added >= 0) {
-      while (i < added) aligned[i++] = Math.max(0, Math.min(j, from.length) - 1);
-    } else {
-      aligned.push(Math.min(j, from.length - 1)); // changed in place
-      i++;
-      j++;
-    }
+  const kept = commonLines(from, to) ?? [];
+  const aligned = new Array<number>(to.length);
+  let [i, j] = [0, 0];
+  for (const [keptFrom, keptTo] of [...kept, [from.length, to.length] as const]) {
+    for (let k = i; k < keptTo; k++) aligned[k] = Math.min(j + (k - i), keptFrom > j ? keptFrom - 1 : Math.max(0, j - 1), from.length - 1);
+    if (keptTo < to.length) aligned[keptTo] = keptFrom;
+    [i, j] = [keptTo + 1, keptFrom + 1];
   }
   return aligned;
 }
 
-function findAhead(lines: readonly string[], start: number, line: string): number {
-  for (let k = start; k < lines.length && k < start + WINDOW; k++) if (lines[k] === line) return k;
-  return -1;
+/** The pairs (original line, copy line) a shortest edit script keeps, in order; undefined past MAX_DIFFERENCES. */
+function commonLines(a: readonly string[], b: readonly string[]): [number, number][] | undefined {
+  const max = Math.min(a.length + b.length, MAX_DIFFERENCES);
+  const offset = max + 1;
+  // v[offset + k]: how far along a the furthest path on diagonal k (x - y = k) has come; one copy per round.
+  const v = new Int32Array(2 * max + 3);
+  const rounds: Int32Array[] = [];
+  for (let d = 0; d <= max; d++) {
+    for (let k = -d; k <= d; k += 2) {
+      let x = goesDown(v, offset, k, d) ? v[offset + k + 1]! : v[offset + k - 1]! + 1;
+      let y = x - k;
+      while (x < a.length && y < b.length && a[x] === b[y]) [x, y] = [x + 1, y + 1];
+      v[offset + k] = x;
+      if (x >= a.length && y >= b.length) {
+        rounds.push(v.slice());
+        return keptPairs(rounds, offset, a.length, b.length);
+      }
+    }
+    rounds.push(v.slice());
+  }
+  return undefined;
+}
+
+/** Whether the path to diagonal k in round d comes down from k + 1 (a line only b has) rather than from k - 1. */
+function goesDown(v: Int32Array, offset: number, k: number, d: number): boolean {
+  return k === -d || (k !== d && v[offset + k - 1]! < v[offset + k + 1]!);
+}
+
+function keptPairs(rounds: Int32Array[], offset: number, n: number, m: number): [number, number][] {
+  const pairs: [number, number][] = [];
+  let [x, y] = [n, m];
+  for (let d = rounds.length - 1; d > 0; d--) {
+    const previous = rounds[d - 1]!;
+    const k = x - y;
+    const down = goesDown(previous, offset, k, d);
+    const fromX = previous[offset + (down ? k + 1 : k - 1)]!;
+    const fromY = fromX - (down ? k + 1 : k - 1);
+    // The edit step, then the diagonal (kept lines) up to (x, y).
+    const [snakeX, snakeY] = down ? [fromX, fromY + 1] : [fromX + 1, fromY];
+    while (x > snakeX && y > snakeY) pairs.push([--x, --y]);
+    [x, y] = [fromX, fromY];
+  }
+  while (x > 0 && y > 0) pairs.push([--x, --y]);
+  return pairs.reverse();
 }
 
 /**

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { alignLines } from '../../compiler/emit/source-maps.js';
 import { spawnNode } from '../../proxies/serving/spawn.js';
@@ -32,6 +33,7 @@ export class Ledger {
 
 export class Bank {
   @state
+  // a comment between the decorator and its field
   ledger = new Ledger();
 
   deposit(amount: number): number {
@@ -43,6 +45,10 @@ export class Bank {
     const missing = JSON.parse('null') as { field: number };
     return missing.field; // THROWS-IN-SERVICE
   }
+}
+
+export class Plain {
+  ledger = new Ledger();
 }
 `;
 
@@ -63,9 +69,35 @@ describe('alignLines', () => {
   it('follows removed, added and changed lines back to the original', () => {
     const original = ['import { state } from "x";', '', 'class A {', '  @state', '  f = 1;', '  #p = 2;', '  m() { return this.#p; }', '}'].join('\n');
     const copy = ['', 'class A {', '  f = 1;', '  private [$p] = 2;', '  m() { return this[$p]; }', '  static { name(); }', '}', 'export {};'].join('\n');
-    // The import became a blank line (0→0), the decorator's line went (the class is 1→2, its field 2→4),
-    // #private lines changed in place (3→5, 4→6), and the added lines take a line near them (5, 7→7).
-    expect(alignLines(original, copy)).toEqual([0, 2, 4, 5, 6, 7, 7, 7]);
+    // The blank line after the import is kept (0→1), the decorator's line went (the class is 1→2, its field
+    // 2→4), #private lines changed in place (3→5, 4→6), and the added lines take the line before them (5→6, 7→7).
+    expect(alignLines(original, copy)).toEqual([1, 2, 4, 5, 6, 6, 7, 7]);
+  });
+
+  it('keeps a changed line at its place though the same text comes later in the file', () => {
+    const original = ['class A {', '  @state x = new X();', '  m() {}', '}', 'class B {', '  x = new X();', '}'].join('\n');
+    const copy = ['class A {', '  x = new X();', '  m() {}', '}', 'class B {', '  x = new X();', '}'].join('\n');
+    expect(alignLines(original, copy)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('maps every line in order, keeping as many equal lines as a longest common subsequence', () => {
+    const lines = fc.array(fc.constantFrom('a', 'b', 'c', '}', ''), { maxLength: 30 });
+    fc.assert(
+      fc.property(lines, lines, (from, to) => {
+        const aligned = alignLines(from.join('\n'), to.join('\n'));
+        const n = Math.max(1, from.length); // ''.split gives one empty line
+        expect(aligned).toHaveLength(Math.max(1, to.length));
+        for (const [i, line] of aligned.entries()) {
+          expect(line).toBeGreaterThanOrEqual(i > 0 ? aligned[i - 1]! : 0);
+          expect(line).toBeLessThan(n);
+        }
+        const f = from.length ? from : [''];
+        const t = to.length ? to : [''];
+        const exact = new Set(aligned.flatMap((line, i) => (t[i] === f[line] ? [line] : [])));
+        expect(exact.size).toBeGreaterThanOrEqual(lcs(f, t));
+      }),
+      { numRuns: 300, seed: 7 },
+    );
   });
 
   it('is the identity on an unchanged text', () => {
@@ -108,3 +140,16 @@ it("durable serve logs a method's TypeError with its stack at the user's line, a
     await node.stop('SIGKILL');
   }
 });
+
+function lcs(a: readonly string[], b: readonly string[]): number {
+  const row = new Array<number>(b.length + 1).fill(0);
+  for (const x of a) {
+    let diagonal = 0;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = x === b[j - 1] ? diagonal + 1 : Math.max(row[j]!, row[j - 1]!);
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
