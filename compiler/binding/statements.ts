@@ -3,9 +3,11 @@
 // <initialization> runs, then every <method> statement and the recovery <query> is prepared, never run.
 // By default on an in-memory SQLite database (DUR2023, a warning: a statement written for PostgreSQL or
 // MariaDB alone may not parse there), except a dialect="sqlite" statement, which SQLite must take
-// (DUR2024). With `--db URL`, on that database, in a transaction rolled back (PostgreSQL) or a scratch
-// database dropped afterwards (MariaDB): whatever it refuses is an error (DUR2024).
+// (DUR2024). With `--db URL`, on that database: PostgreSQL and an SQLite file in a transaction rolled
+// back, MariaDB (whose DDL commits by itself) in a scratch database dropped afterwards; whatever it
+// refuses is an error (DUR2024). docs/MAPPING.md says what cannot be checked this way.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { type Diagnostic, type DurabilityMapping, type Dialect, diagnostic, literalParts, type SqlStatement, type SqlStep } from '../../mappings/index.js';
 import type { DatabaseStateMapping } from '../../mappings/model.js';
@@ -13,6 +15,12 @@ import type { DatabaseStateMapping } from '../../mappings/model.js';
 /** A database that takes statements for checking: `run` executes one, `prepare` only prepares it. */
 interface Checker {
   dialect: Dialect;
+  /** An empty database of our own (in-memory SQLite, a MariaDB scratch database): tables made elsewhere are not there. */
+  scratch: boolean;
+  /** The error names a table that is not there. */
+  missingTable(error: unknown): boolean;
+  /** The error says nothing about the statement (it cannot be checked this way). */
+  inconclusive(error: unknown): boolean;
   run(sql: string): Promise<void>;
   prepare(statement: SqlStatement): Promise<void>;
   close(): Promise<void>;
@@ -34,8 +42,9 @@ export async function prepareStatements(mapping: DurabilityMapping, url?: string
           if (role === 'initialization') await checker.run(literalParts(statement).join(''));
           else await checker.prepare(statement);
         } catch (error) {
-          // Tables no <initialization> makes are made elsewhere (a migration): only --db can tell.
-          if (!url && !makesTables && /^no such table/.test((error as Error).message)) continue;
+          if (checker.inconclusive(error)) continue;
+          // Tables no <initialization> makes are made elsewhere (a migration): an empty database cannot tell.
+          if (checker.scratch && !makesTables && checker.missingTable(error)) continue;
           const certain = url !== undefined || explicit !== undefined;
           found.push(refusal(mapping, statement, role, (error as Error).message, checker.dialect, certain, url));
           return false;
@@ -74,15 +83,28 @@ function refusal(mapping: DurabilityMapping, statement: SqlStatement, role: Role
   );
 }
 
-function sqliteChecker(): Checker {
-  const db = new Database(':memory:');
+const sqliteMissingTable = (error: unknown) => /^no such table/.test((error as Error).message);
+
+/** An in-memory SQLite, or the file at `file` with everything rolled back at the end. */
+function sqliteChecker(file?: string): Checker {
+  const db = new Database(file ?? ':memory:', { fileMustExist: true });
+  if (file) db.exec('BEGIN');
   return {
     dialect: 'sqlite',
+    scratch: !file,
+    missingTable: sqliteMissingTable,
+    inconclusive: () => false,
     run: async (sql) => void db.exec(sql),
     prepare: async (statement) => void db.prepare(literalParts(statement).join('?')),
-    close: async () => void db.close(),
+    close: async () => {
+      if (file) db.exec('ROLLBACK');
+      db.close();
+    },
   };
 }
+
+/** PostgreSQL prepares only these; any other statement (CALL, DO, SET, NOTIFY) is not checked. */
+const PREPARABLE = /^\s*(\(\s*)*(select|insert|update|delete|values|with|merge|table)\b/i;
 
 function dialectOf(url: string): Dialect {
   if (url.startsWith('sqlite:')) return 'sqlite';
@@ -93,8 +115,13 @@ function dialectOf(url: string): Dialect {
 
 async function serverChecker(url: string): Promise<Checker> {
   const dialect = dialectOf(url);
-  // SQLite: a fresh in-memory database answers as the file would (its <initialization> makes the tables).
-  if (dialect === 'sqlite') return sqliteChecker();
+  if (dialect === 'sqlite') {
+    const file = url
+      .slice('sqlite:'.length)
+      .split('?')[0]!
+      .replace(/^\/\/(?=\/)/, '');
+    return sqliteChecker(existsSync(file) ? file : undefined);
+  }
   if (dialect === 'postgres') {
     const pg = (await import('pg')).default;
     const client = new pg.Client({ connectionString: url });
@@ -115,10 +142,20 @@ async function serverChecker(url: string): Promise<Checker> {
     };
     return {
       dialect,
+      scratch: false,
+      missingTable: (error) => (error as { code?: string }).code === '42P01',
+      // Cannot run in a transaction (CREATE INDEX CONCURRENTLY); a syntax error at a parameter the user
+      // wrote as arg[N] where only a literal may stand (INTERVAL arg[0]: the run-time writes a literal there).
+      inconclusive: (error) => {
+        const { code, message } = error as { code?: string; message: string };
+        return code === '25001' || (code === '42601' && /at or near "\$\d+"/.test(message));
+      },
       run: guarded,
       prepare: async (statement) => {
+        const parts = literalParts(statement);
+        if (!PREPARABLE.test(parts[0]!)) return;
         const name = `durable_check_${++n}`;
-        await guarded(`PREPARE ${name} AS ${literalParts(statement).reduce((text, part, i) => `${text}$${i}${part}`)}`);
+        await guarded(`PREPARE ${name} AS ${parts.reduce((text, part, i) => `${text}$${i}${part}`)}`);
       },
       close: async () => {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -139,6 +176,9 @@ async function serverChecker(url: string): Promise<Checker> {
   await connection.query(`USE \`${scratch}\``);
   return {
     dialect,
+    scratch: true,
+    missingTable: (error) => (error as { errno?: number }).errno === 1146,
+    inconclusive: () => false,
     run: async (sql) => void (await connection.query(sql)),
     prepare: async (statement) => {
       const prepared = await connection.prepare(literalParts(statement).join('?'));

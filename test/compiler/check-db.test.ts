@@ -4,6 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import knexFactory from 'knex';
 import { describe, expect, it } from 'vitest';
 import { MYSQL_URL, optedOut } from '../support/databases.js';
@@ -88,4 +89,76 @@ it('says so when --db cannot be reached, exit 1', async () => {
   expect(run.code).toBe(1);
   expect(run.stderr).toMatch(/^durable: cannot check against --db: /);
   expect(run.stderr).not.toContain('secret');
+});
+
+/** A mapping that is right but that a naive check refuses: what each database can and cannot prepare. */
+function unusual(dialect: 'postgres' | 'mysql', table: string, migrated: string): string {
+  const pg = dialect === 'postgres';
+  return `<durability service="Shop">
+  <state name="stock" type="database">
+    <initialization>CREATE TABLE ${table} (product VARCHAR(100) PRIMARY KEY, count INTEGER NOT NULL, at TIMESTAMP)${pg ? `; CREATE INDEX CONCURRENTLY ${table}_at ON ${table} (at)` : ''}</initialization>
+    <recovery>
+      <query>SELECT product, count FROM ${table}</query>
+      <apply method="set" args="product, count"/>
+    </recovery>
+    <method name="set">
+      <sql>DELETE FROM ${table} WHERE product = arg[0]</sql>
+      <sql>INSERT INTO ${table} (product, count) VALUES (arg[0], arg[1])</sql>
+      ${pg ? `<sql>NOTIFY ${table}</sql><sql>UPDATE ${table} SET at = now() - INTERVAL arg[0] WHERE false</sql>` : ''}
+    </method>
+  </state>
+  <state name="other" type="database">
+    <recovery>
+      <query>SELECT product, count FROM ${migrated}</query>
+      <apply method="set" args="product, count"/>
+    </recovery>
+    <method name="set"><sql>INSERT INTO ${migrated} (product, count) VALUES (arg[0], arg[1])</sql></method>
+  </state>
+</durability>
+`;
+}
+
+describe.each([
+  ['postgres', POSTGRES_URL],
+  ['mysql', MYSQL_URL],
+] as const)('durable check --db on %s, SQL a naive check would refuse', (dialect, url) => {
+  it.skipIf(optedOut(dialect))(
+    'passes statements it cannot prepare (NOTIFY, INTERVAL arg[N], CREATE INDEX CONCURRENTLY) and tables a migration made where it checks in a scratch database',
+    async () => {
+      const dir = project(table(), false);
+      writeFileSync(
+        path.join(dir, 'service.ts'),
+        SERVICE.replace('export class Shop {\n  @state stock = new Stock();', 'export class Shop {\n  @state stock = new Stock();\n  @state other = new Stock();'),
+      );
+      const migrated = table();
+      const knex = knexFactory({ client: dialect === 'postgres' ? 'pg' : 'mysql2', connection: url });
+      await knex.raw(`CREATE TABLE ${migrated} (product VARCHAR(100) PRIMARY KEY, count INTEGER NOT NULL)`);
+      try {
+        writeFileSync(path.join(dir, 'durability.xml'), unusual(dialect, table(), migrated));
+        expect(await durable(['check', 'service.ts', '--mapping', 'durability.xml', '--db', url], dir)).toEqual({ code: 0, stdout: '', stderr: '' });
+      } finally {
+        await knex.raw(`DROP TABLE ${migrated}`);
+        await knex.destroy();
+      }
+    },
+  );
+});
+
+it('--db sqlite:FILE checks against the file, tables a migration made included, and leaves it as it was', async () => {
+  const dir = project(table(), false);
+  const migrated = table();
+  const file = path.join(dir, 'state.db');
+  const db = new Database(file);
+  db.exec(`CREATE TABLE ${migrated} (product TEXT PRIMARY KEY, count INTEGER NOT NULL)`);
+  db.close();
+  const mapping = `<durability service="Shop"><state name="stock" type="database">
+    <recovery><query>SELECT product, count FROM ${migrated}</query><apply method="set" args="product, count"/></recovery>
+    <method name="set"><sql>INSERT INTO ${migrated} (product, cnt) VALUES (arg[0], arg[1])</sql></method>
+  </state></durability>`;
+  writeFileSync(path.join(dir, 'durability.xml'), mapping);
+  const run = await durable(['check', 'service.ts', '--mapping', 'durability.xml', '--db', `sqlite:${file}`], dir);
+  expect(run.stdout).toMatch(/^durability\.xml:3:\d+ - error DUR2024: .*no column named cnt|^durability\.xml:3:\d+ - error DUR2024: .*cnt/m);
+  const after = new Database(file);
+  expect(after.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all()).toEqual([migrated]);
+  after.close();
 });
