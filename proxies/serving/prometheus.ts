@@ -43,11 +43,16 @@ export function prometheusText(counters: Record<string, number>, node: NodeFigur
     lines.push(`${name}_count ${s.count}`);
   };
   const { requests: requestCount, ...outcomes } = counters;
-  metric('durable_requests_total', 'counter', 'HTTP requests answered by this node.', [['', requestCount ?? 0]]);
+  metric(
+    'durable_requests_total',
+    'counter',
+    'RPC requests that reached the service (POST /rpc/<method>, valid, on a ready primary); the rest are counted by outcome in durable_request_outcomes_total.',
+    [['', requestCount ?? 0]],
+  );
   metric(
     'durable_request_outcomes_total',
     'counter',
-    'HTTP requests by outcome.',
+    'Answers of this node by outcome (bad_requests: malformed, unknown or too large).',
     Object.entries(outcomes).map(([outcome, n]) => [`{outcome="${snake(outcome)}"}`, n]),
   );
   summary('durable_request_latency_seconds', 'Request latency over the last requests (up to 10 000).', latencyMs, 1 / 1000);
