@@ -7,6 +7,7 @@
 // touched a replicated and a database object commits in both or neither, whenever the primary dies.
 import type { CommitResult, DatabaseRecord, DatabaseStore } from '../database/store.js';
 import { FencedError, isStatementRejection } from '../database/store.js';
+import { refusalForClients } from '../database/client-message.js';
 import { ReplicationUnavailableError, type ReplicationLink, type ReplicationRecord } from '../replication/link.js';
 import type { CommitPart } from '../core/types.js';
 
@@ -32,9 +33,9 @@ export type CommitVerdict =
    */
   | { kind: 'withheld'; reason: string }
   /** The database refused this action's own statements: a definitive answer, nothing kept. */
-  | { kind: 'rejected'; reason: string }
+  | { kind: 'rejected'; reason: string; detail?: string }
   /** Not made durable because an earlier action of the group failed, or durability is uncertain. */
-  | { kind: 'failed'; reason: string };
+  | { kind: 'failed'; reason: string; detail?: string };
 
 /** The verdict of an action after one its group could not make durable: it ran on top of that one's changes. */
 export const DEPENDED_ON_FAILED: Extract<CommitVerdict, { kind: 'failed' }> = { kind: 'failed', reason: 'an earlier request it depended on could not be made durable' };
@@ -168,8 +169,15 @@ export class Committer {
 
     const verdicts: CommitVerdict[] = group.map((_, i) => {
       if (i < committed) return withheld ? { kind: 'withheld', reason: withheld } : { kind: 'committed' };
-      if (i === committed && failure && isStatementRejection(failure)) return { kind: 'rejected', reason: `the database refused the change: ${failure.message}` };
-      return i === committed ? { kind: 'failed', reason: `the database write failed: ${failure?.message}` } : DEPENDED_ON_FAILED;
+      if (i !== committed) return DEPENDED_ON_FAILED;
+      // The client hears which rule the statement broke, never its values; the node's log, everything.
+      const safe = refusalForClients(
+        failure,
+        records[i]?.statements.flatMap((w) => w.bindings),
+      );
+      const detail = failure?.message;
+      if (failure && isStatementRejection(failure)) return { kind: 'rejected', reason: `the database refused the change: ${safe}`, detail };
+      return { kind: 'failed', reason: `the database write failed: ${safe}`, detail };
     });
     return { verdicts };
   }

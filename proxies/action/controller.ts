@@ -18,8 +18,11 @@ import { TransactionTable, type Transaction } from './transactions.js';
 
 export type Outcome =
   | { kind: 'ok'; result: unknown }
-  /** The method threw (`error` is what it threw), or the database refused its change: nothing kept. */
-  | { kind: 'service-error'; message: string; error?: unknown }
+  /**
+   * The method threw (`error` is what it threw), or the database refused its change: nothing kept. The
+   * message is the client's; `detail`, for the log only, is the database's own message with its values.
+   */
+  | { kind: 'service-error'; message: string; error?: unknown; detail?: string }
   /** The run-time could not make the request's effect durable as the original class would have it: nothing kept. */
   | { kind: 'refused'; message: string; error: DurabilityRefusal }
   | { kind: 'unavailable'; message: string }
@@ -558,7 +561,7 @@ export class ActionController {
   /** `identified`: the request carried an id, under which a retry is answered. */
   private failureOutcome(verdict: Exclude<CommitVerdict, { kind: 'committed' }>, identified = true): Outcome {
     if (this.stopped?.fenced) return { kind: 'not-primary', message: `Not made durable: ${verdict.reason}` };
-    if (verdict.kind === 'rejected') return { kind: 'service-error', message: verdict.reason };
+    if (verdict.kind === 'rejected') return { kind: 'service-error', message: verdict.reason, detail: verdict.detail };
     if (verdict.kind === 'withheld') {
       return {
         kind: 'unavailable',

@@ -2,7 +2,7 @@
 // holds (another request that needs one waits, then gets TX_CONFLICT), its replies so far, the savepoint
 // of the request running in it, and its idle timer. Ids carry 128 random bits: knowing one tells nothing
 // of another.
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Action, DurabilityProxy } from '../core/types.js';
 
 export interface Transaction {
@@ -34,7 +34,17 @@ export class TransactionTable {
   ) {}
 
   begin(action: Action): Transaction {
-    const tx: Transaction = { id: `tx-${randomUUID()}`, action, touched: [], replies: new Map(), logMark: 0, marks: new Map(), replicatorMark: undefined, joinedNow: new Set() };
+    // 144 random bits: one transaction's id tells nothing of another's.
+    const tx: Transaction = {
+      id: `tx-${randomBytes(18).toString('base64url')}`,
+      action,
+      touched: [],
+      replies: new Map(),
+      logMark: 0,
+      marks: new Map(),
+      replicatorMark: undefined,
+      joinedNow: new Set(),
+    };
     this.open.set(tx.id, tx);
     this.touch(tx);
     return tx;

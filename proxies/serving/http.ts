@@ -132,6 +132,7 @@ export class RpcServer {
         if (this.latencies.length > 10_000) this.latencies.splice(0, 5_000);
         // A method the service does not have is not a label of its own: requests would choose the labels.
         this.histograms.observe(outcome.kind === 'unknown-method' ? '(unknown)' : rpc[1]!, outcome.kind.replace('-', '_'), elapsedMs / 1000);
+        if (outcome.kind === 'service-error' && outcome.detail) this.options.log?.('request.database_refused', { method: rpc[1]!, detail: outcome.detail });
         if (outcome.kind === 'service-error' && looksLikeABug(outcome.error)) {
           // A method that threw is answered 422 and rolled back; one that threw a TypeError and its kind
           // is most likely a bug, so its stack (mapped to the user's TypeScript) goes to the log as well.

@@ -64,6 +64,11 @@ describe('the serving contract', () => {
   it('runs transactions over several requests: abort undoes, commit keeps', async () => {
     await post(primary, '/rpc/machineAdvertise', { args: [{ id: 'm2', cpu: 2, memoryMb: 4096, diskGb: 50 }] });
     const { body: begun } = await post(primary, '/tx', {});
+    // 144 random bits, base64url: knowing one id tells nothing of another.
+    const { body: another } = await post(primary, '/tx', {});
+    for (const id of [begun.tx, another.tx]) expect(id).toMatch(/^tx-[A-Za-z0-9_-]{24}$/);
+    expect(another.tx).not.toBe(begun.tx);
+    await post(primary, `/tx/${another.tx}/abort`, {});
     expect(await post(primary, '/rpc/jobSubmit', { args: ['bob', { cpu: 1, memoryMb: 1, diskGb: 1 }], tx: begun.tx })).toMatchObject({ status: 200 });
     expect(await post(primary, '/rpc/balance', { args: ['bob'] })).toMatchObject({ status: 409, body: { error: { code: 'TX_CONFLICT' } } });
     expect(await post(primary, `/tx/${begun.tx}/abort`, {})).toMatchObject({ status: 200 });
