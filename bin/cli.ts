@@ -143,6 +143,8 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
       "the configuration authority: postgres://…, mysql://…, etcd://HOST:PORT[,…] or sqlite:PATH (one machine); default --db when it is a server database, 'none' for none",
     )
     .option('--key-file <file>', 'the cluster key (default: $DURABLE_CLUSTER_KEY)')
+    .option('--client-token-file <file>', 'the token clients must send as Authorization: Bearer <token> on /rpc, /tx and /metrics (default: $DURABLE_CLIENT_TOKEN)')
+    .option('--no-client-token', 'serve a non-loopback --http without a client token, deliberately (something in front admits only your clients)')
     .option('--insecure', 'allow replication without a cluster key, on loopback addresses only')
     .option('--min-acks <n>', "backups that must acknowledge each write, and hold a new primary's snapshot before it serves; below that, writes get 503", '0')
     .option('--heartbeat-interval <ms>', 'how often peers hear from each other', '100')

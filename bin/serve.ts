@@ -2,6 +2,7 @@
 // stderr: role changes, epochs, peers joining and leaving).
 import { ServiceNode, parseAddress, type Address } from '../proxies/serving/node.js';
 import { ClusterKeyError, loadClusterKey } from '../proxies/transport/handshake.js';
+import { ClientTokenError, loadClientToken } from '../proxies/serving/client-token.js';
 import { DurabilityRefusal } from '../proxies/core/refusals.js';
 import type { CliIO } from './cli.js';
 import { UserError } from './cli.js';
@@ -15,6 +16,9 @@ export interface ServeOptions {
   db?: string;
   coordinator?: string;
   keyFile?: string;
+  clientTokenFile?: string;
+  /** false with --no-client-token: serve without a client token on a non-loopback address, deliberately. */
+  clientToken?: boolean;
   insecure?: boolean;
   minAcks: string;
   heartbeatInterval: string;
@@ -57,6 +61,19 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     if (!all.every((a) => isLoopback(a.host))) throw new UserError('--insecure is allowed only when every address is on loopback (127.0.0.0/8, ::1, localhost).');
     key = INSECURE_KEY;
   }
+  let clientToken: string | undefined;
+  try {
+    clientToken = loadClientToken({ file: options.clientTokenFile, env: io.env });
+  } catch (error) {
+    if (error instanceof ClientTokenError) throw new UserError(error.message);
+    throw error;
+  }
+  if (clientToken && options.clientToken === false) throw new UserError('--no-client-token says to serve without a client token, but one is set (--client-token-file or DURABLE_CLIENT_TOKEN): drop one of them.');
+  if (!clientToken && options.clientToken !== false && !isLoopback(http.host)) {
+    throw new UserError(
+      `--http ${options.http} is reachable from other machines, and no client token is set: anyone who reaches it could call any method. Set DURABLE_CLIENT_TOKEN or pass --client-token-file (clients then send Authorization: Bearer <token>), or pass --no-client-token if something in front of this node already admits only your clients.`,
+    );
+  }
   const coordinator = coordinatorUrl(options);
   const log = (event: string, fields: Record<string, unknown>) => io.stderr(JSON.stringify({ time: new Date().toISOString(), event, ...fields }) + '\n');
   const starting = ServiceNode.start({
@@ -69,6 +86,7 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     db: options.db,
     coordinator,
     key,
+    clientToken,
     minAcks: number('min-acks', options.minAcks, 0),
     heartbeatIntervalMs: number('heartbeat-interval', options.heartbeatInterval, 1),
     heartbeatTimeoutMs: number('heartbeat-timeout', options.heartbeatTimeout, 10),

@@ -11,6 +11,8 @@ export interface ClientOptions {
   retryDelayMs?: number;
   /** How long one node may take before the next is tried (default 2 s): a paused node must not take the whole budget. */
   attemptTimeoutMs?: number;
+  /** The nodes' client token, sent as `Authorization: Bearer <token>` (docs/SECURITY.md). */
+  token?: string;
 }
 
 export class RemoteServiceError extends Error {
@@ -39,6 +41,7 @@ export function createClient(urls: readonly string[], options: ClientOptions = {
   if (urls.length === 0) throw new Error('createClient needs at least one node URL.');
   const nodes = urls.map((u) => u.replace(/\/+$/, ''));
   let preferred = 0;
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
 
   async function post(path: string, body: unknown): Promise<unknown> {
     const deadline = Date.now() + (options.timeoutMs ?? 10_000);
@@ -52,7 +55,7 @@ export function createClient(urls: readonly string[], options: ClientOptions = {
         let response: Response;
         try {
           const attempt = Math.min(remaining, options.attemptTimeoutMs ?? 2_000);
-          response = await fetch(nodes[index] + path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(attempt) });
+          response = await fetch(nodes[index] + path, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(attempt) });
         } catch (error) {
           lastError = `${nodes[index]}: ${(error as Error).message}`;
           continue;

@@ -4,6 +4,7 @@
 import http from 'node:http';
 import { prometheusText, wantsPrometheusText } from './prometheus.js';
 import { RequestHistograms } from './histogram.js';
+import type { ClientTokenCheck } from './client-token.js';
 import type { AddressInfo } from 'node:net';
 import { timingSafeEqual } from 'node:crypto';
 import type { Outcome } from '../action/controller.js';
@@ -29,12 +30,14 @@ export interface ServedNode {
 
 export interface HttpServerOptions {
   maxBodyBytes?: number;
+  /** When set, /rpc, /tx… and /metrics need `Authorization: Bearer <token>` (docs/SECURITY.md). */
+  clientToken?: ClientTokenCheck;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
 export class RpcServer {
   private readonly server: http.Server;
-  readonly counters = { requests: 0, ok: 0, serviceErrors: 0, refused: 0, unavailable: 0, notPrimary: 0, badRequests: 0, txConflicts: 0 };
+  readonly counters = { requests: 0, ok: 0, serviceErrors: 0, refused: 0, unavailable: 0, notPrimary: 0, badRequests: 0, txConflicts: 0, unauthorized: 0 };
   readonly latencies: number[] = [];
   readonly histograms = new RequestHistograms();
 
@@ -88,6 +91,14 @@ export class RpcServer {
       return this.bad(res, 400, 'The request target is not a valid path.');
     }
     if (this.closing) res.setHeader('connection', 'close');
+    // /health stays open (load balancers ask it); /admin/promote has the cluster key; the rest needs the client token.
+    const token = this.options.clientToken;
+    if (token && url.pathname !== '/health' && url.pathname !== '/admin/promote' && !token.accepts(req.headers.authorization)) {
+      this.counters.unauthorized++;
+      req.resume(); // the body is not read, but drained, so that a client still sending hears the answer
+      res.setHeader('www-authenticate', 'Bearer realm="durable"');
+      return send(res, 401, { error: { code: 'UNAUTHORIZED', message: 'This node needs the client token: send Authorization: Bearer <token>.' } });
+    }
     try {
       if (req.method === 'GET' && url.pathname === '/health') {
         const takeover = this.node.takeover?.();

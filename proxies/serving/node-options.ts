@@ -16,6 +16,8 @@ export interface NodeOptions {
   /** The configuration authority's URL (docs/SERVING.md, "Configuration authority"); none: the lease alone. */
   coordinator?: string;
   key: Buffer;
+  /** The client token /rpc, /tx… and /metrics ask for; none: they are open (loopback, or --no-client-token). */
+  clientToken?: string;
   minAcks: number;
   heartbeatIntervalMs: number;
   heartbeatTimeoutMs: number;

@@ -16,6 +16,7 @@ import { TcpLink } from '../transport/tcp-link.js';
 import { stallAwareClock } from '../transport/clock.js';
 import { Follower, type Member } from '../replication/following.js';
 import { BehindError, type ServiceRuntime } from '../runtime.js';
+import { ClientTokenCheck } from './client-token.js';
 import { percentiles, RpcServer } from './http.js';
 import { parseAddress, sleep, type Address, type NodeOptions } from './node-options.js';
 import { BackupDuties, describeOutcome } from './backup-duties.js';
@@ -162,7 +163,7 @@ export class ServiceNode {
         throw new Error(`The configuration authority (${this.coordination.store.description}) did not make this node primary: ${describeOutcome(claimed)}.`);
       log('coordination.primary', { epoch: this.service.runtime.currentEpoch });
     }
-    this.rpc = new RpcServer(this.served(), { log });
+    this.rpc = new RpcServer(this.served(), { log, clientToken: this.options.clientToken ? new ClientTokenCheck(this.options.clientToken) : undefined });
     const http = await this.rpc.listen(this.options.http.host, this.options.http.port);
     this.addresses.http = { host: http.address, port: http.port };
     (this.replication.options as { node: string }).node = this.httpUrl;
