@@ -68,7 +68,8 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     if (error instanceof ClientTokenError) throw new UserError(error.message);
     throw error;
   }
-  if (clientToken && options.clientToken === false) throw new UserError('--no-client-token says to serve without a client token, but one is set (--client-token-file or DURABLE_CLIENT_TOKEN): drop one of them.');
+  if (clientToken && options.clientToken === false)
+    throw new UserError('--no-client-token says to serve without a client token, but one is set (--client-token-file or DURABLE_CLIENT_TOKEN): drop one of them.');
   if (!clientToken && options.clientToken !== false && !isLoopback(http.host)) {
     throw new UserError(
       `--http ${options.http} is reachable from other machines, and no client token is set: anyone who reaches it could call any method. Set DURABLE_CLIENT_TOKEN or pass --client-token-file (clients then send Authorization: Bearer <token>), or pass --no-client-token if something in front of this node already admits only your clients.`,
