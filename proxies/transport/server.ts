@@ -36,13 +36,23 @@ export interface ReplicationServerOptions {
   role?: () => 'primary' | 'backup' | 'stopped' | 'behind' | 'unsure';
 }
 
-/** Connections that have not proven the key yet, at most: a flood of them cannot exhaust memory. */
-const MAX_UNAUTHENTICATED = 32;
+/**
+ * Connections that have not proven the key yet, at most, in all and from one address. Past either, the
+ * oldest such connection is closed to make room, not the newcomer: idle connections cannot keep the
+ * primary out, since its own proves the key within a round trip of arriving (issue 15).
+ */
+const MAX_UNAUTHENTICATED = 64;
+const MAX_UNAUTHENTICATED_PER_ADDRESS = 8;
+/** Log lines about connections that never authenticated: at most this many per window, then one summary. */
+const UNAUTHENTICATED_LOG_LINES = 10;
+const UNAUTHENTICATED_LOG_WINDOW_MS = 10_000;
 
 export class ReplicationServer {
   private readonly server: net.Server;
   private primary: net.Socket | undefined;
-  private unauthenticated = 0;
+  /** Connections still to prove the key, oldest first, with their remote address and how to close them. */
+  private readonly waiting = new Map<net.Socket, { address: string; evict: () => void }>();
+  private readonly quiet = new LogLimiter(UNAUTHENTICATED_LOG_LINES, UNAUTHENTICATED_LOG_WINDOW_MS, (event, fields) => this.log(event, fields));
 
   constructor(readonly options: ReplicationServerOptions) {
     this.server = net.createServer((socket) => this.accept(socket));
@@ -79,32 +89,37 @@ export class ReplicationServer {
     this.options.log?.(event, fields);
   }
 
+  /** Closes the oldest connection still to prove the key where a newcomer would pass a limit. */
+  private makeRoomFor(address: string): void {
+    const oldest = (from?: string) => [...this.waiting.values()].find((w) => from === undefined || w.address === from);
+    if ([...this.waiting.values()].filter((w) => w.address === address).length >= MAX_UNAUTHENTICATED_PER_ADDRESS) oldest(address)?.evict();
+    if (this.waiting.size >= MAX_UNAUTHENTICATED) oldest()?.evict();
+  }
+
   private accept(socket: net.Socket): void {
     const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    if (this.unauthenticated >= MAX_UNAUTHENTICATED) {
-      this.log('replication.peer.closed', { peer, reason: 'too many connections waiting to authenticate' });
-      socket.destroy();
-      return;
-    }
-    this.unauthenticated++;
+    const address = socket.remoteAddress ?? 'unknown';
+    this.makeRoomFor(address);
     const decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME);
     const nonce = newNonce();
     let authenticated = false;
-    let counted = true;
     let closedHere = false;
     const authenticatedNow = () => {
       authenticated = true;
       decoder.maxFrame = this.options.maxFrame ?? DEFAULT_MAX_FRAME;
-      if (counted) this.unauthenticated--;
-      counted = false;
+      this.waiting.delete(socket);
     };
+    // Before the key is proven, anyone may cause these lines: they are rate-limited.
+    const log = (event: string, fields: Record<string, unknown>) => (authenticated ? this.log(event, fields) : this.quiet.log(event, fields));
     const close = (reason: string, epoch?: number, primary?: { id: string; address: string }) => {
       closedHere = true;
+      this.waiting.delete(socket);
       if (this.primary === socket) this.lastEnded = reason;
-      this.log('replication.peer.closed', { peer, reason });
+      log('replication.peer.closed', { peer, reason });
       if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason, epoch, id: epoch === undefined ? undefined : follower.self.id, primary }));
       socket.destroy();
     };
+    this.waiting.set(socket, { address, evict: () => close('closed to make room: too many connections waiting to prove the cluster key') });
     const timer = setTimeout(() => close('no handshake in time'), this.options.handshakeTimeoutMs ?? 5_000);
     timer.unref();
     socket.setNoDelay(true);
@@ -125,11 +140,10 @@ export class ReplicationServer {
         replacedAt: this.options.replacedAt?.(),
       }),
     );
-    socket.on('error', (error) => this.log('replication.peer.error', { peer, error: error.message }));
+    socket.on('error', (error) => log('replication.peer.error', { peer, error: error.message }));
     socket.on('close', () => {
       clearTimeout(timer);
-      if (counted) this.unauthenticated--;
-      counted = false;
+      this.waiting.delete(socket);
       if (this.primary !== socket) return;
       this.primary = undefined;
       if (!closedHere) this.lastEnded = 'the primary closed the connection';
@@ -190,5 +204,40 @@ export class ReplicationServer {
         }
       }
     });
+  }
+}
+
+/** At most `lines` log lines per window; the rest counted, and said in one line when the window ends. */
+class LogLimiter {
+  private windowEnds = 0;
+  private written = 0;
+  private suppressed = 0;
+
+  constructor(
+    private readonly lines: number,
+    private readonly windowMs: number,
+    private readonly write: (event: string, fields: Record<string, unknown>) => void,
+  ) {}
+
+  log(event: string, fields: Record<string, unknown>): void {
+    const now = performance.now();
+    if (now >= this.windowEnds) {
+      this.windowEnds = now + this.windowMs;
+      this.written = 0;
+    }
+    if (this.written < this.lines) {
+      this.written++;
+      this.write(event, fields);
+      return;
+    }
+    if (this.suppressed++ === 0) {
+      setTimeout(
+        () => {
+          this.write('replication.peer.suppressed', { lines: this.suppressed, windowMs: this.windowMs, reason: 'connections that did not prove the cluster key' });
+          this.suppressed = 0;
+        },
+        Math.max(0, this.windowEnds - now),
+      ).unref();
+    }
   }
 }

@@ -231,3 +231,50 @@ describe('replication over TCP', () => {
     expect(joinedLogs).toBeGreaterThan(0);
   }, 15_000);
 });
+
+describe('connections that never prove the key', () => {
+  it('cannot keep the primary out, and do not flood the log', async () => {
+    const lines: string[] = [];
+    const runtime = await ServiceRuntime.start({ role: 'backup', mapping: mapping(false), objects, classes });
+    const server = new ReplicationServer({
+      follower: new Follower(runtime.replica, { id: 'backup-under-flood', address: 'backup' }),
+      key: KEY,
+      node: 'backup',
+      handshakeTimeoutMs: 60_000, // idle connections stay as long as they like
+      epoch: () => runtime.currentEpoch,
+      log: (event) => lines.push(event),
+    });
+    const { port } = await server.listen('127.0.0.1', 0);
+    closers.push(() => server.close());
+    // 150 idle connections from the primary's own address, opened before it connects.
+    const idle: net.Socket[] = [];
+    closers.push(() => idle.forEach((s) => s.destroy()));
+    let closed = 0;
+    await Promise.all(
+      Array.from(
+        { length: 150 },
+        () =>
+          new Promise<void>((resolve) => {
+            const socket = net.connect({ host: '127.0.0.1', port }, resolve);
+            socket.resume(); // reads the hello, and sees the end when the backup closes it
+            socket.on('error', () => undefined);
+            socket.on('close', () => closed++);
+            idle.push(socket);
+          }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    expect(150 - closed).toBeLessThanOrEqual(8); // the oldest were closed to make room, per address
+
+    const primary = await primaryNode();
+    const started = performance.now();
+    await joined(primary, port);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(await primary.bank.charge('alice', 5, { id: 'after-the-flood' })).toMatchObject({ kind: 'ok' });
+    expect(server.following).toBe(true);
+    await runtime.promote();
+    expect(stateOf(runtime).counter).toEqual(stateOf(primary.runtime).counter);
+    // 142 closed connections: ten lines and, at the window's end, one summary.
+    expect(lines.filter((l) => l.startsWith('replication.peer.')).length).toBeLessThanOrEqual(12);
+  });
+});
