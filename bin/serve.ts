@@ -3,6 +3,7 @@
 import { ServiceNode, parseAddress, type Address } from '../proxies/serving/node.js';
 import { ClusterKeyError, loadClusterKey } from '../proxies/transport/handshake.js';
 import { ClientTokenError, loadClientToken } from '../proxies/serving/client-token.js';
+import { readTlsFiles, type TlsFiles } from '../proxies/transport/tls.js';
 import { DurabilityRefusal } from '../proxies/core/refusals.js';
 import type { CliIO } from './cli.js';
 import { UserError } from './cli.js';
@@ -17,6 +18,9 @@ export interface ServeOptions {
   coordinator?: string;
   keyFile?: string;
   clientTokenFile?: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
   /** false with --no-client-token: serve without a client token on a non-loopback address, deliberately. */
   clientToken?: boolean;
   insecure?: boolean;
@@ -75,6 +79,12 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
       `--http ${options.http} is reachable from other machines, and no client token is set: anyone who reaches it could call any method. Set DURABLE_CLIENT_TOKEN or pass --client-token-file (clients then send Authorization: Bearer <token>), or pass --no-client-token if something in front of this node already admits only your clients.`,
     );
   }
+  let tls: TlsFiles | undefined;
+  try {
+    tls = readTlsFiles({ cert: options.tlsCert, key: options.tlsKey, ca: options.tlsCa });
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
   const coordinator = coordinatorUrl(options);
   const log = (event: string, fields: Record<string, unknown>) => io.stderr(JSON.stringify({ time: new Date().toISOString(), event, ...fields }) + '\n');
   const starting = ServiceNode.start({
@@ -88,6 +98,7 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     coordinator,
     key,
     clientToken,
+    tls,
     minAcks: number('min-acks', options.minAcks, 0),
     heartbeatIntervalMs: number('heartbeat-interval', options.heartbeatInterval, 1),
     heartbeatTimeoutMs: number('heartbeat-timeout', options.heartbeatTimeout, 10),

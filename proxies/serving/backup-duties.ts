@@ -111,7 +111,7 @@ export class BackupDuties {
       }
       try {
         if (!this.node.replication.following) {
-          await requestJoin(target.host, target.port, key, ownAddress);
+          await requestJoin(target.host, target.port, key, ownAddress, undefined, this.node.options.tls);
           await sleep(500);
         } else await sleep(200);
       } catch (error) {
@@ -187,7 +187,7 @@ export class BackupDuties {
       this.node.epoch(),
       (member) => {
         const { host, port } = parseAddress(member.address);
-        return probeRole(host, port, options.heartbeatTimeoutMs);
+        return probeRole(host, port, options.heartbeatTimeoutMs, options.tls);
       },
       () => this.node.clock(),
       options.backups.map((a) => ({ id: `${a.host}:${a.port}`, address: `${a.host}:${a.port}` })),
@@ -214,7 +214,7 @@ export class BackupDuties {
     this.decideAgainAt = this.node.clock() + options.heartbeatTimeoutMs;
     if (primary && primary.id !== this.node.id) {
       const { host, port } = parseAddress(primary.address);
-      const found = await probeRole(host, port, options.heartbeatTimeoutMs);
+      const found = await probeRole(host, port, options.heartbeatTimeoutMs, options.tls);
       if (found?.role === 'primary' && (found.epoch ?? 0) >= epoch) return this.join(primary.address);
     }
     let outcome: ConfigurationOutcome;
@@ -239,6 +239,8 @@ export class BackupDuties {
     const { host, port } = parseAddress(address);
     const { options, follower } = this.node;
     options.log('replication.following.new-primary', { primary: address });
-    await requestJoin(host, port, options.key, follower.self.address).catch((error: Error) => options.log('replication.join.retrying', { primary: address, error: error.message }));
+    await requestJoin(host, port, options.key, follower.self.address, undefined, options.tls).catch((error: Error) =>
+      options.log('replication.join.retrying', { primary: address, error: error.message }),
+    );
   }
 }

@@ -13,6 +13,8 @@ export interface ClientOptions {
   attemptTimeoutMs?: number;
   /** The nodes' client token, sent as `Authorization: Bearer <token>` (docs/SECURITY.md). */
   token?: string;
+  /** The CA that signs the nodes' HTTPS certificates (PEM), where it is not one the system trusts. */
+  ca?: string | Buffer;
 }
 
 export class RemoteServiceError extends Error {
@@ -43,6 +45,18 @@ export function createClient(urls: readonly string[], options: ClientOptions = {
   let preferred = 0;
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(options.token ? { authorization: `Bearer ${options.token}` } : {}) };
 
+  // With a CA of its own, HTTPS goes through undici's fetch with an agent that trusts it (the global fetch
+  // takes no CA); else the global fetch.
+  let agentFetch: Promise<typeof fetch> | undefined;
+  const transport = (): Promise<typeof fetch> | typeof fetch => {
+    if (options.ca === undefined) return fetch;
+    agentFetch ??= import('undici').then(({ Agent, fetch: undiciFetch }) => {
+      const dispatcher = new Agent({ connect: { ca: options.ca } });
+      return ((url: string, init: RequestInit) => undiciFetch(url, { ...(init as object), dispatcher })) as unknown as typeof fetch;
+    });
+    return agentFetch;
+  };
+
   async function post(path: string, body: unknown): Promise<unknown> {
     const deadline = Date.now() + (options.timeoutMs ?? 10_000);
     let delay = options.retryDelayMs ?? 50;
@@ -55,7 +69,7 @@ export function createClient(urls: readonly string[], options: ClientOptions = {
         let response: Response;
         try {
           const attempt = Math.min(remaining, options.attemptTimeoutMs ?? 2_000);
-          response = await fetch(nodes[index] + path, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(attempt) });
+          response = await (await transport())(nodes[index] + path, { method: 'POST', headers, body: JSON.stringify(body), signal: AbortSignal.timeout(attempt) });
         } catch (error) {
           lastError = `${nodes[index]}: ${(error as Error).message}`;
           continue;

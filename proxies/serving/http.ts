@@ -2,6 +2,8 @@
 // validated (400 with a reason); outcomes map to status codes: 200 result, 422 SERVICE_ERROR, 409
 // TX_CONFLICT / TX_ABORTED, 503 NOT_PRIMARY / NOT_READY / UNAVAILABLE (retry with the same id).
 import http from 'node:http';
+import https from 'node:https';
+import type { TlsFiles } from '../transport/tls.js';
 import { prometheusText, wantsPrometheusText } from './prometheus.js';
 import { RequestHistograms } from './histogram.js';
 import type { ClientTokenCheck } from './client-token.js';
@@ -30,13 +32,15 @@ export interface ServedNode {
 
 export interface HttpServerOptions {
   maxBodyBytes?: number;
+  /** HTTPS with this certificate and key (transport/tls.ts); HTTP without. */
+  tls?: TlsFiles;
   /** When set, /rpc, /tx… and /metrics need `Authorization: Bearer <token>` (docs/SECURITY.md). */
   clientToken?: ClientTokenCheck;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
 export class RpcServer {
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
   readonly counters = { requests: 0, ok: 0, serviceErrors: 0, refused: 0, unavailable: 0, notPrimary: 0, badRequests: 0, txConflicts: 0, unauthorized: 0 };
   readonly latencies: number[] = [];
   readonly histograms = new RequestHistograms();
@@ -45,12 +49,14 @@ export class RpcServer {
     private readonly node: ServedNode,
     private readonly options: HttpServerOptions = {},
   ) {
-    this.server = http.createServer((req, res) => {
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
       this.handle(req, res).catch((error: Error) => {
         this.options.log?.('http.error', { error: error.message });
         if (!res.headersSent) send(res, 500, { error: { code: 'INTERNAL', message: 'The node failed to answer; retry with the same id.' } });
       });
-    });
+    };
+    const { tls } = options;
+    this.server = tls ? https.createServer({ cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' }, handler) : http.createServer(handler);
     this.server.keepAliveTimeout = 65_000;
   }
 

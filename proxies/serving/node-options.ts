@@ -1,4 +1,5 @@
 // What a node is started with (`durable serve`'s options, checked), and the small helpers its duties share.
+import type { TlsFiles } from '../transport/tls.js';
 
 export interface Address {
   host: string;
@@ -16,6 +17,8 @@ export interface NodeOptions {
   /** The configuration authority's URL (docs/SERVING.md, "Configuration authority"); none: the lease alone. */
   coordinator?: string;
   key: Buffer;
+  /** TLS for replication and HTTPS for clients (transport/tls.ts); plain TCP and HTTP without. */
+  tls?: TlsFiles;
   /** The client token /rpc, /tx… and /metrics ask for; none: they are open (loopback, or --no-client-token). */
   clientToken?: string;
   minAcks: number;

@@ -98,7 +98,7 @@ export class ServiceNode {
 
   private get httpUrl(): string {
     const a = this.addresses.http ?? this.options.http;
-    return `http://${a.host}:${a.port}`;
+    return `${this.options.tls ? 'https' : 'http'}://${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
   }
 
   private async boot(): Promise<void> {
@@ -122,7 +122,7 @@ export class ServiceNode {
       const configured = this.coordination && (await askAgain(() => this.coordination!.read(), sleep));
       const named = (configured ? [configured.primary, ...configured.members] : []).map((m) => parseAddress(m.address));
       for (const backup of [...this.options.backups, ...named]) {
-        const found = await probeRole(backup.host, backup.port);
+        const found = await probeRole(backup.host, backup.port, undefined, this.options.tls);
         if (found?.role === 'primary') {
           throw new Error(
             `The node at ${backup.host}:${backup.port} is already the primary (epoch ${found.epoch}, serving ${found.node}). Start this node as a backup instead: --role backup --join ${backup.host}:${backup.port}.`,
@@ -144,6 +144,7 @@ export class ServiceNode {
       follower: this.follower,
       key: this.options.key,
       node: this.httpUrl,
+      tls: this.options.tls,
       log,
       onJoin: this.role === 'primary' ? (address) => void this.connectBackup(parseAddress(address)) : undefined,
       epoch: () => this.service.runtime.currentEpoch,
@@ -163,7 +164,7 @@ export class ServiceNode {
         throw new Error(`The configuration authority (${this.coordination.store.description}) did not make this node primary: ${describeOutcome(claimed)}.`);
       log('coordination.primary', { epoch: this.service.runtime.currentEpoch });
     }
-    this.rpc = new RpcServer(this.served(), { log, clientToken: this.options.clientToken ? new ClientTokenCheck(this.options.clientToken) : undefined });
+    this.rpc = new RpcServer(this.served(), { log, clientToken: this.options.clientToken ? new ClientTokenCheck(this.options.clientToken) : undefined, tls: this.options.tls });
     const http = await this.rpc.listen(this.options.http.host, this.options.http.port);
     this.addresses.http = { host: http.address, port: http.port };
     (this.replication.options as { node: string }).node = this.httpUrl;
@@ -182,6 +183,7 @@ export class ServiceNode {
       minAcks: this.options.minAcks,
       ackTimeoutMs: this.options.heartbeatTimeoutMs,
       heartbeatMs: this.options.heartbeatIntervalMs,
+      tls: this.options.tls,
       log: this.options.log,
       onFenced: (epoch) => this.stepDown(epoch),
       // A backup lost while both live (a reset, a gap it refused, a slow link) is taken on again. With a

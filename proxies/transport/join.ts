@@ -1,9 +1,9 @@
 // A new backup asks a running primary to take it on (`durable serve --role backup --join HOST:PORT`):
 // it proves the cluster key on the primary's replication port and gives the address of its own, where
 // the primary then connects, sends the snapshot and streams to it.
-import net from 'node:net';
 import { encodeFrame, FrameDecoder, type Message } from './frames.js';
 import { backupProof, joinProof, newNonce, proofsMatch } from './handshake.js';
+import { connectPeer, type TlsFiles } from './tls.js';
 
 /** A join refused; a backup asked says which primary it follows (its replication address). */
 export class JoinRefusedError extends Error {
@@ -15,9 +15,9 @@ export class JoinRefusedError extends Error {
   }
 }
 
-export function requestJoin(host: string, port: number, key: Buffer, ownAddress: string, timeoutMs = 5_000): Promise<void> {
+export function requestJoin(host: string, port: number, key: Buffer, ownAddress: string, timeoutMs = 5_000, files?: TlsFiles): Promise<void> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = connectPeer(host, port, files);
     const decoder = new FrameDecoder(1024 * 1024);
     const nonce = newNonce();
     let serverNonce = '';
@@ -69,9 +69,9 @@ export interface Greeting {
   following?: { id: string; address: string };
 }
 
-export function probeRole(host: string, port: number, timeoutMs = 1_000): Promise<Greeting | undefined> {
+export function probeRole(host: string, port: number, timeoutMs = 1_000, files?: TlsFiles): Promise<Greeting | undefined> {
   return new Promise((resolve) => {
-    const socket = net.connect({ host, port });
+    const socket = connectPeer(host, port, files);
     const decoder = new FrameDecoder(1024 * 1024);
     const done = (value: Greeting | undefined) => {
       clearTimeout(timer);

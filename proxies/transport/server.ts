@@ -3,11 +3,12 @@
 // input of any kind (a wrong key, an oversized or malformed frame, a message out of place, a stale
 // epoch) closes that connection with a logged reason and changes nothing. When the primary's connection
 // ends from its side, the follower hears of it: that, not silence, is what may start a takeover.
-import net from 'node:net';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { supersedes, type Follower, type FollowerReply } from '../replication/following.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameError, HANDSHAKE_MAX_FRAME, type Message } from './frames.js';
 import { backupProof, joinProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
+import { peerServer, type TlsFiles } from './tls.js';
 
 export interface ReplicationServerOptions {
   /** The backup's replica and what it knows of its primary: every decision is made there. */
@@ -15,6 +16,8 @@ export interface ReplicationServerOptions {
   key: Buffer;
   node: string;
   maxFrame?: number;
+  /** TLS for this port (transport/tls.ts); plain TCP without. */
+  tls?: TlsFiles;
   /** A peer must authenticate within this long. */
   handshakeTimeoutMs?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
@@ -55,7 +58,7 @@ export class ReplicationServer {
   private readonly quiet = new LogLimiter(UNAUTHENTICATED_LOG_LINES, UNAUTHENTICATED_LOG_WINDOW_MS, (event, fields) => this.log(event, fields));
 
   constructor(readonly options: ReplicationServerOptions) {
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = peerServer((socket) => this.accept(socket), options.tls);
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {

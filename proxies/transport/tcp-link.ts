@@ -5,13 +5,14 @@
 // the primary goes on without it; fewer live backups than `minAcks` fails the commit (the committer then
 // stops the primary rather than promise less). Times are monotonic (performance.now): a wall clock that
 // jumps must not shorten a lease.
-import net from 'node:net';
+import type net from 'node:net';
 import type { Decision, ReplicationBatch, ReplicationLink } from '../replication/link.js';
 import { BackupSet, TicketWaiters } from '../replication/shipping.js';
 import type { SnapshotWriter } from '../replication/snapshot.js';
 import { SnapshotTransfer } from '../replication/transfer.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, encodeText, FrameDecoder, type Message } from './frames.js';
 import { backupProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
+import { connectPeer, type TlsFiles } from './tls.js';
 
 export interface TcpLinkOptions {
   key: Buffer;
@@ -25,6 +26,8 @@ export interface TcpLinkOptions {
   /** How often an idle connection is probed. */
   heartbeatMs?: number;
   maxFrame?: number;
+  /** TLS for the connections to the backups (transport/tls.ts); plain TCP without. */
+  tls?: TlsFiles;
   /** A backup must finish the handshake within this long (default five ack timeouts). */
   handshakeTimeoutMs?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
@@ -112,7 +115,7 @@ export class TcpLink implements ReplicationLink {
    */
   async connect(host: string, port: number): Promise<{ join(snapshot: SnapshotWriter): void }> {
     const address = `${host}:${port}`;
-    const socket = net.connect({ host, port });
+    const socket = connectPeer(host, port, this.options.tls);
     socket.setNoDelay(true);
     const decoder = new FrameDecoder(this.options.maxFrame ?? DEFAULT_MAX_FRAME);
     const connection: Connection = { key: String(this.nextKey++), address, socket };
