@@ -171,10 +171,7 @@ export class Committer {
       if (i < committed) return withheld ? { kind: 'withheld', reason: withheld } : { kind: 'committed' };
       if (i !== committed) return DEPENDED_ON_FAILED;
       // The client hears which rule the statement broke, never its values; the node's log, everything.
-      const safe = refusalForClients(
-        failure,
-        records[i]?.statements.flatMap((w) => w.bindings),
-      );
+      const safe = refusalForClients(failure);
       const detail = failure?.message;
       if (failure && isStatementRejection(failure)) return { kind: 'rejected', reason: `the database refused the change: ${safe}`, detail };
       return { kind: 'failed', reason: `the database write failed: ${safe}`, detail };

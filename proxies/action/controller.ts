@@ -25,7 +25,8 @@ export type Outcome =
   | { kind: 'service-error'; message: string; error?: unknown; detail?: string }
   /** The run-time could not make the request's effect durable as the original class would have it: nothing kept. */
   | { kind: 'refused'; message: string; error: DurabilityRefusal }
-  | { kind: 'unavailable'; message: string }
+  /** `detail`, for the log only: the database's own message, where the database write failed. */
+  | { kind: 'unavailable'; message: string; detail?: string }
   /** The service has no such public method: a malformed request, nothing ran. */
   | { kind: 'unknown-method'; message: string }
   /** The arguments do not fit the method's declared parameters: a malformed request, nothing ran. */
@@ -570,7 +571,7 @@ export class ActionController {
           : `Not acknowledged: the request was ${verdict.reason}. It carried no request id, so it cannot be answered later: do not send it again as if it had not run.`,
       };
     }
-    return { kind: 'unavailable', message: `Not made durable (${verdict.reason}); nothing of it was kept. Retry with the same request id.` };
+    return { kind: 'unavailable', message: `Not made durable (${verdict.reason}); nothing of it was kept. Retry with the same request id.`, detail: 'detail' in verdict ? verdict.detail : undefined };
   }
 
   private stoppedOutcome(): Outcome {

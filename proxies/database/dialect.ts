@@ -99,6 +99,7 @@ export async function handOver(batches: Iterable<Row[]> | AsyncIterable<Row[]>, 
 export function isStatementRejection(error: unknown): boolean {
   const e = error as { code?: unknown; sqlState?: unknown };
   const state = typeof e.sqlState === 'string' ? e.sqlState : typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code) ? e.code : undefined;
-  if (state) return /^(22|23|42|44)/.test(state);
+  // 01000 is MariaDB's 'Data truncated' in strict mode (error 1265): a refusal of this value, not a failure to retry.
+  if (state) return /^(22|23|42|44)/.test(state) || state === '01000';
   return typeof e.code === 'string' && /^SQLITE_(CONSTRAINT|MISMATCH|ERROR|RANGE|TOOBIG)/.test(e.code);
 }

@@ -99,7 +99,9 @@ export class RpcServer {
     if (this.closing) res.setHeader('connection', 'close');
     // /health stays open (load balancers ask it); /admin/promote has the cluster key; the rest needs the client token.
     const token = this.options.clientToken;
-    if (token && url.pathname !== '/health' && url.pathname !== '/admin/promote' && !token.accepts(req.headers.authorization)) {
+    // Open paths as the router will read them too: the target as sent, and as URL parsing normalises it.
+    const open = (path: string) => url.pathname === path && decodedPath(rawPath(req.url ?? '/')) === path;
+    if (token && !open('/health') && !open('/admin/promote') && !token.accepts(req.headers.authorization)) {
       this.counters.unauthorized++;
       req.resume(); // the body is not read, but drained, so that a client still sending hears the answer
       res.setHeader('www-authenticate', 'Bearer realm="durable"');
@@ -149,13 +151,12 @@ export class RpcServer {
         if (this.latencies.length > 10_000) this.latencies.splice(0, 5_000);
         // A method the service does not have is not a label of its own: requests would choose the labels.
         this.histograms.observe(outcome.kind === 'unknown-method' ? '(unknown)' : rpc[1]!, outcome.kind.replace('-', '_'), elapsedMs / 1000);
-        if (outcome.kind === 'service-error' && outcome.detail) this.options.log?.('request.database_refused', { method: rpc[1]!, detail: outcome.detail });
         if (outcome.kind === 'service-error' && looksLikeABug(outcome.error)) {
           // A method that threw is answered 422 and rolled back; one that threw a TypeError and its kind
           // is most likely a bug, so its stack (mapped to the user's TypeScript) goes to the log as well.
           this.options.log?.('service.bug', { method: rpc[1]!, error: (outcome.error as Error).stack ?? String(outcome.error) });
         }
-        return this.answer(res, outcome);
+        return this.answer(res, outcome, rpc[1]!);
       }
       if (url.pathname === '/tx') {
         if (this.node.role() !== 'primary') return this.notPrimary(res);
@@ -172,7 +173,7 @@ export class RpcServer {
           return this.bad(res, 400, 'The transaction id in the path is not valid percent-encoding.');
         }
         const outcome = tx[2] === 'commit' ? await this.node.commit(id) : await this.node.abort(id);
-        return this.answer(res, outcome);
+        return this.answer(res, outcome, `(transaction ${tx[2]})`);
       }
       if (url.pathname === '/admin/promote') {
         if (this.node.key && !keyMatches(this.node.key, req.headers['x-durable-key'])) return this.bad(res, 401, 'Promotion needs the cluster key in the X-Durable-Key header.');
@@ -187,7 +188,11 @@ export class RpcServer {
     }
   }
 
-  private answer(res: http.ServerResponse, outcome: Outcome): void {
+  private answer(res: http.ServerResponse, outcome: Outcome, method: string): void {
+    // The client hears which rule a statement broke; the log keeps the database's whole message.
+    if ((outcome.kind === 'service-error' || outcome.kind === 'unavailable') && outcome.detail) {
+      this.options.log?.(outcome.kind === 'service-error' ? 'request.database_refused' : 'request.database_failed', { method, detail: outcome.detail });
+    }
     switch (outcome.kind) {
       case 'ok':
         this.counters.ok++;

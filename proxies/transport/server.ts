@@ -3,12 +3,12 @@
 // input of any kind (a wrong key, an oversized or malformed frame, a message out of place, a stale
 // epoch) closes that connection with a logged reason and changes nothing. When the primary's connection
 // ends from its side, the follower hears of it: that, not silence, is what may start a takeover.
-import type net from 'node:net';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { supersedes, type Follower, type FollowerReply } from '../replication/following.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameError, HANDSHAKE_MAX_FRAME, type Message } from './frames.js';
 import { backupProof, joinProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
-import { peerServer, type TlsFiles } from './tls.js';
+import { serverTls, type TlsFiles } from './tls.js';
 
 export interface ReplicationServerOptions {
   /** The backup's replica and what it knows of its primary: every decision is made there. */
@@ -50,15 +50,42 @@ const MAX_UNAUTHENTICATED_PER_ADDRESS = 8;
 const UNAUTHENTICATED_LOG_LINES = 10;
 const UNAUTHENTICATED_LOG_WINDOW_MS = 10_000;
 
+/** A connection's remote address and port: the same for its TCP socket and the TLS socket over it. */
+function peerOf(socket: net.Socket): string {
+  return `${socket.remoteAddress}:${socket.remotePort}`;
+}
+
+/** A connection still to prove the key: where from, and how to close it (telling it why, once it can be told). */
+interface Waiting {
+  address: string;
+  close: (reason: string) => void;
+}
+
 export class ReplicationServer {
   private readonly server: net.Server;
   private primary: net.Socket | undefined;
   /** Connections still to prove the key, oldest first, with their remote address and how to close them. */
-  private readonly waiting = new Map<net.Socket, { address: string; evict: () => void }>();
+  private readonly waiting = new Map<string, Waiting>();
   private readonly quiet = new LogLimiter(UNAUTHENTICATED_LOG_LINES, UNAUTHENTICATED_LOG_WINDOW_MS, (event, fields) => this.log(event, fields));
 
   constructor(readonly options: ReplicationServerOptions) {
-    this.server = peerServer((socket) => this.accept(socket), options.tls);
+    const files = options.tls;
+    if (files) {
+      // TLS: limits and the deadline apply from the TCP connection ('connection', before the TLS
+      // handshake), so that a peer that never finishes the handshake counts like one that never proves the key.
+      this.server = serverTls(
+        files,
+        (secure) => {
+          const entry = this.waiting.get(peerOf(secure));
+          if (entry) this.accept(secure, entry);
+          else secure.destroy(); // closed to make room meanwhile
+        },
+        options.handshakeTimeoutMs,
+      );
+      this.server.on('connection', (raw: net.Socket) => this.admit(raw));
+    } else {
+      this.server = net.createServer((raw) => this.accept(raw, this.admit(raw)));
+    }
   }
 
   listen(host: string, port: number): Promise<AddressInfo> {
@@ -95,14 +122,41 @@ export class ReplicationServer {
   /** Closes the oldest connection still to prove the key where a newcomer would pass a limit. */
   private makeRoomFor(address: string): void {
     const oldest = (from?: string) => [...this.waiting.values()].find((w) => from === undefined || w.address === from);
-    if ([...this.waiting.values()].filter((w) => w.address === address).length >= MAX_UNAUTHENTICATED_PER_ADDRESS) oldest(address)?.evict();
-    if (this.waiting.size >= MAX_UNAUTHENTICATED) oldest()?.evict();
+    const makeRoom = 'closed to make room: too many connections waiting to prove the cluster key';
+    if ([...this.waiting.values()].filter((w) => w.address === address).length >= MAX_UNAUTHENTICATED_PER_ADDRESS) oldest(address)?.close(makeRoom);
+    if (this.waiting.size >= MAX_UNAUTHENTICATED) oldest()?.close(makeRoom);
   }
 
-  private accept(socket: net.Socket): void {
-    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
-    const address = socket.remoteAddress ?? 'unknown';
+  /**
+   * A TCP connection: counted against the limits, and given until the deadline to prove the key, TLS
+   * handshake included (a peer that never finishes it is closed like one that never proves the key).
+   */
+  private admit(raw: net.Socket): Waiting {
+    const address = raw.remoteAddress ?? 'unknown';
+    const peer = peerOf(raw);
     this.makeRoomFor(address);
+    const entry: Waiting = {
+      address,
+      close: (reason) => {
+        this.waiting.delete(peer);
+        this.quiet.log('replication.peer.closed', { peer, reason });
+        raw.destroy();
+      },
+    };
+    this.waiting.set(peer, entry);
+    const deadline = setTimeout(() => this.waiting.get(peer)?.close('no handshake in time'), this.options.handshakeTimeoutMs ?? 5_000);
+    deadline.unref();
+    raw.on('close', () => {
+      clearTimeout(deadline);
+      if (this.waiting.get(peer) === entry) this.waiting.delete(peer);
+    });
+    raw.on('error', () => undefined); // said by the socket that reads it, or nothing to say
+    return entry;
+  }
+
+  /** A connection ready to speak (after TLS, where configured): the handshake, then the stream. */
+  private accept(socket: net.Socket, entry: Waiting): void {
+    const peer = peerOf(socket);
     const decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME);
     const nonce = newNonce();
     let authenticated = false;
@@ -110,21 +164,19 @@ export class ReplicationServer {
     const authenticatedNow = () => {
       authenticated = true;
       decoder.maxFrame = this.options.maxFrame ?? DEFAULT_MAX_FRAME;
-      this.waiting.delete(socket);
+      this.waiting.delete(peer);
     };
     // Before the key is proven, anyone may cause these lines: they are rate-limited.
     const log = (event: string, fields: Record<string, unknown>) => (authenticated ? this.log(event, fields) : this.quiet.log(event, fields));
     const close = (reason: string, epoch?: number, primary?: { id: string; address: string }) => {
       closedHere = true;
-      this.waiting.delete(socket);
+      this.waiting.delete(peer);
       if (this.primary === socket) this.lastEnded = reason;
       log('replication.peer.closed', { peer, reason });
       if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason, epoch, id: epoch === undefined ? undefined : follower.self.id, primary }));
       socket.destroy();
     };
-    this.waiting.set(socket, { address, evict: () => close('closed to make room: too many connections waiting to prove the cluster key') });
-    const timer = setTimeout(() => close('no handshake in time'), this.options.handshakeTimeoutMs ?? 5_000);
-    timer.unref();
+    entry.close = (reason) => close(reason); // from now on, a closed peer is told why
     socket.setNoDelay(true);
     const { follower } = this.options;
     const replica = follower.replica;
@@ -145,8 +197,7 @@ export class ReplicationServer {
     );
     socket.on('error', (error) => log('replication.peer.error', { peer, error: error.message }));
     socket.on('close', () => {
-      clearTimeout(timer);
-      this.waiting.delete(socket);
+      this.waiting.delete(peer);
       if (this.primary !== socket) return;
       this.primary = undefined;
       if (!closedHere) this.lastEnded = 'the primary closed the connection';
@@ -171,7 +222,7 @@ export class ReplicationServer {
           if (!authenticated && message.type === 'join') {
             if (!proofsMatch(joinProof(this.options.key, nonce, String(message.nonce), String(message.address)), message.mac)) return close('wrong cluster key');
             if (!this.options.onJoin) return close(`this node is not the primary${follower.primaryNode ? `; the primary is ${follower.primaryNode}` : ''}`, undefined, follower.primary);
-            clearTimeout(timer);
+            this.waiting.delete(peer); // proven: the deadline no longer applies
             this.log('replication.join.requested', { peer, address: message.address });
             socket.end(encodeFrame({ type: 'welcome', mac: backupProof(this.options.key, nonce, String(message.nonce)), seq: 0, epoch: 0 }));
             this.options.onJoin(String(message.address));
@@ -188,7 +239,6 @@ export class ReplicationServer {
               }
               return close(refusal.reason, refusal.epoch);
             }
-            clearTimeout(timer);
             authenticatedNow();
             this.primary?.destroy(); // a newer primary replaces an older connection
             this.primary = socket;

@@ -33,11 +33,17 @@ export function connectPeer(host: string, port: number, files?: TlsFiles): net.S
   return tls.connect({ host, port, servername: net.isIP(host) ? undefined : host, cert: files.cert, key: files.key, ca: files.ca, minVersion: 'TLSv1.2' });
 }
 
-/** A replication listener: TLS when configured (peers' certificates required with a CA), else plain TCP. */
-export function peerServer(onSocket: (socket: net.Socket) => void, files?: TlsFiles): net.Server {
-  if (!files) return net.createServer(onSocket);
-  const server = tls.createServer({ cert: files.cert, key: files.key, ca: files.ca, requestCert: files.ca !== undefined, rejectUnauthorized: files.ca !== undefined, minVersion: 'TLSv1.2' }, onSocket);
-  // A peer that fails the TLS handshake never reaches onSocket: its socket is closed here.
+/**
+ * A replication listener over TLS: peers' certificates required and verified with a CA. It gives up on
+ * a TLS handshake after `handshakeTimeoutMs`; the replication server counts and limits connections from
+ * the TCP connection on (its 'connection' event), before TLS.
+ */
+export function serverTls(files: TlsFiles, onSecure: (socket: tls.TLSSocket) => void, handshakeTimeoutMs = 5_000): tls.Server {
+  const server = tls.createServer(
+    { cert: files.cert, key: files.key, ca: files.ca, requestCert: files.ca !== undefined, rejectUnauthorized: files.ca !== undefined, minVersion: 'TLSv1.2', handshakeTimeout: handshakeTimeoutMs },
+    onSecure,
+  );
+  // A peer that fails the TLS handshake never reaches onSecure: its socket is closed.
   server.on('tlsClientError', (_error, socket) => socket.destroy());
   return server;
 }

@@ -11,15 +11,16 @@ afterEach(async () => {
   db = undefined;
 });
 
-const SECRET_EMAIL = 'secret.alice@example.com';
+// Quotes inside values: the drivers echo them unescaped.
+const SECRET_EMAIL = `o'brien"secret.alice@example.com`;
 const SECRET_NUMBER = -987654;
-const SECRET_TEXT = '12a-secret';
+const SECRET_TEXT = `12a'"sec' for key 'PRIMARY`;
 
 async function refused(sql: string, bindings: unknown[]): Promise<{ error: unknown; message: string }> {
   try {
     await db!.knex.raw(sql, bindings as never[]);
   } catch (error) {
-    return { error, message: refusalForClients(error, bindings) };
+    return { error, message: refusalForClients(error) };
   }
   throw new Error(`the database took: ${sql}`);
 }
@@ -39,9 +40,14 @@ describe.each(DIALECTS_UNDER_TEST)('what a client hears of a refusal on %s', (di
 
     for (const { error, message } of cases) {
       expect(String((error as Error).message)).not.toBe(message); // there was something to take out, or a code to add
-      for (const secret of [SECRET_EMAIL, String(SECRET_NUMBER), SECRET_TEXT, 'bob.the.builder', 'INSERT INTO', 'VALUES']) expect(message, message).not.toContain(secret);
+      for (const secret of ['secret', 'brien', String(SECRET_NUMBER), 'sec', 'bob.the.builder', 'INSERT INTO', 'VALUES', '12a']) expect(message, message).not.toContain(secret);
     }
-    expect(duplicate.message).toMatch(dialect === 'postgres' ? /one_email/ : dialect === 'mysql' ? /one_email|email/ : /accounts\.email/);
-    expect(check.message).toMatch(/balance/);
+    expect(duplicate.message).toMatch(dialect === 'sqlite' ? /accounts\.email/ : /one_email/);
+    expect(check.message).toMatch(/balance_not_negative|check constraint/);
+    // A value that imitates the end of the server's message does not name the key.
+    const imitation = `x' for key 'SNEAKY`;
+    await db.knex.raw('INSERT INTO accounts (id, email, balance) VALUES (5, ?, 5)', [imitation]);
+    const imitated = await refused('INSERT INTO accounts (id, email, balance) VALUES (?, ?, ?)', [6, imitation, 5]);
+    expect(imitated.message).not.toContain('SNEAKY');
   });
 });

@@ -233,6 +233,8 @@ for (const dialect of DIALECTS_UNDER_TEST) {
       const before = stateOf(primary);
       const [refused, after] = await Promise.all([bank.charge('carol', 2), bank.charge('alice', 1)]);
       expect(refused).toMatchObject({ kind: 'service-error', message: expect.stringContaining('the database refused the change') });
+      expect((refused as { message: string }).message).not.toContain('carol'); // the rule it broke, not the value
+      expect((refused as { detail?: string }).detail).toMatch(/carol|UNIQUE|duplicate/i); // the log's
       expect(after).toMatchObject({ kind: 'unavailable' });
       expect(stateOf(primary)).toEqual(before);
       const next = await bank.charge('alice', 1);

@@ -3,6 +3,7 @@
 // sends the token, a fuzzed Authorization header is let in only when it is the token, and a node on a
 // non-loopback address refuses to start without one.
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
 import path from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +47,21 @@ describe('a node with a client token', () => {
     }
     const text = await ask(method, url, undefined, { accept: 'text/plain' });
     expect(text.status).toBe(401);
+  });
+
+  it('reads a path the way the router does: a target that only normalises to /health is not let in', async () => {
+    for (const target of ['/rpc/..\\health', '/rpc/%2e%2e/health', '/health/../rpc/get', '/admin/promote/../../rpc/get']) {
+      const status = await new Promise<number>((resolve, reject) => {
+        const { hostname, port } = new URL(node.http);
+        const request = http.request({ host: hostname, port, path: target, method: 'POST' }, (response) => {
+          response.resume();
+          resolve(response.statusCode!);
+        });
+        request.on('error', reject);
+        request.end('{"args": []}');
+      });
+      expect(status, target).toBe(401);
+    }
   });
 
   it('lets the token in on every path, and leaves /health open', async () => {

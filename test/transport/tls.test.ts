@@ -135,3 +135,34 @@ it('a plain connection to a TLS replication port is closed, not left open', asyn
   });
   expect(closed).toBe(true);
 });
+
+it('limits connections that never start TLS as it limits those that never prove the key, and the primary still joins', async () => {
+  const backup = await backupOver(nodeTls());
+  let closed = 0;
+  const idle: net.Socket[] = [];
+  closers.push(() => idle.forEach((s) => s.destroy()));
+  await Promise.all(
+    Array.from(
+      { length: 150 },
+      () =>
+        new Promise<void>((resolve) => {
+          const socket = net.connect({ host: '127.0.0.1', port: backup.port }, resolve);
+          socket.resume();
+          socket.on('error', () => undefined);
+          socket.on('close', () => closed++);
+          idle.push(socket);
+        }),
+    ),
+  );
+  await new Promise((r) => setTimeout(r, 200));
+  expect(150 - closed).toBeLessThanOrEqual(8);
+  const primary = await primaryOver(nodeTls());
+  const handle = await primary.link.connect('127.0.0.1', backup.port);
+  await primary.runtime.join((snapshot) => handle.join(snapshot));
+  for (let i = 0; i < 200 && primary.link.liveBackups.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(await primary.bank.charge('bob', 2, { id: 'after-the-tls-flood' })).toMatchObject({ kind: 'ok' });
+  expect(backup.server.following).toBe(true);
+  // The rest are closed at the deadline (1 s here), TLS handshake or not.
+  await new Promise((r) => setTimeout(r, 1_300));
+  expect(closed).toBe(150);
+});
