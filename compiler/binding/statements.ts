@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { type Diagnostic, type DurabilityMapping, type Dialect, diagnostic, literalParts, type SqlStatement, type SqlStep } from '../../mappings/index.js';
 import type { DatabaseStateMapping } from '../../mappings/model.js';
+import { dialectOfUrl, sqliteLocation } from '../../proxies/database/dialect.js';
 
 /** A database that takes statements for checking: `run` executes one, `prepare` only prepares it. */
 interface Checker {
@@ -107,19 +108,15 @@ function sqliteChecker(file?: string): Checker {
 const PREPARABLE = /^\s*(\(\s*)*(select|insert|update|delete|values|with|merge|table)\b/i;
 
 function dialectOf(url: string): Dialect {
-  if (url.startsWith('sqlite:')) return 'sqlite';
-  if (/^postgres(ql)?:\/\//.test(url)) return 'postgres';
-  if (/^(mysql|mariadb):\/\//.test(url)) return 'mysql';
+  const dialect = dialectOfUrl(url);
+  if (dialect) return dialect;
   throw new Error(`--db '${url.replace(/\/\/[^@/]*@/, '//…@')}' is not a database URL: write sqlite:PATH, postgres://… or mysql://….`);
 }
 
 async function serverChecker(url: string): Promise<Checker> {
   const dialect = dialectOf(url);
   if (dialect === 'sqlite') {
-    const file = url
-      .slice('sqlite:'.length)
-      .split('?')[0]!
-      .replace(/^\/\/(?=\/)/, '');
+    const { file } = sqliteLocation(url);
     return sqliteChecker(existsSync(file) ? file : undefined);
   }
   if (dialect === 'postgres') {

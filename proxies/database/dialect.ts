@@ -1,6 +1,21 @@
 // What the database store shares with its three dialects (sqlite-store.ts, postgres-store.ts,
 // mysql-store.ts): the records a group commits, the interface each dialect implements, and the small
 // helpers they have in common.
+import type { Dialect } from '../../mappings/model.js';
+
+/** The dialect a database URL names (sqlite:PATH, postgres://…, mysql://… or mariadb://…), or undefined. */
+export function dialectOfUrl(url: string): Dialect | undefined {
+  if (url.startsWith('sqlite:')) return 'sqlite';
+  if (/^postgres(ql)?:\/\//.test(url)) return 'postgres';
+  if (/^(mysql|mariadb):\/\//.test(url)) return 'mysql';
+  return undefined;
+}
+
+/** An sqlite: URL's file (sqlite:///abs/path too) and its query (`synchronous=normal`). */
+export function sqliteLocation(url: string): { file: string; query: string } {
+  const [location, query = ''] = url.slice('sqlite:'.length).split(/\?(.*)/s, 2) as [string, string?];
+  return { file: location.replace(/^\/\/(?=\/)/, ''), query };
+}
 export interface SqlStatementWork {
   /** For knex.raw: `?` per binding, literal `?` escaped (messages, the simulation). */
   sql: string;

@@ -15,7 +15,7 @@
 import knexFactory, { type Knex } from 'knex';
 import pg from 'pg';
 import type { Dialect } from '../../mappings/model.js';
-import { isStatementRejection, type CommitResult, type DatabaseRecord, type DialectStore, type LoggedRecord } from './dialect.js';
+import { dialectOfUrl, isStatementRejection, sqliteLocation, type CommitResult, type DatabaseRecord, type DialectStore, type LoggedRecord } from './dialect.js';
 import { SqliteStore } from './sqlite-store.js';
 import { PostgresStore } from './postgres-store.js';
 import { MysqlStore } from './mysql-store.js';
@@ -198,9 +198,9 @@ export class DatabaseStore {
 }
 
 export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config } {
-  if (url.startsWith('sqlite:')) {
-    const [location, query = ''] = url.slice('sqlite:'.length).split(/\?(.*)/s, 2) as [string, string?];
-    const filename = location.replace(/^\/\/(?=\/)/, '');
+  const dialect = dialectOfUrl(url);
+  if (dialect === 'sqlite') {
+    const { file: filename, query } = sqliteLocation(url);
     if (!filename) throw new Error(`The SQLite URL '${url}' names no file; write sqlite:PATH, e.g. sqlite:./state.db.`);
     const synchronous = sqliteSynchronous(url, query);
     return {
@@ -227,10 +227,10 @@ export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config
       },
     };
   }
-  if (/^postgres(ql)?:\/\//.test(url)) {
+  if (dialect === 'postgres') {
     return { dialect: 'postgres', config: { client: 'pg', connection: { connectionString: url, types: { getTypeParser: postgresTypeParser } }, pool: { min: 0, max: 4 } } };
   }
-  if (/^(mysql|mariadb):\/\//.test(url)) {
+  if (dialect === 'mysql') {
     // Numbers come back as numbers (strings only past 2^53), so recovered state has the types it had.
     // multipleStatements: a group's statements go to the server as one text (mysql-store.ts); mysql2
     // escapes every bound value into the text either way.

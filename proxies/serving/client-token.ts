@@ -2,25 +2,15 @@
 // on /rpc, /tx… and /metrics. Compared as SHA-256 digests in constant time, so neither the token's
 // length nor how much of it matched shows in the time an answer takes.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readSecret } from '../core/secret.js';
 
 export class ClientTokenError extends Error {}
 
 /** From --client-token-file, else $DURABLE_CLIENT_TOKEN; undefined when neither is set. */
 export function loadClientToken(options: { file?: string; env?: Record<string, string | undefined> }): string | undefined {
-  let token: string | undefined;
-  if (options.file) {
-    try {
-      token = readFileSync(options.file, 'utf8').trim();
-    } catch (error) {
-      throw new ClientTokenError(`Cannot read the client token file '${options.file}': ${(error as Error).message}`);
-    }
-  } else {
-    token = options.env?.DURABLE_CLIENT_TOKEN?.trim();
-  }
-  if (token === undefined || token === '') return undefined;
-  if (Buffer.byteLength(token) < 16) throw new ClientTokenError('The client token is shorter than 16 bytes; use a long random secret (e.g. `openssl rand -hex 32`).');
-  if (!/^[\x21-\x7e]+$/.test(token)) throw new ClientTokenError('The client token must be printable ASCII without spaces (it travels in an HTTP header).');
+  const fail = (message: string) => new ClientTokenError(message);
+  const token = readSecret('client token', { file: options.file, value: options.env?.DURABLE_CLIENT_TOKEN?.trim() }, fail);
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw fail('The client token must be printable ASCII without spaces (it travels in an HTTP header).');
   return token;
 }
 

@@ -99,8 +99,10 @@ export class RpcServer {
     if (this.closing) res.setHeader('connection', 'close');
     // /health stays open (load balancers ask it); /admin/promote has the cluster key; the rest needs the client token.
     const token = this.options.clientToken;
-    // Open paths as the router will read them too: the target as sent, and as URL parsing normalises it.
-    const open = (path: string) => url.pathname === path && decodedPath(rawPath(req.url ?? '/')) === path;
+    // The target as sent (the router reads methods from it: URL parsing would drop a method named '.' or
+    // '..' as a dot segment). Open paths must be open read both ways.
+    const target = decodedPath(rawPath(req.url ?? '/'));
+    const open = (path: string) => url.pathname === path && target === path;
     if (token && !open('/health') && !open('/admin/promote') && !token.accepts(req.headers.authorization)) {
       this.counters.unauthorized++;
       req.resume(); // the body is not read, but drained, so that a client still sending hears the answer
@@ -135,8 +137,7 @@ export class RpcServer {
       const json = body.value as Record<string, unknown>;
 
       // Any method name the service has, quoted ones ('my-method') too: dispatch checks it is one.
-      // From the target as sent: URL parsing would drop a method named '.' or '..' as a dot segment.
-      const rpc = /^\/rpc\/([^/]{1,200})$/.exec(decodedPath(rawPath(req.url ?? '/')));
+      const rpc = /^\/rpc\/([^/]{1,200})$/.exec(target);
       if (rpc) {
         if (json.args !== undefined && !Array.isArray(json.args)) return this.bad(res, 400, '"args" must be an array of the method\'s arguments.');
         if (json.id !== undefined && (typeof json.id !== 'string' || json.id.length === 0 || json.id.length > 200))

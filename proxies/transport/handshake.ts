@@ -2,7 +2,7 @@
 // answers with an HMAC over both nonces (and, from the primary, its name and epoch), so neither a replay
 // nor a reflected proof passes. Plain functions; the connections call them.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readSecret } from '../core/secret.js';
 
 const PROTOCOL = 'durable/1';
 
@@ -40,17 +40,6 @@ export class ClusterKeyError extends Error {}
 
 /** The cluster key from --key-file or DURABLE_CLUSTER_KEY; at least 16 bytes, or none. */
 export function loadClusterKey(options: { keyFile?: string; env?: Record<string, string | undefined> }): Buffer | undefined {
-  let key: string | undefined;
-  if (options.keyFile) {
-    try {
-      key = readFileSync(options.keyFile, 'utf8').trim();
-    } catch (error) {
-      throw new ClusterKeyError(`Cannot read the cluster key file '${options.keyFile}': ${(error as Error).message}`);
-    }
-  } else {
-    key = options.env?.DURABLE_CLUSTER_KEY;
-  }
-  if (key === undefined || key === '') return undefined;
-  if (Buffer.byteLength(key) < 16) throw new ClusterKeyError('The cluster key is shorter than 16 bytes; use a long random secret (e.g. `openssl rand -hex 32`).');
-  return Buffer.from(key, 'utf8');
+  const key = readSecret('cluster key', { file: options.keyFile, value: options.env?.DURABLE_CLUSTER_KEY }, (message) => new ClusterKeyError(message));
+  return key === undefined ? undefined : Buffer.from(key, 'utf8');
 }
