@@ -326,7 +326,10 @@ export class ServiceRuntime {
       firstSeq: lastSeq + 1,
     });
     this.controller.rememberReplies(this.replica.knownReplies());
-    if (store) this.controller.rememberReplies(await store.recentReplies(retention));
+    // A promoted backup holds the replies of every record it applied (its snapshot's and the stream's):
+    // only those the database committed after them are read, so a takeover does not re-read the history.
+    const known = promoted && this.replica.hasSnapshot ? this.replica.lastApplied : 0;
+    if (store) this.controller.rememberReplies(await store.recentReplies(retention, known));
   }
 
   private createProxy(spec: StateObjectSpec, mapping: StateMapping): DurabilityProxy {

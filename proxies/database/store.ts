@@ -158,9 +158,17 @@ export class DatabaseStore {
     await this.knex('durable_log').whereBetween('seq', [from, to]).delete();
   }
 
-  /** The newest `limit` request replies, oldest first: a recovering primary's exactly-once memory. */
-  async recentReplies(limit: number): Promise<[string, string][]> {
-    const rows = (await this.knex('durable_requests').select('request_key', 'reply').where('reply', '<>', '').orderBy('seq', 'desc').limit(limit)) as { request_key: string; reply: string }[];
+  /**
+   * The newest `limit` request replies after record `afterSeq`, oldest first: a recovering primary's
+   * exactly-once memory (a promoted backup already holds those up to what it applied).
+   */
+  async recentReplies(limit: number, afterSeq = 0): Promise<[string, string][]> {
+    const rows = (await this.knex('durable_requests')
+      .select('request_key', 'reply')
+      .where('reply', '<>', '')
+      .andWhere('seq', '>', afterSeq)
+      .orderBy('seq', 'desc')
+      .limit(limit)) as { request_key: string; reply: string }[];
     return rows.reverse().map((r) => [r.request_key, r.reply]);
   }
 

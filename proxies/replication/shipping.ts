@@ -121,6 +121,15 @@ export class BackupSet {
     return this.settled();
   }
 
+  /**
+   * A dropped backup's process was found gone (its replication port refused, or another process answers
+   * there): a process that no longer exists cannot take over, so its lease ends at once instead of at the
+   * drop timeout. `generation` is the drop's, as for `released`. Returns tickets done.
+   */
+  gone(id: string, generation: number): number[] {
+    return this.released(id, generation);
+  }
+
   private at(now: number): void {
     if (now > this.latest) this.latest = now;
   }
@@ -438,4 +447,13 @@ export class TicketWaiters {
       resolve(result);
     }
   }
+}
+
+/**
+ * Whether what answers (or does not) at a dropped backup's replication port proves its process gone: the
+ * port refuses (nothing listens: a process that lives keeps listening until it stops), or a process of
+ * another id answers there (the old one let go of the port). No answer, or a reset, proves nothing.
+ */
+export function backupProcessGone(found: { refused?: boolean; id?: string } | undefined, id: string): boolean {
+  return found?.refused === true || (found?.id !== undefined && found.id !== id);
 }

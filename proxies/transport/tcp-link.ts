@@ -7,11 +7,12 @@
 // jumps must not shorten a lease.
 import type net from 'node:net';
 import type { Decision, ReplicationBatch, ReplicationLink } from '../replication/link.js';
-import { BackupSet, TicketWaiters } from '../replication/shipping.js';
+import { BackupSet, backupProcessGone, TicketWaiters } from '../replication/shipping.js';
 import type { SnapshotWriter } from '../replication/snapshot.js';
 import { SnapshotTransfer } from '../replication/transfer.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, encodeText, FrameDecoder, type Message } from './frames.js';
 import { backupProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
+import { probeRole } from './join.js';
 import { connectPeer, type TlsFiles } from './tls.js';
 
 export interface TcpLinkOptions {
@@ -328,6 +329,28 @@ export class TcpLink implements ReplicationLink {
     if (!wasLive) return;
     this.options.log?.('replication.backup.dropped', { backup: connection.address, id, reason });
     if (!this.closing) this.options.onDropped?.(connection.address, id!, lease!, reconnect);
+    if (!this.closing && !this.options.coordinated && id !== undefined && lease !== undefined) void this.endLeaseIfGone(connection.address, id, lease);
+  }
+
+  /**
+   * A backup killed with its machine up closes its connections at once; asked then, its port refuses.
+   * Its lease ends there and then (shipping.ts, `gone`): commits wait a round trip, not the drop timeout.
+   * A reset while the listener dies is asked again, for as long as the lease would have lasted anyway.
+   */
+  private async endLeaseIfGone(address: string, id: string, lease: number): Promise<void> {
+    const colon = address.lastIndexOf(':');
+    const host = address.slice(0, colon).replace(/^\[|\]$/g, '');
+    const port = Number(address.slice(colon + 1));
+    const until = performance.now() + (this.options.ackTimeoutMs ?? 1_000);
+    for (;;) {
+      const found = await probeRole(host, port, this.options.ackTimeoutMs ?? 1_000, this.options.tls);
+      if (this.closing) return;
+      if (backupProcessGone(found, id)) {
+        this.options.log?.('replication.backup.gone', { backup: address, id, note: 'its process is gone: commits go on without waiting out its lease' });
+        return this.tickets.release(this.backups.gone(id, lease));
+      }
+      if (!found?.reset || performance.now() > until) return;
+    }
   }
 
   /** A heartbeat: the succession (this primary and its live backups in joining order) and the epoch. */

@@ -7,7 +7,7 @@ import { Replicator } from '../../proxies/replication/replicator.js';
 import { BackupReplica } from '../../proxies/replication/backup.js';
 import { decideSuccession, Follower, supersedes, type Greeting, type Member } from '../../proxies/replication/following.js';
 import type { ReplicationUnavailableError } from '../../proxies/replication/link.js';
-import { BackupSet } from '../../proxies/replication/shipping.js';
+import { BackupSet, backupProcessGone } from '../../proxies/replication/shipping.js';
 
 function joinedSet(minAcks: number, backups: string[]): BackupSet {
   const set = new BackupSet({ minAcks, ackTimeoutMs: 100 });
@@ -127,6 +127,25 @@ describe('BackupSet: the primary and its backups', () => {
     expect(set.released('B', first)).toEqual([]);
     expect(set.result(ticket!)).toBeUndefined();
     expect(set.released('B', second)).toEqual([ticket]);
+    expect(set.result(ticket!)).toEqual({ ok: true });
+  });
+
+  it("ends a dropped backup's lease at once when its process is found gone, and only then", () => {
+    const set = joinedSet(0, ['a', 'b']);
+    set.identified('0', 'A');
+    set.acknowledged('0', 0, 50);
+    const { ticket } = set.ship(1, true);
+    expect(set.acknowledged('1', 1, 55)).toEqual([]); // waits for A too
+    const lease = set.dropped('0', 60).lease!; // heard at 50: its lease runs until 150
+    expect(set.result(ticket!)).toBeUndefined();
+    // What its port says: nothing proves a live process gone but a refusal or another process there.
+    expect(backupProcessGone(undefined, 'A')).toBe(false); // no answer: paused, cut off
+    expect(backupProcessGone({ reset: true } as never, 'A')).toBe(false);
+    expect(backupProcessGone({ id: 'A' }, 'A')).toBe(false); // it is alive, it only closed the connection
+    expect(backupProcessGone({ id: 'A2' }, 'A')).toBe(true); // restarted: the old process let go of the port
+    expect(backupProcessGone({ refused: true }, 'A')).toBe(true);
+    expect(set.gone('A', lease + 1)).toEqual([]); // another drop's
+    expect(set.gone('A', lease)).toEqual([ticket]);
     expect(set.result(ticket!)).toEqual({ ok: true });
   });
 

@@ -162,6 +162,36 @@ describe('default settings (heartbeat 100 ms, timeout 1000 ms, --min-acks 0), re
     expect(failoverMs).toBeLessThan(5_000);
   });
 
+  it('a SIGKILLed primary: the backup answers well before the 1000 ms timeout (its connection ended, its port refuses)', async () => {
+    const { backup, primary, acknowledged, stop } = await loaded();
+    while (acknowledged.length < 100) await new Promise((r) => setTimeout(r, 5));
+    const killedAt = Date.now();
+    primary.kill();
+    const client = createClient([backup.http], { timeoutMs: 5_000, retryDelayMs: 5 });
+    await client.call<number>('add', [], { id: 'after-the-kill' });
+    const firstAnswerMs = Date.now() - killedAt;
+    await stop();
+    expect(backup.events.find((e) => e.event === 'failure.suspected')).toMatchObject({ reason: 'its connection ended' });
+    expect(firstAnswerMs).toBeLessThan(700); // the timeout path alone would take 1000 ms; 40-130 ms here
+  });
+
+  it("a SIGKILLed backup holds the primary's commits for a round trip, not the drop timeout", async () => {
+    const { backup, primary, acknowledged, stop } = await loaded();
+    while (acknowledged.length < 100) await new Promise((r) => setTimeout(r, 5));
+    const answeredAt: number[] = [];
+    const watch = setInterval(() => answeredAt.push(acknowledged.length), 10);
+    backup.kill();
+    await primary.waitFor('replication.backup.gone', 5_000);
+    await new Promise((r) => setTimeout(r, 700));
+    clearInterval(watch);
+    await stop();
+    // Sampled every 10 ms: the longest run of samples without a new answer.
+    let longest = 0;
+    for (let i = 1, run = 0; i < answeredAt.length; i++) longest = Math.max(longest, (run = answeredAt[i] === answeredAt[i - 1] ? run + 1 : 0));
+    expect(longest * 10).toBeLessThan(600); // waiting out the lease would be about 1000 ms
+    expect(primary.events.find((e) => e.event === 'replication.backup.gone')).toMatchObject({ id: expect.any(String) });
+  });
+
   it('an idle primary killed just after its backup joined is taken over: the backup hears at once that it is counted on', async () => {
     const { primary, backup } = await primaryAndBackup(await build('pb'));
     await new Promise((r) => setTimeout(r, 30)); // the snapshot's acknowledgement and its echo: a round trip
