@@ -163,12 +163,10 @@ export class DatabaseStore {
    * exactly-once memory (a promoted backup already holds those up to what it applied).
    */
   async recentReplies(limit: number, afterSeq = 0): Promise<[string, string][]> {
-    const rows = (await this.knex('durable_requests')
-      .select('request_key', 'reply')
-      .where('reply', '<>', '')
-      .andWhere('seq', '>', afterSeq)
-      .orderBy('seq', 'desc')
-      .limit(limit)) as { request_key: string; reply: string }[];
+    const rows = (await this.knex('durable_requests').select('request_key', 'reply').where('reply', '<>', '').andWhere('seq', '>', afterSeq).orderBy('seq', 'desc').limit(limit)) as {
+      request_key: string;
+      reply: string;
+    }[];
     return rows.reverse().map((r) => [r.request_key, r.reply]);
   }
 
