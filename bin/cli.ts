@@ -136,7 +136,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .requiredOption('--http <host:port>', 'where to serve the HTTP JSON RPC')
     .requiredOption('--repl <host:port>', 'where to listen for replication peers')
     .option('--backups <host:port,...>', "the backups' --repl addresses (the primary connects to them)")
-    .option('--join <host:port>', 'join a running primary at its --repl address (backup)')
+    .option('--join <host:port,…>', "join a running cluster (backup): its primary's --repl address, or any of its nodes' (asked in turn until one answers)")
     .option('--db <url>', 'sqlite:PATH (default <build>/durable.db), postgres://… or mysql://…')
     .option(
       '--coordinator <url>',
@@ -158,6 +158,12 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
         const stop = () => void node.stop().then(resolve);
         process.once('SIGTERM', stop);
         process.once('SIGINT', stop);
+        // Started by a tool with a channel to it (spawn.ts: the tests, compare, chaos, the benchmarks): it
+        // dies with that tool, as if killed, so that no test run leaves a node behind however it ended.
+        if (process.channel) {
+          process.channel.unref();
+          process.once('disconnect', () => process.kill(process.pid, 'SIGKILL'));
+        }
       });
     });
 

@@ -46,7 +46,11 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     .split(',')
     .filter((s) => s.trim() !== '')
     .map((s) => address('backups', s));
-  const join = options.join ? address('join', options.join) : undefined;
+  // Any nodes of the cluster (a backup sends the joiner on to its primary): asked in turn until one answers.
+  const join = (options.join ?? '')
+    .split(',')
+    .filter((s) => s.trim() !== '')
+    .map((s) => address('join', s));
   const number = (flag: string, text: string, min: number) => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < min) throw new UserError(`--${flag} must be a whole number of at least ${min}, not '${text}'.`);
@@ -60,7 +64,7 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     throw error;
   }
   if (!key) {
-    const all = [http, repl, ...backups, ...(join ? [join] : [])];
+    const all = [http, repl, ...backups, ...join];
     if (!options.insecure) throw new UserError('Replication needs a cluster key: set DURABLE_CLUSTER_KEY or pass --key-file (or, on loopback addresses only, --insecure).');
     if (!all.every((a) => isLoopback(a.host))) throw new UserError('--insecure is allowed only when every address is on loopback (127.0.0.0/8, ::1, localhost).');
     key = INSECURE_KEY;
@@ -93,7 +97,7 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
     http,
     repl,
     backups,
-    join,
+    join: join.length > 0 ? join : undefined,
     db: options.db,
     coordinator,
     key,

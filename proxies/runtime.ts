@@ -324,8 +324,8 @@ export class ServiceRuntime {
       txConflictWaitMs: this.options.txConflictWaitMs,
       txIdleTimeoutMs: this.options.txIdleTimeoutMs,
       firstSeq: lastSeq + 1,
+      replies: promoted ? this.replica.handOverReplies() : undefined,
     });
-    this.controller.rememberReplies(this.replica.knownReplies());
     // A promoted backup holds the replies of every record it applied (its snapshot's and the stream's):
     // only those the database committed after them are read, so a takeover does not re-read the history.
     const known = promoted && this.replica.hasSnapshot ? this.replica.lastApplied : 0;

@@ -66,6 +66,11 @@ export interface ControllerOptions {
   /** An idle transaction aborts after this long. */
   txIdleTimeoutMs?: number;
   /** First sequence number to use (a promoted backup continues after what it applied). */
+  /**
+   * The replies already known, oldest first, taken over as they are (not copied): a promoted backup's
+   * memory of up to `replyRetention` requests becomes the primary's in no time.
+   */
+  replies?: Map<string, string>;
   firstSeq?: number;
 }
 
@@ -94,7 +99,7 @@ export class ActionController {
   private nextSeq: number;
   private readonly pending: Pending[] = [];
   private committing = false;
-  private readonly replies = new Map<string, string>();
+  private readonly replies: Map<string, string>;
   /**
    * Replies of actions committed while fewer backups than required held them (CommitVerdict 'withheld'):
    * given only once a later group reached enough backups (which then hold these too).
@@ -108,6 +113,7 @@ export class ActionController {
 
   constructor(private readonly options: ControllerOptions) {
     this.nextSeq = options.firstSeq ?? 1;
+    this.replies = options.replies ?? new Map();
     this.transactions = new TransactionTable(options.txIdleTimeoutMs ?? 30_000, (tx, reason) => void this.abortTransaction(tx.id, reason));
     for (const proxy of options.proxies.values()) {
       if (proxy instanceof RecordingProxy) proxy.onReach = (p, context) => this.reach(p, context);

@@ -209,6 +209,14 @@ export class BackupReplica {
   knownReplies(): [string, string][] {
     return [...this.replies];
   }
+
+  /**
+   * The same, handed over to a primary's controller that takes them on as they are: this replica
+   * receives nothing more once its node is primary, so the two never both write them.
+   */
+  handOverReplies(): Map<string, string> {
+    return this.replies;
+  }
 }
 
 /**

@@ -34,6 +34,9 @@ const TAKEOVER_REMEDY =
 const AUTHORITY_REMEDY =
   'a member of the latest configuration takes over by itself once the authority answers; if none is left and the primary is gone for good, POST /admin/promote with the cluster key to the backup you choose, accepting that it may lack what the primary acknowledged without it';
 
+/** The longest wait between two takeovers that failed (the database unreachable, say). */
+const PROMOTION_BACKOFF_MAX_MS = 2_000;
+
 /** Snapshots that broke off before a backup gives up joining. */
 const MAX_FAILED_TRANSFERS = 6;
 
@@ -45,7 +48,9 @@ export function describeOutcome(outcome: ConfigurationOutcome): string {
 
 export class BackupDuties {
   private detector: NodeJS.Timeout | undefined;
-  private deciding = false;
+  private deciding: Promise<void> | undefined;
+  /** Takeovers that failed in a row (each waits longer before the next). */
+  private failedTakeovers = 0;
   private lastDetect: number;
   /** No succession decision before this (monotonic ms): a member was given time to take over, or to take this node on. */
   private decideAgainAt = 0;
@@ -76,7 +81,8 @@ export class BackupDuties {
 
   /**
    * Asks to join until a snapshot has arrived: a primary that died between accepting and sending it is
-   * asked again. --join may name any node of the cluster: a backup answers with the primary it follows.
+   * asked again. --join may name any nodes of the cluster, asked in turn: a backup answers with the
+   * primary it follows.
    * One snapshot per join: while a primary is sending one, nothing more is asked. A transfer that breaks
    * off is asked again after a wait that doubles each time; after MAX_FAILED_TRANSFERS the backup gives up
    * with the reason, since a join that cannot finish (memory, a link too slow for the write rate) only
@@ -85,7 +91,7 @@ export class BackupDuties {
   private async joinLoop(join: NonNullable<NodeOptions['join']>, ownAddress: string): Promise<void> {
     const { log, key, heartbeatTimeoutMs } = this.node.options;
     const replica = this.node.follower.replica;
-    let target = join;
+    let target = join[0]!;
     let failedTransfers = 0;
     let begunSeen = this.node.follower.transfersBegun;
     for (let attempt = 0; !this.node.stopping() && !replica.hasSnapshot; attempt++) {
@@ -122,8 +128,9 @@ export class BackupDuties {
           continue;
         }
         if (attempt % 20 === 0) log('replication.join.retrying', { primary: `${target.host}:${target.port}`, error: (error as Error).message });
-        // The primary that began a snapshot may be gone: the backups it named then know (or are) the next one.
-        const others = [join, ...this.node.follower.peers.filter((m) => m.id !== this.node.id).map((m) => parseAddress(m.address))];
+        // The node asked may be gone (the primary that began a snapshot, say): the next of --join is asked,
+        // and the backups a primary named, which know (or are) the next primary.
+        const others = [...join, ...this.node.follower.peers.filter((m) => m.id !== this.node.id).map((m) => parseAddress(m.address))];
         const at = others.findIndex((a) => a.host === target.host && a.port === target.port);
         target = others[(at + 1) % others.length]!;
         await sleep(Math.min(1_000, 100 * (attempt + 1)));
@@ -135,7 +142,7 @@ export class BackupDuties {
   detect(): void {
     const { follower, options, coordination } = this.node;
     // A node that was primary and was replaced stays out: its run-time can no longer follow.
-    if (!this.node.isBackup() || this.deciding) return;
+    if (!this.node.isBackup() || this.deciding !== undefined) return;
     const now = this.node.clock();
     // A tick far later than due means this process stalled: what arrived meanwhile is not read yet.
     const stalled = now - this.lastDetect > options.heartbeatTimeoutMs;
@@ -143,7 +150,6 @@ export class BackupDuties {
     // With a configuration authority, silence too may start a takeover: the authority decides, not the lease.
     const suspects = follower.suspects() || (coordination !== undefined && follower.replica.hasSnapshot && !stalled && now - follower.lastHeard > options.heartbeatTimeoutMs);
     if (!suspects || now < this.decideAgainAt) return stalled || coordination ? undefined : this.reportBlocked(now);
-    this.deciding = true;
     if (this.suspectedEnd !== follower.primaryEndedAt)
       options.log('failure.suspected', {
         primary: follower.primaryNode,
@@ -151,9 +157,26 @@ export class BackupDuties {
         lastHeardMs: Math.round(now - follower.lastHeard),
       });
     this.suspectedEnd = follower.primaryEndedAt;
-    void (coordination ? this.succeedByAuthority(coordination) : this.succeed())
-      .catch((error: Error) => this.node.logOnce('failure.takeover.failed', error.message))
-      .finally(() => (this.deciding = false));
+    this.deciding = (coordination ? this.succeedByAuthority(coordination) : this.succeed())
+      .then(
+        () => {
+          this.failedTakeovers = 0;
+        },
+        (error: Error) => {
+          // A takeover that failed (the database down, say) is tried again after a wait that doubles
+          // each time, up to PROMOTION_BACKOFF_MAX_MS: a database coming back is not met by a storm of claims.
+          this.failedTakeovers++;
+          const wait = Math.min(PROMOTION_BACKOFF_MAX_MS, 50 * 2 ** (this.failedTakeovers - 1));
+          this.decideAgainAt = Math.max(this.decideAgainAt, this.node.clock() + wait);
+          this.node.logOnce('failure.takeover.failed', error.message);
+        },
+      )
+      .finally(() => (this.deciding = undefined));
+  }
+
+  /** While this backup decides whether to take over (and takes over): settles when it has. */
+  get decision(): Promise<void> | undefined {
+    return this.deciding;
   }
 
   /** /health's answer: whether this backup would take over by itself now, and if not why and what to do. */

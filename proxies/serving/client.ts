@@ -30,6 +30,9 @@ export class RemoteServiceError extends Error {
 
 export class ClientTimeoutError extends Error {}
 
+/** The longest one wait for a node to say it serves (GET /watch) lasts before the nodes are tried again. */
+const WATCH_MS = 2_000;
+
 export interface DurableClient {
   call<R = unknown>(method: string, args?: unknown[], request?: { id?: string; tx?: string }): Promise<R>;
   begin(): Promise<string>;
@@ -62,8 +65,13 @@ export function createClient(urls: readonly string[], options: ClientOptions = {
     let delay = options.retryDelayMs ?? 50;
     let lastError = 'no node answered';
     for (;;) {
-      for (let attempt = 0; attempt < nodes.length; attempt++) {
-        const index = (preferred + attempt) % nodes.length;
+      // One round: every node once, the preferred first, and a node a backup names as primary next.
+      const tried = new Set<number>();
+      let index = preferred;
+      let primaryBusy = false; // a primary answered that it cannot serve now (UNAVAILABLE, NOT_READY)
+      while (tried.size < nodes.length) {
+        while (tried.has(index)) index = (index + 1) % nodes.length;
+        tried.add(index);
         const remaining = deadline - Date.now();
         if (remaining <= 0) throw new ClientTimeoutError(`${path}: gave up after ${options.timeoutMs ?? 10_000} ms (${lastError}).`);
         let response: Response;
@@ -81,17 +89,48 @@ export function createClient(urls: readonly string[], options: ClientOptions = {
         }
         if (response.status === 503) {
           lastError = `${nodes[index]}: ${json.error?.code ?? 503}`;
+          if (json.error?.code !== 'NOT_PRIMARY') primaryBusy = true;
           const hint = json.error?.primary ? nodes.indexOf(json.error.primary.replace(/\/+$/, '')) : -1;
-          if (hint >= 0 && hint !== index) {
-            preferred = hint;
-            attempt = -1; // start over from the named primary
-          }
+          if (hint >= 0 && !tried.has(hint)) index = hint;
           continue;
         }
         throw new RemoteServiceError(json.error?.code ?? String(response.status), json.error?.message ?? `HTTP ${response.status}`, response.status);
       }
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) continue; // the next round's first attempt says so
+      // No node serves: unless a primary said it is busy, wait for one to say it serves (GET /watch, the
+      // failover notification), not for a fixed delay; back off only when none can tell.
+      const serving = primaryBusy ? undefined : await watchForPrimary(Math.min(remaining, WATCH_MS));
+      if (serving !== undefined) {
+        preferred = serving;
+        delay = options.retryDelayMs ?? 50;
+        continue;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.min(delay, Math.max(0, deadline - Date.now()))));
       delay = Math.min(1_000, delay * 2);
+    }
+  }
+
+  /**
+   * Asks every node's GET /watch, which answers once that node serves as primary: the index of the first
+   * that does, or undefined when none did within `waitMs` (or none could be asked).
+   */
+  async function watchForPrimary(waitMs: number): Promise<number | undefined> {
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), waitMs);
+    try {
+      const asked = nodes.map(async (node, index) => {
+        const response = await (await transport())(`${node}/watch?waitMs=${Math.max(0, Math.round(waitMs))}`, { headers, signal: stop.signal });
+        const json = (await response.json()) as { role?: string; ready?: boolean };
+        if (response.status !== 200 || json.role !== 'primary' || json.ready !== true) throw new Error('not serving');
+        return index;
+      });
+      return await Promise.any(asked);
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+      stop.abort();
     }
   }
 

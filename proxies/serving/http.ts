@@ -23,6 +23,14 @@ export interface ServedNode {
   commit(tx: string): Promise<Outcome>;
   abort(tx: string): Promise<Outcome>;
   promote(): Promise<void>;
+  /**
+   * While this backup decides whether to take over, and takes over: settles when it has. A request that
+   * comes meanwhile waits for it (bounded) rather than being sent away: the client's first answer after a
+   * failover is the new primary's, without a retry's delay.
+   */
+  takingOver?(): Promise<unknown> | undefined;
+  /** Settles at this node's next change of role or readiness (for GET /watch). */
+  nextChange?(): Promise<void>;
   /** A backup's answer to "would you take over if the primary died now?" (undefined on a primary). */
   takeover?(): { automatic: boolean; reason?: string; remedy?: string } | undefined;
   metrics(): Record<string, unknown>;
@@ -38,6 +46,9 @@ export interface HttpServerOptions {
   clientToken?: ClientTokenCheck;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
+
+/** How long a request may wait on a backup that is taking over (see ServedNode.takingOver). */
+const HOLD_MS = 1_000;
 
 export class RpcServer {
   private readonly server: http.Server | https.Server;
@@ -114,6 +125,7 @@ export class RpcServer {
         const takeover = this.node.takeover?.();
         return send(res, 200, { role: this.node.role(), epoch: this.node.epoch(), ready: this.node.ready(), primary: this.node.primaryHint() ?? null, ...(takeover ? { takeover } : {}) });
       }
+      if (req.method === 'GET' && url.pathname === '/watch') return await this.watch(url, res);
       if (req.method === 'GET' && url.pathname === '/metrics') {
         const latencyMs = percentiles(this.latencies);
         if (wantsPrometheusText(req.headers.accept)) {
@@ -126,8 +138,8 @@ export class RpcServer {
       if (req.method !== 'POST') {
         // A path the server has, asked with the wrong method, is 405; any other path is 404.
         const known = url.pathname.startsWith('/rpc/') || url.pathname === '/tx' || url.pathname.startsWith('/tx/') || url.pathname === '/admin/promote';
-        if (!known) return this.bad(res, 404, `No such endpoint: ${req.method} ${url.pathname}. The service answers POST /rpc/<method>, GET /health and GET /metrics.`);
-        return this.bad(res, 405, `Use POST for ${url.pathname} (GET serves /health and /metrics).`);
+        if (!known) return this.bad(res, 404, `No such endpoint: ${req.method} ${url.pathname}. The service answers POST /rpc/<method>, GET /health, GET /watch and GET /metrics.`);
+        return this.bad(res, 405, `Use POST for ${url.pathname} (GET serves /health, /watch and /metrics).`);
       }
       const body = await readJson(req, this.options.maxBodyBytes ?? 1024 * 1024);
       if ('error' in body) {
@@ -143,7 +155,7 @@ export class RpcServer {
         if (json.id !== undefined && (typeof json.id !== 'string' || json.id.length === 0 || json.id.length > 200))
           return this.bad(res, 400, '"id" must be a non-empty string of at most 200 characters.');
         if (json.tx !== undefined && typeof json.tx !== 'string') return this.bad(res, 400, '"tx" must be a transaction id string.');
-        if (this.node.role() !== 'primary') return this.notPrimary(res);
+        if (!(await this.primaryOrTakingOver())) return this.notPrimary(res);
         if (!this.node.ready()) return this.notReady(res);
         this.counters.requests++;
         const outcome = await this.node.dispatch(rpc[1]!, (json.args as unknown[]) ?? [], { requestId: json.id as string | undefined, tx: json.tx as string | undefined });
@@ -160,7 +172,7 @@ export class RpcServer {
         return this.answer(res, outcome, rpc[1]!);
       }
       if (url.pathname === '/tx') {
-        if (this.node.role() !== 'primary') return this.notPrimary(res);
+        if (!(await this.primaryOrTakingOver())) return this.notPrimary(res);
         if (!this.node.ready()) return this.notReady(res);
         return send(res, 200, { tx: this.node.begin() });
       }
@@ -221,6 +233,39 @@ export class RpcServer {
       case 'tx-aborted':
         return send(res, 409, { error: { code: 'TX_ABORTED', message: outcome.message } });
     }
+  }
+
+  /**
+   * GET /watch[?waitMs=T]: the failover notification (Table III.4). Answers as soon as this node serves as
+   * the primary (at once if it does), or after T ms (default 10 000, at most 60 000) with what it is then;
+   * a client whose primary is gone asks every node and goes to the first that answers as primary.
+   */
+  private async watch(url: URL, res: http.ServerResponse): Promise<void> {
+    const asked = Number(url.searchParams.get('waitMs') ?? 10_000);
+    if (!Number.isFinite(asked) || asked < 0) return this.bad(res, 400, 'waitMs must be a number of milliseconds (at most 60000).');
+    const deadline = performance.now() + Math.min(asked, 60_000);
+    const serving = () => this.node.role() === 'primary' && this.node.ready();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - performance.now())));
+    res.on('close', () => clearTimeout(timer));
+    while (!serving() && !this.closing && !res.destroyed && performance.now() < deadline) {
+      // Readiness has no event of its own (enough backups holding the state, say): looked at every 50 ms too.
+      await Promise.race([this.node.nextChange?.() ?? timedOut, timedOut, new Promise((resolve) => setTimeout(resolve, 50))]);
+    }
+    clearTimeout(timer);
+    if (res.destroyed) return;
+    send(res, 200, { role: this.node.role(), epoch: this.node.epoch(), ready: this.node.ready(), primary: this.node.primaryHint() ?? null });
+  }
+
+  /** Whether this node is the primary, once a takeover under way (if any) has ended or HOLD_MS passed. */
+  private async primaryOrTakingOver(): Promise<boolean> {
+    const pending = this.node.role() === 'primary' ? undefined : this.node.takingOver?.();
+    if (pending) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([pending.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, HOLD_MS)))]);
+      clearTimeout(timer);
+    }
+    return this.node.role() === 'primary';
   }
 
   private notPrimary(res: http.ServerResponse, message?: string): void {

@@ -12,7 +12,8 @@ export interface NodeOptions {
   http: Address;
   repl: Address;
   backups: Address[];
-  join?: Address;
+  /** Nodes of a running cluster to join through (a backup sends the joiner on to its primary): asked in turn. */
+  join?: Address[];
   db?: string;
   /** The configuration authority's URL (docs/SERVING.md, "Configuration authority"); none: the lease alone. */
   coordinator?: string;

@@ -240,6 +240,14 @@ export class ServiceNode {
     return this.configuring;
   }
 
+  /** Settles at the next change of this node's role (GET /watch waits on it). */
+  private change = changeSignal();
+
+  private changed(): void {
+    this.change.resolve();
+    this.change = changeSignal();
+  }
+
   /** Another node is primary at a newer epoch: stop serving writes; clients are sent elsewhere. */
   private stepDown(epoch: number): void {
     if (this.role !== 'primary') return;
@@ -247,6 +255,7 @@ export class ServiceNode {
     this.fencedBy = epoch;
     this.options.log('role.changed', { role: 'fenced', epoch: this.service.runtime.currentEpoch, newerEpoch: epoch });
     this.goSilent();
+    this.changed();
   }
 
   /**
@@ -375,6 +384,7 @@ export class ServiceNode {
         this.follower.takingOver = false;
       }
       this.role = 'primary';
+      this.changed();
       this.replication.options.onJoin = (address) => void this.connectBackup(parseAddress(address));
       this.promotions++;
       this.options.log('role.changed', { role: 'primary', epoch: this.service.runtime.currentEpoch, promotionMs: Date.now() - started });
@@ -395,6 +405,8 @@ export class ServiceNode {
         !this.service.runtime.stopped &&
         (this.role === 'primary' ? (this.link?.ready ?? true) : this.replication.following && this.follower.caughtUp && this.follower.countedSince !== undefined && this.duties.takeover().automatic),
       takeover: () => (this.role === 'primary' || this.fenced() ? undefined : this.duties.takeover()),
+      nextChange: () => this.change.promise,
+      takingOver: () => (this.role === 'primary' || this.fenced() ? undefined : this.promoting),
       primaryHint: () => (this.fenced() ? this.follower.primaryNode : this.role === 'primary' ? this.httpUrl : this.follower.primaryNode),
       dispatch: (method: string, args: unknown[], request: { requestId?: string; tx?: string }) => this.service.dispatch(method, args, request).finally(() => this.noticeStop()),
       begin: () => this.service.begin(),
@@ -433,6 +445,7 @@ export class ServiceNode {
     if (!stopped || this.role !== 'primary' || this.silent) return;
     this.options.log('role.changed', { role: stopped.fenced ? 'fenced' : 'stopped', epoch: this.service.runtime.currentEpoch, reason: stopped.reason });
     this.goSilent();
+    this.changed();
   }
 
   /** Graceful stop: no new requests, those in flight finish, then the ports and the database close. */
@@ -447,4 +460,11 @@ export class ServiceNode {
     await this.coordination?.close();
     this.options.log('node.stopped', { role: this.role });
   }
+}
+
+/** A promise and the function that settles it (Promise.withResolvers is not in Node 20). */
+function changeSignal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }

@@ -39,8 +39,10 @@ export function spawnNode(build: string, role: 'primary' | 'backup', args: strin
   const child = spawn(process.execPath, [bin, 'serve', build, '--role', role, '--http', '127.0.0.1:0', '--repl', '127.0.0.1:0', ...args], {
     cwd: place.cwd,
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    // The IPC channel carries nothing: it closes when this process ends, and the node then dies too.
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
+  child.channel?.unref();
   const exited = () => child.exitCode !== null || child.signalCode !== null;
   const node: SpawnedNode = {
     child,

@@ -239,6 +239,16 @@ describe('membership', () => {
     await primary.waitFor(() => primary.events.filter((e) => e.event === 'replication.backup.joined').length === 2);
   });
 
+  it('a backup told to --join a list asks the next address when the first is gone', async () => {
+    const { dir, timing, first, primary } = await primaryWithBackup();
+    first.kill(); // its address now refuses
+    await primary.waitFor('replication.backup.dropped');
+    const second = await startNode(dir, 'backup', ['--join', `${first.repl},${primary.repl}`, ...timing]);
+    nodes.push(second);
+    await second.waitFor(followsEpoch(1));
+    await primary.waitFor((e) => e.event === 'replication.backup.joined' && e.backup === second.repl);
+  });
+
   it('a new backup joins under load, then the first backup takes over and the new one follows it', async () => {
     const { dir, timing, first, primary } = await primaryWithBackup();
 

@@ -138,10 +138,31 @@ describe('the serving contract', () => {
     expect(await client.balance('carol')).toBe(16);
   });
 
-  it('promotes a backup on POST /admin/promote with the cluster key only', async () => {
+  it('answers GET /watch at once on a serving primary, and on a backup after waitMs with what it is', async () => {
+    const watch = async (node: Node, query: string) => {
+      const started = Date.now();
+      const response = await fetch(`${node.http}/watch${query}`);
+      return { status: response.status, body: (await response.json()) as Record<string, unknown>, ms: Date.now() - started };
+    };
+    const onPrimary = await watch(primary, '?waitMs=5000');
+    expect(onPrimary).toMatchObject({ status: 200, body: { role: 'primary', epoch: 1, ready: true, primary: primary.http } });
+    expect(onPrimary.ms).toBeLessThan(1_000);
+    const onBackup = await watch(backup, '?waitMs=300');
+    expect(onBackup).toMatchObject({ status: 200, body: { role: 'backup', primary: primary.http } });
+    expect(onBackup.ms).toBeGreaterThanOrEqual(250);
+    expect((await watch(backup, '?waitMs=soon')).status).toBe(400);
+  });
+
+  it('promotes a backup on POST /admin/promote with the cluster key only; a watch on it answers then', async () => {
     expect((await post(backup, '/admin/promote', {})).status).toBe(401);
+    const watching = fetch(`${backup.http}/watch?waitMs=30000`).then(async (r) => ({ at: Date.now(), body: await r.json() }));
+    await new Promise((r) => setTimeout(r, 100));
     const promoted = await post(backup, '/admin/promote', {}, { 'x-durable-key': 'serving-tests-cluster-key-0123456789' });
+    const promotedAt = Date.now();
     expect(promoted).toEqual({ status: 200, body: { role: 'primary', epoch: 2 } });
+    const watched = await watching;
+    expect(watched.body).toMatchObject({ role: 'primary', epoch: 2, ready: true });
+    expect(watched.at - promotedAt).toBeLessThan(1_000); // not the 30 s it asked to wait
     expect((await post(backup, '/rpc/balance', { args: ['bob'] })).body.result).toBeGreaterThan(0);
   });
 
