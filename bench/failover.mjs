@@ -110,7 +110,6 @@ async function run({ mapping, backups }) {
       const primary = await primaryOf();
       const backup = nodes.find((n) => n !== primary);
       const from = answers.length;
-      const killedAt = Date.now();
       backup.kill('SIGKILL');
       await sleep(1_500);
       const times = answers.slice(Math.max(0, from - 1)).map((a) => a.at);

@@ -2,7 +2,7 @@
 // been sent and has acknowledged, when a commit waiting for acknowledgements may go on, when a silent
 // backup is dropped, and when this primary is fenced off by a newer one. It takes events (a backup
 // connected, joined, acknowledged, was heard from, went away; time passed) and returns decisions; the
-// TCP link (transport/tcp-link.ts) and the simulation's network drive the same code.
+// primary's link (transport/primary-link.ts) drives it, over TCP and over the simulated network alike.
 //
 // The lease (see following.ts): this primary acknowledges nothing without a backup it dropped until the
 // drop timeout has passed since it last heard from it, and echoes to each backup the newest ping it has

@@ -1,7 +1,7 @@
 // Sending one joining backup its snapshot, as a plain state machine the links drive: the begin message,
 // parts produced one slice of work at a time, at most `window` of them unacknowledged (back-pressure from
 // the backup's own pace: a slow joiner slows its transfer, never the primary's requests), then the end.
-// The TCP link (transport/tcp-link.ts) and the simulation's link run the same code.
+// The primary's link (transport/primary-link.ts) runs it over TCP and over the simulated network alike.
 import type { SnapshotWriter } from './snapshot.js';
 
 export const TRANSFER_LIMITS = {

@@ -62,7 +62,8 @@ function ask(network: Network, host: Host, to: string, id: string): Promise<Reco
       connection.close(0);
       resolve(answer);
     };
-    const connection = network.connect(host, to, { message: finish, close: () => finish(undefined) });
+    // The node's port greets every connection (its hello, as the replication port does): the answer follows it.
+    const connection = network.connect(host, to, { message: (m) => (m.type === 'hello' ? undefined : finish(m)), close: () => finish(undefined) });
     connection.send(0, { type: 'rpc', id });
     onHost(network.scheduler, host, network.scheduler.now + 1_500, () => finish(undefined));
   });

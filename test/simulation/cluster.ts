@@ -180,7 +180,11 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
    * and had not dropped a backup since it last caught up (its log), promote that backup by hand.
    */
   const promoteByHand = () => {
-    const last = nodes.filter((n) => n.link && n.runtime && n.role === 'primary').sort((a, b) => b.runtime.currentEpoch - a.runtime.currentEpoch)[0];
+    // The newest primary; of two that took over at the same epoch, the one the other yielded to (its log
+    // says 'fenced' with the same epoch), as an operator reading both logs would see.
+    const last = nodes
+      .filter((n) => n.link && n.runtime && n.role === 'primary')
+      .sort((a, b) => b.runtime.currentEpoch - a.runtime.currentEpoch || Number(a.fencedBy !== undefined) - Number(b.fencedBy !== undefined))[0];
     if (!last || (last.alive && !isZombie(last))) return;
     // A primary that stopped for good, with nobody taking over: the operator kills it, and goes by the
     // backups it named (its log) as holding everything.

@@ -10,9 +10,13 @@ import { BehindError, ServiceRuntime } from '../../proxies/runtime.js';
 import { askAgain, Coordination, type Outcome as ConfigurationOutcome } from '../../proxies/coordination/coordination.js';
 import type { SimCoordinator } from './coordinator.js';
 import type { SimDatabase } from './database.js';
+import { backupProof, primaryProof, proofsMatch } from '../../proxies/transport/handshake.js';
 import { SimLink } from './link.js';
 import { onHost, type Connection, type Host, type Network } from './network.js';
 import { add, classes, objects, simulatedMapping } from './service.js';
+
+/** The simulated cluster's key: the handshake's MACs are production's, over it. */
+const SIM_CLUSTER_KEY = Buffer.from('simulation-cluster-key-0123456789');
 
 export interface NodeConfig {
   minAcks: number;
@@ -145,7 +149,10 @@ export class SimNode implements Host {
       onCaughtUp: (backup) => {
         if (this.coordination) void this.configure('member.added', (self, epoch) => this.coordination!.addMember(self, epoch, backup));
       },
+      key: SIM_CLUSTER_KEY,
+      probe: (address) => this.probe(address),
       trace: this.config.trace ? (event, fields) => this.config.log(this.id, event, fields) : undefined,
+      log: this.config.trace ? (event, fields) => this.config.log(this.id, event, fields) : undefined,
     });
   }
 
@@ -402,8 +409,12 @@ export class SimNode implements Host {
         connection.close(0);
         resolve(answer);
       };
-      const connection = this.network.connect(this, to, { message: (m) => finish(m), close: (refused) => finish({ type: refused ? 'refused' : 'reset' }) });
-      connection.send(0, message);
+      // The greeting comes first on every connection: a probe is answered by it, anything else by what follows.
+      const connection = this.network.connect(this, to, {
+        message: (m) => (m.type === 'hello' && message.type !== 'probe' ? undefined : finish(m)),
+        close: (refused) => finish({ type: refused ? 'refused' : 'reset' }),
+      });
+      if (message.type !== 'probe') connection.send(0, message);
       this.after(timeoutMs, () => finish(undefined));
     });
   }
@@ -436,6 +447,9 @@ export class SimNode implements Host {
 
   accept(connection: Connection): void {
     let admitted = false;
+    // As transport/server.ts: the greeting first, with this end's nonce for the handshake.
+    const nonce = `${this.id}/accept/${++this.nonces}`;
+    if (this.runtime) connection.send(1, this.greeting(nonce));
     const refuse = (reason: string, epoch?: number, id?: string, primary?: Member) => {
       connection.send(1, { type: 'refuse', reason, epoch, id, primary });
       connection.close(1);
@@ -456,17 +470,6 @@ export class SimNode implements Host {
       message: (message) => {
         if (!this.runtime) return connection.close(1); // still starting: the port is not open yet
         switch (message.type) {
-          case 'probe':
-            return connection.send(1, {
-              type: 'hello',
-              id: this.id,
-              role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole,
-              epoch: this.runtime.currentEpoch,
-              holdsState: this.runtime.replica.hasSnapshot,
-              following: this.role === 'primary' ? undefined : this.follower.primary,
-              holders: this.holdersAtStop,
-              replacedAt: this.replacedAt(),
-            });
           case 'join':
             if (!this.primary) return refuse('this node is not the primary', undefined, undefined, this.role === 'backup' ? this.follower.primary : undefined);
             connection.send(1, { type: 'welcome' });
@@ -477,16 +480,20 @@ export class SimNode implements Host {
             return void this.answer(connection, String(message.id));
           case 'auth': {
             if (admitted) return; // a duplicate (the simulation's fault; TCP delivers once): it is this connection already
+            // As transport/server.ts: the primary proves the cluster key over both nonces, its name, epoch and id.
+            const expected = primaryProof(SIM_CLUSTER_KEY, nonce, String(message.nonce), String(message.node), Number(message.epoch), typeof message.id === 'string' ? message.id : '');
+            if (!proofsMatch(expected, message.mac)) return refuse('wrong cluster key');
             const refusal = this.follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.runtime.currentEpoch, this.role === 'primary', this.now);
             if (refusal?.type === 'refuse') {
-              if (this.role === 'primary' && supersedes({ epoch: Number(message.epoch), id: String(message.node) }, { epoch: this.runtime.currentEpoch, id: this.id }))
+              if (this.role === 'primary' && supersedes({ epoch: Number(message.epoch), id: message.id as string | undefined }, { epoch: this.runtime.currentEpoch, id: this.id }))
                 this.fence(Number(message.epoch));
               return refuse(refusal.reason, refusal.epoch, refusal.id);
             }
             this.primaryConnection?.close(1); // a newer primary replaces an older connection
             this.primaryConnection = connection;
             admitted = true;
-            return connection.send(1, { type: 'welcome' });
+            const replica = this.runtime.replica;
+            return connection.send(1, { type: 'welcome', mac: backupProof(SIM_CLUSTER_KEY, nonce, String(message.nonce)), seq: replica.lastApplied, epoch: replica.currentEpoch });
           }
           default: {
             if (!admitted || connection !== this.primaryConnection) return;
@@ -502,6 +509,25 @@ export class SimNode implements Host {
         }
       },
     });
+  }
+
+  private nonces = 0;
+
+  /** What this node says it is to whoever connects (transport/server.ts's hello). */
+  private greeting(nonce: string): Record<string, unknown> & { type: string } {
+    return {
+      type: 'hello',
+      nonce,
+      node: this.id,
+      id: this.id,
+      role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole,
+      epoch: this.runtime.currentEpoch,
+      seq: this.runtime.replica.lastApplied,
+      holdsState: this.runtime.replica.hasSnapshot,
+      following: this.role === 'primary' ? undefined : this.follower.primary,
+      holders: this.holdersAtStop,
+      replacedAt: this.replacedAt(),
+    };
   }
 
   /** As serving/node.ts: a primary whose run-time stopped committing stops heartbeating, so a backup takes over. */
