@@ -22,6 +22,7 @@ import { installNondeterminismSources } from './replication/nondeterminism.js';
 import { ReplicationProxy, replicationOptionsFrom } from './replication/proxy.js';
 import { Replicator } from './replication/replicator.js';
 import { wholeSnapshot, type SnapshotHeader, type SnapshotPart, type SnapshotWriter } from './replication/snapshot.js';
+import type { Clock } from './core/clock.js';
 
 export interface StateObjectSpec {
   /** The service field. */
@@ -44,6 +45,8 @@ export interface RuntimeOptions {
   replyRetention?: number;
   txConflictWaitMs?: number;
   txIdleTimeoutMs?: number;
+  /** The clock the controller and committer wait on (the simulation's virtual one there). */
+  clock?: Clock;
   /** The lowest epoch this node may become primary at (a configuration authority's epoch, plus one). */
   minEpoch?: number;
 }
@@ -317,13 +320,14 @@ export class ServiceRuntime {
       graph: this.graph,
       replicator: this.replicator,
       proxies: this.proxies,
-      committer: (this.committer = new Committer({ epoch: () => this.epoch, store, link: this.options.link, retention })),
+      committer: (this.committer = new Committer({ epoch: () => this.epoch, store, link: this.options.link, retention, clock: this.options.clock })),
       classes: this.options.classes,
       waitsForBackups: (name) => (this.proxies.get(name) as ReplicationProxy | undefined)?.sync !== 'lazy',
       replyRetention: retention,
       txConflictWaitMs: this.options.txConflictWaitMs,
       txIdleTimeoutMs: this.options.txIdleTimeoutMs,
       firstSeq: lastSeq + 1,
+      clock: this.options.clock,
       replies: promoted ? this.replica.handOverReplies() : undefined,
     });
     // A promoted backup holds the replies of every record it applied (its snapshot's and the stream's):

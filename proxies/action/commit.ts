@@ -10,6 +10,7 @@ import { FencedError, isStatementRejection } from '../database/store.js';
 import { refusalForClients } from '../database/client-message.js';
 import { ReplicationUnavailableError, type ReplicationLink, type ReplicationRecord } from '../replication/link.js';
 import type { CommitPart } from '../core/types.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 export interface CommitRecord {
   seq: number;
@@ -50,6 +51,8 @@ export interface CommitOutcome {
 
 export interface CommitterOptions {
   epoch: () => number;
+  /** The clock retries wait on (the simulation's virtual one there). */
+  clock?: Clock;
   store?: DatabaseStore;
   link?: ReplicationLink;
   /** Request records kept in the database (the exactly-once window). */
@@ -194,7 +197,7 @@ export class Committer {
     const gone = this.logged.filter((g) => g.sentTo.some((id) => !here.has(id)));
     for (const g of gone) {
       try {
-        await retrying(() => store!.forgetLogged(g.from, g.to));
+        await retrying(() => store!.forgetLogged(g.from, g.to), this.options.clock ?? systemClock);
       } catch (error) {
         return `a backup was dropped and the database's log of records ${g.from}-${g.to} could not be withdrawn: ${(error as Error).message}`;
       }
@@ -233,7 +236,7 @@ export class Committer {
     } catch (error) {
       if (error instanceof FencedError) return { kind: 'fenced', reason: error.message };
       try {
-        const decided = await retrying(() => store.decided(records.map((r) => r.key)));
+        const decided = await retrying(() => store.decided(records.map((r) => r.key)), this.options.clock ?? systemClock);
         let committed = 0;
         while (committed < records.length && decided.get(records[committed]!.key) === records[committed]!.seq) committed++;
         return { kind: 'done', committed, failure: committed < records.length ? (error as Error) : undefined };
@@ -290,13 +293,13 @@ function replicationFailure(error: Error, count: number): CommitOutcome {
 }
 
 /** `read`, tried up to five times over about a second: a database that just dropped its connections. */
-async function retrying<T>(read: () => Promise<T>): Promise<T> {
+async function retrying<T>(read: () => Promise<T>, clock: Clock): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await read();
     } catch (error) {
       if (attempt >= 4) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      await clock.sleep(50 * 2 ** attempt);
     }
   }
 }

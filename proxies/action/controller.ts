@@ -15,6 +15,7 @@ import type { Action, CommitPart, DurabilityProxy } from '../core/types.js';
 import type { Replicator } from '../replication/replicator.js';
 import { DEPENDED_ON_FAILED, type CommitRecord, type CommitVerdict, type Committer } from './commit.js';
 import { TransactionTable, type Transaction } from './transactions.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 export type Outcome =
   | { kind: 'ok'; result: unknown }
@@ -65,13 +66,15 @@ export interface ControllerOptions {
   txConflictWaitMs?: number;
   /** An idle transaction aborts after this long. */
   txIdleTimeoutMs?: number;
-  /** First sequence number to use (a promoted backup continues after what it applied). */
   /**
    * The replies already known, oldest first, taken over as they are (not copied): a promoted backup's
    * memory of up to `replyRetention` requests becomes the primary's in no time.
    */
   replies?: Map<string, string>;
+  /** First sequence number to use (a promoted backup continues after what it applied). */
   firstSeq?: number;
+  /** The clock waits and timeouts are measured on (the simulation's virtual one there). */
+  clock?: Clock;
 }
 
 /** An action and the state objects it reached, in the order it reached them. */
@@ -100,6 +103,7 @@ export class ActionController {
   private readonly pending: Pending[] = [];
   private committing = false;
   private readonly replies: Map<string, string>;
+  private readonly clock: Clock;
   /**
    * Replies of actions committed while fewer backups than required held them (CommitVerdict 'withheld'):
    * given only once a later group reached enough backups (which then hold these too).
@@ -114,7 +118,8 @@ export class ActionController {
   constructor(private readonly options: ControllerOptions) {
     this.nextSeq = options.firstSeq ?? 1;
     this.replies = options.replies ?? new Map();
-    this.transactions = new TransactionTable(options.txIdleTimeoutMs ?? 30_000, (tx, reason) => void this.abortTransaction(tx.id, reason));
+    this.clock = options.clock ?? systemClock;
+    this.transactions = new TransactionTable(options.txIdleTimeoutMs ?? 30_000, (tx, reason) => void this.abortTransaction(tx.id, reason), this.clock);
     for (const proxy of options.proxies.values()) {
       if (proxy instanceof RecordingProxy) proxy.onReach = (p, context) => this.reach(p, context);
     }
@@ -230,12 +235,12 @@ export class ActionController {
         // The code may have awaited: the action is current again until its async calls settled.
         this.running = running;
         graph.current = context;
-        await Promise.all(running.proxies.map((p) => p.settleA(running.action)));
+        await Promise.all(running.proxies.map((p) => p.settleA(running.action, this.clock)));
       }
       if (context.refusal) throw context.refusal;
       return result;
     } catch (error) {
-      await Promise.allSettled(running.proxies.map((p) => p.settleA(running.action)));
+      await Promise.allSettled(running.proxies.map((p) => p.settleA(running.action, this.clock)));
       throw error;
     } finally {
       this.running = undefined;
@@ -422,7 +427,7 @@ export class ActionController {
         // Overlapping transactions would otherwise keep it waiting for ever: no transaction takes hold of
         // such an object from now until the snapshot has begun (they get TX_CONFLICT, and retry).
         this.snapshotWaiting = holds;
-        await new Promise((resolve) => setTimeout(resolve, 20));
+        await this.clock.sleep(20);
       }
     } finally {
       this.snapshotWaiting = undefined;
@@ -541,7 +546,7 @@ export class ActionController {
 
   /** The execution lock, once no other transaction holds any of `proxies`; 409 after the bounded wait. */
   private async lockAvoiding(proxies: DurabilityProxy[], own: Transaction | undefined): Promise<(() => void) | Outcome> {
-    const deadline = Date.now() + (this.options.txConflictWaitMs ?? 2_000);
+    const deadline = this.clock.now() + (this.options.txConflictWaitMs ?? 2_000);
     for (;;) {
       const release = await this.lock();
       if (this.stopped) {
@@ -551,9 +556,11 @@ export class ActionController {
       const holder = proxies.map((p) => this.transactions.holderOf(p)).find((t) => t !== undefined && t !== own);
       if (!holder) return release;
       release();
-      const left = deadline - Date.now();
+      const left = deadline - this.clock.now();
       if (left <= 0) return { kind: 'tx-conflict', message: `A transaction (${holder.id}) holds the state this request needs; try again once it ends.` };
-      await Promise.race([this.transactions.changed(), new Promise((r) => setTimeout(r, left))]);
+      let timer: { cancel(): void } | undefined;
+      await Promise.race([this.transactions.changed(), new Promise((r) => (timer = this.clock.timer(left, () => r(undefined))))]);
+      timer?.cancel();
     }
   }
 

@@ -4,6 +4,7 @@
 // of another.
 import { randomBytes } from 'node:crypto';
 import type { Action, DurabilityProxy } from '../core/types.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 export interface Transaction {
   id: string;
@@ -11,7 +12,7 @@ export interface Transaction {
   /** The state objects it reached, in order. */
   touched: DurabilityProxy[];
   replies: Map<string, string>;
-  timer?: NodeJS.Timeout;
+  timer?: { cancel(): void };
   aborted?: string;
   /** The savepoint of the request running in it: the log's length and each object's mark then. */
   logMark: number;
@@ -31,6 +32,7 @@ export class TransactionTable {
   constructor(
     private readonly idleMs: number,
     private readonly onIdle: (tx: Transaction, reason: string) => void,
+    private readonly clock: Clock = systemClock,
   ) {}
 
   begin(action: Action): Transaction {
@@ -76,7 +78,7 @@ export class TransactionTable {
   }
 
   end(tx: Transaction, reason: string): void {
-    clearTimeout(tx.timer);
+    tx.timer?.cancel();
     tx.aborted = reason;
     this.open.delete(tx.id);
     this.ended.set(tx.id, reason);
@@ -87,9 +89,8 @@ export class TransactionTable {
 
   /** The transaction did something: its idle timer starts over. */
   touch(tx: Transaction): void {
-    clearTimeout(tx.timer);
-    tx.timer = setTimeout(() => this.onIdle(tx, `Transaction ${tx.id} was idle for ${this.idleMs} ms and was aborted.`), this.idleMs);
-    tx.timer.unref();
+    tx.timer?.cancel();
+    tx.timer = this.clock.timer(this.idleMs, () => this.onIdle(tx, `Transaction ${tx.id} was idle for ${this.idleMs} ms and was aborted.`));
   }
 
   /** Resolves when a transaction lets go of what it held. */

@@ -7,6 +7,7 @@ import type { ActionContext } from './context.js';
 import { decode, encode, type ClassRegistry } from './encoding.js';
 import type { StateGraph, StateOwner } from './graph.js';
 import type { Action, CommitPart, DurabilityProxy } from './types.js';
+import { systemClock, type Clock } from './clock.js';
 
 /** A top-level call of a state-object method during an action, and where in the log it ran. */
 export interface CallRecord {
@@ -131,13 +132,13 @@ export abstract class RecordingProxy<T extends object = object> implements Durab
    * forgot to), so none of them changes the object after the action ended. Bounded: a call that never
    * settles fails the request instead of holding every other one.
    */
-  async settleA(action: Action, timeoutMs = 10_000): Promise<void> {
+  async settleA(action: Action, clock: Clock = systemClock, timeoutMs = 10_000): Promise<void> {
     const record = this.actions.get(action.id);
     if (!record || record.running.size === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    let timer: { cancel(): void } | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => (timer = clock.timer(timeoutMs, () => resolve('timeout'))));
     const outcome = await Promise.race([Promise.all(record.running).then(() => 'settled' as const), timeout]);
-    clearTimeout(timer);
+    timer?.cancel();
     if (outcome === 'timeout') throw new Error(`A method of state object '${this.name}' that this request started is still running after ${timeoutMs} ms.`);
   }
 

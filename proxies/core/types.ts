@@ -7,6 +7,7 @@ import type { Encoded } from './encoding.js';
 import type { WireChange } from './changes.js';
 import type { SqlStatementWork } from '../database/store.js';
 import type { ActionContext } from './context.js';
+import type { Clock } from './clock.js';
 
 /** One atomic action: a request, or the requests of one transaction until it commits. */
 export interface Action {
@@ -59,7 +60,7 @@ export interface DurabilityProxy<T extends object = object> {
   /** Begin recording an action's changes to this object. */
   startA(action: Action): void;
   /** Waits for async calls the action started on the object that have not settled yet. */
-  settleA(action: Action): Promise<void>;
+  settleA(action: Action, clock?: Clock): Promise<void>;
   /** The action ended well: what must be made durable for it (possibly nothing). */
   commitA(action: Action): CommitPart;
   /** The action failed (threw, or its commit failed): put the object back as it was before it. */

@@ -4,6 +4,7 @@
 // decideSuccession for the backup's side, BackupSet through SimLink for the primary's), so what the
 // simulation explores is the code that runs in production, minus sockets and timers.
 import type { Outcome } from '../../proxies/action/controller.js';
+import type { Clock } from '../../proxies/core/clock.js';
 import type { DatabaseStore } from '../../proxies/database/store.js';
 import { decideSuccession, Follower, supersedes, type Greeting, type Member } from '../../proxies/replication/following.js';
 import { BehindError, ServiceRuntime } from '../../proxies/runtime.js';
@@ -84,6 +85,17 @@ export class SimNode implements Host {
     return new Promise((resolve) => this.after(ms, resolve));
   }
 
+  /** The run-time's clock: this process's virtual time (a crashed one's timers never fire, a paused one's wait). */
+  private readonly clock: Clock = {
+    now: () => this.now,
+    sleep: (ms) => this.sleep(ms),
+    timer: (ms, run) => {
+      let cancelled = false;
+      this.after(ms, () => cancelled || run());
+      return { cancel: () => (cancelled = true) };
+    },
+  };
+
   /** Whether this node is a primary that was neither fenced nor stopped. */
   get primary(): boolean {
     return this.alive && this.role === 'primary' && this.fencedBy === undefined && this.runtime !== undefined && !this.runtime.stopped;
@@ -104,9 +116,18 @@ export class SimNode implements Host {
           () => this.coordination!.read(),
           (ms) => this.sleep(ms),
         ));
-      this.runtime = await ServiceRuntime.start({ role: 'primary', mapping, objects, classes, database: this.store, link: this.link, minEpoch: configured ? configured.epoch + 1 : undefined });
+      this.runtime = await ServiceRuntime.start({
+        role: 'primary',
+        mapping,
+        objects,
+        classes,
+        database: this.store,
+        link: this.link,
+        minEpoch: configured ? configured.epoch + 1 : undefined,
+        clock: this.clock,
+      });
     } else {
-      this.runtime = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes, database: this.store });
+      this.runtime = await ServiceRuntime.start({ role: 'backup', mapping, objects, classes, database: this.store, clock: this.clock });
     }
     this.follower = new Follower(this.runtime.replica, { id: this.id, address: this.id }, this.config.timeoutMs);
     if (this.role === 'primary' && this.coordination) {
