@@ -66,7 +66,7 @@ export class ReplicationServer {
   private primary: net.Socket | undefined;
   /** Connections still to prove the key, oldest first, with their remote address and how to close them. */
   private readonly waiting = new Map<string, Waiting>();
-  private readonly quiet = new LogLimiter(UNAUTHENTICATED_LOG_LINES, UNAUTHENTICATED_LOG_WINDOW_MS, (event, fields) => this.log(event, fields));
+  private readonly quiet = new LogLimiter(UNAUTHENTICATED_LOG_LINES, UNAUTHENTICATED_LOG_WINDOW_MS, (event, fields) => this.log(event, fields), () => this.now());
 
   constructor(readonly options: ReplicationServerOptions) {
     const files = options.tls;
@@ -270,10 +270,12 @@ class LogLimiter {
     private readonly lines: number,
     private readonly windowMs: number,
     private readonly write: (event: string, fields: Record<string, unknown>) => void,
+    /** The server's clock (its lease clock): windows are measured as the rest of the port measures time. */
+    private readonly now: () => number,
   ) {}
 
   log(event: string, fields: Record<string, unknown>): void {
-    const now = performance.now();
+    const now = this.now();
     if (now >= this.windowEnds) {
       this.windowEnds = now + this.windowMs;
       this.written = 0;

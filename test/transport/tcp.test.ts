@@ -263,8 +263,9 @@ describe('connections that never prove the key', () => {
           }),
       ),
     );
-    await new Promise((r) => setTimeout(r, 200));
-    expect(150 - closed).toBeLessThanOrEqual(8); // the oldest were closed to make room, per address
+    // The oldest were closed to make room, per address (given time: a loaded machine reads the closes late).
+    for (const deadline = Date.now() + 3_000; 150 - closed > 8 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    expect(150 - closed).toBeLessThanOrEqual(8);
 
     const primary = await primaryNode();
     const started = performance.now();
