@@ -73,12 +73,18 @@ export async function startEtcd(size: 1 | 3): Promise<EtcdCluster> {
     child.stderr!.resume();
     return { name: s.name, client: `127.0.0.1:${s.client}`, child };
   });
+  // A test process that ends without stopping the cluster (a failure before its afterAll) takes it along.
+  const killAll = () => {
+    for (const m of members) m.child.kill('SIGKILL');
+  };
+  process.once('exit', killAll);
   const cluster: EtcdCluster = {
     url: `etcd://${members.map((m) => m.client).join(',')}`,
     members,
     kill: (name) => members.find((m) => m.name === name)?.child.kill('SIGKILL'),
     stop: () => {
-      for (const m of members) m.child.kill('SIGKILL');
+      killAll();
+      process.off('exit', killAll);
       rmSync(dir, { recursive: true, force: true });
     },
   };
