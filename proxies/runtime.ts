@@ -235,8 +235,16 @@ export class ServiceRuntime {
    * one the primary had dropped, or one further behind, stays refused by the claim.
    */
   private async completeFromLog(store: DatabaseStore): Promise<void> {
+    const records = await this.loggedContinuation(store);
+    if (records.length === 0) return;
+    this.replica.leadWithWhatIsHeld(); // as settling would: a snapshot still on its way is dropped
+    this.replica.receive({ epoch: this.replica.currentEpoch, records });
+  }
+
+  /** The logged group that follows on from what this backup holds (see completeFromLog), if any. */
+  private async loggedContinuation(store: DatabaseStore): Promise<ReplicationRecord[]> {
     const replica = this.replica;
-    if (!replica.hasSnapshot) return;
+    if (!replica.hasSnapshot) return [];
     const first = replica.lastReceived + 1;
     const records: ReplicationRecord[] = [];
     for (const row of await store.loggedAfter(replica.lastReceived)) {
@@ -246,9 +254,22 @@ export class ServiceRuntime {
       if (to && this.identity !== undefined && !to.includes(this.identity)) break;
       records.push(record);
     }
-    if (records.length === 0) return;
-    replica.leadWithWhatIsHeld(); // as settling would: a snapshot still on its way is dropped
-    replica.receive({ epoch: replica.currentEpoch, records });
+    return records;
+  }
+
+  /**
+   * Whether this backup holds (or can take from the database's log) every record the database has
+   * committed: asked before it asks a configuration authority to make it primary. One that does not
+   * (its primary is alive and committing, or went on without it) would be named primary there, fence
+   * the old one off and then fail its promotion (BehindError), leaving nobody serving. Without a
+   * database, true. Not a guarantee (a commit may land after the answer): the promotion's claim is.
+   */
+  async holdsAllCommitted(): Promise<boolean> {
+    const store = this.options.database;
+    if (!store || this.role === 'primary') return true;
+    const committed = await store.maxSeq();
+    if (committed <= this.replica.lastReceived) return true;
+    return this.replica.lastReceived + (await this.loggedContinuation(store)).length >= committed;
   }
 
   /**

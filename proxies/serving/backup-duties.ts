@@ -23,6 +23,8 @@ export interface BackupNode {
   isBackup(): boolean;
   stopping(): boolean;
   promote(): Promise<void>;
+  /** Whether the backup holds every record the database committed (ServiceRuntime.holdsAllCommitted). */
+  holdsAllCommitted(): Promise<boolean>;
   logOnce(event: string, error: string): void;
 }
 
@@ -239,6 +241,10 @@ export class BackupDuties {
       const { host, port } = parseAddress(primary.address);
       const found = await probeRole(host, port, options.heartbeatTimeoutMs, options.tls);
       if (found?.role === 'primary' && (found.epoch ?? 0) >= epoch) return this.join(primary.address);
+    }
+    if (!(await this.node.holdsAllCommitted())) {
+      follower.unsure = 'the database has committed records this backup does not hold: its primary is alive and committing, or went on without it';
+      return this.blocked(follower.unsure, AUTHORITY_REMEDY);
     }
     let outcome: ConfigurationOutcome;
     try {

@@ -86,6 +86,7 @@ export class ServiceNode {
       isBackup: () => this.role === 'backup' && this.fencedBy === undefined && !this.stopping,
       stopping: () => this.stopping,
       promote: () => this.promote(),
+      holdsAllCommitted: () => this.service.runtime.holdsAllCommitted(),
       logOnce: (event, error) => this.logOnce(event, error),
     });
   }

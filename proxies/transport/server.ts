@@ -66,7 +66,12 @@ export class ReplicationServer {
   private primary: net.Socket | undefined;
   /** Connections still to prove the key, oldest first, with their remote address and how to close them. */
   private readonly waiting = new Map<string, Waiting>();
-  private readonly quiet = new LogLimiter(UNAUTHENTICATED_LOG_LINES, UNAUTHENTICATED_LOG_WINDOW_MS, (event, fields) => this.log(event, fields), () => this.now());
+  private readonly quiet = new LogLimiter(
+    UNAUTHENTICATED_LOG_LINES,
+    UNAUTHENTICATED_LOG_WINDOW_MS,
+    (event, fields) => this.log(event, fields),
+    () => this.now(),
+  );
 
   constructor(readonly options: ReplicationServerOptions) {
     const files = options.tls;

@@ -328,6 +328,15 @@ export class SimNode implements Host {
         return;
       }
     }
+    // As serving/backup-duties.ts: one that does not hold what the database committed is not named primary.
+    const holds = await this.runtime.holdsAllCommitted().catch(() => false);
+    if (!this.alive) return;
+    if (!holds) {
+      const reason = 'the database has committed records this backup does not hold';
+      if (this.follower.unsure !== reason) this.config.log(this.id, 'takeover.blocked', { reason });
+      this.follower.unsure = reason;
+      return;
+    }
     let outcome: ConfigurationOutcome;
     try {
       outcome = await this.coordination!.takeOver(this.follower.self, epoch, primary?.id);
