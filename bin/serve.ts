@@ -42,15 +42,14 @@ export async function startServing(build: string, options: ServeOptions, io: Cli
   };
   const http = address('http', options.http);
   const repl = address('repl', options.repl);
-  const backups = (options.backups ?? '')
-    .split(',')
-    .filter((s) => s.trim() !== '')
-    .map((s) => address('backups', s));
+  const addresses = (flag: string, text: string | undefined) =>
+    (text ?? '')
+      .split(',')
+      .filter((s) => s.trim() !== '')
+      .map((s) => address(flag, s));
+  const backups = addresses('backups', options.backups);
   // Any nodes of the cluster (a backup sends the joiner on to its primary): asked in turn until one answers.
-  const join = (options.join ?? '')
-    .split(',')
-    .filter((s) => s.trim() !== '')
-    .map((s) => address('join', s));
+  const join = addresses('join', options.join);
   const number = (flag: string, text: string, min: number) => {
     const n = Number(text);
     if (!Number.isInteger(n) || n < min) throw new UserError(`--${flag} must be a whole number of at least ${min}, not '${text}'.`);

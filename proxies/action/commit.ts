@@ -79,7 +79,11 @@ export class Committer {
   private markedEpoch = 0;
   readonly stats = new CommitStats();
 
-  constructor(private readonly options: CommitterOptions) {}
+  private readonly clock: Clock;
+
+  constructor(private readonly options: CommitterOptions) {
+    this.clock = options.clock ?? systemClock;
+  }
 
   /** Makes a group durable; verdicts are in record order. */
   async commit(group: readonly CommitRecord[]): Promise<CommitOutcome> {
@@ -197,7 +201,7 @@ export class Committer {
     const gone = this.logged.filter((g) => g.sentTo.some((id) => !here.has(id)));
     for (const g of gone) {
       try {
-        await retrying(() => store!.forgetLogged(g.from, g.to), this.options.clock ?? systemClock);
+        await retrying(() => store!.forgetLogged(g.from, g.to), this.clock);
       } catch (error) {
         return `a backup was dropped and the database's log of records ${g.from}-${g.to} could not be withdrawn: ${(error as Error).message}`;
       }
@@ -236,7 +240,7 @@ export class Committer {
     } catch (error) {
       if (error instanceof FencedError) return { kind: 'fenced', reason: error.message };
       try {
-        const decided = await retrying(() => store.decided(records.map((r) => r.key)), this.options.clock ?? systemClock);
+        const decided = await retrying(() => store.decided(records.map((r) => r.key)), this.clock);
         let committed = 0;
         while (committed < records.length && decided.get(records[committed]!.key) === records[committed]!.seq) committed++;
         return { kind: 'done', committed, failure: committed < records.length ? (error as Error) : undefined };

@@ -11,6 +11,7 @@ import { Follower } from '../../proxies/replication/following.js';
 import { TRANSFER_LIMITS } from '../../proxies/replication/transfer.js';
 import { ServiceRuntime } from '../../proxies/runtime.js';
 import { Bank, classes, Counter, Ledger, Log, mapping, stateOf } from '../proxies/support.js';
+import { idleConnections, joined } from './support.js';
 
 const KEY = Buffer.from('a-cluster-key-for-tests-only-0123456789');
 const objects = [
@@ -83,14 +84,6 @@ describe('frames', () => {
 });
 
 /** Connects the primary to the backup and streams it its snapshot; resolves once the backup is live. */
-async function joined(primary: Awaited<ReturnType<typeof primaryNode>>, port: number): Promise<void> {
-  const handle = await primary.link.connect('127.0.0.1', port);
-  const before = primary.link.liveBackups.length;
-  await primary.runtime.join((snapshot) => handle.join(snapshot));
-  for (let i = 0; i < 500 && primary.link.liveBackups.length === before; i++) await new Promise((r) => setTimeout(r, 10));
-  expect(primary.link.liveBackups.length).toBe(before + 1);
-}
-
 describe('replication over TCP', () => {
   it('keeps a backup in step over a real socket, and the backup takes over with everything acknowledged', async () => {
     const backup = await backupNode();
@@ -247,25 +240,11 @@ describe('connections that never prove the key', () => {
     const { port } = await server.listen('127.0.0.1', 0);
     closers.push(() => server.close());
     // 150 idle connections from the primary's own address, opened before it connects.
-    const idle: net.Socket[] = [];
-    closers.push(() => idle.forEach((s) => s.destroy()));
-    let closed = 0;
-    await Promise.all(
-      Array.from(
-        { length: 150 },
-        () =>
-          new Promise<void>((resolve) => {
-            const socket = net.connect({ host: '127.0.0.1', port }, resolve);
-            socket.resume(); // reads the hello, and sees the end when the backup closes it
-            socket.on('error', () => undefined);
-            socket.on('close', () => closed++);
-            idle.push(socket);
-          }),
-      ),
-    );
-    // The oldest were closed to make room, per address (given time: a loaded machine reads the closes late).
-    for (const deadline = Date.now() + 3_000; 150 - closed > 8 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
-    expect(150 - closed).toBeLessThanOrEqual(8);
+    const idle = await idleConnections(port, 150);
+    closers.push(() => idle.sockets.forEach((s) => s.destroy()));
+    // The oldest were closed to make room, per address.
+    await idle.openAtMost(8);
+    expect(150 - idle.closed()).toBeLessThanOrEqual(8);
 
     const primary = await primaryNode();
     const started = performance.now();

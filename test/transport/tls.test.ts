@@ -15,6 +15,7 @@ import type { TlsFiles } from '../../proxies/transport/tls.js';
 import { Bank, classes, Counter, Ledger, Log, mapping, stateOf } from '../proxies/support.js';
 import { makeCertificates, type TestCertificates } from '../support/certificates.js';
 import { startNode, type Node } from '../serving/processes.js';
+import { idleConnections, joined } from './support.js';
 
 const KEY = Buffer.from('a-cluster-key-for-tls-tests-0123456789');
 const objects = [
@@ -63,9 +64,7 @@ describe('replication over TLS', () => {
   it('keeps a backup in step with mutual certificates', async () => {
     const backup = await backupOver(nodeTls());
     const primary = await primaryOver(nodeTls());
-    const handle = await primary.link.connect('127.0.0.1', backup.port);
-    await primary.runtime.join((snapshot) => handle.join(snapshot));
-    for (let i = 0; i < 200 && primary.link.liveBackups.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await joined(primary, backup.port);
     expect(await primary.bank.charge('alice', 5, { id: 'over-tls' })).toMatchObject({ kind: 'ok' });
     expect(backup.server.following).toBe(true);
     await backup.runtime.promote();
@@ -138,31 +137,15 @@ it('a plain connection to a TLS replication port is closed, not left open', asyn
 
 it('limits connections that never start TLS as it limits those that never prove the key, and the primary still joins', async () => {
   const backup = await backupOver(nodeTls());
-  let closed = 0;
-  const idle: net.Socket[] = [];
-  closers.push(() => idle.forEach((s) => s.destroy()));
-  await Promise.all(
-    Array.from(
-      { length: 150 },
-      () =>
-        new Promise<void>((resolve) => {
-          const socket = net.connect({ host: '127.0.0.1', port: backup.port }, resolve);
-          socket.resume();
-          socket.on('error', () => undefined);
-          socket.on('close', () => closed++);
-          idle.push(socket);
-        }),
-    ),
-  );
-  await new Promise((r) => setTimeout(r, 200));
-  expect(150 - closed).toBeLessThanOrEqual(8);
+  const idle = await idleConnections(backup.port, 150);
+  closers.push(() => idle.sockets.forEach((s) => s.destroy()));
+  await idle.openAtMost(8);
+  expect(150 - idle.closed()).toBeLessThanOrEqual(8);
   const primary = await primaryOver(nodeTls());
-  const handle = await primary.link.connect('127.0.0.1', backup.port);
-  await primary.runtime.join((snapshot) => handle.join(snapshot));
-  for (let i = 0; i < 200 && primary.link.liveBackups.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  await joined(primary, backup.port);
   expect(await primary.bank.charge('bob', 2, { id: 'after-the-tls-flood' })).toMatchObject({ kind: 'ok' });
   expect(backup.server.following).toBe(true);
   // The rest are closed at the deadline (1 s here), TLS handshake or not.
   await new Promise((r) => setTimeout(r, 1_300));
-  expect(closed).toBe(150);
+  expect(idle.closed()).toBe(150);
 });
