@@ -15,12 +15,44 @@ export class JoinRefusedError extends Error {
   }
 }
 
+/**
+ * The joining side of a join, as plain decisions: the node asked greets with its nonce, this answers with
+ * a join proven over both nonces, and the node's welcome (proven back) or refusal ends it. requestJoin
+ * drives it over TCP, the simulation over its network.
+ */
+export class JoinRequest {
+  private serverNonce = '';
+
+  constructor(
+    private readonly key: Buffer,
+    /** The replication address the primary should connect to. */
+    private readonly address: string,
+    private readonly nonce: string,
+    /** The node asked, as the errors name it. */
+    private readonly asked: string,
+  ) {}
+
+  /** A message from the node asked: a join to send, or the end (done, or an error to reject with). */
+  receive(message: Message): { send?: Message; done?: true; error?: Error } {
+    if (message.type === 'hello') {
+      this.serverNonce = String(message.nonce);
+      return { send: { type: 'join', nonce: this.nonce, address: this.address, mac: joinProof(this.key, this.serverNonce, this.nonce, this.address) } };
+    }
+    if (message.type === 'welcome')
+      return proofsMatch(backupProof(this.key, this.serverNonce, this.nonce), message.mac) ? { done: true } : { error: new Error(`The node at ${this.asked} does not hold the cluster key.`) };
+    if (message.type === 'refuse') {
+      const primary = typeof message.primary?.address === 'string' ? (message.primary.address as string) : undefined;
+      return { error: new JoinRefusedError(`The node at ${this.asked} refused the join: ${message.reason}`, primary) };
+    }
+    return {};
+  }
+}
+
 export function requestJoin(host: string, port: number, key: Buffer, ownAddress: string, timeoutMs = 5_000, files?: TlsFiles): Promise<void> {
   return new Promise((resolve, reject) => {
     const socket = connectPeer(host, port, files);
     const decoder = new FrameDecoder(1024 * 1024);
-    const nonce = newNonce();
-    let serverNonce = '';
+    const request = new JoinRequest(key, ownAddress, newNonce(), `${host}:${port}`);
     const timer = setTimeout(() => finish(new Error(`The primary at ${host}:${port} did not answer the join request in time.`)), timeoutMs);
     const finish = (error?: Error) => {
       clearTimeout(timer);
@@ -37,15 +69,9 @@ export function requestJoin(host: string, port: number, key: Buffer, ownAddress:
         return finish(error as Error);
       }
       for (const message of messages) {
-        if (message.type === 'hello') {
-          serverNonce = String(message.nonce);
-          socket.write(encodeFrame({ type: 'join', nonce, address: ownAddress, mac: joinProof(key, serverNonce, nonce, ownAddress) }));
-        } else if (message.type === 'welcome') {
-          return proofsMatch(backupProof(key, serverNonce, nonce), message.mac) ? finish() : finish(new Error(`The node at ${host}:${port} does not hold the cluster key.`));
-        } else if (message.type === 'refuse') {
-          const primary = typeof message.primary?.address === 'string' ? message.primary.address : undefined;
-          return finish(new JoinRefusedError(`The node at ${host}:${port} refused the join: ${message.reason}`, primary));
-        }
+        const step = request.receive(message);
+        if (step.send) socket.write(encodeFrame(step.send));
+        if (step.done || step.error) return finish(step.error);
       }
     });
   });
@@ -90,21 +116,25 @@ export function probeRole(host: string, port: number, timeoutMs = 1_000, files?:
     socket.on('data', (chunk) => {
       try {
         const hello = decoder.push(chunk).find((m) => m.type === 'hello');
-        if (hello && hello.type === 'hello')
-          done({
-            id: typeof hello.id === 'string' ? hello.id : undefined,
-            holders: Array.isArray(hello.holders) ? hello.holders.filter((h) => typeof h?.id === 'string' && typeof h?.address === 'string') : undefined,
-            replacedAt: typeof hello.replacedAt === 'number' ? hello.replacedAt : undefined,
-            role: hello.role,
-            epoch: hello.epoch,
-            node: hello.node,
-            seq: hello.seq,
-            holdsState: hello.holdsState,
-            following: hello.following,
-          });
+        if (hello?.type === 'hello') done(greetingOf(hello));
       } catch {
         done(undefined);
       }
     });
   });
+}
+
+/** What a node's greeting says (its hello), as probes read it. */
+export function greetingOf(hello: Extract<Message, { type: 'hello' }>): Greeting {
+  return {
+    id: typeof hello.id === 'string' ? hello.id : undefined,
+    holders: Array.isArray(hello.holders) ? hello.holders.filter((h) => typeof h?.id === 'string' && typeof h?.address === 'string') : undefined,
+    replacedAt: typeof hello.replacedAt === 'number' ? hello.replacedAt : undefined,
+    role: hello.role,
+    epoch: hello.epoch,
+    node: hello.node,
+    seq: hello.seq,
+    holdsState: hello.holdsState,
+    following: hello.following,
+  };
 }

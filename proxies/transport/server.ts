@@ -1,13 +1,14 @@
-// A backup's replication port: it accepts its primary's connection, checks the cluster key (handshake),
-// then takes the snapshot and the update stream into the BackupReplica and acknowledges, in order. Bad
+// A node's replication port: the sockets, limits and deadlines around backup-session.ts, which decides
+// each connection (the handshake, joins, the primary's snapshot and stream into the replica). Bad
 // input of any kind (a wrong key, an oversized or malformed frame, a message out of place, a stale
 // epoch) closes that connection with a logged reason and changes nothing. When the primary's connection
 // ends from its side, the follower hears of it: that, not silence, is what may start a takeover.
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { supersedes, type Follower, type FollowerReply } from '../replication/following.js';
+import type { Follower } from '../replication/following.js';
+import { BackupSession, type AcceptingNode, type Refusal } from './backup-session.js';
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameDecoder, FrameError, HANDSHAKE_MAX_FRAME, type Message } from './frames.js';
-import { backupProof, joinProof, newNonce, primaryProof, proofsMatch } from './handshake.js';
+import { newNonce } from './handshake.js';
 import { serverTls, type TlsFiles } from './tls.js';
 
 export interface ReplicationServerOptions {
@@ -63,6 +64,7 @@ interface Waiting {
 
 export class ReplicationServer {
   private readonly server: net.Server;
+  private readonly accepting: AcceptingNode;
   private primary: net.Socket | undefined;
   /** Connections still to prove the key, oldest first, with their remote address and how to close them. */
   private readonly waiting = new Map<string, Waiting>();
@@ -74,6 +76,17 @@ export class ReplicationServer {
   );
 
   constructor(readonly options: ReplicationServerOptions) {
+    // What a session reads of this node (backup-session.ts): the options, which the node keeps current.
+    this.accepting = {
+      follower: options.follower,
+      key: options.key,
+      node: () => options.node,
+      epoch: () => options.epoch(),
+      isPrimary: () => options.onJoin !== undefined,
+      role: () => options.role?.() ?? (options.onJoin ? 'primary' : 'backup'),
+      holders: () => options.holders?.(),
+      replacedAt: () => options.replacedAt?.(),
+    };
     const files = options.tls;
     if (files) {
       // TLS: limits and the deadline apply from the TCP connection ('connection', before the TLS
@@ -159,47 +172,26 @@ export class ReplicationServer {
     return entry;
   }
 
-  /** A connection ready to speak (after TLS, where configured): the handshake, then the stream. */
+  /** A connection ready to speak (after TLS, where configured): the session decides, this reads and writes. */
   private accept(socket: net.Socket, entry: Waiting): void {
     const peer = peerOf(socket);
     const decoder = new FrameDecoder(HANDSHAKE_MAX_FRAME);
-    const nonce = newNonce();
-    let authenticated = false;
+    const session = new BackupSession(this.accepting, newNonce());
     let closedHere = false;
-    const authenticatedNow = () => {
-      authenticated = true;
-      decoder.maxFrame = this.options.maxFrame ?? DEFAULT_MAX_FRAME;
-      this.waiting.delete(peer);
-    };
     // Before the key is proven, anyone may cause these lines: they are rate-limited.
-    const log = (event: string, fields: Record<string, unknown>) => (authenticated ? this.log(event, fields) : this.quiet.log(event, fields));
-    const close = (reason: string, epoch?: number, primary?: { id: string; address: string }) => {
+    const log = (event: string, fields: Record<string, unknown>) => (session.authenticated ? this.log(event, fields) : this.quiet.log(event, fields));
+    const close = (refusal: Refusal) => {
       closedHere = true;
       this.waiting.delete(peer);
-      if (this.primary === socket) this.lastEnded = reason;
-      log('replication.peer.closed', { peer, reason });
-      if (!socket.destroyed) socket.end(encodeFrame({ type: 'refuse', reason, epoch, id: epoch === undefined ? undefined : follower.self.id, primary }));
+      if (this.primary === socket) this.lastEnded = refusal.reason;
+      log('replication.peer.closed', { peer, reason: refusal.reason });
+      if (!socket.destroyed) socket.end(encodeFrame(session.farewell(refusal)));
       socket.destroy();
     };
-    entry.close = (reason) => close(reason); // from now on, a closed peer is told why
+    entry.close = (reason) => close({ reason }); // from now on, a closed peer is told why
     socket.setNoDelay(true);
     const { follower } = this.options;
-    const replica = follower.replica;
-    socket.write(
-      encodeFrame({
-        type: 'hello',
-        nonce,
-        node: this.options.node,
-        id: follower.self.id,
-        role: this.options.role?.() ?? (this.options.onJoin ? 'primary' : 'backup'),
-        epoch: this.options.epoch(),
-        seq: replica.lastApplied,
-        holdsState: replica.hasSnapshot,
-        following: this.options.onJoin ? undefined : follower.primary,
-        holders: this.options.holders?.(),
-        replacedAt: this.options.replacedAt?.(),
-      }),
-    );
+    socket.write(encodeFrame(session.hello()));
     socket.on('error', (error) => log('replication.peer.error', { peer, error: error.message }));
     socket.on('close', () => {
       this.waiting.delete(peer);
@@ -219,47 +211,29 @@ export class ReplicationServer {
       try {
         messages = decoder.push(chunk);
       } catch (error) {
-        return close(error instanceof FrameError ? `bad frame: ${error.message}` : `bad input: ${(error as Error).message}`);
+        return close({ reason: error instanceof FrameError ? `bad frame: ${error.message}` : `bad input: ${(error as Error).message}` });
       }
       for (const message of messages) {
         if (socket.destroyed) return;
-        try {
-          if (!authenticated && message.type === 'join') {
-            if (!proofsMatch(joinProof(this.options.key, nonce, String(message.nonce), String(message.address)), message.mac)) return close('wrong cluster key');
-            if (!this.options.onJoin) return close(`this node is not the primary${follower.primaryNode ? `; the primary is ${follower.primaryNode}` : ''}`, undefined, follower.primary);
-            this.waiting.delete(peer); // proven: the deadline no longer applies
-            this.log('replication.join.requested', { peer, address: message.address });
-            socket.end(encodeFrame({ type: 'welcome', mac: backupProof(this.options.key, nonce, String(message.nonce)), seq: 0, epoch: 0 }));
-            this.options.onJoin(String(message.address));
-            return;
-          }
-          if (!authenticated) {
-            if (message.type !== 'auth') return close(`expected auth, got ${message.type}`);
-            const expected = primaryProof(this.options.key, nonce, String(message.nonce), String(message.node), Number(message.epoch), typeof message.id === 'string' ? message.id : '');
-            if (!proofsMatch(expected, message.mac)) return close('wrong cluster key');
-            const refusal = follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.options.epoch(), this.options.onJoin !== undefined, this.now());
-            if (refusal?.type === 'refuse') {
-              if (this.options.onJoin && supersedes({ epoch: Number(message.epoch), id: message.id }, { epoch: this.options.epoch(), id: follower.self.id })) {
-                this.options.onNewerPrimary?.(Number(message.epoch));
-              }
-              return close(refusal.reason, refusal.epoch);
-            }
-            authenticatedNow();
-            this.primary?.destroy(); // a newer primary replaces an older connection
-            this.primary = socket;
-            follower.primaryHost = socket.remoteAddress?.replace(/^::ffff:/, '');
-            this.log('replication.primary.connected', { peer, node: message.node, epoch: message.epoch });
-            socket.write(encodeFrame({ type: 'welcome', mac: backupProof(this.options.key, nonce, String(message.nonce)), seq: replica.lastApplied, epoch: replica.currentEpoch }));
-            continue;
-          }
-          if (this.options.onJoin) return close(`stale epoch: this node became the primary at epoch ${this.options.epoch()}`, this.options.epoch());
-          if (this.primary !== socket) return close('replaced by a newer connection from a primary');
-          const reply: FollowerReply = follower.receive(message, this.now());
-          if (reply?.type === 'refuse') return close(reply.reason, reply.epoch);
-          if (reply) socket.write(encodeFrame(reply));
-        } catch (error) {
-          return close(`refused: ${(error as Error).message}`);
+        const step = session.receive(message, this.now(), this.primary === socket);
+        if (step.replacedBy !== undefined) this.options.onNewerPrimary?.(step.replacedBy);
+        if (step.admitted) {
+          decoder.maxFrame = this.options.maxFrame ?? DEFAULT_MAX_FRAME;
+          this.waiting.delete(peer); // proven: the deadline and the limits no longer apply
+          this.primary?.destroy(); // a newer primary replaces an older connection
+          this.primary = socket;
+          follower.primaryHost = socket.remoteAddress?.replace(/^::ffff:/, '');
+          this.log('replication.primary.connected', { peer, node: step.admitted.node, epoch: step.admitted.epoch });
         }
+        if (step.join !== undefined) {
+          this.waiting.delete(peer);
+          this.log('replication.join.requested', { peer, address: step.join });
+          socket.end(encodeFrame(step.send!));
+          this.options.onJoin?.(step.join);
+          return;
+        }
+        if (step.send) socket.write(encodeFrame(step.send));
+        if (step.refuse) return close(step.refuse);
       }
     });
   }

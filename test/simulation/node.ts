@@ -6,12 +6,14 @@
 import type { Outcome } from '../../proxies/action/controller.js';
 import type { Clock } from '../../proxies/core/clock.js';
 import type { DatabaseStore } from '../../proxies/database/store.js';
-import { decideSuccession, Follower, supersedes, type Greeting, type Member } from '../../proxies/replication/following.js';
+import { decideSuccession, Follower, type Greeting, type Member } from '../../proxies/replication/following.js';
 import { BehindError, ServiceRuntime } from '../../proxies/runtime.js';
 import { askAgain, Coordination, type Outcome as ConfigurationOutcome } from '../../proxies/coordination/coordination.js';
 import type { SimCoordinator } from './coordinator.js';
 import type { SimDatabase } from './database.js';
-import { backupProof, primaryProof, proofsMatch } from '../../proxies/transport/handshake.js';
+import { BackupSession, type AcceptingNode } from '../../proxies/transport/backup-session.js';
+import type { Message } from '../../proxies/transport/frames.js';
+import { greetingOf, JoinRequest, JoinRefusedError } from '../../proxies/transport/join.js';
 import { SimLink } from './link.js';
 import { onHost, type Connection, type Host, type Network } from './network.js';
 import { add, classes, objects, simulatedMapping } from './service.js';
@@ -427,138 +429,116 @@ export class SimNode implements Host {
   }
 
   /**
-   * A request/answer on a fresh connection; undefined when not answered in time, `refused` when nothing
-   * listens there, `reset` when the connection closed unanswered (as transport/join.ts's probeRole).
+   * A short exchange on a fresh connection, as transport/join.ts's probeRole and requestJoin over TCP:
+   * `step` reads each message (and may answer) until it returns an outcome; `ended` says what a connection
+   * closed first means (refused: nothing listens there); undefined when nothing settles it in time.
    */
-  private ask(to: string, message: Record<string, unknown> & { type: string }, timeoutMs: number): Promise<(Record<string, unknown> & { type: string }) | undefined> {
+  private exchange<T>(to: string, timeoutMs: number, step: (message: Message, send: (message: Message) => void) => T | undefined, ended: (refused: boolean) => T): Promise<T | undefined> {
     return new Promise((resolve) => {
       let done = false;
-      const finish = (answer: (Record<string, unknown> & { type: string }) | undefined) => {
+      const finish = (outcome: T | undefined) => {
         if (done) return;
         done = true;
         connection.close(0);
-        resolve(answer);
+        resolve(outcome);
       };
-      // The greeting comes first on every connection: a probe is answered by it, anything else by what follows.
+      const send = (message: Message) => connection.send(0, message as Record<string, unknown> & { type: string });
       const connection = this.network.connect(this, to, {
-        message: (m) => (m.type === 'hello' && message.type !== 'probe' ? undefined : finish(m)),
-        close: (refused) => finish({ type: refused ? 'refused' : 'reset' }),
+        message: (message) => {
+          const outcome = step(message as Message, send);
+          if (outcome !== undefined) finish(outcome);
+        },
+        close: (refused) => finish(ended(refused)),
       });
-      if (message.type !== 'probe') connection.send(0, message);
       this.after(timeoutMs, () => finish(undefined));
     });
   }
 
-  private async probe(to: string): Promise<Greeting | undefined> {
-    const answer = await this.ask(to, { type: 'probe' }, this.config.timeoutMs);
-    if (answer?.type === 'refused') return { refused: true };
-    if (answer?.type === 'reset') return { reset: true };
-    return answer?.type === 'hello'
-      ? {
-          id: String(answer.id),
-          holders: answer.holders as Member[] | undefined,
-          replacedAt: typeof answer.replacedAt === 'number' ? answer.replacedAt : undefined,
-          role: String(answer.role),
-          epoch: Number(answer.epoch),
-          holdsState: answer.holdsState === true,
-          following: answer.following as Greeting['following'],
-        }
-      : undefined;
+  /** What answers at `to` now: its greeting, as production's probeRole reads it. */
+  private probe(to: string): Promise<Greeting | undefined> {
+    return this.exchange<Greeting>(
+      to,
+      this.config.timeoutMs,
+      (message) => (message.type === 'hello' ? greetingOf(message) : undefined),
+      (refused) => (refused ? { refused: true } : { reset: true }),
+    );
   }
 
-  /** Asks `to` to take this backup on; returns the primary a backup there names instead, if it does. */
+  /** Asks `to` to take this backup on (production's join, proven with the key); returns the primary a backup there names instead, if it does. */
   private async requestJoin(to: string): Promise<string | undefined> {
-    const answer = await this.ask(to, { type: 'join', address: this.id }, 5_000);
-    const primary = answer?.type === 'refuse' ? (answer.primary as { address?: unknown } | undefined) : undefined;
-    return typeof primary?.address === 'string' ? primary.address : undefined;
+    const request = new JoinRequest(SIM_CLUSTER_KEY, this.id, `${this.id}/join/${++this.nonces}`, to);
+    const outcome = await this.exchange<{ redirect?: string }>(
+      to,
+      5_000,
+      (message, send) => {
+        const step = request.receive(message);
+        if (step.send) send(step.send);
+        if (step.error) return { redirect: step.error instanceof JoinRefusedError ? step.error.primary : undefined };
+        return step.done ? {} : undefined;
+      },
+      () => ({}),
+    );
+    return outcome?.redirect;
   }
 
   // ---- what arrives on this node's ports ----
 
+  /** What a session reads of this node (transport/backup-session.ts), as transport/server.ts gives it. */
+  private accepting(): AcceptingNode {
+    return {
+      follower: this.follower,
+      key: SIM_CLUSTER_KEY,
+      node: () => this.id,
+      epoch: () => this.runtime.currentEpoch,
+      isPrimary: () => this.role === 'primary',
+      role: () => (this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole),
+      holders: () => this.holdersAtStop,
+      replacedAt: () => this.replacedAt(),
+    };
+  }
+
+  /** A connection on this node's port: production's BackupSession decides it; clients' requests (the simulation's HTTP) are answered beside it. */
   accept(connection: Connection): void {
-    let admitted = false;
-    // As transport/server.ts: the greeting first, with this end's nonce for the handshake.
-    const nonce = `${this.id}/accept/${++this.nonces}`;
-    if (this.runtime) connection.send(1, this.greeting(nonce));
-    const refuse = (reason: string, epoch?: number, id?: string, primary?: Member) => {
-      connection.send(1, { type: 'refuse', reason, epoch, id, primary });
-      connection.close(1);
-      // As transport/server.ts: a primary's connection this backup closed ends as one that failed.
+    if (!this.runtime) {
+      connection.on(1, { message: () => connection.close(1), close: () => undefined }); // still starting: the port is not open yet
+      return;
+    }
+    const session = new BackupSession(this.accepting(), `${this.id}/accept/${++this.nonces}`);
+    connection.send(1, session.hello() as Record<string, unknown> & { type: string });
+    // As transport/server.ts: the primary's connection ended (from its side, or refused here) starts the succession check.
+    const primaryLost = () => {
       if (this.primaryConnection !== connection) return;
       this.primaryConnection = undefined;
       this.follower.connectionEnded(this.now);
       this.detect();
     };
     connection.on(1, {
-      // As transport/server.ts: the primary's connection ended from its side (this end's own closes are not heard).
-      close: () => {
-        if (this.primaryConnection !== connection) return;
-        this.primaryConnection = undefined;
-        this.follower.connectionEnded(this.now);
-        this.detect();
-      },
+      close: primaryLost,
       message: (message) => {
-        if (!this.runtime) return connection.close(1); // still starting: the port is not open yet
-        switch (message.type) {
-          case 'join':
-            if (!this.primary) return refuse('this node is not the primary', undefined, undefined, this.role === 'backup' ? this.follower.primary : undefined);
-            connection.send(1, { type: 'welcome' });
-            connection.close(1);
-            void this.connectBackup(String(message.address));
-            return;
-          case 'rpc':
-            return void this.answer(connection, String(message.id));
-          case 'auth': {
-            if (admitted) return; // a duplicate (the simulation's fault; TCP delivers once): it is this connection already
-            // As transport/server.ts: the primary proves the cluster key over both nonces, its name, epoch and id.
-            const expected = primaryProof(SIM_CLUSTER_KEY, nonce, String(message.nonce), String(message.node), Number(message.epoch), typeof message.id === 'string' ? message.id : '');
-            if (!proofsMatch(expected, message.mac)) return refuse('wrong cluster key');
-            const refusal = this.follower.admit({ epoch: Number(message.epoch), node: String(message.node) }, this.runtime.currentEpoch, this.role === 'primary', this.now);
-            if (refusal?.type === 'refuse') {
-              if (this.role === 'primary' && supersedes({ epoch: Number(message.epoch), id: message.id as string | undefined }, { epoch: this.runtime.currentEpoch, id: this.id }))
-                this.fence(Number(message.epoch));
-              return refuse(refusal.reason, refusal.epoch, refusal.id);
-            }
-            this.primaryConnection?.close(1); // a newer primary replaces an older connection
-            this.primaryConnection = connection;
-            admitted = true;
-            const replica = this.runtime.replica;
-            return connection.send(1, { type: 'welcome', mac: backupProof(SIM_CLUSTER_KEY, nonce, String(message.nonce)), seq: replica.lastApplied, epoch: replica.currentEpoch });
-          }
-          default: {
-            if (!admitted || connection !== this.primaryConnection) return;
-            if (this.role === 'primary') return refuse(`stale epoch: this node became the primary at epoch ${this.runtime.currentEpoch}`, this.runtime.currentEpoch, this.id);
-            try {
-              const reply = this.follower.receive(message, this.now);
-              if (reply?.type === 'refuse') return refuse(reply.reason, reply.epoch);
-              if (reply) connection.send(1, reply);
-            } catch (error) {
-              refuse(`refused: ${(error as Error).message}`);
-            }
-          }
+        if (message.type === 'rpc') return void this.answer(connection, String(message.id));
+        if (message.type === 'auth' && session.authenticated) return; // a duplicate (the simulation's fault; TCP delivers once)
+        const step = session.receive(message as Message, this.now, this.primaryConnection === connection);
+        if (step.replacedBy !== undefined) this.fence(step.replacedBy);
+        if (step.admitted) {
+          this.primaryConnection?.close(1); // a newer primary replaces an older connection
+          this.primaryConnection = connection;
+        }
+        if (step.join !== undefined) {
+          connection.send(1, step.send as Record<string, unknown> & { type: string });
+          connection.close(1);
+          return void this.connectBackup(step.join);
+        }
+        if (step.send) connection.send(1, step.send as Record<string, unknown> & { type: string });
+        if (step.refuse) {
+          connection.send(1, session.farewell(step.refuse) as Record<string, unknown> & { type: string });
+          connection.close(1);
+          primaryLost();
         }
       },
     });
   }
 
   private nonces = 0;
-
-  /** What this node says it is to whoever connects (transport/server.ts's hello). */
-  private greeting(nonce: string): Record<string, unknown> & { type: string } {
-    return {
-      type: 'hello',
-      nonce,
-      node: this.id,
-      id: this.id,
-      role: this.fencedBy !== undefined || this.runtime.stopped ? 'stopped' : this.role === 'primary' ? 'primary' : this.follower.greetingRole,
-      epoch: this.runtime.currentEpoch,
-      seq: this.runtime.replica.lastApplied,
-      holdsState: this.runtime.replica.hasSnapshot,
-      following: this.role === 'primary' ? undefined : this.follower.primary,
-      holders: this.holdersAtStop,
-      replacedAt: this.replacedAt(),
-    };
-  }
 
   /** As serving/node.ts: a primary whose run-time stopped committing stops heartbeating, so a backup takes over. */
   private noticeStop(): void {
