@@ -1,24 +1,38 @@
-// A backup node's duties, over sockets and timers: ask to join when told to (--join), watch the
-// primary, and when it is lost decide (replication/following.ts, or the configuration authority) to take
-// over, follow another node, or say why not, in the log and on /health. The decisions are the protocol
-// cores'; this is their adapter, as serving/node.ts is for the primary's duties.
+// A backup's duties, over its node's ports: ask to join (--join), watch the primary, and when its
+// connection ends decide (alone, or with the configuration authority) to take over, follow another node,
+// or say why not, in the log and on /health. The decisions are the protocol cores' (Follower,
+// decideSuccession); node-core.ts gives this its ports, which production fills with sockets and timers
+// (serving/node.ts) and the simulation with its network and virtual clock (test/simulation/node.ts).
+import type { Clock } from '../core/clock.js';
 import type { Coordination, Outcome as ConfigurationOutcome } from '../coordination/coordination.js';
-import { decideSuccession, type Follower } from '../replication/following.js';
-import { JoinRefusedError, probeRole, requestJoin } from '../transport/join.js';
-import type { ReplicationServer } from '../transport/server.js';
-import { parseAddress, sleep, type NodeOptions } from './node-options.js';
+import { decideSuccession, type Follower, type Greeting } from '../replication/following.js';
+import { JoinRefusedError } from '../transport/join.js';
+
+/** What the node's duties are set with (`durable serve`'s options, as replication addresses `host:port`). */
+export interface DutySettings {
+  /** --backups: the nodes a primary connects to; a backup asks them in the succession too. */
+  backups: string[];
+  /** --join: nodes of a running cluster to ask to take this backup on, in turn. */
+  join?: string[];
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  log: (event: string, fields: Record<string, unknown>) => void;
+  /** This backup gave up joining (its snapshot failed too many times): `durable serve` exits with the reason. */
+  onGaveUp?: (reason: string) => void;
+}
 
 /** What the duties need of their node. */
 export interface BackupNode {
-  readonly options: NodeOptions;
+  readonly settings: DutySettings;
   readonly follower: Follower;
-  readonly replication: ReplicationServer;
   readonly coordination: Coordination | undefined;
+  /** Timers and sleeps: the system's, or the simulation's virtual time. */
+  readonly clock: Clock;
   /** This process's id (among the primary's backups). */
   readonly id: string;
   epoch(): number;
-  /** The backup's lease clock (transport/clock.ts): the same the replication server gives the follower. */
-  clock(): number;
+  /** The backup's lease clock (transport/clock.ts): the same the replication port gives the follower. */
+  leaseNow(): number;
   /** Still a backup that may follow or take over: not primary, not fenced, not stopping. */
   isBackup(): boolean;
   stopping(): boolean;
@@ -26,6 +40,14 @@ export interface BackupNode {
   /** Whether the backup holds every record the database committed (ServiceRuntime.holdsAllCommitted). */
   holdsAllCommitted(): Promise<boolean>;
   logOnce(event: string, error: string): void;
+  /** What answers at a replication address now (its greeting), undefined when nothing does in time. */
+  probe(address: string): Promise<Greeting | undefined>;
+  /** Asks the node at `address` to take this backup on; rejects with JoinRefusedError when it names another. */
+  requestJoin(address: string): Promise<void>;
+  /** Whether a primary is connected to this node's replication port now. */
+  following(): boolean;
+  /** Why the last primary connection ended, for the log. */
+  lastEnded(): string | undefined;
 }
 
 /** What an operator does when a backup will not take over by itself (docs/SERVING.md, "Failure detection and succession"). */
@@ -49,7 +71,7 @@ export function describeOutcome(outcome: ConfigurationOutcome): string {
 }
 
 export class BackupDuties {
-  private detector: NodeJS.Timeout | undefined;
+  private detector: { cancel(): void } | undefined;
   private deciding: Promise<void> | undefined;
   /** Takeovers that failed in a row (each waits longer before the next). */
   private failedTakeovers = 0;
@@ -63,19 +85,27 @@ export class BackupDuties {
   authorized: number | undefined;
 
   constructor(private readonly node: BackupNode) {
-    this.lastDetect = node.clock();
+    this.lastDetect = node.leaseNow();
   }
 
   /** Ask to join when told to, then watch the primary. */
-  start(ownAddress: string): void {
-    const { join, heartbeatTimeoutMs, heartbeatIntervalMs } = this.node.options;
-    if (join) void this.joinLoop(join, ownAddress);
-    this.detector = setInterval(() => this.detect(), Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4)));
-    this.detector.unref();
+  start(): void {
+    const { join, heartbeatTimeoutMs, heartbeatIntervalMs } = this.node.settings;
+    if (join?.length) void this.joinLoop(join);
+    const every = Math.max(5, Math.min(heartbeatIntervalMs, heartbeatTimeoutMs / 4));
+    const tick = () => {
+      if (this.stopped) return;
+      this.detect();
+      this.detector = this.node.clock.timer(every, tick);
+    };
+    this.detector = this.node.clock.timer(every, tick);
   }
 
+  private stopped = false;
+
   stop(): void {
-    clearInterval(this.detector);
+    this.stopped = true;
+    this.detector?.cancel();
   }
 
   /** Why this backup stopped trying to join, once it has. */
@@ -90,50 +120,52 @@ export class BackupDuties {
    * with the reason, since a join that cannot finish (memory, a link too slow for the write rate) only
    * loads the primary.
    */
-  private async joinLoop(join: NonNullable<NodeOptions['join']>, ownAddress: string): Promise<void> {
-    const { log, key, heartbeatTimeoutMs } = this.node.options;
+  private async joinLoop(join: string[]): Promise<void> {
+    const { log, heartbeatTimeoutMs } = this.node.settings;
+    const ownAddress = this.node.follower.self.address;
+    const sleep = (ms: number) => this.node.clock.sleep(ms);
     const replica = this.node.follower.replica;
     let target = join[0]!;
     let failedTransfers = 0;
     let begunSeen = this.node.follower.transfersBegun;
     for (let attempt = 0; !this.node.stopping() && !replica.hasSnapshot; attempt++) {
-      if (!this.node.replication.following && this.node.follower.transfersBegun > begunSeen) {
+      if (!this.node.following() && this.node.follower.transfersBegun > begunSeen) {
         begunSeen = this.node.follower.transfersBegun;
         failedTransfers++;
-        const lastEnd = this.node.replication.lastEnded ?? 'the connection ended';
+        const lastEnd = this.node.lastEnded() ?? 'the connection ended';
         if (failedTransfers >= MAX_FAILED_TRANSFERS) {
-          this.gaveUp = `its snapshot from ${target.host}:${target.port} broke off ${failedTransfers} times (last: ${lastEnd})`;
+          this.gaveUp = `its snapshot from ${target} broke off ${failedTransfers} times (last: ${lastEnd})`;
           log('replication.join.gave-up', {
-            primary: `${target.host}:${target.port}`,
+            primary: target,
             failedTransfers,
             reason: lastEnd,
             remedy: 'check the log of both nodes for why the transfer ended (memory, a network that drops long connections, a backup too slow for the write rate), then start this backup again',
           });
-          this.node.options.onGaveUp?.(this.gaveUp);
+          this.node.settings.onGaveUp?.(this.gaveUp);
           return;
         }
         const wait = Math.min(30_000, heartbeatTimeoutMs * 2 ** (failedTransfers - 1));
-        log('replication.join.retrying', { primary: `${target.host}:${target.port}`, error: `its snapshot broke off (${lastEnd})`, failedTransfers, retryInMs: wait });
+        log('replication.join.retrying', { primary: target, error: `its snapshot broke off (${lastEnd})`, failedTransfers, retryInMs: wait });
         await sleep(wait);
         continue;
       }
       try {
-        if (!this.node.replication.following) {
-          await requestJoin(target.host, target.port, key, ownAddress, undefined, this.node.options.tls);
+        if (!this.node.following()) {
+          await this.node.requestJoin(target);
           await sleep(500);
         } else await sleep(200);
       } catch (error) {
         if (error instanceof JoinRefusedError && error.primary && error.primary !== ownAddress) {
-          log('replication.join.redirected', { from: `${target.host}:${target.port}`, to: error.primary });
-          target = parseAddress(error.primary);
+          log('replication.join.redirected', { from: target, to: error.primary });
+          target = error.primary;
           await sleep(50);
           continue;
         }
-        if (attempt % 20 === 0) log('replication.join.retrying', { primary: `${target.host}:${target.port}`, error: (error as Error).message });
+        if (attempt % 20 === 0) log('replication.join.retrying', { primary: target, error: (error as Error).message });
         // The node asked may be gone (the primary that began a snapshot, say): the next of --join is asked,
         // and the backups a primary named, which know (or are) the next primary.
-        const others = [...join, ...this.node.follower.peers.filter((m) => m.id !== this.node.id).map((m) => parseAddress(m.address))];
-        const at = others.findIndex((a) => a.host === target.host && a.port === target.port);
+        const others = [...join, ...this.node.follower.peers.filter((m) => m.id !== this.node.id).map((m) => m.address)];
+        const at = others.indexOf(target);
         target = others[(at + 1) % others.length]!;
         await sleep(Math.min(1_000, 100 * (attempt + 1)));
       }
@@ -142,10 +174,10 @@ export class BackupDuties {
 
   /** On every detector tick, and at once when the primary's connection ends: take over, follow, or say why not. */
   detect(): void {
-    const { follower, options, coordination } = this.node;
+    const { follower, settings: options, coordination } = this.node;
     // A node that was primary and was replaced stays out: its run-time can no longer follow.
     if (!this.node.isBackup() || this.deciding !== undefined) return;
-    const now = this.node.clock();
+    const now = this.node.leaseNow();
     // A tick far later than due means this process stalled: what arrived meanwhile is not read yet.
     const stalled = now - this.lastDetect > options.heartbeatTimeoutMs;
     this.lastDetect = now;
@@ -169,7 +201,7 @@ export class BackupDuties {
           // each time, up to PROMOTION_BACKOFF_MAX_MS: a database coming back is not met by a storm of claims.
           this.failedTakeovers++;
           const wait = Math.min(PROMOTION_BACKOFF_MAX_MS, 50 * 2 ** (this.failedTakeovers - 1));
-          this.decideAgainAt = Math.max(this.decideAgainAt, this.node.clock() + wait);
+          this.decideAgainAt = Math.max(this.decideAgainAt, this.node.leaseNow() + wait);
           this.node.logOnce('failure.takeover.failed', error.message);
         },
       )
@@ -185,7 +217,7 @@ export class BackupDuties {
   takeover(): { automatic: boolean; reason?: string; remedy?: string } {
     const { follower, coordination } = this.node;
     if (this.gaveUp) return { automatic: false, reason: `this backup gave up joining: ${this.gaveUp}`, remedy: 'start it again once the cause is fixed' };
-    const blocked = coordination ? (follower.replica.hasSnapshot ? follower.unsure : "it holds no primary's state yet") : follower.takeoverBlocked(this.node.clock());
+    const blocked = coordination ? (follower.replica.hasSnapshot ? follower.unsure : "it holds no primary's state yet") : follower.takeoverBlocked(this.node.leaseNow());
     return blocked ? { automatic: false, reason: `this backup will not take over by itself: ${blocked}`, remedy: coordination ? AUTHORITY_REMEDY : TAKEOVER_REMEDY } : { automatic: true };
   }
 
@@ -195,33 +227,31 @@ export class BackupDuties {
     const blocked = follower.replica.hasSnapshot ? follower.takeoverBlocked(now) : undefined;
     if (blocked === this.lastBlocked) return;
     this.lastBlocked = blocked;
-    if (blocked) this.node.options.log('failure.takeover.blocked', { reason: blocked, remedy: TAKEOVER_REMEDY });
+    if (blocked) this.node.settings.log('failure.takeover.blocked', { reason: blocked, remedy: TAKEOVER_REMEDY });
   }
 
   private blocked(reason: string, remedy: string): void {
-    if (this.lastBlocked !== reason) this.node.options.log('failure.takeover.blocked', { reason, remedy });
+    if (this.lastBlocked !== reason) this.node.settings.log('failure.takeover.blocked', { reason, remedy });
     this.lastBlocked = reason;
   }
 
   /** The primary's connection ended: take over, join the primary or the backup that already took over, or wait. */
   private async succeed(): Promise<void> {
-    const { follower, options } = this.node;
+    const { follower, settings: options } = this.node;
     const ended = follower.primaryEndedAt;
     const decision = await decideSuccession(
       follower,
       this.node.epoch(),
-      (member) => {
-        const { host, port } = parseAddress(member.address);
-        return probeRole(host, port, options.heartbeatTimeoutMs, options.tls);
-      },
-      () => this.node.clock(),
-      options.backups.map((a) => ({ id: `${a.host}:${a.port}`, address: `${a.host}:${a.port}` })),
+      (member) => this.node.probe(member.address),
+      () => this.node.leaseNow(),
+      options.backups.map((address) => ({ id: address, address })),
     );
-    // A primary (the old one back, or a new one taking this node on) connected meanwhile: the decision is moot.
-    if (follower.primaryEndedAt !== ended) return;
+    // A primary (the old one back, or a new one taking this node on) connected meanwhile, or this process
+    // is stopping: the decision is moot.
+    if (follower.primaryEndedAt !== ended || this.node.stopping()) return;
     if (decision.kind === 'promote') return this.node.promote();
     // Give the member taken over (or about to) time; a backup in doubt looks for a new primary again later.
-    this.decideAgainAt = this.node.clock() + options.heartbeatTimeoutMs;
+    this.decideAgainAt = this.node.leaseNow() + options.heartbeatTimeoutMs;
     if (decision.kind === 'doubt') return this.blocked(decision.reason, TAKEOVER_REMEDY);
     if (decision.kind === 'defer' || decision.kind === 'wait') return;
     await this.join(decision.member.address);
@@ -233,16 +263,17 @@ export class BackupDuties {
    * if it is a member at the epoch it holds, or names the node that did.
    */
   private async succeedByAuthority(coordination: Coordination): Promise<void> {
-    const { follower, options } = this.node;
+    const { follower, settings: options } = this.node;
     const primary = follower.primary;
     const epoch = this.node.epoch();
-    this.decideAgainAt = this.node.clock() + options.heartbeatTimeoutMs;
+    this.decideAgainAt = this.node.leaseNow() + options.heartbeatTimeoutMs;
     if (primary && primary.id !== this.node.id) {
-      const { host, port } = parseAddress(primary.address);
-      const found = await probeRole(host, port, options.heartbeatTimeoutMs, options.tls);
+      const found = await this.node.probe(primary.address);
       if (found?.role === 'primary' && (found.epoch ?? 0) >= epoch) return this.join(primary.address);
     }
-    if (!(await this.node.holdsAllCommitted())) {
+    const holds = await this.node.holdsAllCommitted().catch(() => false);
+    if (this.node.stopping()) return;
+    if (!holds) {
       follower.unsure = 'the database has committed records this backup does not hold: its primary is alive and committing, or went on without it';
       return this.blocked(follower.unsure, AUTHORITY_REMEDY);
     }
@@ -253,6 +284,7 @@ export class BackupDuties {
       follower.unsure = `the configuration authority cannot be reached: ${(error as Error).message}`;
       return this.blocked(follower.unsure, AUTHORITY_REMEDY);
     }
+    if (this.node.stopping()) return;
     if (outcome.kind === 'written') {
       options.log('coordination.took-over', { epoch: outcome.configuration.epoch, version: outcome.configuration.version });
       this.authorized = outcome.configuration.epoch;
@@ -265,11 +297,8 @@ export class BackupDuties {
   }
 
   private async join(address: string): Promise<void> {
-    const { host, port } = parseAddress(address);
-    const { options, follower } = this.node;
-    options.log('replication.following.new-primary', { primary: address });
-    await requestJoin(host, port, options.key, follower.self.address, undefined, options.tls).catch((error: Error) =>
-      options.log('replication.join.retrying', { primary: address, error: error.message }),
-    );
+    const { log } = this.node.settings;
+    log('replication.following.new-primary', { primary: address });
+    await this.node.requestJoin(address).catch((error: Error) => log('replication.join.retrying', { primary: address, error: error.message }));
   }
 }

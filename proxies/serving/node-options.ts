@@ -36,6 +36,11 @@ export function parseAddress(text: string): Address {
   return { host: match[1] ?? match[2]!, port: Number(match[3]) };
 }
 
+/** An address as parseAddress reads it back (an IPv6 host in brackets). */
+export function formatAddress(address: Address): string {
+  return `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

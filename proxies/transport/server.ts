@@ -22,8 +22,10 @@ export interface ReplicationServerOptions {
   /** A peer must authenticate within this long. */
   handshakeTimeoutMs?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
-  /** Set while this node is the primary: a backup asking to join is connected to at its address. */
+  /** A backup proved the key and asked to join: a primary connects to it at its address. */
   onJoin?: (address: string) => void;
+  /** Whether this node has become a primary (its replica follows no one); without it, whether onJoin is set. */
+  isPrimary?: () => boolean;
   /** This node's epoch now (after a promotion, higher than the replica's). */
   epoch: () => number;
   /** A primary at a newer epoch proved the key to this node while it is primary: this one was replaced. */
@@ -82,7 +84,7 @@ export class ReplicationServer {
       key: options.key,
       node: () => options.node,
       epoch: () => options.epoch(),
-      isPrimary: () => options.onJoin !== undefined,
+      isPrimary: () => options.isPrimary?.() ?? options.onJoin !== undefined,
       role: () => options.role?.() ?? (options.onJoin ? 'primary' : 'backup'),
       holders: () => options.holders?.(),
       replacedAt: () => options.replacedAt?.(),

@@ -150,7 +150,7 @@ describe('the deterministic simulation of replication and failover', () => {
     await scheduler.run(6000);
     over = true;
     await scheduler.run(12_000, () => records.every((r) => r.outstanding === undefined));
-    expect(log.filter((line) => / promoted /.test(line))).toHaveLength(1);
+    expect(log.filter((line) => / role.changed {"role":"primary"/.test(line))).toHaveLength(1);
     expect(check(nodes, records, undefined, true).filter((v) => /^(lost|diverged|duplicated)/.test(v))).toEqual([]);
   });
 });
