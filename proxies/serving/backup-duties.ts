@@ -271,7 +271,8 @@ export class BackupDuties {
       const found = await this.node.probe(primary.address);
       if (found?.role === 'primary' && (found.epoch ?? 0) >= epoch) return this.join(primary.address);
     }
-    const holds = await this.node.holdsAllCommitted().catch(() => false);
+    // A database that cannot answer fails this takeover (logged, tried again after a growing wait).
+    const holds = await this.node.holdsAllCommitted();
     if (this.node.stopping()) return;
     if (!holds) {
       follower.unsure = 'the database has committed records this backup does not hold: its primary is alive and committing, or went on without it';

@@ -191,7 +191,12 @@ export class RpcServer {
       if (url.pathname === '/admin/promote') {
         if (this.node.key && !keyMatches(this.node.key, req.headers['x-durable-key'])) return this.bad(res, 401, 'Promotion needs the cluster key in the X-Durable-Key header.');
         if (this.node.role() === 'primary') return send(res, 200, { role: 'primary', epoch: this.node.epoch() });
-        await this.node.promote();
+        try {
+          await this.node.promote();
+        } catch (error) {
+          // Not promoted (behind the database, refused by the authority, replaced already): the reason is the operator's to read.
+          return this.bad(res, 409, `This node was not promoted: ${(error as Error).message}`, 'NOT_PROMOTED');
+        }
         return send(res, 200, { role: this.node.role(), epoch: this.node.epoch() });
       }
       return this.bad(res, 404, `No such endpoint: ${req.method} ${url.pathname}. The service answers POST /rpc/<method>.`);

@@ -106,9 +106,13 @@ export class NodeCore {
     if (database || this.coordination) this.watchEpoch();
   }
 
+  /** Stops the timers and duties; the link stays open until the adapter has let requests in flight finish (closeLink). */
   stop(): void {
     this.duties.stop();
     this.epochWatch?.cancel();
+  }
+
+  closeLink(): void {
     this.link?.close();
   }
 
@@ -122,9 +126,9 @@ export class NodeCore {
     return this.role === 'primary' && !this.fenced() && !this.port.stopping();
   }
 
-  /** Serves requests now: a primary whose run-time commits, with enough backups holding its state. */
+  /** Serves requests now: a primary whose run-time commits, with enough backups holding its state (while it stops too: requests in flight finish). */
   get serving(): boolean {
-    return this.leading && !this.runtime.stopped && (this.link?.ready ?? true);
+    return this.role === 'primary' && !this.fenced() && !this.runtime.stopped && (this.link?.ready ?? true);
   }
 
   /** What this node says it is in its greeting: a primary that stopped or was fenced does not say primary. */
@@ -317,6 +321,10 @@ export class NodeCore {
   }
 
   private async takeOver(): Promise<void> {
+    if (this.fenced())
+      throw new Error(
+        `this node was the primary and was replaced (epoch ${this.replacedAt() ?? this.runtime.currentEpoch}); it cannot take over again: restart it as a backup (--role backup --join <a node of the cluster>)`,
+      );
     if (this.role === 'primary') return;
     const started = this.port.clock.now();
     if (this.coordination && this.duties.authorized === undefined) {

@@ -145,7 +145,7 @@ export class ServiceNode {
     });
     const repl = await this.replication.listen(this.options.repl.host, this.options.repl.port);
     this.addresses.repl = { host: repl.address, port: repl.port };
-    (follower.self as { address: string }).address = `${repl.address}:${repl.port}`;
+    (follower.self as { address: string }).address = formatAddress({ host: repl.address, port: repl.port });
     core.attach(this.service.runtime, follower);
     if (role === 'primary' && this.coordination) {
       const claimed = await core.claimPrimary();
@@ -165,7 +165,8 @@ export class ServiceNode {
   private port(): NodePort {
     const { key, tls, heartbeatTimeoutMs } = this.options;
     return {
-      clock: systemClock,
+      // The system's clock, with sleeps that do not keep the process alive (a join retried in 30 s must not delay an exit).
+      clock: { ...systemClock, sleep },
       leaseNow: this.leaseClock,
       probe: (address) => {
         const { host, port } = parseAddress(address);
@@ -252,6 +253,7 @@ export class ServiceNode {
     this.stopping = true;
     this.core.stop();
     await this.rpc.close();
+    this.core.closeLink();
     await this.replication.close();
     await this.database?.close();
     await this.coordination?.close();

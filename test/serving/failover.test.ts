@@ -130,6 +130,10 @@ describe.each([
         3_000,
       ),
     ).toMatchObject({ role: 'backup', ready: false });
+    // Promoted by hand itself, the replaced primary refuses and says what to do instead.
+    const again = await fetch(`${primary.http}/admin/promote`, { method: 'POST', headers: { 'x-durable-key': KEY }, body: '{}' });
+    expect(again.status).toBe(409);
+    expect(((await again.json()) as { error: { message: string } }).error.message).toMatch(/was replaced .* restart it as a backup/);
   });
 });
 
