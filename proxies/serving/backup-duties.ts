@@ -292,7 +292,20 @@ export class BackupDuties {
       return this.node.promote();
     }
     if (outcome.kind === 'done') return this.node.promote();
-    if (outcome.kind === 'follow') return this.join(outcome.primary.address);
+    if (outcome.kind === 'follow') {
+      const { log } = this.node.settings;
+      log('replication.following.new-primary', { primary: outcome.primary.address });
+      try {
+        await this.node.requestJoin(outcome.primary.address);
+      } catch (error) {
+        // The primary the authority names does not take this backup on (gone before it served, say): this
+        // backup is not a member of its configuration, so it may not take over by itself. /health says so,
+        // for the operator; a join that works later clears it.
+        follower.unsure = `the configuration authority names ${outcome.primary.address} primary, and it does not take this backup on (${(error as Error).message})`;
+        return this.blocked(follower.unsure, AUTHORITY_REMEDY);
+      }
+      return;
+    }
     follower.unsure = describeOutcome(outcome);
     this.blocked(follower.unsure, AUTHORITY_REMEDY);
   }

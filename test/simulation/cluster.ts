@@ -188,7 +188,18 @@ export async function simulate(seed: number, options: SimulateOptions = {}): Pro
     if (!last || (last.alive && !isZombie(last))) return;
     // A primary that stopped for good, with nobody taking over: the operator kills it, and goes by the
     // backups it named (its log) as holding everything.
-    const holders = last.stoppedHolders?.map((m) => m.id) ?? last.link!.backups.confirmedAddresses;
+    let holders = last.stoppedHolders?.map((m) => m.id) ?? last.link!.backups.confirmedAddresses;
+    // With an authority, the node it names last may have died before it served (its takeover written,
+    // its promotion never finished): it acknowledged nothing, so those who hold everything are the
+    // members the authority listed for the primary before it, as the operator reads in its history.
+    const named = coordinator?.stored?.value;
+    const namedNode = named && nodes.find((n) => n.id === named.primary.id);
+    if (named && named.epoch > last.runtime.currentEpoch && namedNode && !namedNode.alive && namedNode.role !== 'primary')
+      holders =
+        coordinator!.history
+          .filter((c) => c.primary.id === last.id)
+          .at(-1)
+          ?.members.map((m) => m.id) ?? holders;
     const holder = nodes.find((n) => n.alive && n !== last && n.role === 'backup' && holders.includes(n.id) && n.blockedReason() !== undefined);
     if (!holder || holder.follower.takingOver) return;
     if (last.alive) {

@@ -10,6 +10,8 @@ import type { Scheduler } from './scheduler.js';
 
 export class SimCoordinator {
   stored: { version: number; value: Proposal } | undefined;
+  /** Every configuration written, oldest first (what an operator reads in the authority's history). */
+  readonly history: Proposal[] = [];
   /** Per call: the answer is lost before / after the server handled it. */
   faults = { lostBefore: 0, lostAfter: 0 };
 
@@ -34,6 +36,7 @@ export class SimCoordinator {
         call(() => {
           if ((this.stored?.version ?? 0) !== expected) return false;
           this.stored = { version: expected + 1, value: structuredClone(next) };
+          this.history.push(structuredClone(next));
           return true;
         }),
       close: () => Promise.resolve(),
