@@ -32,8 +32,8 @@ export const TIMEOUT_MS = 250;
  */
 export function scenarioFor(seed: number, random: Random): Scenario {
   const database = random.chance(0.5);
-  // Up to three backups with the database; without it, two (docs/RELIABILITY.md, "Not covered").
-  const nodes = random.int(2, database ? 4 : 3);
+  // Up to three backups, with the database or without it.
+  const nodes = random.int(2, 4);
   const backups = nodes - 1;
   const minAcks = random.pick([0, 0, 1, backups]);
   const rate = (max: number) => (random.chance(0.5) ? 0 : random.next() * max);
