@@ -21,25 +21,12 @@ export interface DutySettings {
   onGaveUp?: (reason: string) => void;
 }
 
-/** What the duties need of their node. */
-export interface BackupNode {
-  readonly settings: DutySettings;
-  readonly follower: Follower;
-  readonly coordination: Coordination | undefined;
+/** The node's side the duties reach the world through: the adapter's (node-core.ts's NodePort extends it). */
+export interface DutyPort {
   /** Timers and sleeps: the system's, or the simulation's virtual time. */
   readonly clock: Clock;
-  /** This process's id (among the primary's backups). */
-  readonly id: string;
-  epoch(): number;
   /** The backup's lease clock (transport/clock.ts): the same the replication port gives the follower. */
   leaseNow(): number;
-  /** Still a backup that may follow or take over: not primary, not fenced, not stopping. */
-  isBackup(): boolean;
-  stopping(): boolean;
-  promote(): Promise<void>;
-  /** Whether the backup holds every record the database committed (ServiceRuntime.holdsAllCommitted). */
-  holdsAllCommitted(): Promise<boolean>;
-  logOnce(event: string, error: string): void;
   /** What answers at a replication address now (its greeting), undefined when nothing does in time. */
   probe(address: string): Promise<Greeting | undefined>;
   /** Asks the node at `address` to take this backup on; rejects with JoinRefusedError when it names another. */
@@ -48,6 +35,25 @@ export interface BackupNode {
   following(): boolean;
   /** Why the last primary connection ended, for the log. */
   lastEnded(): string | undefined;
+  /** The node is shutting down (or, in the simulation, its process crashed): nothing new is begun. */
+  stopping(): boolean;
+}
+
+/** What the duties need of their node. */
+export interface BackupNode {
+  readonly settings: DutySettings;
+  readonly port: DutyPort;
+  readonly follower: Follower;
+  readonly coordination: Coordination | undefined;
+  /** This process's id (among the primary's backups). */
+  readonly id: string;
+  epoch(): number;
+  /** Still a backup that may follow or take over: not primary, not fenced, not stopping. */
+  isBackup(): boolean;
+  promote(): Promise<void>;
+  /** Whether the backup holds every record the database committed (ServiceRuntime.holdsAllCommitted). */
+  holdsAllCommitted(): Promise<boolean>;
+  logOnce(event: string, error: string): void;
 }
 
 /** What an operator does when a backup will not take over by itself (docs/SERVING.md, "Failure detection and succession"). */
@@ -85,7 +91,7 @@ export class BackupDuties {
   authorized: number | undefined;
 
   constructor(private readonly node: BackupNode) {
-    this.lastDetect = node.leaseNow();
+    this.lastDetect = node.port.leaseNow();
   }
 
   /** Ask to join when told to, then watch the primary. */
@@ -96,9 +102,9 @@ export class BackupDuties {
     const tick = () => {
       if (this.stopped) return;
       this.detect();
-      this.detector = this.node.clock.timer(every, tick);
+      this.detector = this.node.port.clock.timer(every, tick);
     };
-    this.detector = this.node.clock.timer(every, tick);
+    this.detector = this.node.port.clock.timer(every, tick);
   }
 
   private stopped = false;
@@ -123,16 +129,16 @@ export class BackupDuties {
   private async joinLoop(join: string[]): Promise<void> {
     const { log, heartbeatTimeoutMs } = this.node.settings;
     const ownAddress = this.node.follower.self.address;
-    const sleep = (ms: number) => this.node.clock.sleep(ms);
+    const sleep = (ms: number) => this.node.port.clock.sleep(ms);
     const replica = this.node.follower.replica;
     let target = join[0]!;
     let failedTransfers = 0;
     let begunSeen = this.node.follower.transfersBegun;
-    for (let attempt = 0; !this.node.stopping() && !replica.hasSnapshot; attempt++) {
-      if (!this.node.following() && this.node.follower.transfersBegun > begunSeen) {
+    for (let attempt = 0; !this.node.port.stopping() && !replica.hasSnapshot; attempt++) {
+      if (!this.node.port.following() && this.node.follower.transfersBegun > begunSeen) {
         begunSeen = this.node.follower.transfersBegun;
         failedTransfers++;
-        const lastEnd = this.node.lastEnded() ?? 'the connection ended';
+        const lastEnd = this.node.port.lastEnded() ?? 'the connection ended';
         if (failedTransfers >= MAX_FAILED_TRANSFERS) {
           this.gaveUp = `its snapshot from ${target} broke off ${failedTransfers} times (last: ${lastEnd})`;
           log('replication.join.gave-up', {
@@ -150,8 +156,8 @@ export class BackupDuties {
         continue;
       }
       try {
-        if (!this.node.following()) {
-          await this.node.requestJoin(target);
+        if (!this.node.port.following()) {
+          await this.node.port.requestJoin(target);
           await sleep(500);
         } else await sleep(200);
       } catch (error) {
@@ -177,7 +183,7 @@ export class BackupDuties {
     const { follower, settings: options, coordination } = this.node;
     // A node that was primary and was replaced stays out: its run-time can no longer follow.
     if (!this.node.isBackup() || this.deciding !== undefined) return;
-    const now = this.node.leaseNow();
+    const now = this.node.port.leaseNow();
     // A tick far later than due means this process stalled: what arrived meanwhile is not read yet.
     const stalled = now - this.lastDetect > options.heartbeatTimeoutMs;
     this.lastDetect = now;
@@ -201,7 +207,7 @@ export class BackupDuties {
           // each time, up to PROMOTION_BACKOFF_MAX_MS: a database coming back is not met by a storm of claims.
           this.failedTakeovers++;
           const wait = Math.min(PROMOTION_BACKOFF_MAX_MS, 50 * 2 ** (this.failedTakeovers - 1));
-          this.decideAgainAt = Math.max(this.decideAgainAt, this.node.leaseNow() + wait);
+          this.decideAgainAt = Math.max(this.decideAgainAt, this.node.port.leaseNow() + wait);
           this.node.logOnce('failure.takeover.failed', error.message);
         },
       )
@@ -217,7 +223,7 @@ export class BackupDuties {
   takeover(): { automatic: boolean; reason?: string; remedy?: string } {
     const { follower, coordination } = this.node;
     if (this.gaveUp) return { automatic: false, reason: `this backup gave up joining: ${this.gaveUp}`, remedy: 'start it again once the cause is fixed' };
-    const blocked = coordination ? (follower.replica.hasSnapshot ? follower.unsure : "it holds no primary's state yet") : follower.takeoverBlocked(this.node.leaseNow());
+    const blocked = coordination ? (follower.replica.hasSnapshot ? follower.unsure : "it holds no primary's state yet") : follower.takeoverBlocked(this.node.port.leaseNow());
     return blocked ? { automatic: false, reason: `this backup will not take over by itself: ${blocked}`, remedy: coordination ? AUTHORITY_REMEDY : TAKEOVER_REMEDY } : { automatic: true };
   }
 
@@ -242,16 +248,16 @@ export class BackupDuties {
     const decision = await decideSuccession(
       follower,
       this.node.epoch(),
-      (member) => this.node.probe(member.address),
-      () => this.node.leaseNow(),
+      (member) => this.node.port.probe(member.address),
+      () => this.node.port.leaseNow(),
       options.backups.map((address) => ({ id: address, address })),
     );
     // A primary (the old one back, or a new one taking this node on) connected meanwhile, or this process
     // is stopping: the decision is moot.
-    if (follower.primaryEndedAt !== ended || this.node.stopping()) return;
+    if (follower.primaryEndedAt !== ended || this.node.port.stopping()) return;
     if (decision.kind === 'promote') return this.node.promote();
     // Give the member taken over (or about to) time; a backup in doubt looks for a new primary again later.
-    this.decideAgainAt = this.node.leaseNow() + options.heartbeatTimeoutMs;
+    this.decideAgainAt = this.node.port.leaseNow() + options.heartbeatTimeoutMs;
     if (decision.kind === 'doubt') return this.blocked(decision.reason, TAKEOVER_REMEDY);
     if (decision.kind === 'defer' || decision.kind === 'wait') return;
     await this.join(decision.member.address);
@@ -266,14 +272,17 @@ export class BackupDuties {
     const { follower, settings: options } = this.node;
     const primary = follower.primary;
     const epoch = this.node.epoch();
-    this.decideAgainAt = this.node.leaseNow() + options.heartbeatTimeoutMs;
+    this.decideAgainAt = this.node.port.leaseNow() + options.heartbeatTimeoutMs;
     if (primary && primary.id !== this.node.id) {
-      const found = await this.node.probe(primary.address);
-      if (found?.role === 'primary' && (found.epoch ?? 0) >= epoch) return this.join(primary.address);
+      const found = await this.node.port.probe(primary.address);
+      if (found?.role === 'primary' && (found.epoch ?? 0) >= epoch) {
+        await this.join(primary.address); // refused: asked again at the next decision
+        return;
+      }
     }
     // A database that cannot answer fails this takeover (logged, tried again after a growing wait).
     const holds = await this.node.holdsAllCommitted();
-    if (this.node.stopping()) return;
+    if (this.node.port.stopping()) return;
     if (!holds) {
       follower.unsure = 'the database has committed records this backup does not hold: its primary is alive and committing, or went on without it';
       return this.blocked(follower.unsure, AUTHORITY_REMEDY);
@@ -285,7 +294,7 @@ export class BackupDuties {
       follower.unsure = `the configuration authority cannot be reached: ${(error as Error).message}`;
       return this.blocked(follower.unsure, AUTHORITY_REMEDY);
     }
-    if (this.node.stopping()) return;
+    if (this.node.port.stopping()) return;
     if (outcome.kind === 'written') {
       options.log('coordination.took-over', { epoch: outcome.configuration.epoch, version: outcome.configuration.version });
       this.authorized = outcome.configuration.epoch;
@@ -293,26 +302,28 @@ export class BackupDuties {
     }
     if (outcome.kind === 'done') return this.node.promote();
     if (outcome.kind === 'follow') {
-      const { log } = this.node.settings;
-      log('replication.following.new-primary', { primary: outcome.primary.address });
-      try {
-        await this.node.requestJoin(outcome.primary.address);
-      } catch (error) {
-        // The primary the authority names does not take this backup on (gone before it served, say): this
-        // backup is not a member of its configuration, so it may not take over by itself. /health says so,
-        // for the operator; a join that works later clears it.
-        follower.unsure = `the configuration authority names ${outcome.primary.address} primary, and it does not take this backup on (${(error as Error).message})`;
-        return this.blocked(follower.unsure, AUTHORITY_REMEDY);
-      }
-      return;
+      const refused = await this.join(outcome.primary.address);
+      if (!refused) return;
+      // The primary the authority names does not take this backup on (gone before it served, say): this
+      // backup is not a member of its configuration, so it may not take over by itself. /health says so,
+      // for the operator; a join that works later clears it.
+      follower.unsure = `the configuration authority names ${outcome.primary.address} primary, and it does not take this backup on (${refused.message})`;
+      return this.blocked(follower.unsure, AUTHORITY_REMEDY);
     }
     follower.unsure = describeOutcome(outcome);
     this.blocked(follower.unsure, AUTHORITY_REMEDY);
   }
 
-  private async join(address: string): Promise<void> {
+  /** Asks the node at `address` to take this backup on: undefined once it has, or why not (logged). */
+  private async join(address: string): Promise<Error | undefined> {
     const { log } = this.node.settings;
     log('replication.following.new-primary', { primary: address });
-    await this.node.requestJoin(address).catch((error: Error) => log('replication.join.retrying', { primary: address, error: error.message }));
+    return this.node.port.requestJoin(address).then(
+      () => undefined,
+      (error: Error) => {
+        log('replication.join.retrying', { primary: address, error: error.message });
+        return error;
+      },
+    );
   }
 }

@@ -4,34 +4,19 @@
 // and is promoted. Sockets, ports and timers are the adapters': serving/node.ts runs this over TCP and
 // the system clock, the deterministic simulation (test/simulation/node.ts) over its network and virtual
 // clock, so the simulation explores the code that ships.
-import type { Clock } from '../core/clock.js';
 import { askAgain, type Coordination, type Outcome as ConfigurationOutcome } from '../coordination/coordination.js';
-import type { Follower, Greeting, Member } from '../replication/following.js';
+import type { Follower, Member } from '../replication/following.js';
 import { BehindError, type ServiceRuntime } from '../runtime.js';
 import type { PrimaryLink, PrimaryLinkOptions } from '../transport/primary-link.js';
-import { BackupDuties, describeOutcome, type BackupNode, type DutySettings } from './backup-duties.js';
+import { BackupDuties, describeOutcome, type BackupNode, type DutyPort, type DutySettings } from './backup-duties.js';
 
 /** What a primary link's events are wired to: the adapter passes them to the link it builds. */
 export type LinkEvents = Required<Pick<PrimaryLinkOptions, 'onFenced' | 'onDropped' | 'onJoinFailed' | 'onCaughtUp' | 'coordinated'>>;
 
-/** The adapter's side: time, the network, and its own state. */
-export interface NodePort {
-  /** Timers and sleeps: the system's, or the simulation's virtual time. */
-  readonly clock: Clock;
-  /** The backup's lease clock (transport/clock.ts in production). */
-  leaseNow(): number;
-  /** What answers at a replication address now (its greeting), undefined when nothing does in time. */
-  probe(address: string): Promise<Greeting | undefined>;
-  /** Asks the node at `address` to take this backup on; rejects with JoinRefusedError when it names another. */
-  requestJoin(address: string): Promise<void>;
+/** The adapter's side: time, the network, and its own state (the duties' ports, and what the primary needs). */
+export interface NodePort extends DutyPort {
   /** A new primary link whose events go to the core. */
   newLink(events: LinkEvents): PrimaryLink;
-  /** Whether a primary is connected to this node's replication port now. */
-  following(): boolean;
-  /** Why the last primary connection ended, for the log. */
-  lastEnded(): string | undefined;
-  /** The node is shutting down (or, in the simulation, its process crashed): nothing new is begun. */
-  stopping(): boolean;
   /** The node's role changed (GET /watch answers on it). */
   changed?(): void;
 }
@@ -64,25 +49,19 @@ export class NodeCore {
     // The duties read the node's parts as they are created (the follower after the run-time starts).
     const node: BackupNode = {
       settings,
+      port,
       get follower() {
         return core.follower;
       },
       coordination,
-      clock: port.clock,
       get id() {
         return core.follower.self.id;
       },
       epoch: () => this.runtime.currentEpoch,
-      leaseNow: () => port.leaseNow(),
       isBackup: () => this.role === 'backup' && this.fencedBy === undefined && !port.stopping(),
-      stopping: () => port.stopping(),
       promote: () => this.promote(),
       holdsAllCommitted: () => this.runtime.holdsAllCommitted(),
       logOnce: (event, error) => this.logOnce(event, error),
-      probe: (address) => port.probe(address),
-      requestJoin: (address) => port.requestJoin(address),
-      following: () => port.following(),
-      lastEnded: () => port.lastEnded(),
     };
     this.duties = new BackupDuties(node);
   }

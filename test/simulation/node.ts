@@ -290,7 +290,8 @@ export class SimNode implements Host {
       return;
     }
     const session = new BackupSession(this.accepting(), `${this.id}/accept/${++this.nonces}`);
-    connection.send(1, session.hello() as Record<string, unknown> & { type: string });
+    const send = (message: Message) => connection.send(1, message as Record<string, unknown> & { type: string });
+    send(session.hello());
     // As transport/server.ts: the primary's connection ended (from its side, or refused here) starts the succession check.
     const primaryLost = () => {
       if (this.primaryConnection !== connection) return;
@@ -310,13 +311,13 @@ export class SimNode implements Host {
           this.primaryConnection = connection;
         }
         if (step.join !== undefined) {
-          connection.send(1, step.send as Record<string, unknown> & { type: string });
+          send(step.send!);
           connection.close(1);
           return this.core.joinRequested(step.join);
         }
-        if (step.send) connection.send(1, step.send as Record<string, unknown> & { type: string });
+        if (step.send) send(step.send);
         if (step.refuse) {
-          connection.send(1, session.farewell(step.refuse) as Record<string, unknown> & { type: string });
+          send(session.farewell(step.refuse));
           connection.close(1);
           primaryLost();
         }
