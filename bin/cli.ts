@@ -1,27 +1,17 @@
 // The `durable` command line. Exit codes: 0 success, 1 a problem with the user's input (bad arguments, a
 // mapping or service with errors), 2 an internal error (a bug: reported with a short message; the stack
 // only with DURABLE_DEBUG=1). `runCli` takes its I/O as a parameter so tests drive it in-process.
+// Each command loads its own modules when it runs: `durable serve` starts without the compiler
+// (TypeScript, ts-morph), which costs a second of CPU to load and which a node never uses.
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { formatDiagnostic, type Diagnostic } from '../mappings/index.js';
-import { checkService } from '../compiler/check.js';
-import { compileService } from '../compiler/compile.js';
-import { formatInspection, inspectService } from '../compiler/inspect.js';
+import type { Diagnostic } from '../mappings/index.js';
 import { VERSION } from './version.js';
-import { startServing, type ServeOptions } from './serve.js';
-import { runCompare, type CompareOptions } from './compare/run.js';
-import { describeInit, initProject, InitRefused } from './init.js';
+import type { ServeOptions } from './serve.js';
+import type { CompareOptions } from './compare/run.js';
+import { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_USER_ERROR, UserError, type CliIO } from './io.js';
 
-export interface CliIO {
-  cwd: string;
-  stdout(text: string): void;
-  stderr(text: string): void;
-  env: Record<string, string | undefined>;
-}
-
-export const EXIT_OK = 0;
-export const EXIT_USER_ERROR = 1;
-export const EXIT_INTERNAL_ERROR = 2;
+export { EXIT_INTERNAL_ERROR, EXIT_OK, EXIT_USER_ERROR, UserError, type CliIO } from './io.js';
 
 const processIO: CliIO = {
   cwd: process.cwd(),
@@ -29,9 +19,6 @@ const processIO: CliIO = {
   stderr: (text) => process.stderr.write(text),
   env: process.env,
 };
-
-/** Thrown by a command for a user error with a message already fit to print. */
-export class UserError extends Error {}
 
 export async function runCli(argv: readonly string[], io: CliIO = processIO): Promise<number> {
   let exitCode = EXIT_OK;
@@ -66,7 +53,8 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
   command('init')
     .description('Start a project: a service (src/service.ts), its durability mapping, a tsconfig, a cluster key and npm scripts (build, serve). Keeps every file you already have.')
     .argument('[dir]', 'the project directory', '.')
-    .action((dir: string) => {
+    .action(async (dir: string) => {
+      const { describeInit, initProject, InitRefused } = await import('./init.js');
       const target = path.resolve(io.cwd, dir);
       try {
         io.stdout(describeInit(target, initProject(target), io.cwd));
@@ -82,6 +70,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .requiredOption('-m, --mapping <file>', 'the durability mapping (XML)')
     .option('--db <url>', "prepare the mapping's SQL against this database (postgres://…, mysql://…, sqlite:PATH) instead of an in-memory SQLite; nothing is kept")
     .action(async (service: string, options: { mapping: string; db?: string }) => {
+      const { checkService } = await import('../compiler/check.js');
       let result: Awaited<ReturnType<typeof checkService>>;
       try {
         result = await checkService(path.resolve(io.cwd, service), path.resolve(io.cwd, options.mapping), { db: options.db });
@@ -89,7 +78,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
         if (!options.db) throw error;
         throw new UserError(`cannot check against --db: ${(error as Error).message.replace(/\/\/[^@/\s]*@/g, '//…@')}`);
       }
-      printDiagnostics(result.diagnostics, io);
+      await printDiagnostics(result.diagnostics, io);
       setExitCode(result.diagnostics.some((d) => d.severity === 'error') ? EXIT_USER_ERROR : EXIT_OK);
     });
 
@@ -100,8 +89,9 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .requiredOption('-o, --out <dir>', 'the output directory')
     .action(async (service: string, options: { mapping: string; out: string }) => {
       const started = Date.now();
+      const { compileService } = await import('../compiler/compile.js');
       const result = await compileService(path.resolve(io.cwd, service), path.resolve(io.cwd, options.mapping), path.resolve(io.cwd, options.out), VERSION);
-      printDiagnostics(result.diagnostics, io);
+      await printDiagnostics(result.diagnostics, io);
       if (result.files.length === 0) {
         setExitCode(EXIT_USER_ERROR);
         return;
@@ -117,10 +107,11 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('-m, --mapping <file>', 'also show the mechanism each state object is mapped to')
     .option('--json', 'print JSON instead of a table')
     .action(async (service: string, options: { mapping?: string; json?: boolean }) => {
+      const { formatInspection, inspectService } = await import('../compiler/inspect.js');
       const file = path.resolve(io.cwd, service);
       const result = await inspectService(file, options.mapping && path.resolve(io.cwd, options.mapping));
       if (result.diagnostics.some((d) => d.severity === 'error') || result.descriptions.length === 0) {
-        printDiagnostics(result.diagnostics, io);
+        await printDiagnostics(result.diagnostics, io);
         if (result.descriptions.length === 0 && !result.diagnostics.length) io.stderr(`durable: ${service} exports no class with @state fields.\n`);
         setExitCode(EXIT_USER_ERROR);
         return;
@@ -153,6 +144,7 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--heartbeat-interval <ms>', 'how often peers hear from each other', '100')
     .option('--heartbeat-timeout <ms>', 'silence after which a primary drops a backup; a backup takes over only on proof the primary is gone (docs/SERVING.md)', '1000')
     .action(async (build: string, options: ServeOptions) => {
+      const { startServing } = await import('./serve.js');
       const node = await startServing(path.resolve(io.cwd, build), options, io);
       await new Promise<void>((resolve) => {
         const stop = () => void node.stop().then(resolve);
@@ -178,14 +170,16 @@ function buildProgram(io: CliIO, setExitCode: (code: number) => void): Command {
     .option('--json', 'print results as JSON')
     .option('--out <dir>', 'where to write results.json, chart.svg and the builds', 'compare-results/<example>')
     .action(async (example: string, options: CompareOptions) => {
+      const { runCompare } = await import('./compare/run.js');
       setExitCode(await runCompare(example, { ...options, out: options.out === 'compare-results/<example>' ? undefined : options.out }, io));
     });
 
   return program;
 }
 
-function printDiagnostics(diagnostics: readonly Diagnostic[], io: CliIO): void {
+async function printDiagnostics(diagnostics: readonly Diagnostic[], io: CliIO): Promise<void> {
   if (diagnostics.length === 0) return;
+  const { formatDiagnostic } = await import('../mappings/index.js');
   for (const d of diagnostics) io.stdout(formatDiagnostic(d, io.cwd) + '\n');
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   const warnings = diagnostics.length - errors;

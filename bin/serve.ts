@@ -5,8 +5,7 @@ import { ClusterKeyError, loadClusterKey } from '../proxies/transport/handshake.
 import { ClientTokenError, loadClientToken } from '../proxies/serving/client-token.js';
 import { readTlsFiles, type TlsFiles } from '../proxies/transport/tls.js';
 import { DurabilityRefusal } from '../proxies/core/refusals.js';
-import type { CliIO } from './cli.js';
-import { UserError } from './cli.js';
+import { UserError, type CliIO } from './io.js';
 
 export interface ServeOptions {
   role: 'primary' | 'backup';

@@ -3,9 +3,9 @@
 // one conditional UPDATE, made atomic by the database's transactions; in etcd it is one transaction
 // comparing the key's version, made atomic by etcd's Raft. Nothing here decides anything.
 import { createHash } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
-import knexFactory, { type Knex } from 'knex';
-import { knexConfig, redact } from '../database/store.js';
+import type { Etcd3 } from 'etcd3';
+import type { Knex } from 'knex';
+import { knexConfig, loadKnex, redact } from '../database/store.js';
 import { parseConfiguration, serializeConfiguration, type Configuration, type Proposal } from './configuration.js';
 import type { CoordinatorStore } from './coordination.js';
 
@@ -47,7 +47,7 @@ class SqlStore implements CoordinatorStore {
 
   static async open(url: string, cluster: string): Promise<SqlStore> {
     const { config } = knexConfig(url);
-    const knex = knexFactory(config);
+    const knex = (await loadKnex())(config);
     const store = new SqlStore(knex, cluster, `the configuration table ${TABLE} of ${redact(url)}`);
     try {
       if (!(await timed(store.description, knex.schema.hasTable(TABLE)))) {
@@ -115,6 +115,8 @@ class EtcdStore implements CoordinatorStore {
     if (hosts.length === 0 || hosts.some((h) => !/^[^\s/:]+:\d{1,5}$/.test(h))) {
       throw new Error(`The coordinator URL '${url}' is not etcd://HOST:PORT[,HOST:PORT…].`);
     }
+    // etcd's client (gRPC, protobuf) costs most of a second to load: only a node that uses etcd loads it.
+    const { Etcd3 } = await import('etcd3');
     const client = new Etcd3({ hosts: hosts.map((h) => `http://${h}`), dialTimeout: CALL_TIMEOUT_MS });
     const store = new EtcdStore(client, `durable/configuration/${cluster}`, `etcd at ${hosts.join(',')}`);
     try {

@@ -4,7 +4,8 @@
 // server's fsync. The epoch check must stop that transaction from inside it: an anonymous block locks
 // the epoch row and raises SQLSTATE DF001 when the epoch is not this node's (or missing) - a code no
 // value a client sends can produce, unlike a message (a client's text appears in error messages).
-import pg from 'pg';
+import type pg from 'pg';
+import { pgLibrary } from './pg-library.js';
 import { chunksOf, FencedError, handOver, type DatabaseRecord, type Row } from './dialect.js';
 import { markEpochStatement, ScriptedStore, type PooledConnection } from './scripted-store.js';
 
@@ -13,7 +14,9 @@ interface PgConnection extends PooledConnection {
 }
 
 /** pg's own conversion of a parameter to its text (exported by pg as utils, not in its types). */
-const prepareValue = (pg as unknown as { utils: { prepareValue(value: unknown): string } }).utils.prepareValue;
+function prepareValue(value: unknown): string {
+  return (pgLibrary() as unknown as { utils: { prepareValue(value: unknown): string } }).utils.prepareValue(value);
+}
 
 const FENCED = 'DF001';
 
@@ -60,7 +63,7 @@ export class PostgresStore extends ScriptedStore<PgConnection> {
     // The text pg would have sent as a parameter (a Buffer as bytea's hex form), quoted: of unknown type,
     // so the server gives it the type the context asks for, as it does a parameter.
     const text = Buffer.isBuffer(value) ? `\\x${value.toString('hex')}` : prepareValue(value);
-    return pg.escapeLiteral(text);
+    return pgLibrary().escapeLiteral(text);
   }
 
   /** Through a cursor in a read-only transaction, five batches a round trip. */

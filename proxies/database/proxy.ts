@@ -8,17 +8,9 @@
 // that changed after the call. `init` runs the mapping's initialization (primary only); `recover`
 // rebuilds the object from the recovery query, replaying each row, converted to the `<apply>` method's
 // parameter types, through that method.
-import {
-  argumentReferences,
-  knexSqlText,
-  literalParts,
-  resolveArgument,
-  statementsFor,
-  toKnexRaw,
-  type ArgumentReference,
-  type DatabaseStateMapping,
-  type SqlStatement,
-} from '../../mappings/index.js';
+// The mapping's SQL model only, not mappings/index.js: a node reads no XML, and need not load a parser.
+import { argumentReferences, knexSqlText, literalParts, resolveArgument, toKnexRaw, type ArgumentReference, type SqlStatement } from '../../mappings/sql.js';
+import { statementsFor, type DatabaseStateMapping } from '../../mappings/model.js';
 import { RecordingProxy, type ActionRecord, type CallRecord, type ProxyOptions } from '../core/recording-proxy.js';
 import type { ActionContext } from '../core/context.js';
 import { rawOf } from '../core/raw.js';

@@ -12,8 +12,8 @@
 // a savepoint per request, so that the refused request fails and those before it commit (the action
 // controller runs those after it again). knex keeps what it is good at: configuration, the pool,
 // schema, the epoch claim and the reads.
-import knexFactory, { type Knex } from 'knex';
-import pg from 'pg';
+import type { Knex } from 'knex';
+import { pgLibrary } from './pg-library.js';
 import type { Dialect } from '../../mappings/model.js';
 import { dialectOfUrl, isStatementRejection, sqliteLocation, type CommitResult, type DatabaseRecord, type DialectStore, type LoggedRecord } from './dialect.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -42,7 +42,7 @@ export class DatabaseStore {
 
   static async open(url: string): Promise<DatabaseStore> {
     const { dialect, config } = knexConfig(url);
-    const knex = knexFactory(config);
+    const knex = (await loadKnex())(config);
     const store = new DatabaseStore(knex, dialect, url);
     try {
       await knex.raw('SELECT 1');
@@ -203,6 +203,14 @@ export class DatabaseStore {
   }
 }
 
+/**
+ * knex, loaded by the first store that needs it: a node whose state needs no database (in-memory
+ * replication, no --db) starts without it and the drivers it brings.
+ */
+export async function loadKnex(): Promise<(config: Knex.Config) => Knex> {
+  return (await import('knex')).default;
+}
+
 export function knexConfig(url: string): { dialect: Dialect; config: Knex.Config } {
   const dialect = dialectOfUrl(url);
   if (dialect === 'sqlite') {
@@ -284,7 +292,7 @@ function postgresTypeParser(oid: number, format?: string): (value: string) => un
         .replace(/\.$/, '')
         ? Number(v)
         : v;
-  return pg.types.getTypeParser(oid, format as 'text');
+  return pgLibrary().types.getTypeParser(oid, format as 'text');
 }
 
 /** The URL without its password, for messages. */
