@@ -82,8 +82,14 @@ export class BackupDuties {
   /** Takeovers that failed in a row (each waits longer before the next). */
   private failedTakeovers = 0;
   private lastDetect: number;
-  /** No succession decision before this (monotonic ms): a member was given time to take over, or to take this node on. */
+  /**
+   * No succession decision before this (monotonic ms): a member was given time to take over, or to take
+   * this node on. It holds for the primary's connection end it was set for (`decidedFor`): once a new
+   * primary has taken this node on and its connection has ended too, that is a new failure, decided at
+   * once (a second primary killed within the heartbeat timeout of the first failover waited it out).
+   */
   private decideAgainAt = 0;
+  private decidedFor: number | undefined;
   /** The connection end last logged as suspected: once per end. */
   private suspectedEnd: number | undefined;
   private lastBlocked: string | undefined;
@@ -189,7 +195,8 @@ export class BackupDuties {
     this.lastDetect = now;
     // With a configuration authority, silence too may start a takeover: the authority decides, not the lease.
     const suspects = follower.suspects() || (coordination !== undefined && follower.replica.hasSnapshot && !stalled && now - follower.lastHeard > options.heartbeatTimeoutMs);
-    if (!suspects || now < this.decideAgainAt) return stalled || coordination ? undefined : this.reportBlocked(now);
+    const waiting = now < this.decideAgainAt && this.decidedFor === follower.primaryEndedAt;
+    if (!suspects || waiting) return stalled || coordination ? undefined : this.reportBlocked(now);
     if (this.suspectedEnd !== follower.primaryEndedAt)
       options.log('failure.suspected', {
         primary: follower.primaryNode,
@@ -207,11 +214,16 @@ export class BackupDuties {
           // each time, up to PROMOTION_BACKOFF_MAX_MS: a database coming back is not met by a storm of claims.
           this.failedTakeovers++;
           const wait = Math.min(PROMOTION_BACKOFF_MAX_MS, 50 * 2 ** (this.failedTakeovers - 1));
-          this.decideAgainAt = Math.max(this.decideAgainAt, this.node.port.leaseNow() + wait);
+          this.decideNoSoonerThan(Math.max(this.decideAgainAt, this.node.port.leaseNow() + wait));
           this.node.logOnce('failure.takeover.failed', error.message);
         },
       )
       .finally(() => (this.deciding = undefined));
+  }
+
+  private decideNoSoonerThan(at: number): void {
+    this.decideAgainAt = at;
+    this.decidedFor = this.node.follower.primaryEndedAt;
   }
 
   /** While this backup decides whether to take over (and takes over): settles when it has. */
@@ -257,7 +269,7 @@ export class BackupDuties {
     if (follower.primaryEndedAt !== ended || this.node.port.stopping()) return;
     if (decision.kind === 'promote') return this.node.promote();
     // Give the member taken over (or about to) time; a backup in doubt looks for a new primary again later.
-    this.decideAgainAt = this.node.port.leaseNow() + options.heartbeatTimeoutMs;
+    this.decideNoSoonerThan(this.node.port.leaseNow() + options.heartbeatTimeoutMs);
     if (decision.kind === 'doubt') return this.blocked(decision.reason, TAKEOVER_REMEDY);
     if (decision.kind === 'defer' || decision.kind === 'wait') return;
     await this.join(decision.member.address);
@@ -272,7 +284,7 @@ export class BackupDuties {
     const { follower, settings: options } = this.node;
     const primary = follower.primary;
     const epoch = this.node.epoch();
-    this.decideAgainAt = this.node.port.leaseNow() + options.heartbeatTimeoutMs;
+    this.decideNoSoonerThan(this.node.port.leaseNow() + options.heartbeatTimeoutMs);
     if (primary && primary.id !== this.node.id) {
       const found = await this.node.port.probe(primary.address);
       if (found?.role === 'primary' && (found.epoch ?? 0) >= epoch) {

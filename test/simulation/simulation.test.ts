@@ -112,6 +112,50 @@ describe('the deterministic simulation of replication and failover', () => {
     expect(acknowledged).toBeGreaterThan(600);
   });
 
+  it('takes over from a second primary killed right after the first failover as fast as from the first (found by bench:failover)', async () => {
+    // No database, --min-acks 0, the default timing. n0 dies; n1 or n2 takes over and takes the other on;
+    // that one dies at once. Before the fix the last backup, having decided to follow the first
+    // successor, made no new decision until the heartbeat timeout after that one (1 s); by then its lease
+    // had run out too, so it did not take over at all and waited for an operator.
+    const scheduler = new Scheduler(11);
+    const network = new Network(scheduler);
+    const log: string[] = [];
+    const say = (who: string, event: string, fields: Record<string, unknown> = {}) => log.push(`${scheduler.now}ms ${who} ${event} ${JSON.stringify(fields)}`);
+    const config = (others: string[]) => ({ minAcks: 0, heartbeatMs: 100, timeoutMs: 1000, update: 'state' as const, backups: others, log: say });
+    const n1 = new SimNode('n1', 'backup', network, config(['n0', 'n2']));
+    const n2 = new SimNode('n2', 'backup', network, config(['n0', 'n1']));
+    await n1.boot();
+    await n2.boot();
+    const n0 = new SimNode('n0', 'primary', network, config(['n1', 'n2']));
+    void n0.boot();
+    network.faults = { ...CALM };
+    const nodes = [n0, n1, n2];
+    const serving = () => nodes.find((n) => n.serving);
+    await scheduler.run(1_000, () => false);
+    expect(serving()).toBe(n0);
+    network.crash(n0);
+    const firstCrash = scheduler.now;
+    await scheduler.run(firstCrash + 5_000, () => serving() !== undefined);
+    const firstFailover = scheduler.now - firstCrash;
+    const successor = serving()!;
+    expect(successor).toBeDefined();
+    // Once the last backup holds the successor's snapshot and is counted on (so that it may take over), the successor dies.
+    const last = nodes.find((n) => n !== n0 && n !== successor)!;
+    const countedOn = () => last.follower.primaryNode === successor.id && last.follower.caughtUp && last.follower.countedSince !== undefined;
+    await scheduler.run(firstCrash + 5_000, countedOn);
+    expect(countedOn()).toBe(true);
+    network.crash(successor);
+    const secondCrash = scheduler.now;
+    await scheduler.run(secondCrash + 5_000, () => last.serving);
+    expect(last.serving).toBe(true);
+    // Both failovers take one connection's end and a probe (a few ms of simulated network), not a timeout.
+    const secondFailover = scheduler.now - secondCrash;
+    const timings = JSON.stringify({ firstFailover, secondFailover, secondAfterFirst: secondCrash - firstCrash });
+    expect(secondCrash - firstCrash, timings).toBeLessThan(1_000); // within the timeout of the first decision
+    expect(firstFailover, timings).toBeLessThan(100);
+    expect(secondFailover, timings).toBeLessThan(100);
+  });
+
   it('one successor, not two, when the primary dies while its backups cannot reach each other (found by an adversarial review)', async () => {
     // No database, no authority, --min-acks 0. Both backups prove the primary gone in time; each finds the
     // other silent. Before the fix both took over at epoch 2 and acknowledged writes, and one side's were
