@@ -117,19 +117,9 @@ describe('the deterministic simulation of replication and failover', () => {
     // that one dies at once. Before the fix the last backup, having decided to follow the first
     // successor, made no new decision until the heartbeat timeout after that one (1 s); by then its lease
     // had run out too, so it did not take over at all and waited for an operator.
-    const scheduler = new Scheduler(11);
-    const network = new Network(scheduler);
-    const log: string[] = [];
-    const say = (who: string, event: string, fields: Record<string, unknown> = {}) => log.push(`${scheduler.now}ms ${who} ${event} ${JSON.stringify(fields)}`);
-    const config = (others: string[]) => ({ minAcks: 0, heartbeatMs: 100, timeoutMs: 1000, update: 'state' as const, backups: others, log: say });
-    const n1 = new SimNode('n1', 'backup', network, config(['n0', 'n2']));
-    const n2 = new SimNode('n2', 'backup', network, config(['n0', 'n1']));
-    await n1.boot();
-    await n2.boot();
-    const n0 = new SimNode('n0', 'primary', network, config(['n1', 'n2']));
-    void n0.boot();
+    const { scheduler, network, nodes } = await threeNodes(11, { heartbeatMs: 100, timeoutMs: 1000 });
+    const [n0] = nodes;
     network.faults = { ...CALM };
-    const nodes = [n0, n1, n2];
     const serving = () => nodes.find((n) => n.serving);
     await scheduler.run(1_000, () => false);
     expect(serving()).toBe(n0);
@@ -160,19 +150,9 @@ describe('the deterministic simulation of replication and failover', () => {
     // No database, no authority, --min-acks 0. Both backups prove the primary gone in time; each finds the
     // other silent. Before the fix both took over at epoch 2 and acknowledged writes, and one side's were
     // lost when they met. Now the one that comes later waits for the earlier one.
-    const scheduler = new Scheduler(7);
-    const network = new Network(scheduler);
-    const log: string[] = [];
-    const say = (who: string, event: string, fields: Record<string, unknown> = {}) => log.push(`${scheduler.now}ms ${who} ${event} ${JSON.stringify(fields)}`);
-    const config = (others: string[]) => ({ minAcks: 0, heartbeatMs: 50, timeoutMs: 250, update: 'state' as const, backups: others, log: say });
-    const n1 = new SimNode('n1', 'backup', network, config(['n0', 'n2']));
-    const n2 = new SimNode('n2', 'backup', network, config(['n0', 'n1']));
-    await n1.boot();
-    await n2.boot();
-    const n0 = new SimNode('n0', 'primary', network, config(['n1', 'n2']));
-    void n0.boot();
+    const { scheduler, network, nodes, log, say } = await threeNodes(7, { heartbeatMs: 50, timeoutMs: 250 });
+    const [n0] = nodes;
     await scheduler.run(1, () => false);
-    const nodes = [n0, n1, n2];
     network.faults = { ...CALM };
     const records: ClientRecord[] = [];
     let over = false;
@@ -198,3 +178,23 @@ describe('the deterministic simulation of replication and failover', () => {
     expect(check(nodes, records, undefined, true).filter((v) => /^(lost|diverged|duplicated)/.test(v))).toEqual([]);
   });
 });
+
+/**
+ * n0 a primary with n1 and n2 as its backups (each naming the other two), no database, --min-acks 0: the
+ * backups booted, the primary booting. Every node's log lines are in `log`, with the virtual time.
+ */
+async function threeNodes(seed: number, timing: { heartbeatMs: number; timeoutMs: number }) {
+  const scheduler = new Scheduler(seed);
+  const network = new Network(scheduler);
+  const log: string[] = [];
+  const say = (who: string, event: string, fields: Record<string, unknown> = {}) => log.push(`${scheduler.now}ms ${who} ${event} ${JSON.stringify(fields)}`);
+  const config = (others: string[]) => ({ minAcks: 0, ...timing, update: 'state' as const, backups: others, log: say });
+  const n1 = new SimNode('n1', 'backup', network, config(['n0', 'n2']));
+  const n2 = new SimNode('n2', 'backup', network, config(['n0', 'n1']));
+  await n1.boot();
+  await n2.boot();
+  const n0 = new SimNode('n0', 'primary', network, config(['n1', 'n2']));
+  void n0.boot();
+  const nodes: [SimNode, SimNode, SimNode] = [n0, n1, n2];
+  return { scheduler, network, nodes, log, say };
+}
