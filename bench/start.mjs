@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileService } from '../dist/compiler/compile.js';
 import { spawnNode } from '../dist/proxies/serving/spawn.js';
+import { median } from './cluster.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const STARTS = Number(process.env.BENCH_STARTS ?? 20);
@@ -28,8 +29,6 @@ function cpuMs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
-
-const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor((p / 100) * values.length))];
 
 /** Node.js itself, started and ended: the floor under every row. */
 async function bareNode() {
@@ -62,5 +61,5 @@ for (const [name, run] of cases) {
   for (let i = 0; i < STARTS; i++) runs.push(await run());
   const ms = runs.map((r) => r.ms);
   const cpu = runs.map((r) => r.cpu).filter((c) => c !== undefined);
-  console.log(`| ${name} | ${Math.round(percentile(ms, 50))} ms | ${Math.round(Math.max(...ms))} ms | ${cpu.length ? `${percentile(cpu, 50)} ms` : '–'} |`);
+  console.log(`| ${name} | ${Math.round(median(ms))} ms | ${Math.round(Math.max(...ms))} ms | ${cpu.length ? `${median(cpu)} ms` : '–'} |`);
 }
