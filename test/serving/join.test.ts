@@ -71,6 +71,13 @@ function writeLoad(urls: string[], writers = 2) {
   return { acknowledged, waits, stop: () => ((stopped = true), done) };
 }
 
+/** The longest of `waits`, printed: the margin left under the bound shows in every run's log. */
+function longestWait(waits: number[]): number {
+  const longest = Math.max(...waits);
+  console.log(`[join] longest write wait during the join: ${longest.toFixed(1)} ms of ${waits.length} writes`);
+  return longest;
+}
+
 async function health(node: Node): Promise<{ ready: boolean; role: string }> {
   return (await fetch(`${node.http}/health`)).json() as Promise<{ ready: boolean; role: string }>;
 }
@@ -83,25 +90,32 @@ async function missing(urls: string[], acknowledged: Map<string, string>): Promi
   return lost;
 }
 
-/** A primary with 400 000 entries under a write load, and a joiner a little way into its transfer. */
+/**
+ * A primary with 400 000 entries under a write load, and a joiner a little way into its transfer. The
+ * writes that count against the bound are those from the joiner's start on (`joinStarted`), as in the
+ * cases above: the load begins while the primary's garbage collector still works through the bulk fill
+ * (a full collection of this heap took 286 ms once, with nothing joining yet).
+ */
 async function midTransfer() {
   const { primary, backup } = await loaded(400_000);
   const load = writeLoad([primary.http, backup.http]);
+  await new Promise((r) => setTimeout(r, 200));
+  const joinStarted = load.waits.length;
   const joiner = await start('backup', ['--join', primary.repl]);
   await primary.waitFor((e) => e.event === 'replication.backup.joining' && e.backup === joiner.repl);
   await new Promise((r) => setTimeout(r, 120));
   const joined = (by: Node) => by.events.some((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl);
-  return { primary, backup, load, joiner, joined };
+  return { primary, backup, load: { ...load, joinStarted }, joiner, joined };
 }
 
 /**
  * The joiner catches up while the writes go on, none of them held 250 ms; then, the primary killed, the
  * backup and the joiner hold every acknowledged write.
  */
-async function joinsHoldingEverything(primary: Node, backup: Node, joiner: Node, load: ReturnType<typeof writeLoad>): Promise<void> {
+async function joinsHoldingEverything(primary: Node, backup: Node, joiner: Node, load: ReturnType<typeof writeLoad> & { joinStarted: number }): Promise<void> {
   await primary.waitFor((e) => e.event === 'replication.backup.joined' && e.backup === joiner.repl, 60_000);
   await load.stop();
-  expect(Math.max(...load.waits)).toBeLessThan(250);
+  expect(longestWait(load.waits.slice(load.joinStarted))).toBeLessThan(250);
   primary.kill('SIGKILL');
   expect(await missing([backup.http, joiner.http], load.acknowledged)).toEqual([]);
 }
@@ -122,7 +136,7 @@ describe('joining a backup to a primary with a large state', () => {
       for (let i = 0; i < 100 && !(await health(joiner)).ready; i++) await new Promise((r) => setTimeout(r, 20));
       expect((await health(joiner)).ready).toBe(true);
       await load.stop();
-      expect(Math.max(...during)).toBeLessThan(250);
+      expect(longestWait(during)).toBeLessThan(250);
       if (entries >= 60_000) expect(Number(joined.parts)).toBeGreaterThan(1); // streamed, not one frame
 
       // The snapshot and everything since are on the joiner: with the primary and the first backup gone, it serves them all.
