@@ -1,9 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // Files that bound how long a client waits (a write held at most 250 ms while a backup joins) measure
-// the nodes on the machine's two cores, so they run last with nothing beside them: in a full run the
-// neighbouring file (a simulation, say, a core to itself) took the CPU the nodes' processes needed, and
-// a node's garbage collection, its helper threads starved, stretched from ~10 ms to ~290.
+// the nodes on the machine's two cores, so they run last with nothing beside them. A join keeps both
+// cores busy by itself, and a node's garbage collection whose helper threads find no core stretches
+// from ~10 ms to ~290; the failures in full runs had a neighbouring file (a simulation takes a core).
 const TIMED = ['test/serving/join.test.ts'];
 
 // Two cores on every machine we run on: at most two test files at once, each in its own process, so
